@@ -1,0 +1,1 @@
+"""LQMF Copilot: the conversation (graph, parser, REPL, voice) over tools/."""

@@ -1,0 +1,56 @@
+"""`lqmf` command line. Each subcommand lives in ``copilot/cli/cmd_<name>.py``
+and exposes ``register(subparsers)``; they are found here at start-up, so
+adding a command touches no other file. Command modules import heavy
+libraries inside their handlers only, to keep start-up fast."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from tools.errors import Interrupted, LqmfError
+
+# The order commands are listed in `lqmf --help`; any other cmd_* module follows.
+ORDER = ["chat", "quantize", "bench", "models", "parse", "query", "compare", "export",
+         "jobs", "worker", "setup"]
+
+
+def _command_modules() -> list[str]:
+    found = {m.name[4:] for m in pkgutil.iter_modules(__path__) if m.name.startswith("cmd_")}
+    return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lqmf", description="LQMF Copilot: quantize, benchmark and compare local LLMs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _command_modules():
+        importlib.import_module(f"{__name__}.cmd_{name}").register(sub)
+    return parser
+
+
+def fail(message: str, code: int = 2) -> int:
+    """The one place an error reaches the user from the command line."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return fail(str(Interrupted("interrupted", "temporary files were removed; run it again to start clean")), 130)
+    except LqmfError as e:
+        return fail(str(e), e.exit_code)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

