@@ -73,6 +73,18 @@ class InvalidInput(LqmfError):
     """Bad arguments or options."""
 
 
+class StoreCorrupt(LqmfError):
+    """The experiment store's files cannot be read."""
+
+
+class StoreLocked(LqmfError):
+    """Another process holds the experiment store's write lock too long."""
+
+
+class StoreUnreachable(LqmfError):
+    """The configured Chroma server does not answer."""
+
+
 # Backend exception text (regex, case-insensitive) -> (error class, message, fix).
 # ``{0}`` in the message is replaced by the first regex group when present.
 BACKEND_ERRORS: list[tuple[str, type[LqmfError], str, str | None]] = [
@@ -103,3 +115,19 @@ def from_backend(exc: BaseException | str, what: str = "the backend") -> LqmfErr
             return cls(message.format(arg), fix)
     last = text.strip().splitlines()[-1] if text.strip() else type(exc).__name__
     return BackendFailed(f"{what} failed: {last[:300]}")
+
+
+class JobNotFound(LqmfError):
+    """No job with that id in the job store."""
+
+
+class JobStoreCorrupt(LqmfError):
+    """The job store file is damaged."""
+
+
+class ImpossibleJob(LqmfError):
+    """A job needs more than this machine has; it is refused, not queued forever."""
+
+
+class RayUnavailable(LqmfError):
+    """Ray is not installed or the cluster cannot be reached."""

@@ -1,0 +1,123 @@
+"""Benchmark a GGUF artifact (or a model + quant type): size, load time, peak
+RSS, prompt/generation tokens/s, perplexity, and KL divergence / top-1
+agreement against the F16 baseline of the same model on the same tokens."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.config import threads as default_threads
+from tools.errors import Interrupted, InvalidInput, LqmfError, from_backend
+from tools.formats import read_gguf
+from tools.progress import Progress, noop
+from tools.records import ExperimentRecord, RecordStore, RunKind, Status, default_store, tool_versions
+
+from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, score
+
+
+@dataclass
+class BenchResult:
+    record: ExperimentRecord
+
+
+def _target(target: str, quant_type: str | None, progress: Progress) -> tuple[Path, dict]:
+    """The GGUF to measure and what we know of its lineage (sidecar facts)."""
+    from tools.quantize import quantize, read_sidecar
+
+    path = Path(target).expanduser()
+    if path.is_file():
+        if quant_type:
+            raise InvalidInput("--type applies to a model, not to an artifact file",
+                               "drop --type, or pass the model name instead of the file")
+        read_gguf(path)
+        return path, read_sidecar(path) or {}
+    if not quant_type:
+        from tools.models import resolve
+        from tools.quantize.convert import cached_sha256, f16_gguf
+
+        f16 = f16_gguf(resolve(target), progress)
+        return f16, {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "quant_type": "F16",
+                     "method": "gguf", "source": target}
+    res = quantize(target, quant_type, progress=progress)
+    return res.artifact, read_sidecar(res.artifact) or {}
+
+
+def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threads: int,
+              progress: Progress) -> Baseline | None:
+    from tools.quantize.convert import cached_sha256
+
+    f16 = Path(base) if base else Path(facts["f16_path"]) if facts.get("f16_path") else None
+    if f16 is None:
+        return None
+    if not f16.is_file():
+        raise InvalidInput(f"the F16 baseline {f16} is gone",
+                           "re-run `lqmf quantize` for this model (it rebuilds the F16), or pass --base")
+    key = facts.get("f16_sha256") if not base else cached_sha256(f16)
+    return baseline(f16, (key or cached_sha256(f16))[:16], ctx=ctx, chunks=chunks, threads=threads,
+                    progress=progress)
+
+
+def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None = DEFAULT_CHUNKS,
+              ctx: int = DEFAULT_CTX, threads: int | None = None, base: str | None = None,
+              speed: bool = True, progress: Progress | None = None,
+              store: RecordStore | None = None) -> BenchResult:
+    """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
+    progress = progress or noop
+    store = store or default_store()
+    threads = threads or default_threads()
+    start = time.perf_counter()
+    rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,
+                           quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())
+    try:
+        path, facts = _target(target, quant_type, progress)
+        _fill_identity(rec, path, facts)
+        if speed:
+            progress("speed", None)
+            from tools.benchmark.speed import measure_in_subprocess
+
+            sp = measure_in_subprocess(path, threads)
+            rec.load_s, rec.peak_rss_mb = sp.load_s, sp.peak_rss_mb
+            rec.prompt_tok_s, rec.gen_tok_s = sp.prompt_tok_s, sp.gen_tok_s
+            progress("speed", 1.0)
+        b = _baseline(facts, base, ctx, chunks, threads, progress)
+        q = score(path, base=b, ctx=ctx, chunks=chunks, threads=threads, progress=progress)
+        rec.ppl, rec.base_ppl, rec.ppl_delta_pct = q.ppl, q.base_ppl, q.ppl_delta_pct
+        rec.kld_mean, rec.kld_p99, rec.top1_pct = q.kld_mean, q.kld_p99, q.top1_pct
+        rec.eval_text, rec.eval_tokens, rec.ctx = q.eval_text, q.n_scored, q.ctx
+        rec.status = Status.SUCCEEDED
+        return BenchResult(rec)
+    except KeyboardInterrupt:
+        rec.status, rec.error = Status.CANCELLED, "interrupted by the user"
+        raise Interrupted("benchmark interrupted", "partial results were discarded; run it again") from None
+    except LqmfError as e:
+        rec.status, rec.error = Status.FAILED, str(e)
+        raise
+    except Exception as e:  # noqa: BLE001
+        err = from_backend(e, "the benchmark")
+        rec.status, rec.error = Status.FAILED, str(err)
+        raise err from e
+    finally:
+        rec.duration_s = time.perf_counter() - start
+        try:
+            store.add(rec)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict) -> None:
+    from tools.models import catalog_entry
+    from tools.quantize.types import SPECS, QuantType
+
+    info = read_gguf(path)
+    rec.artifact, rec.size_bytes = str(path), path.stat().st_size
+    rec.architecture, rec.n_params = info.architecture, info.n_params
+    rec.model_name = facts.get("source_name") or rec.model_name or path.stem.split(".")[0]
+    rec.method = facts.get("method") or "gguf"
+    qt = facts.get("quant_type") or rec.quant_type
+    if qt in QuantType.__members__:
+        rec.quant_type, rec.bits = qt, SPECS[QuantType(qt)].bits
+    rec.artifact_sha256, rec.source_sha256 = facts.get("artifact_sha256"), facts.get("source_sha256")
+    entry = catalog_entry(facts.get("source") or rec.model_name or "")
+    if entry:
+        rec.family, rec.tasks, rec.license = entry.get("family"), list(entry.get("tasks", [])), entry.get("license")

@@ -1,0 +1,123 @@
+"""Quantize a model: ``quantize("smollm2", "Q4_K_M")``.
+
+Resolves the source, picks the backend by method, checks disk, writes the
+artifact atomically under a lock, and records the run (succeeded or not).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.config import artifacts_dir
+from tools.errors import Interrupted, LqmfError, UnknownQuantType, from_backend
+from tools.fsutil import atomic_output, ensure_free_space, exclusive, file_sha256
+from tools.models import ModelSource, inspect, resolve
+from tools.progress import Progress, noop
+from tools.quantize.registry import get_backend
+from tools.quantize.types import SPECS, QuantMethod, QuantType, parse_method, parse_quant_type
+from tools.records import ExperimentRecord, RecordStore, RunKind, Status, default_store, tool_versions
+
+SIDECAR = ".lqmf.json"
+
+
+@dataclass
+class QuantizeResult:
+    artifact: Path
+    quant_type: str
+    method: str
+    size_bytes: int
+    duration_s: float
+    record: ExperimentRecord
+
+
+def sidecar_path(artifact: Path) -> Path:
+    return artifact.with_name(artifact.name + SIDECAR)
+
+
+def read_sidecar(artifact: Path) -> dict | None:
+    try:
+        return json.loads(sidecar_path(artifact).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def artifact_path(source: ModelSource, qtype: QuantType, method: QuantMethod,
+                  out_dir: str | Path | None = None) -> Path:
+    folder = Path(out_dir).expanduser() if out_dir else artifacts_dir() / source.name
+    return folder / get_backend(method).artifact_name(source, qtype)
+
+
+def resolve_type(quant_type: str, method: str | None) -> tuple[QuantType, QuantMethod]:
+    m = parse_method(method) if method else None
+    qtype = parse_quant_type(quant_type, m)
+    spec = SPECS[qtype]
+    if m and spec.method is not m:  # pragma: no cover - parse_quant_type filtered already
+        raise UnknownQuantType(f"{qtype.value} is not a {m.value} type")
+    return qtype, spec.method
+
+
+def quantize(model: str, quant_type: str, *, method: str | None = None,
+             out_dir: str | Path | None = None, progress: Progress | None = None,
+             store: RecordStore | None = None, force: bool = False) -> QuantizeResult:
+    """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``."""
+    progress = progress or noop
+    store = store or default_store()
+    start = time.perf_counter()
+    rec = ExperimentRecord(kind=RunKind.QUANTIZE, status=Status.RUNNING, model=model,
+                           quant_type=quant_type, method=method, tool_versions=tool_versions())
+    try:
+        qtype, qmethod = resolve_type(quant_type, method)
+        rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, SPECS[qtype].bits
+        source = resolve(model)
+        info = inspect(source)
+        rec.model_name, rec.family, rec.architecture = source.name, info.family, info.architecture
+        rec.n_params, rec.tasks, rec.license = info.n_params, info.tasks, info.license
+        rec.source_path = str(source.path)
+        backend = get_backend(qmethod)
+        out = artifact_path(source, qtype, qmethod, out_dir)
+        with exclusive(out):
+            if out.exists() and read_sidecar(out) and not force:
+                facts = read_sidecar(out) or {}
+            else:
+                ensure_free_space(out.parent, backend.estimate_bytes(info.n_params, qtype),
+                                  f"the {qtype.value} artifact")
+                with atomic_output(out) as tmp:
+                    facts = backend.build(source, qtype, tmp, progress)
+                    facts.update(source=model, source_name=source.name, quant_type=qtype.value,
+                                 method=qmethod.value, artifact_sha256=file_sha256(tmp),
+                                 source_sha256=_source_sha(source))
+                    with atomic_output(sidecar_path(out)) as side:
+                        side.write_text(json.dumps(facts, indent=1))
+        rec.artifact = str(out)
+        rec.size_bytes = out.stat().st_size if out.is_file() else None
+        rec.artifact_sha256 = facts.get("artifact_sha256")
+        rec.source_sha256 = facts.get("source_sha256")
+        rec.status = Status.SUCCEEDED
+        return QuantizeResult(out, qtype.value, qmethod.value, rec.size_bytes or 0,
+                              time.perf_counter() - start, rec)
+    except KeyboardInterrupt:
+        rec.status, rec.error = Status.CANCELLED, "interrupted by the user"
+        raise Interrupted("quantization interrupted", "temporary files were removed; run it again to start clean") from None
+    except LqmfError as e:
+        rec.status, rec.error = Status.FAILED, str(e)
+        raise
+    except Exception as e:  # noqa: BLE001 - mapped to one sentence
+        err = from_backend(e, "quantization")
+        rec.status, rec.error = Status.FAILED, str(err)
+        raise err from e
+    finally:
+        rec.duration_s = time.perf_counter() - start
+        try:
+            store.add(rec)
+        except Exception:  # noqa: BLE001 - a record must never hide the real outcome
+            pass
+
+
+def _source_sha(source: ModelSource) -> str | None:
+    from tools.quantize.convert import cached_sha256
+
+    if source.is_gguf:
+        return cached_sha256(source.path)
+    return None

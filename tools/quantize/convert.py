@@ -1,0 +1,149 @@
+"""Any source to an unquantized F16 GGUF, cached.
+
+HF folder → llama.cpp's converter → F16 GGUF. A quantized GGUF source (the
+bundled model) is first dequantized by transformers to a dense HF folder,
+which is cached too and is also the "unquantized" source for other backends.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tools.config import cache_dir, threads
+from tools.errors import InvalidModel, UnsupportedArchitecture, from_backend
+from tools.fsutil import atomic_output, ensure_free_space, exclusive, file_sha256
+from tools.llamacpp.sdist import find_converter, supported_architectures
+from tools.models import ModelSource, inspect
+from tools.progress import FileGrowth, Progress, noop
+
+
+def _digest_cache() -> Path:
+    return cache_dir() / "digests.json"
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of a file, remembered by (path, size, mtime)."""
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    db_path = _digest_cache()
+    try:
+        db = json.loads(db_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        db = {}
+    if key not in db:
+        db[key] = file_sha256(path)
+        with atomic_output(db_path) as tmp:
+            tmp.write_text(json.dumps(db))
+    return db[key]
+
+
+def fingerprint(source: ModelSource) -> str:
+    """A short key for a source's content: file hash for a GGUF, or the hash of
+    config.json plus every weight file's (name, size, mtime) for a folder."""
+    if source.is_gguf:
+        return cached_sha256(source.path)[:16]
+    h = hashlib.sha256((source.path / "config.json").read_bytes())
+    for f in sorted(source.path.iterdir()):
+        if f.is_file() and f.suffix in (".safetensors", ".bin"):
+            st = f.stat()
+            h.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def dense_dir(source: ModelSource, progress: Progress = noop) -> Path:
+    """The dense HF folder of a source (dequantized and cached for a GGUF)."""
+    if not source.is_gguf:
+        return source.path
+    final = cache_dir() / "dense" / f"{source.name}-{fingerprint(source)}"
+    if (final / "config.json").is_file():
+        return final
+    info = inspect(source)
+    with exclusive(final):
+        if (final / "config.json").is_file():  # another run made it while we waited
+            return final
+        ensure_free_space(final.parent, info.n_params * 4, "dequantizing to a dense model")
+        progress("dequantize", None)
+        with atomic_output(final) as tmp:
+            _dequantize(source.path, tmp)
+        progress("dequantize", 1.0)
+    return final
+
+
+def _dequantize(gguf: Path, out: Path) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    except (ValueError, KeyError, RuntimeError, OSError) as e:
+        raise from_backend(e, "transformers could not dequantize the GGUF") from None
+    # save a plain dense model: the loaded weights are already float
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+
+
+def _check_architecture(hf_dir: Path, conv: Path) -> str:
+    cfg = json.loads((hf_dir / "config.json").read_text())
+    archs = cfg.get("architectures") or []
+    if not archs:
+        raise InvalidModel(f"{hf_dir / 'config.json'} names no architecture",
+                           "add an \"architectures\" entry or re-save the model with transformers")
+    supported = supported_architectures(conv)
+    if supported and archs[0] not in supported:
+        raise UnsupportedArchitecture(f"llama.cpp's converter does not support the architecture {archs[0]}",
+                                      "choose a model of a supported family (llama, qwen2, mistral, gemma, phi3 ...)")
+    return archs[0]
+
+
+def f16_gguf(source: ModelSource, progress: Progress = noop) -> Path:
+    """The cached F16 GGUF of a source; converted on first use."""
+    final = cache_dir() / "f16" / f"{source.name}-{fingerprint(source)}.F16.gguf"
+    if final.is_file():
+        return final
+    conv = find_converter()
+    hf = dense_dir(source, progress)
+    _check_architecture(hf, conv)
+    info = inspect(ModelSource(source.ref, source.kind, hf, source.name))
+    expected = info.n_params * 2 + (8 << 20)
+    with exclusive(final):
+        if final.is_file():
+            return final
+        ensure_free_space(final.parent, expected, "converting to F16 GGUF")
+        with atomic_output(final) as tmp:
+            _convert(conv, hf, tmp, expected, progress)
+    return final
+
+
+def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress) -> None:
+    env = dict(os.environ, PYTHONPATH=str(conv / "gguf-py"), HF_HUB_OFFLINE="1",
+               OMP_NUM_THREADS=str(threads()))
+    env.pop("NO_LOCAL_GGUF", None)
+    cmd = [sys.executable, str(conv / "convert_hf_to_gguf.py"), str(hf),
+           "--outtype", "f16", "--outfile", str(out)]
+    with tempfile.TemporaryFile("w+") as logf, FileGrowth(out, expected, "convert", progress):
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=conv)
+        try:
+            rc = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        logf.seek(0)
+        text = logf.read()
+    if rc != 0:
+        raise from_backend(text or f"exit code {rc}", "llama.cpp's converter")
+    progress("convert", 1.0)
+
+
+def clear_cache(kind: str = "all") -> None:
+    for sub in (["dense", "f16", "baseline"] if kind == "all" else [kind]):
+        shutil.rmtree(cache_dir() / sub, ignore_errors=True)

@@ -1,0 +1,232 @@
+"""What each job kind does, keyed by ``JobKind``: argument checks at submission
+(one sentence on bad input), resource needs, the output folder, and the run.
+
+Importing this module is cheap; the engines (torch, llama.cpp) are imported
+inside ``run`` so a no-op job never pays for them.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.errors import InvalidInput
+from tools.scheduler.jobs import JobKind, Needs
+
+Progress = Callable[[str, "float | None"], None]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: JobKind
+    validate: Callable[[dict], dict]                  # -> normalized args, or raises LqmfError
+    needs: Callable[[dict], Needs]
+    run: Callable[[dict, Progress], dict]             # -> JSON-able result
+    output_dirs: Callable[[dict], list[Path]] = lambda args: []
+    shared_key: Callable[[dict], "str | None"] = lambda args: None
+    describe: Callable[[dict], str] = lambda args: ""
+
+
+KINDS: dict[JobKind, KindSpec] = {}
+
+
+def register(spec: KindSpec) -> KindSpec:
+    if spec.kind in KINDS:
+        raise ValueError(f"job kind {spec.kind} registered twice")
+    KINDS[spec.kind] = spec
+    return spec
+
+
+def spec_for(kind: JobKind | str) -> KindSpec:
+    try:
+        return KINDS[JobKind(kind)]
+    except ValueError:
+        raise InvalidInput(f"unknown job kind '{kind}'",
+                           "use one of " + ", ".join(k.value for k in JobKind)) from None
+
+
+def _unknown_keys(kind: JobKind, args: dict, allowed: set[str]) -> None:
+    extra = sorted(set(args) - allowed)
+    if extra:
+        raise InvalidInput(f"a {kind.value} job takes no argument {', '.join(extra)}",
+                           "allowed: " + ", ".join(sorted(allowed)))
+
+
+def _number(args: dict, key: str, default, lo: float, hi: float, cast=float):
+    value = args.get(key, default)
+    if value is None:
+        return None
+    try:
+        value = cast(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{key} must be a number, not {value!r}", f"give a number between {lo} and {hi}") from None
+    if not lo <= value <= hi:
+        raise InvalidInput(f"{key} = {value} is out of range", f"give a number between {lo} and {hi}")
+    return value
+
+
+# ---- noop / sleep (queue overhead, tests) --------------------------------------
+def _noop_validate(args: dict) -> dict:
+    _unknown_keys(JobKind.NOOP, args, set())
+    return {}
+
+
+register(KindSpec(JobKind.NOOP, _noop_validate, lambda a: Needs(ram_bytes=64 << 20, cpus=1),
+                  lambda a, p: {}, describe=lambda a: "no-op"))
+
+
+def _sleep_validate(args: dict) -> dict:
+    _unknown_keys(JobKind.SLEEP, args, {"seconds", "mem_mb", "marker", "out_dir", "cpus"})
+    out = {"seconds": _number(args, "seconds", 1.0, 0, 86400),
+           "mem_mb": _number(args, "mem_mb", 0, 0, 1 << 20, int),
+           "cpus": _number(args, "cpus", 1, 1, 1024, int)}
+    for key in ("marker", "out_dir"):
+        if args.get(key):
+            out[key] = str(Path(args[key]).expanduser().resolve())
+    return out
+
+
+def _sleep_run(args: dict, progress: Progress) -> dict:
+    """Hold ``mem_mb`` of touched RAM for ``seconds``; write a partial file in
+    ``out_dir`` that is renamed into place at the end; append one line to
+    ``marker`` when it completes (so a test can count completions)."""
+    from tools.fsutil import atomic_output
+
+    hold = bytearray(args["mem_mb"] << 20)
+    for i in range(0, len(hold), 4096):
+        hold[i] = 1
+    start, total = time.monotonic(), args["seconds"]
+
+    def body() -> None:
+        while (left := total - (time.monotonic() - start)) > 0:
+            progress("sleeping", min(1.0, (total - left) / total) if total else 1.0)
+            time.sleep(min(0.05, left))
+
+    if args.get("out_dir"):
+        with atomic_output(Path(args["out_dir"]) / "sleep.out") as tmp:
+            tmp.write_text("partial\n")
+            body()
+    else:
+        body()
+    if args.get("marker"):
+        with open(args["marker"], "a") as f:
+            f.write(f"{os.getpid()}\n")
+    import socket
+    return {"slept_s": round(time.monotonic() - start, 3), "host": socket.gethostname(),
+            "node_ip": os.environ.get("LQMF_NODE_IP")}
+
+
+register(KindSpec(
+    JobKind.SLEEP, _sleep_validate,
+    lambda a: Needs(ram_bytes=(a["mem_mb"] << 20) + (40 << 20), cpus=a.get("cpus", 1),
+                    basis=f"declared {a['mem_mb']} MB + 40 MB interpreter"),
+    _sleep_run,
+    output_dirs=lambda a: [Path(a["out_dir"])] if a.get("out_dir") else [],
+    describe=lambda a: f"sleep {a['seconds']:g}s" + (f", {a['mem_mb']} MB" if a["mem_mb"] else "")))
+
+
+# ---- quantize ------------------------------------------------------------------
+def _quant_validate(args: dict) -> dict:
+    from tools.models import resolve
+    from tools.quantize.types import SPECS, parse_method, parse_quant_type
+
+    _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads"})
+    if not args.get("model"):
+        raise InvalidInput("a quantize job needs a model", "name one, e.g. smollm2")
+    if not args.get("quant_type"):
+        raise InvalidInput("a quantize job needs a quant type", "give one, e.g. Q4_K_M")
+    method = parse_method(args["method"]) if args.get("method") else None
+    qt = parse_quant_type(str(args["quant_type"]), method)
+    source = resolve(str(args["model"]))  # unknown model -> one sentence
+    out = {"model": str(args["model"]) if not Path(str(args["model"])).expanduser().exists()
+           else str(source.path), "quant_type": qt.value, "method": (method or SPECS[qt].method).value}
+    if args.get("out_dir"):
+        out["out_dir"] = str(Path(args["out_dir"]).expanduser().resolve())
+    if args.get("threads"):
+        out["threads"] = _number(args, "threads", None, 1, 1024, int)
+    return out
+
+
+def _quant_needs(args: dict) -> Needs:
+    from tools.quantize.types import QuantMethod
+    from tools.scheduler.resources import estimate_quantize
+    return estimate_quantize(args["model"], QuantMethod(args["method"]), args.get("threads"))
+
+
+def _quant_run(args: dict, progress: Progress) -> dict:
+    from tools.quantize import quantize
+
+    res = quantize(args["model"], args["quant_type"], method=args["method"],
+                   out_dir=args.get("out_dir"), progress=progress)
+    return {"artifact": str(res.artifact), "quant_type": str(res.quant_type), "method": str(res.method),
+            "size_bytes": res.size_bytes, "duration_s": res.duration_s, "record": res.record.to_dict()}
+
+
+def _quant_outputs(args: dict) -> list[Path]:
+    from tools.config import artifacts_dir, cache_dir
+    dirs = [Path(args["out_dir"])] if args.get("out_dir") else []
+    art = artifacts_dir()
+    dirs += [art, *[p for p in art.iterdir() if p.is_dir()]]
+    dirs += [cache_dir() / "f16", cache_dir() / "dense"]
+    return dirs
+
+
+def _quant_shared(args: dict) -> str | None:
+    if args["method"] != "gguf":
+        return None
+    from tools.models import resolve
+    return f"f16:{resolve(args['model']).name}"
+
+
+register(KindSpec(JobKind.QUANTIZE, _quant_validate, _quant_needs, _quant_run,
+                  output_dirs=_quant_outputs, shared_key=_quant_shared,
+                  describe=lambda a: f"quantize {a['model']} to {a['quant_type']} ({a['method']})"))
+
+
+# ---- benchmark -----------------------------------------------------------------
+def _bench_validate(args: dict) -> dict:
+    from tools.models import resolve
+    from tools.quantize.types import parse_quant_type
+
+    _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads"})
+    target = args.get("target")
+    if not target:
+        raise InvalidInput("a benchmark job needs a target", "give an artifact path or a model")
+    out: dict = {}
+    if isinstance(target, dict):
+        if not target.get("from_job"):
+            raise InvalidInput("a benchmark target must be a path, a model or {'from_job': ID}",
+                               "give an artifact path")
+        out["target"] = {"from_job": str(target["from_job"])}
+    else:
+        p = Path(str(target)).expanduser()
+        out["target"] = str(p.resolve()) if p.exists() else str(resolve(str(target)).ref)
+    if args.get("quant_type"):
+        out["quant_type"] = parse_quant_type(str(args["quant_type"])).value
+    out["chunks"] = _number(args, "chunks", None, 1, 100_000, int)
+    out["ctx"] = _number(args, "ctx", 512, 16, 1 << 20, int)
+    out["threads"] = _number(args, "threads", None, 1, 1024, int)
+    return out
+
+
+def _bench_needs(args: dict) -> Needs:
+    from tools.scheduler.resources import estimate_benchmark
+    if isinstance(args["target"], dict):  # the artifact does not exist yet: budget as its source
+        return Needs(ram_bytes=1 << 30, cpus=args.get("threads") or 1, basis="artifact not made yet; 1 GB")
+    return estimate_benchmark(args["target"], args.get("threads"))
+
+
+def _bench_run(args: dict, progress: Progress) -> dict:
+    from tools.benchmark import benchmark
+
+    res = benchmark(args["target"], quant_type=args.get("quant_type"), chunks=args.get("chunks"),
+                    ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress)
+    return {"record": res.record.to_dict()}
+
+
+register(KindSpec(JobKind.BENCHMARK, _bench_validate, _bench_needs, _bench_run,
+                  describe=lambda a: f"benchmark {a['target']}"))
+
+assert set(KINDS) == set(JobKind), "every JobKind needs a KindSpec"

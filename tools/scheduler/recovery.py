@@ -1,0 +1,128 @@
+"""Crash recovery: a job whose process or worker died is retried with bounded
+attempts and growing backoff, or failed with the reason; never left running."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from tools.fsutil import clean_stale_partials
+from tools.scheduler.jobs import Job, JobState
+from tools.scheduler.store import JobStore
+
+BACKOFF_S = float(os.environ.get("LQMF_RETRY_BACKOFF_S", "2"))
+STALE_S = float(os.environ.get("LQMF_WORKER_STALE_S", "20"))
+
+
+def backoff_s(attempts: int) -> float:
+    return min(600.0, BACKOFF_S * 2 ** max(0, attempts - 1))
+
+
+def requeue_or_fail(store: JobStore, job: Job, reason: str) -> JobState:
+    """The current attempt of a running job died: queue it again after a
+    backoff, or fail it when its attempts are used up (or cancel it when a
+    cancel was asked)."""
+    where, wp = "state = 'running' AND attempts = ?", (job.attempts,)
+    if job.cancel_requested:
+        store.update(job.id, where=where, where_params=wp, state=JobState.CANCELLED,
+                     finished_at=time.time(), stage="cancelled", error="cancelled by the user")
+        return JobState.CANCELLED
+    if job.attempts >= job.max_attempts:
+        store.update(job.id, where=where, where_params=wp, state=JobState.FAILED, finished_at=time.time(),
+                     stage="failed",
+                     error=f"{reason}; gave up after {job.attempts} attempts (see `lqmf jobs retry {job.id}`)")
+        return JobState.FAILED
+    store.update(job.id, where=where, where_params=wp, state=JobState.QUEUED, worker=None, pid=None,
+                 not_before=time.time() + backoff_s(job.attempts), stage="waiting to retry",
+                 note=f"attempt {job.attempts} died: {reason}", progress=None)
+    return JobState.QUEUED
+
+
+def pid_alive(pid: int | None, start: float | None = None) -> bool:
+    if not pid:
+        return False
+    try:
+        import psutil
+        p = psutil.Process(pid)
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return start is None or abs(p.create_time() - start) < 1.0
+    except Exception:
+        return False
+
+
+def is_job_process(pid: int | None, job_id: str) -> bool:
+    """True when ``pid`` is still the process running that job (not a reused pid)."""
+    try:
+        import psutil
+        return pid_alive(pid) and job_id in " ".join(psutil.Process(pid).cmdline())
+    except Exception:
+        return False
+
+
+def kill_tree(pid: int | None) -> None:
+    """SIGKILL a job process and everything it started (its own session)."""
+    if not pid:
+        return
+    try:
+        import psutil
+        procs = [psutil.Process(pid)]
+        procs += procs[0].children(recursive=True)
+    except Exception:
+        procs = []
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in procs:
+        try:
+            p.kill()
+        except Exception:
+            pass
+
+
+def clean_outputs(dirs: list[Path]) -> list[Path]:
+    removed: list[Path] = []
+    for d in dirs:
+        removed += clean_stale_partials(Path(d))
+    return removed
+
+
+def dead_workers(store: JobStore, now: float | None = None, stale_s: float = STALE_S) -> set[str]:
+    """Worker ids whose process is gone (same host) or whose heartbeat stopped."""
+    now = now or time.time()
+    host = socket.gethostname()
+    dead = set()
+    for w in store.workers():
+        if (w["host"] == host and not pid_alive(w["pid"], w["pid_start"])) or now - w["heartbeat_at"] > stale_s:
+            dead.add(w["id"])
+    return dead
+
+
+def recover_orphans(store: JobStore, own: set[str] | None = None, stale_s: float = STALE_S) -> list[str]:
+    """Requeue running jobs whose worker is dead or unknown. Returns their ids."""
+    from tools.scheduler.kinds import spec_for
+
+    own = own or set()
+    known = {w["id"] for w in store.workers()}
+    dead = dead_workers(store, stale_s=stale_s)
+    host = socket.gethostname()
+    touched = []
+    for job in store.list([JobState.RUNNING]):
+        if job.worker in own:
+            continue
+        if job.worker in known and job.worker not in dead:
+            continue
+        if job.worker and job.worker.startswith(host + ":") and is_job_process(job.pid, job.id):
+            kill_tree(job.pid)  # should already have died with its worker
+        requeue_or_fail(store, job, "its worker stopped")
+        try:
+            clean_outputs(spec_for(job.kind).output_dirs(job.args))
+        except Exception:
+            pass
+        touched.append(job.id)
+    for wid in dead:
+        store.unregister_worker(wid)
+    return touched

@@ -1,0 +1,151 @@
+"""How much a job takes (RAM, VRAM, cores), what the machine has free, and the
+budget a worker may use ("at most 75% of RAM and 1 core")."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from tools.errors import InvalidInput
+from tools.fsutil import human_bytes
+from tools.quantize.types import QuantMethod
+from tools.scheduler.jobs import JobKind, JobState, Needs
+
+MB = 1 << 20
+# RAM per parameter (bytes) and fixed overhead per method while quantizing. The
+# GGUF path may dequantize / convert to F16 first; torch-based methods hold the
+# model in float32 plus calibration buffers.
+METHOD_FACTORS: dict[QuantMethod, tuple[float, int]] = {
+    QuantMethod.GGUF: (4.0, 600 * MB),
+    QuantMethod.BNB: (6.0, 900 * MB),
+    QuantMethod.GPTQ: (8.0, 1500 * MB),
+    QuantMethod.AWQ: (8.0, 1500 * MB),
+}
+BENCH_FACTOR, BENCH_OVERHEAD = 1.3, 400 * MB   # file size × factor (+ KV cache, logits)
+SMALL_JOB = 64 * MB                             # noop / sleep jobs with nothing declared
+
+
+@dataclass
+class Budget:
+    """What a worker may use of this machine."""
+
+    ram_bytes: int
+    cores: int
+    max_jobs: int
+    vram_bytes: int = 0
+
+    def describe(self) -> str:
+        return f"{human_bytes(self.ram_bytes)} of RAM, {self.cores} core(s), {self.max_jobs} job(s) at once"
+
+
+def total_ram() -> int:
+    import psutil
+    return psutil.virtual_memory().total
+
+
+def free_ram() -> int:
+    import psutil
+    return psutil.virtual_memory().available
+
+
+def machine_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_size(text: str | int | float, total: int | None = None) -> int:
+    """``75%`` (of ``total``), ``8G``, ``512MB``, ``2GiB`` or a plain byte count."""
+    if isinstance(text, (int, float)):
+        return int(text)
+    s = str(text).strip().upper().replace(" ", "")
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)%", s)
+    if m:
+        pct = float(m.group(1))
+        if not 0 < pct <= 100:
+            raise InvalidInput(f"a RAM budget of {text} is not between 1% and 100%", "use e.g. 75%")
+        return int((total if total is not None else total_ram()) * pct / 100)
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(B|K|KB|KIB|M|MB|MIB|G|GB|GIB|T|TB|TIB)?", s)
+    if not m:
+        raise InvalidInput(f"cannot read the size '{text}'", "use a percentage like 75% or a size like 8G")
+    unit = (m.group(2) or "B")[0]
+    return int(float(m.group(1)) * {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[unit])
+
+
+def make_budget(ram: str | int | None = None, cores: int | None = None,
+                max_jobs: int | None = None) -> Budget:
+    """A budget from flags, else ``LQMF_RAM_BUDGET`` / ``LQMF_CORES``, else 75% and every core."""
+    ram = ram if ram is not None else os.environ.get("LQMF_RAM_BUDGET", "75%")
+    env_cores = os.environ.get("LQMF_CORES")
+    cores = cores if cores is not None else (int(env_cores) if env_cores and env_cores.isdigit() else machine_cores())
+    if cores < 1:
+        raise InvalidInput(f"--cores {cores} is less than one", "give at least 1")
+    return Budget(parse_size(ram), cores, max_jobs if max_jobs else cores)
+
+
+# ---- estimates ---------------------------------------------------------------
+def _calibration(kind: JobKind, method: str | None) -> float:
+    """Measured peak / raw estimate, from past jobs of this kind and method (and
+    from experiment records carrying peak RSS). 1.0 with no history; never
+    below 0.5, and a 10% margin over the worst seen."""
+    ratios: list[float] = []
+    try:
+        from tools.scheduler.store import JobStore, default_path
+        if default_path().exists():
+            store = JobStore(check=False)
+            try:
+                for job in store.list([JobState.SUCCEEDED], limit=None, newest_first=True)[:500]:
+                    raw = job.needs.raw_ram_bytes
+                    if (job.kind is kind and job.peak_rss_bytes and raw
+                            and (job.args.get("method") or None) == method):
+                        ratios.append(job.peak_rss_bytes / raw)
+            finally:
+                store.close()
+    except Exception:  # calibration is a refinement; never block a submission on it
+        pass
+    if kind is JobKind.QUANTIZE and method:
+        try:
+            from tools.records import default_store
+            for rec in default_store().all()[-500:]:
+                if rec.kind == "quantize" and rec.peak_rss_mb and rec.n_params and rec.method == method:
+                    raw = raw_quantize_bytes(rec.n_params, QuantMethod(method))
+                    ratios.append(rec.peak_rss_mb * MB / raw)
+        except Exception:
+            pass
+    if not ratios:
+        return 1.0
+    return min(3.0, max(0.5, max(ratios[-50:]) * 1.1))
+
+
+def raw_quantize_bytes(n_params: int, method: QuantMethod) -> int:
+    per_param, overhead = METHOD_FACTORS[method]
+    return int(n_params * per_param + overhead)
+
+
+def estimate_quantize(model: str, method: QuantMethod, threads: int | None = None) -> Needs:
+    from tools.models import inspect, resolve
+
+    info = inspect(resolve(model))
+    raw = raw_quantize_bytes(info.n_params, method)
+    cal = _calibration(JobKind.QUANTIZE, method.value)
+    gpus = 0 if method is QuantMethod.GGUF else 0  # CPU paths here; a GPU backend declares 1
+    return Needs(ram_bytes=int(raw * cal), raw_ram_bytes=raw, cpus=threads or machine_cores(), gpus=gpus,
+                 basis=f"{info.n_params / 1e6:.0f}M params × {METHOD_FACTORS[method][0]:g} B + "
+                       f"{METHOD_FACTORS[method][1] // MB} MB overhead, × {cal:.2f} calibration")
+
+
+def estimate_benchmark(target: str, threads: int | None = None) -> Needs:
+    from pathlib import Path
+
+    p = Path(target).expanduser()
+    if p.is_file():
+        size = p.stat().st_size
+    else:
+        from tools.models import inspect, resolve
+        size = inspect(resolve(target)).size_bytes
+    raw = int(size * BENCH_FACTOR + BENCH_OVERHEAD)
+    cal = _calibration(JobKind.BENCHMARK, None)
+    return Needs(ram_bytes=int(raw * cal), raw_ram_bytes=raw, cpus=threads or machine_cores(),
+                 basis=f"{human_bytes(size)} file × {BENCH_FACTOR:g} + {BENCH_OVERHEAD // MB} MB, "
+                       f"× {cal:.2f} calibration")
