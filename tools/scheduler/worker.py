@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.config import sub_dir
-from tools.scheduler import admission, recovery
+from tools.scheduler import admission, launch, recovery
 from tools.scheduler.jobs import Job, JobState
 from tools.scheduler.kinds import spec_for
 from tools.scheduler.resources import Budget, free_ram, make_budget
@@ -29,7 +29,7 @@ from tools.scheduler.store import JobStore
 class Running:
     job: Job
     attempt: int
-    proc: subprocess.Popen
+    proc: "subprocess.Popen | launch.Forked"
     threads: int
     peak_rss: int = 0
     cancelling: bool = False
@@ -60,7 +60,8 @@ def rss_tree(pid: int) -> int:
 class LocalWorker:
     def __init__(self, budget: Budget | None = None, *, store_path: Path | None = None,
                  poll_s: float = 0.02, heartbeat_s: float = 1.0, drain: bool = False,
-                 once: bool = False, max_run: int | None = None, idle_exit_s: float | None = None):
+                 once: bool = False, max_run: int | None = None, idle_exit_s: float | None = None,
+                 launch_how: "launch.Launch | None" = None):
         self.budget = budget or make_budget()
         self.store = JobStore(store_path)
         self.store_path = self.store.path
@@ -68,6 +69,7 @@ class LocalWorker:
         self.poll_s, self.heartbeat_s = poll_s, heartbeat_s
         self.drain, self.once, self.max_run = drain, once, max_run
         self.idle_exit_s = idle_exit_s
+        self.launch = launch_how or launch.default_launch()
         self._idle_since = time.monotonic()
         self.running: dict[str, Running] = {}
         self.stats = WorkerStats()
@@ -178,14 +180,7 @@ class LocalWorker:
                    LQMF_WORKER_PID=str(os.getpid()), LQMF_JOB_ID=job.id)
         if os.environ.get("LQMF_HOME") is None:
             env["LQMF_HOME"] = str(self.store_path.parent)
-        log = open(self.log_dir / f"{job.id}.log", "ab")
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "tools.scheduler.run_job", job.id, str(job.attempts)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                cwd=_code_root(), start_new_session=True)
-        finally:
-            log.close()
+        proc = launch.start(job.id, job.attempts, env, self.log_dir / f"{job.id}.log", self.launch)
         self.running[job.id] = Running(job, job.attempts, proc, threads)
         self.stats.started += 1
 
@@ -240,11 +235,6 @@ def _shared_ready(key: str) -> bool:
         from tools.config import cache_dir
         return any((cache_dir() / "f16").glob(f"{key[4:]}-*.F16.gguf"))
     return True
-
-
-def _code_root() -> str:
-    """The folder that holds the ``tools`` package, so job processes import the same code."""
-    return str(Path(__file__).resolve().parents[2])
 
 
 def run_worker(*, ram: str | int | None = None, cores: int | None = None, max_jobs: int | None = None,
