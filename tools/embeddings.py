@@ -67,6 +67,13 @@ class Embedder:
 
         logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
         logging.getLogger("transformers").setLevel(logging.ERROR)
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()
+        except ImportError:  # pragma: no cover
+            pass
         model = SentenceTransformer(path, device="cpu")
         model.max_seq_length = MAX_SEQ_TOKENS
         return model

@@ -124,7 +124,12 @@ class JsonlStore:
 
 
 def default_store() -> RecordStore:
-    """The store every tool writes to. The Chroma issue swaps this in one place."""
+    """The store every tool writes to: Chroma (tools/store.py) when chromadb is
+    installed, which imports the JSONL records on first open; else JSONL."""
+    from tools.store import chroma_available, open_store
+
+    if chroma_available():
+        return open_store()
     return JsonlStore()
 
 

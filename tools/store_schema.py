@@ -131,8 +131,8 @@ def _size(n: int) -> str:
 def quality_band(kld: float | None, ppl_delta_pct: float | None) -> str | None:
     """Words for how much quality a quantization kept (llama.cpp's KLD scale)."""
     if kld is not None:
-        for limit, words in ((0.01, "nearly lossless"), (0.05, "quality kept"),
-                             (0.15, "some quality loss"), (0.5, "heavy quality loss")):
+        for limit, words in ((0.01, "nearly lossless"), (0.1, "quality kept"),
+                             (0.3, "some quality loss"), (1.0, "heavy quality loss")):
             if kld < limit:
                 return words
         return "quality collapsed"

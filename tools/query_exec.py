@@ -1,0 +1,149 @@
+"""Run a Query against the store; when nothing matches, find the nearest relaxation."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tools.fsutil import human_bytes
+from tools.query import NUMERIC, Field, Filter, Query
+from tools.records import ExperimentRecord
+
+DEFAULT_LIMIT = 20
+SEMANTIC_POOL = 50     # nearest candidates fetched before sorting a semantic query
+
+
+class Engine(StrEnum):
+    INDEX = "index"      # SQLite side index for filter+sort, rows from Chroma
+    CHROMA = "chroma"    # Chroma `where` get + sort in Python (no side index)
+
+
+@dataclass
+class Relaxation:
+    dropped: Filter
+    count: int
+    message: str
+
+
+@dataclass
+class QueryResult:
+    query: Query
+    records: list[ExperimentRecord]
+    total: int                               # rows matching before the limit
+    engine: str
+    semantic: bool = False
+    distances: list[float] = field(default_factory=list)
+    relaxations: list[Relaxation] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return not self.records
+
+    def message(self) -> str:
+        """One sentence when nothing matched (with the nearest relaxation)."""
+        if self.records:
+            shown = len(self.records)
+            return f"{shown} of {self.total} {self.query.describe()}" if self.total > shown else ""
+        head = f"no {self.query.describe()}"
+        if self.relaxations:
+            return f"{head}; {self.relaxations[0].message}"
+        if not self.query.filters and not self.query.text:
+            return "the store has no experiments yet; run `lqmf quantize smollm2 Q4_K_M` to make one"
+        return f"{head}, and no run matches even with one condition dropped"
+
+    def to_dict(self) -> dict:
+        return {"query": self.query.to_dict(), "total": self.total, "engine": self.engine,
+                "semantic": self.semantic, "message": self.message() or None,
+                "relaxations": [{"drop": r.dropped.field.value, "count": r.count,
+                                 "message": r.message} for r in self.relaxations],
+                "records": [r.to_dict() for r in self.records]}
+
+
+def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) -> QueryResult:
+    """Rows for ``query`` (filters, sort, limit; semantic when it has text)."""
+    t0 = time.perf_counter()
+    now = time.time()
+    limit = query.limit or DEFAULT_LIMIT
+    if query.text:
+        res = _semantic(store, query, now, limit)
+    elif engine is Engine.INDEX:
+        store.sync_index()
+        where_sql, params = query.sql(now)
+        total = store.index.count(where_sql, params)
+        ids = [r[0] for r in store.index.select(where_sql, params, query.order_sql(), limit)]
+        res = QueryResult(query, store.get(ids), total, engine.value)
+    else:
+        from tools.store_schema import from_metadata
+
+        rows = [m for _, m in store.get_where(query.where(now))]
+        rows = query.sort_records(rows)
+        res = QueryResult(query, [from_metadata(m) for m in rows[:limit]], len(rows), engine.value)
+    if res.empty and relax and (query.filters or query.text):
+        res.relaxations = relaxations(store, query, now)
+    res.elapsed_ms = (time.perf_counter() - t0) * 1000
+    return res
+
+
+def _semantic(store, query: Query, now: float, limit: int) -> QueryResult:
+    from tools.store_schema import from_metadata
+
+    pool = max(limit, SEMANTIC_POOL) if query.sort else limit
+    hits = store.semantic(query.text, query.where(now), n=pool)
+    metas = [m for _, _, m in hits]
+    dist = {id(m): d for _, d, m in hits}
+    if query.sort:
+        metas = query.sort_records(metas)
+    metas = metas[:limit]
+    return QueryResult(query, [from_metadata(m) for m in metas], len(hits), "semantic",
+                       semantic=True, distances=[dist[id(m)] for m in metas])
+
+
+def relaxations(store, query: Query, now: float | None = None) -> list[Relaxation]:
+    """Drop one filter at a time; numeric ones report the nearest value.
+
+    Ordered nearest first: numeric limits (the closest value that exists), then
+    dropped conditions by how many runs they would give."""
+    now = time.time() if now is None else now
+    store.sync_index()
+    numeric, other = [], []
+    base = Query(list(query.filters))
+    for f in query.filters:
+        q = base.without(f)
+        where_sql, params = q.sql(now)
+        n = store.index.count(where_sql, params)
+        if n == 0:
+            continue
+        if f.field in NUMERIC:
+            numeric.append(Relaxation(f, n, _nearest(store, q, f, where_sql, params, now)))
+        else:
+            other.append(Relaxation(f, n, f"without \"{f.phrase()}\" there {_are(n)}"))
+    other.sort(key=lambda r: -r.count)
+    return numeric + other
+
+
+def _are(n: int) -> str:
+    return f"is 1 run" if n == 1 else f"are {n} runs"
+
+
+def _nearest(store, q: Query, f: Filter, where_sql: str, params: list, now: float) -> str:
+    col, agg, what = {
+        Field.MAX_SIZE_GB: ("size_bytes", "ASC", "the smallest is"),
+        Field.MIN_TOK_S: ("gen_tok_s", "DESC", "the fastest runs at"),
+        Field.SINCE_DAYS: ("created_at", "DESC", "the newest is from"),
+    }[f.field]
+    cond = f"{col} IS NOT NULL" + (f" AND {where_sql}" if where_sql else "")
+    rows = store.index.select(cond, params, f"{col} {agg}", 1,
+                              columns=f"{col}, model_key, quant_type")
+    if not rows:
+        return f"without \"{f.phrase()}\" there {_are(store.index.count(where_sql, params))}"
+    value, model, qtype = rows[0]
+    label = f"{model} {qtype}" if qtype else model
+    if f.field is Field.MAX_SIZE_GB:
+        shown = human_bytes(value)
+    elif f.field is Field.MIN_TOK_S:
+        shown = f"{value:.1f} tok/s"
+    else:
+        days = (now - value) / 86400
+        shown = f"{days:.0f} days ago" if days >= 1 else "today"
+    return f"{what} {shown} ({label})"
