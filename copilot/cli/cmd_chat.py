@@ -1,0 +1,39 @@
+"""`lqmf chat`: the copilot. Nothing heavy is imported here."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("chat", help="talk to the copilot (quantize, benchmark, compare, ask)",
+                       description="Chat with the LQMF copilot. Without a terminal (or with --script) it reads "
+                                   "one line per turn and prints the transcript.")
+    p.add_argument("--resume", action="store_true", help="continue the last conversation")
+    p.add_argument("--script", metavar="FILE", help="read the conversation from FILE ('-' for stdin)")
+    p.add_argument("--plain", action="store_true", help="plain text even on a terminal")
+    p.add_argument("--no-wait", action="store_true",
+                   help="in script mode, do not wait for submitted jobs before the next line")
+    p.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace) -> int:
+    from copilot.io import IO
+    from copilot.repl import Repl
+    from copilot.session import Session
+    from tools.errors import InvalidInput
+
+    script = None
+    if args.script and args.script != "-":
+        try:
+            script = open(args.script, encoding="utf-8", errors="replace")
+        except OSError as e:
+            raise InvalidInput(f"cannot read {args.script} ({e.strerror})", "check the path") from None
+    interactive = not (args.script or args.plain) and sys.stdin.isatty() and sys.stdout.isatty()
+    session = Session(resume=args.resume)
+    repl = Repl(session, IO(plain=not interactive), interactive=interactive, wait=not args.no_wait)
+    try:
+        return repl.run(script or sys.stdin)
+    finally:
+        if script:
+            script.close()

@@ -1,0 +1,46 @@
+"""The copilot's StateGraph. Routers are pure functions of the state that
+return node names; the wiring is declared once, at the bottom."""
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from copilot.nodes.act import act
+from copilot.nodes.ask import ask
+from copilot.nodes.plan import plan
+from copilot.nodes.respond import respond
+from copilot.nodes.sync import sync
+from copilot.nodes.understand import understand
+from copilot.state import AskResult, ChatInput, ChatState
+
+
+def after_plan(state: ChatState) -> str:
+    """A question first; then the steps; else straight to the answer."""
+    if state.get("question"):
+        return "ask"
+    if state.get("plan"):
+        return "act"
+    return "respond"
+
+
+def after_ask(state: ChatState) -> str:
+    return {AskResult.CONFIRMED: "act", AskResult.DROPPED: "respond",
+            AskResult.REDIRECT: "understand"}.get(AskResult(state.get("ask_result", "answered")), "plan")
+
+
+def build(checkpointer=None):
+    g = StateGraph(ChatState, input_schema=ChatInput)
+    g.add_node("sync", sync)
+    g.add_node("understand", understand)
+    g.add_node("plan", plan)
+    g.add_node("ask", ask)
+    g.add_node("act", act)
+    g.add_node("respond", respond)
+
+    g.add_edge(START, "sync")
+    g.add_edge("sync", "understand")
+    g.add_edge("understand", "plan")
+    g.add_conditional_edges("plan", after_plan, ["ask", "act", "respond"])
+    g.add_conditional_edges("ask", after_ask, ["act", "respond", "understand", "plan"])
+    g.add_edge("act", "respond")
+    g.add_edge("respond", END)
+    return g.compile(checkpointer=checkpointer)

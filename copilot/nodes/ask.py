@@ -1,0 +1,96 @@
+"""ask: put the one pending question to the user with ``interrupt()`` and
+read the answer (resumed by ``Command(resume=answer)``). Everything before
+``interrupt()`` only reads the state, so the re-run on resume is harmless."""
+from __future__ import annotations
+
+from langgraph.types import interrupt
+
+from copilot import render
+from copilot.nodes import words
+from copilot.nodes.plan import BNB_BY_BITS, BY_BITS
+from copilot.nodes.understand import interpret
+from copilot.state import RESET, AskResult, ChatState, Intent
+
+CHANGE_SLOTS = ("model", "quant_type", "quant_types", "bits", "method", "priority", "device",
+                "max_kld", "max_size_gb", "max_ppl_delta_pct")
+NEW_REQUEST = {Intent.QUERY, Intent.JOBS, Intent.EXPLAIN, Intent.HELP, Intent.RECOMMEND, Intent.COMPARE,
+               Intent.TUTORIAL, Intent.TUNE, Intent.BENCHMARK}
+
+
+def payload(state: ChatState) -> dict:
+    """What the user sees: the question (the plan was already shown by ``plan``)."""
+    return dict(state.get("question") or {})
+
+
+def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
+    """Slot updates from an answer to a slot question, or None if it does not answer it."""
+    choices = question.get("choices") or []
+    if not answer.strip() or words.is_yes(answer):
+        return {slot: question["default"]} if question.get("default") else None
+    n = words.ordinal(answer)
+    if n is not None and choices and -len(choices) <= (n - 1 if n > 0 else n) < len(choices):
+        return {slot: choices[n - 1] if n > 0 else choices[n]}
+    for c in choices:
+        if words.norm(answer) == c.lower():
+            return {slot: c}
+    _, slots = interpret(answer)
+    if slot == "quant_type":
+        if slots.get("quant_type") or slots.get("quant_types"):
+            return {k: slots[k] for k in ("quant_type", "quant_types", "method") if slots.get(k)}
+        bits = slots.get("bits")
+        table = BNB_BY_BITS if req.get("method") == "bnb" else BY_BITS
+        if isinstance(bits, int) and bits in table:
+            return {"quant_type": table[bits]}
+        return None
+    if slot == "model":
+        if slots.get("model"):
+            return {"model": slots["model"]}
+        from tools.models import catalog_entry
+
+        raw = answer.strip()
+        if catalog_entry(raw) or "/" in raw or raw.endswith(".gguf"):
+            return {"model": raw.lower() if catalog_entry(raw) else raw}
+        return None
+    if slots.get(slot):
+        return {slot: str(slots[slot])}
+    return None
+
+
+def ask(state: ChatState) -> dict:
+    question = payload(state)
+    answer = interrupt(question)
+    answer = answer if isinstance(answer, str) else str(answer or "")
+    req = dict(state.get("request") or {})
+    slot = question.get("slot", "confirm")
+    intent, slots = interpret(answer) if answer.strip() else ("unknown", {})
+
+    if words.is_no(answer) or (intent == Intent.CANCEL and not slots.get("job_id")):
+        return {"ask_result": AskResult.DROPPED.value, "request": None, "plan": [], "question": None,
+                "out": [RESET, render.text("OK, dropped that; nothing was started.")],
+                "history": [{"role": "user", "text": answer}]}
+    base = {"history": [{"role": "user", "text": answer}], "out": [RESET]}
+    if slot == "confirm" and (not answer.strip() or words.is_yes(answer)):
+        return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
+    if slot != "confirm":
+        filled = fill(slot, answer, question, req)
+        if filled:
+            return {**base, "ask_result": AskResult.ANSWERED.value, "request": filled, "question": None}
+    # a change to the pending request: "actually use 5 bits", "make it Q8_0", "use qwen instead"
+    changes = {k: v for k, v in slots.items() if k in CHANGE_SLOTS}
+    same_task = intent in ("unknown", req.get("intent")) and not (slots.get("model") and intent != "unknown"
+                                                                  and slots.get("model") != req.get("model"))
+    if changes and same_task:
+        if "bits" in changes and not ({"quant_type", "quant_types"} & set(changes)):
+            changes.update({"quant_type": None, "quant_types": None})
+        if {"quant_type", "quant_types"} & set(changes) and "bits" not in changes:
+            changes["bits"] = None
+        return {**base, "ask_result": AskResult.ANSWERED.value, "request": changes, "question": None,
+                "confirmed": False}
+    if intent != "unknown" and (intent in NEW_REQUEST or intent != req.get("intent")):
+        note = render.text(f"Leaving the {req.get('intent', 'last')} request aside.")
+        return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,
+                "request": None, "question": None, "history": []}
+    hint = "yes or no" if slot == "confirm" else (
+        "one of " + ", ".join(question.get("choices") or []) if question.get("choices") else f"a {slot}")
+    return {**base, "ask_result": AskResult.ANSWERED.value,
+            "out": [RESET, render.text(f"I didn't get that; please answer {hint} (or 'cancel').")]}

@@ -1,0 +1,256 @@
+"""plan: a request -> the steps (tool calls) that do it, or the one question
+that must be answered first. Pure: it reads the state and returns an update,
+so re-running it (after an answer, or a resumed interrupt) is harmless."""
+from __future__ import annotations
+
+import os
+
+from copilot import render
+from copilot.nodes.resolve import public_slots, resolve
+from copilot.state import ChatState, Intent, Question, Step
+from copilot.tools_registry import ToolName
+from tools.errors import LqmfError
+
+BY_BITS = {2: "Q2_K", 3: "Q3_K_M", 4: "Q4_K_M", 5: "Q5_K_M", 6: "Q6_K", 8: "Q8_0", 16: "F16"}
+BNB_BY_BITS = {4: "NF4", 8: "INT8"}
+TUNE_TYPES = ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M"]
+TYPE_CHOICES = ["Q4_K_M", "Q5_K_M", "Q8_0", "Q6_K"]
+DEFAULT_MODEL = "smollm2"
+
+
+def ram_gb() -> int:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9)
+    except (ValueError, OSError):  # pragma: no cover
+        return 8
+
+
+def quant_types(req: dict) -> list[str]:
+    """The quant types the request names, or can infer from bits + method."""
+    if req.get("quant_types"):
+        return [str(q).upper() for q in req["quant_types"]]
+    if req.get("quant_type"):
+        return [str(req["quant_type"]).upper()]
+    bits = req.get("bits")
+    if isinstance(bits, int):
+        table = BNB_BY_BITS if req.get("method") == "bnb" else BY_BITS
+        if bits in table:
+            return [table[bits]]
+    return []
+
+
+def check_type(qt: str, method: str | None) -> str | None:
+    """None if usable, else one sentence."""
+    from tools.quantize.types import SPECS, parse_method, parse_quant_type
+
+    try:
+        t = parse_quant_type(qt)
+        if method and SPECS[t].method is not parse_method(method):
+            return f"{t.value} is a {SPECS[t].method.value} type, not {method}; drop the method or pick another type."
+    except LqmfError as e:
+        return str(e)
+    return None
+
+
+def size_note(model: str, qt: str) -> str:
+    from tools.models import catalog_entry
+    from tools.quantize.types import SPECS, QuantType
+
+    entry = catalog_entry(model)
+    if not entry or qt not in QuantType.__members__:
+        return ""
+    gb = entry["params_b"] * 1e9 * SPECS[QuantType[qt]].bpw / 8 / 1e9
+    return f" (about {gb * 1000:.0f} MB)" if gb < 1 else f" (about {gb:.1f} GB)"
+
+
+def check_model(model: str) -> str | None:
+    from tools.models import resolve as resolve_model
+
+    try:
+        resolve_model(model)
+    except LqmfError as e:
+        return str(e)
+    return None
+
+
+def ask(slot: str, prompt: str, choices: list[str] | None = None, default: str | None = None) -> Question:
+    return {"slot": slot, "prompt": prompt, "choices": choices or [], "default": default}
+
+
+def step(state: ChatState, n: int, tool: ToolName, args: dict, label: str, after: list[str] | None = None) -> Step:
+    return {"id": f"s{(state.get('step_seq') or 0) + n}", "tool": tool.value, "args": args, "label": label,
+            "expensive": tool in (ToolName.QUANTIZE, ToolName.BENCHMARK), "after": after or []}
+
+
+def plan_quantize(req: dict, state: ChatState) -> dict:
+    model = req.get("model")
+    if not model:
+        return {"question": ask("model", f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.",
+                                [DEFAULT_MODEL, "gemma3-270m"], DEFAULT_MODEL)}
+    problem = check_model(model)
+    if problem:
+        return {"out": [render.error(problem)], "request": None}
+    types = quant_types(req) if req["intent"] != Intent.TUNE else (quant_types(req) or TUNE_TYPES)
+    if not types:
+        return {"question": ask("quant_type", f"Which quant type? Q4_K_M is a good start for {ram_gb()} GB.",
+                                TYPE_CHOICES, "Q4_K_M")}
+    for qt in types:
+        problem = check_type(qt, req.get("method"))
+        if problem:
+            return {"out": [render.error(problem)], "request": None}
+    steps: list[Step] = []
+    for jid in req.get("replace_jobs") or []:
+        steps.append(step(state, len(steps), ToolName.CANCEL, {"job_id": jid}, f"cancel job {jid} (replaced)"))
+    bench = req.get("and_benchmark") or req["intent"] == Intent.TUNE
+    for qt in types:
+        args = {"model": model, "quant_type": qt, "method": req.get("method"), "priority": req.get("priority")}
+        q = step(state, len(steps), ToolName.QUANTIZE, {k: v for k, v in args.items() if v},
+                 f"quantize {model} to {qt}{size_note(model, qt)}")
+        steps.append(q)
+        if bench:
+            steps.append(step(state, len(steps), ToolName.BENCHMARK, {"model": model, "quant_type": qt},
+                              f"benchmark {model} {qt}", after=[q["id"]]))
+    return {"plan": steps}
+
+
+def plan_tune(req: dict, state: ChatState) -> dict:
+    if not any(req.get(k) for k in ("max_kld", "max_ppl_delta_pct", "max_size_gb")):
+        req = {**req, "max_kld": 0.05}
+    update = plan_quantize(req, state)
+    if update.get("plan"):
+        limit = ", ".join(f"{k} {req[k]}" for k in ("max_kld", "max_ppl_delta_pct", "max_size_gb") if req.get(k))
+        update["goal"] = {k: req[k] for k in ("max_kld", "max_ppl_delta_pct", "max_size_gb") if req.get(k)}
+        update["plan"].append({"id": "goal", "tool": "", "args": update.pop("goal"), "expensive": False,
+                               "label": f"keep the smallest that meets {limit}", "after": []})
+    return update
+
+
+def plan_benchmark(req: dict, state: ChatState) -> dict:
+    focus = state.get("focus") or {}
+    targets: list[dict] = []
+    if req.get("ref") == "them" and focus.get("batch") and not req.get("model"):
+        targets = list(focus["batch"])
+    elif req.get("ref") and not req.get("model") and (focus.get("artifact") or focus.get("model")):
+        targets = [{k: focus.get(k) for k in ("model", "quant_type", "artifact", "job_id")}]
+    elif req.get("model"):
+        types = quant_types(req)
+        for qt in types or [None]:
+            targets.append({"model": req["model"], "quant_type": qt})
+    if not targets:
+        return {"question": ask("model", "Benchmark which model?", [DEFAULT_MODEL], DEFAULT_MODEL)}
+    steps = []
+    for t in targets:
+        if not t.get("artifact"):
+            problem = check_model(t["model"])
+            if problem:
+                return {"out": [render.error(problem)], "request": None}
+        what = " ".join(x for x in (t["model"], t.get("quant_type")) if x)
+        args = {k: v for k, v in t.items() if v and k in ("model", "quant_type", "artifact", "job_id")}
+        steps.append(step(state, len(steps), ToolName.BENCHMARK, args, f"benchmark {what}"))
+    return {"plan": steps}
+
+
+def plan_cancel(req: dict, state: ChatState) -> dict:
+    job_id = req.get("job_id")
+    if not job_id:
+        active = [t for t in state.get("tracked") or [] if t.get("status") in ("queued", "running", None)
+                  and not t.get("announced")]
+        if len(active) == 1:
+            job_id = active[0]["job_id"]
+        elif len(active) > 1:
+            ids = [t["job_id"] for t in active]
+            return {"question": ask("job_id", "Cancel which job? " + ", ".join(
+                f"{t['job_id']} ({t['tool']} {t.get('quant_type') or ''})".replace(" )", ")") for t in active),
+                ids, None)}
+        else:
+            return {"out": [render.text("Nothing of ours is queued or running; say 'jobs' to see the queue.")],
+                    "request": None}
+    return {"plan": [step(state, 0, ToolName.CANCEL, {"job_id": str(job_id)}, f"cancel job {job_id}")]}
+
+
+def plan_compare(req: dict, state: ChatState) -> dict:
+    types = quant_types(req)
+    focus = state.get("focus") or {}
+    if not types:
+        seen = [t.get("quant_type") for t in state.get("tracked") or []
+                if t.get("quant_type") and (not req.get("model") or t.get("model") == req.get("model"))]
+        types = list(dict.fromkeys(seen))
+    args = {"model": req.get("model") or focus.get("model"), "quant_types": types or None,
+            "methods": req.get("methods")}
+    return {"plan": [step(state, 0, ToolName.COMPARE, {k: v for k, v in args.items() if v}, "compare")]}
+
+
+def plan_pick(req: dict, state: ChatState) -> dict:
+    listing = state.get("listing") or []
+    n = req.get("pick", 1)
+    if not listing:
+        return {"out": [render.text("There is no list to pick from yet; ask for experiments or jobs first.")],
+                "request": None}
+    if not (-len(listing) <= (n - 1 if n > 0 else n) < len(listing)):
+        return {"out": [render.text(f"The last list has {len(listing)} rows; pick 1 to {len(listing)}.")],
+                "request": None}
+    row = listing[n - 1] if n > 0 else listing[n]
+    if "kind" in row and "status" in row and "args" in row:  # a job
+        a = row.get("args", {})
+        focus = {"model": a.get("model"), "quant_type": a.get("quant_type"), "job_id": row["id"],
+                 "artifact": (row.get("result") or {}).get("artifact") if isinstance(row.get("result"), dict) else None}
+        text = f"Job {row['id']}: {row['kind']} {a.get('model', '')} {a.get('quant_type', '')} is {row['status']}."
+    else:
+        focus = {"model": row.get("model_name") or row.get("model"), "quant_type": row.get("quant_type"),
+                 "artifact": row.get("artifact"), "job_id": None}
+        text = "Selected " + " ".join(str(x) for x in (focus["model"], focus["quant_type"], row.get("artifact")) if x) \
+            + ". Say 'benchmark it' or 'explain' to go on."
+    return {"out": [render.text(" ".join(text.split()))], "focus": {k: v for k, v in focus.items()}, "request": None}
+
+
+def plan_inline(tool: ToolName, args_from):
+    def planner(req: dict, state: ChatState) -> dict:
+        args = {k: v for k, v in args_from(req).items() if v is not None}
+        return {"plan": [step(state, 0, tool, args, tool.value)]}
+    return planner
+
+
+def plan_reply(text: str):
+    def planner(req: dict, state: ChatState) -> dict:
+        return {"out": [render.text(text)], "request": None}
+    return planner
+
+
+def plan_unknown(req: dict, state: ChatState) -> dict:
+    if req.get("affirm") or req.get("deny"):
+        return {"out": [render.text("There is no question waiting for an answer. What would you like to do?")],
+                "request": None}
+    return {"request": None}  # respond answers (with the LLM when there is one)
+
+
+PLANNERS = {
+    Intent.QUANTIZE: plan_quantize,
+    Intent.TUNE: plan_tune,
+    Intent.BENCHMARK: plan_benchmark,
+    Intent.CANCEL: plan_cancel,
+    Intent.COMPARE: plan_compare,
+    Intent.PICK: plan_pick,
+    Intent.QUERY: plan_inline(ToolName.QUERY, public_slots),
+    Intent.RECOMMEND: plan_inline(ToolName.RECOMMEND, public_slots),
+    Intent.JOBS: plan_inline(ToolName.JOBS, lambda r: {"status": r.get("status"), "job_id": r.get("job_id")}),
+    Intent.EXPLAIN: plan_inline(ToolName.EXPLAIN, lambda r: {"topic": r.get("topic") or
+                                                              (r.get("quant_type") or "").lower() or r.get("method")}),
+    Intent.HELP: plan_inline(ToolName.HELP, lambda r: {}),
+    Intent.TUTORIAL: plan_reply("Guided tutorials arrive in a later version. Meanwhile: 'quantize smollm2 to "
+                                "Q4_K_M', then 'benchmark it', then 'explain kl divergence'."),
+    Intent.UNKNOWN: plan_unknown,
+    Intent.TICK: lambda req, state: {"request": None},
+}
+assert set(PLANNERS) == set(Intent), "every Intent needs a planner"
+
+
+def plan(state: ChatState) -> dict:
+    req = dict(state.get("request") or {}) or resolve(state)
+    update = {"request": req, "plan": [], "question": None, **PLANNERS[Intent(req["intent"])](req, state)}
+    steps = update.get("plan") or []
+    if steps and any(s.get("expensive") for s in steps) and not state.get("confirmed") and not update.get("question"):
+        lines = [f"  {i}. {s['label']}" for i, s in enumerate(steps, 1)]
+        update["question"] = ask("confirm", "Go ahead? [Y/n]", ["yes", "no"], "yes")
+        update["out"] = [render.text("Plan:\n" + "\n".join(lines) +
+                                     "\nThese run as background jobs; we can keep talking meanwhile.")]
+    return update

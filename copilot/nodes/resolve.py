@@ -1,0 +1,48 @@
+"""Follow-ups: turn this utterance's intent + slots into a full request by
+resolving it against the conversation ("now do Q8_0", "benchmark it",
+"compare them", "actually use 5 bits")."""
+from __future__ import annotations
+
+from copilot.state import ChatState, Intent
+
+QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
+EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs")
+TASK_INTENTS = (Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE)
+
+
+def public_slots(slots: dict) -> dict:
+    """Slots of the parse contract only (what the tools accept)."""
+    return {k: v for k, v in slots.items() if k not in EXTRAS}
+
+
+def resolve(state: ChatState) -> dict:
+    """The request for this turn: ``{"intent": ..., **slots}``."""
+    intent = state.get("intent") or Intent.UNKNOWN.value
+    slots = dict(state.get("slots") or {})
+    focus = state.get("focus") or {}
+    last = dict(focus.get("last_request") or {})
+    has_quant = any(slots.get(k) for k in QUANT_SLOTS)
+
+    # "now do Q8_0", "actually use 5 bits", "same at 8 bit": the last task again, changed
+    inherit = (intent == Intent.UNKNOWN and has_quant) or \
+              (intent in TASK_INTENTS and slots.get("revise") and not slots.get("model"))
+    if inherit and last.get("intent") in TASK_INTENTS:
+        if intent == Intent.UNKNOWN:
+            intent = last["intent"]
+        base = {k: v for k, v in last.items() if k not in (*QUANT_SLOTS, "intent", *EXTRAS)} if has_quant \
+            else {k: v for k, v in last.items() if k not in ("intent", *EXTRAS)}
+        if last.get("and_benchmark"):
+            base["and_benchmark"] = True
+        slots = {**base, **slots}
+        if slots.get("revise") and focus.get("batch_jobs"):
+            slots["replace_jobs"] = list(focus["batch_jobs"])
+    elif intent == Intent.UNKNOWN and slots.get("ref") and last.get("intent"):
+        intent = Intent.UNKNOWN.value  # "do it again"? too vague: fall through to unknown
+
+    if intent in TASK_INTENTS and not slots.get("model"):
+        if focus.get("model") and (intent != Intent.BENCHMARK or not slots.get("ref")):
+            slots["model"] = focus["model"]
+            slots["model_from_focus"] = True
+    if intent == Intent.COMPARE and not slots.get("model") and focus.get("model"):
+        slots["model"] = focus["model"]
+    return {"intent": str(intent), **slots}

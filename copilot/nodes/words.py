@@ -1,0 +1,56 @@
+"""Conversation words the parse contract leaves out: yes/no, ordinals
+("the second one"), references ("it", "them", "both"), revisions
+("actually ..."), and a plan's extra verbs ("... and benchmark it")."""
+from __future__ import annotations
+
+import re
+
+YES = {"y", "yes", "yeah", "yep", "ok", "okay", "sure", "go", "go ahead", "do it", "please", "confirm",
+       "fine", "sounds good", "yes please", "ok go", "let's go", "proceed", "run it", "start"}
+NO = {"n", "no", "nope", "stop", "cancel", "never mind", "nevermind", "forget it", "abort", "don't",
+      "no thanks", "not now", "cancel that", "skip", "skip it", "nah", "quit that", "drop it"}
+ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3,
+            "three": 3, "fourth": 4, "4th": 4, "four": 4, "fifth": 5, "5th": 5, "five": 5, "last": -1}
+_ORD = re.compile(r"^(?:(?:and|ok|now|then)\s+)?(?:the\s+|pick\s+(?:the\s+)?|use\s+(?:the\s+)?|show\s+(?:me\s+)?(?:the\s+)?|number\s+|#\s*)?"
+                  r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|one|two|three|four|five|\d{1,2})"
+                  r"(?:\s+(?:one|row|result|job|option))?(?:\s+please)?\s*[.!?]?$")
+_BOTH = re.compile(r"\b(both|them|all of them|those|these|all three|each)\b")
+_IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|the artifact)\b")
+_REVISE = re.compile(r"^\s*(actually|instead|no,|rather|change (it|that) to|make (it|that))\b")
+_ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
+
+
+def norm(text: str) -> str:
+    return " ".join(re.sub(r"[!?.,;]+$", "", text.strip().lower()).split())
+
+
+def is_yes(text: str) -> bool:
+    return norm(text) in YES
+
+
+def is_no(text: str) -> bool:
+    return norm(text) in NO
+
+
+def ordinal(text: str) -> int | None:
+    """1-based index for "the second one" / "2" / "#3"; -1 for "the last one"."""
+    m = _ORD.match(norm(text))
+    if not m:
+        return None
+    w = m.group(1)
+    return int(w) if w.isdigit() else ORDINALS[w]
+
+
+def extras(text: str, intent: str) -> dict:
+    """Copilot-only slots found in the text."""
+    t = norm(text)
+    out: dict = {}
+    if _REVISE.search(t):
+        out["revise"] = True
+    if _BOTH.search(t):
+        out["ref"] = "them"
+    elif _IT.search(t):
+        out["ref"] = "it"
+    if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
+        out["and_benchmark"] = True
+    return out

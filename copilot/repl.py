@@ -1,0 +1,208 @@
+"""The chat loop. Terminal mode: prompt_toolkit with a history file,
+completion, a bottom toolbar showing the running job, and announcements of
+finished jobs above the prompt. Plain mode (stdin not a TTY, ``--script``):
+reads lines, echoes them, and waits for this turn's jobs so the transcript
+is complete. Ctrl-C cancels the current action, never the session."""
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+from typing import TextIO
+
+from copilot import backends
+from copilot.commands import Commands, Quit
+from copilot.io import IO
+
+MAX_INPUT = 2000
+PROMPT = "> "
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(raw: str) -> tuple[str, str | None]:
+    """Text fit for the parser, and a note when something was dropped."""
+    text = " ".join(_CONTROL.sub(" ", _ANSI.sub("", raw)).split())
+    if len(text) > MAX_INPUT:
+        return text[:MAX_INPUT], f"That was long ({len(text)} characters); I read the first {MAX_INPUT}."
+    return text, None
+
+
+class Repl:
+    def __init__(self, session, io: IO, interactive: bool = False, wait: bool = True, wait_timeout_s: float = 900):
+        self.session = session
+        self.io = io
+        self.interactive = interactive
+        self.wait = wait and not interactive
+        self.wait_timeout_s = wait_timeout_s
+        self.commands = Commands(self)
+        self._waiting = False
+        self._toolbar = ""
+        self._stop = threading.Event()
+
+    # ---- one input --------------------------------------------------------------
+    def handle(self, raw: str) -> None:
+        """One line, whatever it is: never a traceback."""
+        from tools.errors import LqmfError, from_backend
+
+        try:
+            self._handle(raw)
+        except (KeyboardInterrupt, Quit):
+            raise
+        except LqmfError as e:
+            self.io.error(str(e))
+        except Exception as e:  # a bug somewhere below: one sentence, the chat goes on
+            self.io.error(str(from_backend(e, "the copilot")))
+
+    def _handle(self, raw: str) -> None:
+        text, note = clean(raw)
+        if note:
+            self.io.warning(note)
+        if text.startswith("/"):
+            self.commands.run(text)
+            return
+        if not text and self.session.pending() is None:
+            self.session.tick(self.io.blocks)
+            return
+        turn = self.session.send(text, on_blocks=self.io.blocks)
+        if turn.question:
+            self.io.question(turn.question)
+        if self.wait and turn.calls:
+            self.wait_for_jobs()
+
+    def wait_for_jobs(self) -> None:
+        """Plain mode: block until this conversation's jobs finish, then announce them."""
+        self._waiting = True
+        try:
+            end = time.monotonic() + self.wait_timeout_s
+            while time.monotonic() < end:
+                active = [t for t in self.session.active_jobs()
+                          if (row := backends.get_job(t["job_id"])) and row["status"] not in backends.FINAL]
+                if not active:
+                    break
+                time.sleep(0.1)
+            else:
+                self.io.output(f"Still running after {self.wait_timeout_s:.0f} s; going on (see /jobs).")
+        finally:
+            self._waiting = False
+        self.session.tick(self.io.blocks)
+
+    def interrupted(self) -> None:
+        """Ctrl-C: cancel what runs now (the jobs being waited on, or the turn)."""
+        if self._waiting:
+            self._waiting = False
+            for t in self.session.active_jobs():
+                try:
+                    row = backends.cancel_job(t["job_id"])
+                    what = " ".join(x for x in (t.get("tool"), t.get("model"), t.get("quant_type")) if x)
+                    self.io.output(f"Cancelled job {t['job_id']} ({what}): {row['status'] if row else 'gone'}.")
+                except Exception as e:  # already finished, or the store is gone: say so and go on
+                    self.io.output(f"Job {t['job_id']} could not be cancelled: {e}")
+            self.session.tick(self.io.blocks)
+        else:
+            self.io.output("Cancelled the current action.")
+
+    def show_resumed(self) -> None:
+        """After a restart: the true state of this conversation's jobs, and its pending question."""
+        from copilot.render import jobs_table
+        from copilot.session import journaled
+
+        s = self.session
+        if s.cut_off():
+            self.io.output("The last turn was cut off before it finished; nothing of it was repeated.")
+        ids = list(dict.fromkeys([t["job_id"] for t in s.values().get("tracked") or []] +
+                                 [j["job_id"] for j in journaled(s.thread_id)]))
+        rows = [r for r in (backends.get_job(i) for i in ids) if r]
+        if rows:
+            self.io.output("Jobs of this conversation, as the job store has them now:")
+            self.io.blocks([jobs_table(rows)])
+        q = s.pending()
+        if q:
+            self.io.output("You were asked:")
+            self.io.question(q)
+
+    # ---- loops ------------------------------------------------------------------
+    def run(self, stream: TextIO | None = None) -> int:
+        if self.session.resumed:
+            self.io.output(f"Resuming conversation {self.session.thread_id}.")
+            self.show_resumed()
+        if self.interactive:
+            return self._run_tty()
+        return self._run_plain(stream or sys.stdin)
+
+    def _run_plain(self, stream: TextIO) -> int:
+        while True:
+            try:
+                raw = stream.readline()
+            except KeyboardInterrupt:
+                continue
+            if not raw:
+                return 0
+            try:
+                self.io.echo(PROMPT, raw.rstrip("\n"))
+                self.handle(raw.rstrip("\n"))
+            except KeyboardInterrupt:
+                self.interrupted()
+            except Quit:
+                return 0
+
+    def toolbar(self) -> str:
+        return self._toolbar or " no jobs running · /help for commands"
+
+    def _poll(self, app_ref: list) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                active = self.session.active_jobs()
+                rows = [r for r in (backends.get_job(t["job_id"]) for t in active) if r]
+                running = [r for r in rows if r["status"] in backends.ACTIVE]
+                parts = []
+                for r in running[:2]:
+                    pct = f" {r['progress'] * 100:.0f}%" if isinstance(r.get("progress"), (int, float)) else ""
+                    parts.append(f"job {r['id']} {r['kind']} {r['status']}{pct} {r.get('stage') or ''}".rstrip())
+                self._toolbar = " " + " · ".join(parts) if parts else ""
+                if len(running) < len(rows) and self.session.lock.acquire(blocking=False):
+                    try:
+                        self.session.tick(self.io.blocks)
+                    finally:
+                        self.session.lock.release()
+                if app_ref and app_ref[0].app.is_running:
+                    app_ref[0].app.invalidate()
+            except Exception:  # the poller must never take the session down
+                continue
+
+    def _run_tty(self) -> int:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.completion import WordCompleter
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.patch_stdout import patch_stdout
+
+        import knowledge
+        from tools.config import data_dir
+        from tools.quantize.types import QuantType
+
+        words = ["/" + n for n in self.commands.names()] + [q.value for q in QuantType] + \
+            [e["name"] for e in knowledge.catalog()] + ["quantize", "benchmark", "compare", "explain", "cancel"]
+        ps = PromptSession(history=FileHistory(str(data_dir() / "chat_history")),
+                           completer=WordCompleter(words, ignore_case=True, WORD=True),
+                           bottom_toolbar=self.toolbar, refresh_interval=1.0)
+        self.io.output("LQMF Copilot. Ask in plain words; /help lists commands, /quit leaves.")
+        poller = threading.Thread(target=self._poll, args=([ps],), daemon=True)
+        poller.start()
+        try:
+            with patch_stdout(raw=True):
+                while True:
+                    try:
+                        raw = ps.prompt(PROMPT)
+                    except KeyboardInterrupt:
+                        continue
+                    except EOFError:
+                        return 0
+                    try:
+                        self.handle(raw)
+                    except KeyboardInterrupt:
+                        self.interrupted()
+                    except Quit:
+                        return 0
+        finally:
+            self._stop.set()

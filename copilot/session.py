@@ -1,0 +1,153 @@
+"""One conversation: the compiled graph, its SqliteSaver checkpointer in the
+data dir, and the thread id. The graph (langgraph is slow to import) is
+built in a background thread so the prompt can show at once; the first turn
+waits for it if it must."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.config import data_dir, sub_dir
+
+THREADS_FILE = "chat_threads.txt"
+
+
+def db_path() -> Path:
+    return data_dir() / "chat.sqlite"
+
+
+def last_thread() -> str | None:
+    path = data_dir() / THREADS_FILE
+    if not path.is_file():
+        return None
+    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    return lines[-1] if lines else None
+
+
+def journal_path(thread_id: str) -> Path:
+    return sub_dir("chat_jobs") / f"{thread_id}.jsonl"
+
+
+def journal(thread_id: str, job_id: str, tool: str, args: dict) -> None:
+    """Note a submitted job at once, so a kill before the checkpoint cannot hide it."""
+    with open(journal_path(thread_id), "a") as f:
+        f.write(json.dumps({"job_id": job_id, "tool": tool, "model": args.get("model"),
+                            "quant_type": args.get("quant_type")}) + "\n")
+
+
+def journaled(thread_id: str) -> list[dict]:
+    path = journal_path(thread_id)
+    out = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+@dataclass
+class Turn:
+    blocks: list[dict] = field(default_factory=list)
+    calls: list[dict] = field(default_factory=list)
+    question: dict | None = None
+    latency_s: float = 0.0
+
+
+class Session:
+    def __init__(self, resume: bool = False, thread_id: str | None = None):
+        self.thread_id = thread_id or (last_thread() if resume else None) or uuid.uuid4().hex[:12]
+        self.resumed = bool(resume and self.thread_id == last_thread())
+        if not self.resumed:
+            with open(data_dir() / THREADS_FILE, "a") as f:
+                f.write(self.thread_id + "\n")
+        self._graph = None
+        self._error: BaseException | None = None
+        self._loader = threading.Thread(target=self._load, name="graph-loader", daemon=True)
+        self._loader.start()
+        self.lock = threading.RLock()
+
+    def _load(self) -> None:
+        try:
+            import sqlite3
+
+            from langgraph.checkpoint.sqlite import SqliteSaver
+
+            from copilot.graph import build
+
+            conn = sqlite3.connect(str(db_path()), check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._graph = build(SqliteSaver(conn))
+        except BaseException as e:  # noqa: BLE001 - reported on first use
+            self._error = e
+
+    @property
+    def graph(self):
+        self._loader.join()
+        if self._error is not None:
+            from tools.errors import MissingComponent
+
+            raise MissingComponent(f"the chat engine could not start ({self._error})",
+                                   "install the copilot extra: pip install 'lqmf[copilot]'")
+        return self._graph
+
+    @property
+    def config(self) -> dict:
+        return {"configurable": {"thread_id": self.thread_id}}
+
+    def state(self):
+        return self.graph.get_state(self.config)
+
+    def values(self) -> dict:
+        return dict(self.state().values or {})
+
+    def pending(self) -> dict | None:
+        """The question the conversation waits on, if any."""
+        st = self.state()
+        return dict(st.interrupts[0].value) if st.interrupts else None
+
+    def cut_off(self) -> bool:
+        """True when the last run stopped between nodes (killed mid-turn)."""
+        st = self.state()
+        return bool(st.next) and not st.interrupts
+
+    def send(self, text: str, on_blocks=None) -> Turn:
+        """Run one turn: a new utterance, or the answer to the pending question."""
+        from langgraph.types import Command
+
+        with self.lock:
+            graph = self.graph
+            turn = Turn()
+            t0 = time.perf_counter()
+            inp = Command(resume=text) if self.pending() is not None else {"text": text}
+            for update in graph.stream(inp, self.config, stream_mode="updates"):
+                for node, upd in update.items():
+                    if node == "__interrupt__":
+                        turn.question = dict(upd[0].value)
+                        continue
+                    if not isinstance(upd, dict):
+                        continue
+                    shown = [b for b in upd.get("out") or [] if b.get("kind") != "reset"]
+                    if shown:
+                        turn.blocks.extend(shown)
+                        if on_blocks:
+                            on_blocks(shown)
+                    turn.calls.extend(upd.get("calls") or [])
+            turn.latency_s = time.perf_counter() - t0
+            return turn
+
+    def tick(self, on_blocks=None) -> Turn | None:
+        """Refresh job states and announce finished ones (not while a question waits)."""
+        with self.lock:
+            if self.pending() is not None:
+                return None
+            return self.send("", on_blocks)
+
+    def active_jobs(self) -> list[dict]:
+        """Jobs of this conversation not yet announced as finished, per the state."""
+        return [t for t in self.values().get("tracked") or [] if not t.get("announced")]

@@ -1,0 +1,55 @@
+"""The copilot's user settings: ``[chat]`` in ``data_dir()/config.toml``.
+
+    [chat]
+    llm = "none"                 # none | gguf | openai | ollama
+    llm_model = ""               # a .gguf path, or the endpoint's model name
+    llm_url = ""                 # OpenAI-compatible / Ollama base URL
+    dry_run = ""                 # "noop" / "sleep:5": long tools submit that quick kind
+    bench_chunks = 0             # benchmark windows per job (0: the benchmark's default)
+
+Environment overrides (for tests and evals): ``LQMF_CHAT_LLM``,
+``LQMF_CHAT_LLM_MODEL``, ``LQMF_CHAT_LLM_URL``, ``LQMF_CHAT_DRY_RUN=noop``,
+``LQMF_CHAT_BENCH_CHUNKS``.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+
+from tools.config import data_dir
+from tools.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Settings:
+    llm: str = "none"
+    llm_model: str = ""
+    llm_url: str = ""
+    dry_run: str = ""
+    bench_chunks: int = 0
+
+
+def load() -> Settings:
+    path = data_dir() / "config.toml"
+    chat: dict = {}
+    if path.is_file():
+        try:
+            chat = tomllib.loads(path.read_text()).get("chat", {}) or {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise InvalidInput(f"{path} is not valid TOML ({e})", "fix or delete that file") from None
+    env = os.environ
+    return Settings(
+        llm=str(env.get("LQMF_CHAT_LLM", chat.get("llm", "none"))).lower(),
+        llm_model=str(env.get("LQMF_CHAT_LLM_MODEL", chat.get("llm_model", ""))),
+        llm_url=str(env.get("LQMF_CHAT_LLM_URL", chat.get("llm_url", ""))),
+        dry_run=_dry(env.get("LQMF_CHAT_DRY_RUN", chat.get("dry_run", ""))),
+        bench_chunks=int(env.get("LQMF_CHAT_BENCH_CHUNKS", chat.get("bench_chunks", 0)) or 0),
+    )
+
+
+def _dry(value) -> str:
+    v = str(value or "").strip().lower()
+    if v in ("", "0", "false", "no", "none"):
+        return ""
+    return "noop" if v in ("1", "true", "yes") else v

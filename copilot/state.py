@@ -1,0 +1,161 @@
+"""The copilot's typed state.
+
+``ChatInput`` is the narrow public input (one utterance). ``ChatState`` adds
+the fields the nodes keep between turns; each field says what it holds and
+fields that accumulate declare their reducer. Everything is plain JSON-able
+data so the SqliteSaver checkpointer can store it.
+"""
+from __future__ import annotations
+
+import operator
+from enum import StrEnum
+from typing import Annotated, Any, TypedDict
+
+
+class Intent(StrEnum):
+    """What the user wants; the values are the parse contract's intents."""
+
+    QUANTIZE = "quantize"
+    TUNE = "tune"
+    BENCHMARK = "benchmark"
+    COMPARE = "compare"
+    QUERY = "query"
+    RECOMMEND = "recommend"
+    JOBS = "jobs"
+    CANCEL = "cancel"
+    EXPLAIN = "explain"
+    TUTORIAL = "tutorial"
+    HELP = "help"
+    UNKNOWN = "unknown"
+    # copilot-only: a reference into the last listing ("the second one"),
+    # and a sync turn when a job finished (no user text)
+    PICK = "pick"
+    TICK = "tick"
+
+
+class AskResult(StrEnum):
+    """What the user's answer to a question did."""
+
+    ANSWERED = "answered"      # a slot was filled or changed: plan again
+    CONFIRMED = "confirmed"    # yes to the plan: act
+    DROPPED = "dropped"        # no / never mind: say so
+    REDIRECT = "redirect"      # a new request instead: understand it
+
+
+class Step(TypedDict, total=False):
+    """One tool call of a plan."""
+
+    id: str            # unique within the conversation ("s7")
+    tool: str          # a ``tools_registry.ToolName`` value
+    args: dict         # keyword arguments for the tool
+    label: str         # one line shown to the user
+    expensive: bool    # needs a confirmation before it runs
+    after: list[str]   # ids of steps whose jobs must succeed first (their artifacts feed this step)
+
+
+class Question(TypedDict, total=False):
+    """The one thing ``ask`` is waiting for."""
+
+    slot: str          # a slot name, or "confirm"
+    prompt: str        # the sentence shown
+    choices: list[str]
+    default: str | None
+
+
+class Tracked(TypedDict, total=False):
+    """A scheduler job this conversation submitted, and what it produced."""
+
+    job_id: str
+    step_id: str
+    tool: str
+    model: str
+    quant_type: str | None
+    status: str        # the scheduler's status, refreshed by ``sync``
+    artifact: str | None
+    announced: bool
+
+
+def merge_dict(old: dict | None, new: dict | None) -> dict:
+    """Reducer: keys of ``new`` overwrite; ``None`` in new (the whole value) clears."""
+    if new is None:
+        return {}
+    return {**(old or {}), **new}
+
+
+def upsert_tracked(old: list[Tracked] | None, new: list[Tracked] | None) -> list[Tracked]:
+    """Reducer: update tracked jobs by job id, append new ones, keep order."""
+    out = [dict(t) for t in (old or [])]
+    index = {t["job_id"]: i for i, t in enumerate(out)}
+    for t in new or []:
+        i = index.get(t["job_id"])
+        if i is None:
+            index[t["job_id"]] = len(out)
+            out.append(dict(t))
+        else:
+            out[i].update(t)
+    return out
+
+
+RESET: dict = {"kind": "reset"}
+"""First block of a turn's first node: starts the turn's output afresh."""
+
+
+def turn_blocks(old: list[dict] | None, new: list[dict] | None) -> list[dict]:
+    """Reducer: append this turn's blocks; a leading ``RESET`` drops the last turn's."""
+    new = new or []
+    if new and new[0].get("kind") == "reset":
+        return list(new[1:])
+    return (old or []) + new
+
+
+def keep_last(n: int):
+    """Reducer factory: append, keep the last ``n`` items."""
+    def reduce(old: list | None, new: list | None) -> list:
+        return ((old or []) + (new or []))[-n:]
+    return reduce
+
+
+class ChatInput(TypedDict, total=False):
+    """The public input of one turn."""
+
+    text: str
+    """What the user typed (already cleaned of control characters)."""
+
+
+class ChatState(ChatInput, total=False):
+    intent: str
+    """The ``Intent`` of this turn's text."""
+    slots: dict
+    """This turn's slots, as the parser gave them (plus copilot extras such as ``pick``)."""
+    request: Annotated[dict, merge_dict]
+    """The request being built: ``intent`` plus slots merged over the turns of one task;
+    cleared (``None``) when the task is done or dropped."""
+    focus: Annotated[dict, merge_dict]
+    """What "it" refers to: the last model, quant_type, method, artifact and job."""
+    plan: list[Step]
+    """The steps planned for the current request, shown before they run."""
+    question: Question | None
+    """The question ``ask`` will put to the user, or None when nothing is missing."""
+    confirmed: bool
+    """True once the user said yes to the current plan."""
+    tracked: Annotated[list[Tracked], upsert_tracked]
+    """Every scheduler job this conversation submitted, with its last known status."""
+    listing: list[dict]
+    """The rows last shown (query results, jobs), for "the second one"."""
+    out: Annotated[list[dict], turn_blocks]
+    """This turn's output blocks (text/table/warn/error); the REPL prints each node's as it lands."""
+    ask_result: str
+    """How the last answer to a question went: an ``AskResult`` (routes after ``ask``)."""
+    calls: Annotated[list[dict], keep_last(200)]
+    """Tool calls made, ``{"tool", "args"}``, for the transcript, tests and the eval."""
+    history: Annotated[list[dict], keep_last(200)]
+    """``{"role": "user"|"copilot", "text"}`` lines for /history."""
+    said: Annotated[list[str], operator.add]
+    """One-time notices already given (e.g. "no LLM configured")."""
+    step_seq: int
+    """Counter for step ids."""
+
+
+def blocks(*items: dict) -> dict[str, Any]:
+    """A partial update carrying output blocks."""
+    return {"out": list(items)}
