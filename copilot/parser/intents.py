@@ -1,0 +1,194 @@
+"""Intent detection: weighted cue patterns plus evidence from the slots found.
+
+The text given to ``score`` is normalized and has model names replaced by
+``<m>`` and quant types by ``<q>``, so cue patterns do not fire on words
+inside names (``qwen-coder``) and can refer to "a model" generically.
+Each intent sums the weights of its cues that match; the slots add evidence
+(a model and a quant type with no verb is a quantize request). The highest
+score wins when it reaches ``MIN_SCORE``; else the utterance is unknown.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from copilot.parser.schema import Intent
+
+I = Intent
+MIN_SCORE = 1.9
+
+_OBJ = r"(?:experiments?|runs?|results?|records?|quants?|quantizations|artifacts?|history|benchmarks|" \
+       r"models|tests|attempts|ones|files|builds|variants)"
+_SUPER = r"(?:fastest|quickest|slowest|smallest|tiniest|largest|biggest|best|worst|newest|latest|" \
+         r"oldest|most recent|most accurate|lowest|highest)"
+_VERB_ANY = r"(?:quantize|benchmark|compare|tune|convert|compress|run|use|start|make|load|measure|test)"
+
+CUES: list[tuple[Intent, float, str]] = [
+    # quantize
+    (I.QUANTIZE, 3.0, r"\bquantize\b"),
+    (I.QUANTIZE, 2.5, r"\b(?:compress|shrink|squeeze|requantize|re-quantize|downsize)\b"),
+    (I.QUANTIZE, 2.5, r"\b(?:make|create|build|produce|generate|give me|get me|do|cook up|prepare|export|"
+                      r"save|want|need|like)\b.*(?:<q>|\b\d+ ?-?bits?\b|\bint4\b|\b(?:gguf|gptq|awq|bnb)\b)"
+                      r"(?!.*\b(?:runs?|experiments?|results?)\b)"),
+    (I.QUANTIZE, 2.0, r"\b(?:convert|turn|change)\b.*\b(?:to|into)\b"),
+    (I.QUANTIZE, 2.0, r"\bload\b.*\b(?:in|at|with|as)\b.*(?:<q>|bits?\b|\bbnb\b|bitsandbytes)"),
+    (I.QUANTIZE, 1.0, r"\b(?:to|into|in|at|as|using|with|via)\s(?:<q>|\d+ ?-?bits?\b|int4\b|gguf\b|gptq\b|awq\b|bnb\b)"),
+    (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule)\b (?:a |an |the )?(?:\w+ )?(?:quantization|quant)\b"),
+    (I.QUANTIZE, 1.5, r"\b(?:\d+ ?-?bits?|<q>) (?:version|copy|variant|build) of\b"),
+    # tune
+    (I.TUNE, 2.5, r"\b(?:tune|auto-?tune|autotune|optimi[sz]e|sweep|search for|search|grid search)\b"),
+    (I.TUNE, 3.0, r"\bfind (?:me )?(?:the |a )?(?:best|smallest|optimal|lowest|most compressed|right|ideal|"
+                  r"cheapest|tightest|most aggressive|minimum|lowest-bit|fewest)\b"),
+    (I.TUNE, 1.5, r"\b(?:that |which |while |and )?(?:still )?(?:keeps?|keeping|stays?|staying|maintains?|"
+                  r"preserves?|without (?:losing|hurting|going over|exceeding|dropping))\b"),
+    (I.TUNE, 3.0, r"\b(?:quality gate|adaptive|mixed[- ]precision|per-layer|bit-?width search|"
+                  r"as small as possible|as few bits as|lowest bits?|fewest bits|pick the bits|"
+                  r"choose the bits|automatically pick|auto-?select|best trade-?off|sweet spot)\b"),
+    (I.TUNE, 1.0, r"\b(?:how (?:low|far|small) can i go|how many bits)\b"),
+    # benchmark
+    (I.BENCHMARK, 3.0, r"\b(?:benchmark|bench|benchmarking|speedtest|speed test|profile|profiling)\b"),
+    (I.BENCHMARK, 2.5, r"\bhow (?:fast|quick|quickly|slow|well|big|large|good|heavy|accurate) (?:is|are|does|do|"
+                       r"will|would|can|runs?)\b"),
+    (I.BENCHMARK, 2.0, r"\b(?:measure|evaluate|eval|time|test|check|run)\b(?: the| its| a)? (?:the )?(?:\w+ )?"
+                       r"(?:speed|perplexity|ppl|throughput|latency|tok/s|tokens per second|performance|quality|"
+                       r"kld?|size|memory)\b"),
+    (I.BENCHMARK, 2.0, r"\b(?:measure|evaluate|test|try out|time)\b (?:<m>|my <m>|the <m>|it)\b"),
+    (I.BENCHMARK, 1.5, r"\b(?:tokens per second|tok/s|perplexity|throughput|latency|speed)\b(?! (?:of )?(?:over|above|under|at least|more than))"),
+    (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the |its )?(?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
+    # compare
+    (I.COMPARE, 3.5, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
+                     r"stack up|against each other|diff)\b"),
+    (I.COMPARE, 2.5, r"\bcompared (?:to|with)\b|\bwhich (?:is|was|one is|runs?) (?:better|faster|smaller|"
+                     r"slower|bigger|more accurate)\b|\b(?:better|faster|smaller|slower) than <q>|"
+                     r"\bhow does <q> (?:compare|stack)\b"),
+    (I.COMPARE, 1.0, r"<q>.*\b(?:and|or|with)\b.*<q>"),
+    (I.COMPARE, 1.0, r"\bdifference (?:in|of) (?:speed|size|quality|perplexity)\b"),
+    # query
+    (I.QUERY, 2.5, rf"\b(?:show|list|display|give me|find|get|pull up|fetch|print|which|what|how many|any|"
+                   rf"count|see|view|all)\b.*\b{_OBJ}\b"),
+    (I.QUERY, 1.5, rf"\b(?:my|our|past|previous|earlier|old|recent|existing|saved|stored|completed|finished)"
+                   rf"\s(?:\w+\s){{0,2}}{_OBJ}\b"),
+    (I.QUERY, 2.0, rf"\b(?:my|i've|i have|i) (?:\w+ ){{0,2}}{_SUPER}\b|\b{_SUPER} (?:\w+ )?(?:i(?:'ve| have)?) "
+                   rf"(?:run|made|built|quantized|benchmarked|tried|tested)\b"),
+    (I.QUERY, 2.0, r"\b(?:have i|did i|i've|i have) (?:ever )?(?:run|tried|made|quantized|benchmarked|done|tested|built)\b"),
+    (I.QUERY, 1.5, r"\b(?:history|so far|in the store|on record|leaderboard|log)\b"),
+    # recommend
+    (I.RECOMMEND, 3.5, r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|advice|advise)\b"),
+    (I.RECOMMEND, 3.0, r"\b(?:which|what) (?:\w+ ){0,2}(?:model|quant|quantization|method|format|llm|one|"
+                       r"bit ?width|bits|precision|quant type)s? (?:should|would|do you|could|to use|to pick|to "
+                       r"choose|is best|is good|fits?|will|can i|works? best|for)\b"),
+    (I.RECOMMEND, 2.5, r"\bi need (?:a|an|some|something)\b|\blooking for (?:a|an|something)\b|"
+                       r"\bi want (?:a|an) (?:\w+ )?model\b|\bgood (?:\w+ )?model for\b|"
+                       r"\bbest (?:\w+ ){0,2}(?:model|llm|quant|quantization|option|choice|method)s? (?:for|to)\b|"
+                       r"\bwhat can i run\b|\bcan i run\b|\bwill (?:it|<m>|.+) (?:run|fit) (?:on|in)\b|"
+                       r"\bshould i (?:use|pick|choose|go with|try)\b|\bwhat should i (?:use|run|pick|try)\b|"
+                       r"\bwhat(?:'s| is| would be) (?:a )?good\b|\bhelp me (?:choose|pick|decide)\b"),
+    (I.RECOMMEND, 1.0, r"\b(?:for|on) (?:my |a |an )?(?:\d+ ?gb )?(?:laptop|phone|raspberry|pi|jetson|"
+                       r"gpu|machine|computer|desktop|server)\b"),
+    # jobs
+    (I.JOBS, 3.0, r"\b(?:queue|jobs|job status|scheduler|job list|workers?)\b|\bjob\b(?! of\b)"),
+    (I.JOBS, 2.5, r"\bwhat(?:'s| is) (?:currently |still |now )?(?:running|happening|queued|pending|going on)\b|"
+                  r"\bis (?:it|my \w+|the \w+|that|this) (?:done|finished|ready|complete|still running|"
+                  r"running)\b|\bhow(?:'s| is) (?:it|my \w+|the \w+|that|the \w+ \w+) (?:going|coming "
+                  r"along|doing)\b|\bhow long (?:until|till|left|will)\b|\beta\b|\bprogress\b|"
+                  r"\banything running\b|\bstill running\b"),
+    # cancel
+    (I.CANCEL, 4.0, r"\b(?:cancel|abort|kill|terminate|halt|dequeue|unqueue)\b"),
+    (I.CANCEL, 3.5, r"\bstop\b(?! (?:words?|tokens?|at)\b)|\b(?:remove|delete|drop|scrap|scratch)\b.*\b(?:job|queue|"
+                    r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b"),
+    # explain
+    (I.EXPLAIN, 2.0, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was)\b"),
+    (I.EXPLAIN, 4.0, r"\bwhat (?:does|do|did)\b.*\b(?:mean|stand for|do)\b|\bmeaning of\b|\bstands? for\b"),
+    (I.EXPLAIN, 3.5, r"\b(?:explain|define|definition|describe|clarify|elaborate|eli5|tell me (?:more )?about|"
+                     r"what(?:'s| is) (?:the )?(?:point|purpose|idea|deal|use) of)\b"),
+    (I.EXPLAIN, 3.0, r"^(?:but |so |and )?why\b|\bwhy (?:is|are|does|do|did|would|should|was)\b|"
+                     r"\bhow (?:does|do|did)\b.*\bwork\b|\bdifference between\b|\bwhat(?:'s| is) the "
+                     r"difference\b|\bhow is .* (?:different|calculated|computed|measured)\b|"
+                     r"\bwhat happens\b|\bis it (?:true|bad|ok|okay|safe)\b|\bhow (?:much|bad) (?:does|is)\b"),
+    # tutorial
+    (I.TUTORIAL, 4.0, r"\b(?:teach me|tutorial|tutorials|walk me through|walkthrough|walk-through|guide me|"
+                      r"step by step|step-by-step|lesson|lessons|show me how|learn (?:how|to|about)|i'm new|"
+                      r"i am new|new to this|beginner|get(?:ting)? started|onboarding|course|teach|"
+                      r"guided|hands-on|hand holding|tour)\b"),
+    (I.TUTORIAL, 2.5, rf"^(?:so )?how (?:do|can|would|should|to) (?:i |you |we |one )?(?:\w+ )?{_VERB_ANY}\b"),
+    (I.TUTORIAL, 3.0, r"\b(?:next (?:lesson|step|chapter|part)|continue (?:the |my )?(?:tutorial|lesson|guide)|"
+                      r"resume (?:the |my )?(?:tutorial|lesson)|where (?:was i|did i leave off)|"
+                      r"keep going with the)\b"),
+    # help
+    (I.HELP, 5.0, r"\bwhat (?:can|could|else can) you do\b|\bwhat do you do\b|\bhow do i use (?:this|you|lqmf|"
+                  r"it|the (?:tool|app|copilot|assistant))\b|\bhow does this (?:tool |app |thing )?work\b|"
+                  r"\bwhat are you\b|\bwho are you\b|\bwhat (?:commands|features|options)\b|\bcapabilities\b|"
+                  r"\bwhat can i (?:ask|say|do(?: here| with (?:this|you))?)\b|\bhow to use\b|\busage\b|"
+                  r"\bwhat are your\b|\bwhat is (?:this|lqmf)\b|\bhow can you help\b|\bhow do (?:i|you) work\b|"
+                  r"\bwhat is this (?:tool|app|thing)\b|\bwhat do i do\b|\bwhat are the commands\b"),
+    (I.HELP, 3.0, r"^(?:help|help me|h|\?|commands|menu|options)$|\bhelp\b(?! me (?:\w+))|\bi(?:'m| am) (?:lost|"
+                  r"confused|stuck)\b|\bhow does it work\b|\bcan you help\b"),
+]
+COMPILED = [(intent, weight, re.compile(p)) for intent, weight, p in CUES]
+
+# Ties go to the earlier intent: the more specific request first.
+PRECEDENCE = [I.CANCEL, I.HELP, I.TUTORIAL, I.COMPARE, I.TUNE, I.RECOMMEND, I.BENCHMARK, I.QUANTIZE,
+              I.JOBS, I.QUERY, I.EXPLAIN]
+
+
+@dataclass
+class IntentScore:
+    intent: Intent
+    score: float
+    runner_up: float
+    scores: dict
+
+    @property
+    def confidence(self) -> float:
+        """0..1: how sure the rules are (strong cues and a clear margin over the runner-up)."""
+        if self.intent is Intent.UNKNOWN:
+            return round(1 - 0.5 * self.score / MIN_SCORE, 2)
+        margin = (self.score - self.runner_up) / self.score
+        return round(0.5 * min(1.0, self.score / 4) + 0.5 * margin, 2)
+
+
+def score(shaped: str, slots: dict) -> IntentScore:
+    scores: dict[Intent, float] = dict.fromkeys(PRECEDENCE, 0.0)
+    for intent, weight, pat in COMPILED:
+        if pat.search(shaped):
+            scores[intent] += weight
+    _slot_evidence(scores, shaped, slots)
+    ranked = sorted(PRECEDENCE, key=lambda i: (-scores[i], PRECEDENCE.index(i)))
+    best, second = ranked[0], ranked[1]
+    if scores[best] < MIN_SCORE:
+        return IntentScore(Intent.UNKNOWN, scores[best], scores[second], scores)
+    return IntentScore(best, scores[best], scores[second], scores)
+
+
+def _slot_evidence(scores: dict, shaped: str, slots: dict) -> None:
+    has = slots.__contains__
+    quantish = has("quant_type") or has("bits") or has("method") or has("quant_types")
+    if has("model") and quantish:
+        scores[I.QUANTIZE] += 1.5
+        scores[I.BENCHMARK] += 0.5
+    elif has("model") and not any(scores.values()):
+        scores[I.QUANTIZE] += 0.5
+    elif quantish and not has("model"):
+        scores[I.QUERY] += 0.5
+    if has("max_kld") or has("max_ppl_delta_pct"):
+        scores[I.TUNE] += 3.0
+    if has("max_size_gb") and has("model") and scores[I.TUNE] > 0:
+        scores[I.TUNE] += 1.0
+    if has("vram_gb") or has("ram_gb"):
+        scores[I.RECOMMEND] += 2.0
+    for slot, weight in (("status", 1.0), ("since_days", 1.5), ("sort", 1.0), ("min_tok_s", 1.0),
+                         ("limit", 0.5), ("max_size_gb", 0.5)):
+        if has(slot):
+            scores[I.QUERY] += weight
+    if has("status") or has("since_days"):
+        scores[I.JOBS] += 0.5
+    if has("task") or has("device"):
+        scores[I.RECOMMEND] += 0.5
+    if has("job_id"):
+        scores[I.JOBS] += 1.0
+        scores[I.CANCEL] += 0.5
+    n_types = len(slots.get("quant_types", [])) + len(slots.get("methods", []))
+    if n_types >= 2:
+        scores[I.COMPARE] += 1.0
+    if has("priority"):
+        scores[I.QUANTIZE] += 1.0

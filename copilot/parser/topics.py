@@ -1,0 +1,90 @@
+"""The ``topic`` slot of explain and tutorial requests: the subject the user
+asked about, lower-cased, without the question words around it
+("what does Q4_K_M mean" -> "q4_k_m"; "teach me how to quantize my first
+model" -> "first quantization")."""
+from __future__ import annotations
+
+import re
+
+_EXPLAIN = [re.compile(p) for p in (
+    r"\bdifference between (?P<t>.+?) and (?P<u>.+)$",
+    r"\bwhat (?:does|do|did) (?P<t>.+?) (?:mean|stand for|do|refer to)\b",
+    r"\bmeaning of (?P<t>.+)$",
+    r"\bhow (?:does|do) (?P<t>.+?) work\b",
+    r"\b(?:explain|define|describe|clarify|elaborate on|eli5|tell me (?:more )?about)(?: to me)?"
+    r"(?: what| how| why)?(?: (?:is|are|does|do))? (?P<t>.+)$",
+    r"\bwhat(?:'s| is) (?:the )?(?:point|purpose|idea|use) of (?P<t>.+)$",
+    r"\bwhy (?:is|are|does|do|did|would|should|was) (?P<t>.+)$",
+    r"\bhow is (?P<t>.+?) (?:calculated|computed|measured|different)\b",
+    r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was|what) (?P<t>.+)$",
+    r"^(?P<t>.+?) (?:meaning|definition|explained)$",
+)]
+_LEAD = re.compile(r"^(?:(?:a|an|the|this|that|these|those|my|your|exactly|actually|again|really|"
+                   r"quantization type|quant type|term|word|concept of|concept|thing called|so-called|"
+                   r"is|are|do|does|mean by|meant by|by)\s+)+")
+_TRAIL = re.compile(r"(?:\s+(?:mean|means|meaning|stand for|stands for|is|are|again|exactly|actually|please|"
+                    r"pls|for me|to me|in simple terms|in plain english|simply|briefly|quickly|"
+                    r"in a nutshell|like i'm 5|like im 5|work|works|do|does|then|anyway|about|"
+                    r"here|really|all about))+$")
+
+_FIRST = re.compile(r"\bfirst (?:\w+ )?(?:model|quantization|quant|time|run)\b|\bget(?:ting)? started\b|"
+                    r"\bbasics\b|\bbeginners?\b|\bfrom scratch\b|\bstart(?:ing)? out\b|\bnew to\b|"
+                    r"\bi'm new\b|\bi am new\b|\bintro(?:duction)?\b")
+_TUTORIAL = [re.compile(p) for p in (
+    r"\b(?:tutorial|lesson|guide|walkthrough|course|tour)s? (?:on|about|for|of|covering|to) (?P<t>.+)$",
+    r"\b(?:walk me through|guide me through|teach me|show me how to|learn how to|learn about|"
+    r"learn|teach me about|help me learn) (?:how (?:to|do i) )?(?P<t>.+)$",
+    r"^how (?:do|can|would|should) (?:i|you|we|one) (?P<t>.+)$",
+    r"^how to (?P<t>.+)$",
+    r"\b(?P<t>[\w\- ]+?) (?:tutorial|lesson|walkthrough|guide)\b",
+)]
+_GERUND = [(re.compile(p), r) for p, r in (
+    (r"^quantize\b.*", "quantization"), (r"^(?:benchmark|bench|measure)\b.*", "benchmarking"),
+    (r"^compare\b.*", "comparison"), (r"^(?:tune|optimi[sz]e)\b.*", "tuning"),
+    (r"^(?:recommend|choose|pick)\b.*", "choosing a model"),
+)]
+_METHOD_WORD = re.compile(r"\b(?:gguf|gptq|awq|bnb|bitsandbytes|llama\.cpp|k-quants|imatrix|"
+                          r"q\d_k(?:_[msl])?|q\d_\d|iq4_(?:xs|nl)|nf4|fp4|int8|f16|perplexity|"
+                          r"kl divergence|kld)\b")
+
+
+def _clean(topic: str) -> str:
+    topic = re.sub(r"\s+", " ", topic).strip(" .?!'\"")
+    for _ in range(3):
+        topic = _LEAD.sub("", topic)
+        topic = _TRAIL.sub("", topic)
+    topic = re.sub(r"\s+(?:in lqmf|here|in this tool|with lqmf)$", "", topic)
+    return topic.strip(" .?!'\"")
+
+
+def explain_topic(text: str) -> str | None:
+    for pat in _EXPLAIN:
+        m = pat.search(text)
+        if m:
+            t = _clean(m.group("t"))
+            if "u" in m.groupdict() and m.group("u"):
+                t = f"{t} vs {_clean(m.group('u'))}"
+            return t or None
+    return None
+
+
+def tutorial_topic(text: str) -> str | None:
+    if _FIRST.search(text):
+        return "first quantization"
+    for pat in _TUTORIAL:
+        m = pat.search(text)
+        if not m:
+            continue
+        t = _clean(m.group("t"))
+        t = re.sub(r"^(?:the|a|an|my|to|how to|how|do)\s+", "", t)
+        t = re.sub(r"\b(?:please|step by step|step-by-step|again)\b", "", t).strip()
+        if not t or t in ("tutorial", "it", "this", "me", "something", "things", "lqmf", "stuff"):
+            return None
+        method = _METHOD_WORD.search(t)
+        if method:
+            return method.group(0)
+        for pat_g, value in _GERUND:
+            if pat_g.match(t):
+                return value
+        return t
+    return None
