@@ -40,6 +40,7 @@ class Repl:
         self._waiting = False
         self._toolbar = ""
         self._stop = threading.Event()
+        self.last_turn = None
 
     # ---- one input --------------------------------------------------------------
     def handle(self, raw: str) -> None:
@@ -56,6 +57,7 @@ class Repl:
             self.io.error(str(from_backend(e, "the copilot")))
 
     def _handle(self, raw: str) -> None:
+        self.last_turn = None
         text, note = clean(raw)
         if note:
             self.io.warning(note)
@@ -66,6 +68,7 @@ class Repl:
             self.session.tick(self.io.blocks)
             return
         turn = self.session.send(text, on_blocks=self.io.blocks)
+        self.last_turn = turn
         if turn.question:
             self.io.question(turn.question)
         if self.wait and turn.calls:

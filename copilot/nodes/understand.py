@@ -5,6 +5,8 @@ from __future__ import annotations
 from copilot.nodes import words
 from copilot.state import ChatState, Intent
 
+FRAGMENT_SLOTS = ("quant_type", "quant_types", "bits", "method")
+
 
 def interpret(text: str) -> tuple[str, dict]:
     """(intent, slots) for one utterance; never raises for odd text."""
@@ -18,6 +20,14 @@ def interpret(text: str) -> tuple[str, dict]:
         res = {"intent": "unknown", "slots": {}}
     intent = str(res.get("intent") or "unknown")
     slots = dict(res.get("slots") or {})
+    if intent == "unknown" and not slots:
+        # The parser keeps no slots for an utterance it cannot place; a follow-up
+        # fragment ("actually use 5 bits") still names quant slots: read those.
+        try:
+            probe = parse("quantize it " + text).get("slots") or {}
+        except Exception:
+            probe = {}
+        slots = {k: v for k, v in probe.items() if k in FRAGMENT_SLOTS}
     slots.update(words.extras(text, intent))
     n = words.ordinal(text)
     if n is not None and intent in ("unknown", "query", "jobs"):

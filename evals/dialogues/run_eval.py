@@ -1,0 +1,108 @@
+"""Run the scripted dialogues through the real REPL, graph, parser,
+checkpointer and scheduler, and print task success and turn latency.
+
+    python evals/dialogues/run_eval.py [--min-success 0.95] [--only NAME] [-v]
+
+Long tools submit the scheduler's quick noop kind (LQMF_CHAT_DRY_RUN=noop) and
+no worker runs, so jobs stay queued. Latency: wall time of one graph turn
+(parse, plan, respond, job refresh) for turns that run no tool."""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+
+def matches(expected: dict, call: dict) -> bool:
+    if expected.get("tool") != call["tool"]:
+        return False
+    args = call.get("args") or {}
+    return all(str(args.get(k)).lower() == str(v).lower() if not isinstance(v, list)
+               else [str(x).upper() for x in args.get(k) or []] == [str(x).upper() for x in v]
+               for k, v in expected.items() if k != "tool")
+
+
+def check_turn(turn: dict, repl, out: str) -> str | None:
+    """None if the turn did what it should, else why not."""
+    t = repl.last_turn
+    calls = t.calls if t else []
+    want = turn.get("calls", [])
+    if len(calls) != len(want) or not all(matches(w, c) for w, c in zip(want, calls)):
+        return f"calls {[(c['tool'], c['args']) for c in calls]} != expected {want}"
+    q = repl.session.pending()
+    if (q or {}).get("slot") != turn.get("ask"):
+        return f"pending question {(q or {}).get('slot')!r} != expected {turn.get('ask')!r}"
+    if turn.get("text") and turn["text"].lower() not in out.lower():
+        return f"reply lacks {turn['text']!r}"
+    return None
+
+
+def run_dialogue(d: dict, verbose: bool) -> tuple[bool, list[float], str]:
+    from copilot.io import IO
+    from copilot.repl import Repl
+    from copilot.session import Session
+
+    buf = io.StringIO()
+    repl = Repl(Session(), IO(plain=True, stream=buf), interactive=False, wait=False)
+    latencies, log = [], []
+    for i, turn in enumerate(d["turns"], 1):
+        if turn.get("restart"):
+            repl.session = Session(resume=True)
+        start = buf.tell()
+        buf.write(f"> {turn['say']}\n")
+        repl.handle(turn["say"])
+        out = buf.getvalue()[start:]
+        log.append(out)
+        if repl.last_turn and not repl.last_turn.calls:
+            latencies.append(repl.last_turn.latency_s)
+        why = check_turn(turn, repl, out)
+        if why:
+            return False, latencies, "".join(log) + f"!! turn {i}: {why}\n"
+    return True, latencies, "".join(log) if verbose else ""
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--min-success", type=float, default=0.0)
+    ap.add_argument("--only", help="run the dialogues whose name contains this")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every transcript")
+    args = ap.parse_args()
+    os.environ.setdefault("LQMF_HOME", tempfile.mkdtemp(prefix="lqmf-dialogues-"))
+    os.environ["LQMF_CHAT_DRY_RUN"] = "noop"
+    os.environ["LQMF_CHAT_NO_WORKER"] = "1"
+    dialogues = tomllib.loads((HERE / "dialogues.toml").read_text())["dialogue"]
+    if args.only:
+        dialogues = [d for d in dialogues if args.only in d["name"]]
+    t0 = time.perf_counter()
+    passed, lat = 0, []
+    for d in dialogues:
+        ok, ls, log = run_dialogue(d, args.verbose)
+        passed += ok
+        lat += ls
+        print(f"{'PASS' if ok else 'FAIL'}  {d['name']}")
+        if log:
+            print("    " + log.rstrip().replace("\n", "\n    "))
+    rate = passed / len(dialogues) if dialogues else 0.0
+    print(f"\ndialogues: {len(dialogues)}  task success: {passed}/{len(dialogues)} = {rate:.1%}")
+    print(f"no-tool turns: {len(lat)}  latency p50 {pct(lat, .5) * 1000:.1f} ms  "
+          f"p95 {pct(lat, .95) * 1000:.1f} ms  max {max(lat, default=0) * 1000:.1f} ms")
+    print(f"wall time: {time.perf_counter() - t0:.1f} s")
+    return 1 if rate < args.min_success else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
