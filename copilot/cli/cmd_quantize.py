@@ -1,0 +1,66 @@
+"""`lqmf quantize MODEL --type Q4_K_M [--out DIR]`"""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser("quantize", help="make quantized copies of a model",
+                       description="Quantize a model (bundled name, HF folder, .gguf, or cached hub id).")
+    p.add_argument("model", help="smollm2, ./my-hf-model, model.gguf, or org/name in the local HF cache")
+    p.add_argument("--type", "-t", dest="types", action="append", required=True,
+                   help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, Q5_K_M, ...")
+    p.add_argument("--method", "-m", help="gguf (default for Q… types), bnb, gptq")
+    p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
+    p.add_argument("--force", action="store_true", help="rebuild even if the artifact exists")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--queue", action="store_true", help="submit to the job queue and return")
+    p.add_argument("--priority", default="normal", choices=["high", "normal", "low"])
+    p.set_defaults(func=run)
+
+
+def split_types(values: list[str]) -> list[str]:
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+def run(args: argparse.Namespace) -> int:
+    from tools.quantize import quantize, resolve_type
+    from tools.fsutil import human_bytes
+
+    from copilot.cli.output import console, print_json
+    from copilot.cli.progress import rich_progress
+
+    types = split_types(args.types)
+    for t in types:  # reject a bad type before any work starts
+        resolve_type(t, args.method)
+    if args.queue:
+        return _submit(args, types)
+    results = []
+    for t in types:
+        with rich_progress(enabled=not args.json) as progress:
+            results.append(quantize(args.model, t, method=args.method, out_dir=args.out,
+                                    progress=progress, force=args.force))
+    if args.json:
+        print_json([{"artifact": str(r.artifact), "quant_type": r.quant_type, "method": r.method,
+                     "size_bytes": r.size_bytes, "duration_s": round(r.duration_s, 3),
+                     "record_id": r.record.id} for r in results])
+    else:
+        out = console()
+        for r in results:
+            out.print(f"[green]✓[/] {r.quant_type}: {r.artifact} ({human_bytes(r.size_bytes)}, "
+                      f"{r.duration_s:.1f} s)")
+    return 0
+
+
+def _submit(args: argparse.Namespace, types: list[str]) -> int:
+    from tools import scheduler
+
+    from copilot.cli.output import console, print_json
+
+    ids = [scheduler.submit("quantize", {"model": args.model, "quant_type": t, "method": args.method,
+                                         "out_dir": args.out}, priority=args.priority) for t in types]
+    if args.json:
+        print_json({"queued": ids})
+    else:
+        console().print("queued: " + ", ".join(str(i) for i in ids) + "  (see `lqmf jobs`)")
+    return 0

@@ -1,0 +1,47 @@
+"""Shared fixtures. Every test gets its own LQMF_HOME unless it asks for the
+session's warm one (bundled model already converted to F16)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LQMF = [sys.executable, "-m", "copilot.cli"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Never touch the user's real data dir (``use_warm_home`` overrides this)."""
+    monkeypatch.setenv("LQMF_HOME", str(tmp_path / "lqmf-home"))
+
+
+@pytest.fixture(scope="session")
+def warm_home(tmp_path_factory) -> Path:
+    """A data dir where the bundled smollm2 has its dense and F16 copies cached."""
+    home = tmp_path_factory.mktemp("warm-home")
+    env = dict(os.environ, LQMF_HOME=str(home))
+    subprocess.run([*LQMF, "quantize", "smollm2", "--type", "Q8_0", "--json"], env=env, check=True,
+                   capture_output=True, cwd=ROOT, timeout=900)
+    return home
+
+
+@pytest.fixture
+def use_warm_home(warm_home, monkeypatch) -> Path:
+    monkeypatch.setenv("LQMF_HOME", str(warm_home))
+    return warm_home
+
+
+def run_lqmf(*args: str, env: dict | None = None, timeout: float = 900, input: str | None = None):
+    """Run the real `lqmf` CLI in a subprocess (environment = os.environ + env)."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([*LQMF, *args], env=full_env, capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, input=input)
+
+
+def partial_files(*roots: Path) -> list[Path]:
+    """Leftover temp outputs (tools.fsutil names them .NAME.partial-PID)."""
+    return [p for r in roots if r.exists() for p in r.rglob("*") if ".partial-" in p.name]
