@@ -33,7 +33,7 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUANTIZE, 2.0, r"\b(?:convert|turn|change)\b.*\b(?:to|into)\b"),
     (I.QUANTIZE, 2.0, r"\bload\b.*\b(?:in|at|with|as)\b.*(?:<q>|bits?\b|\bbnb\b|bitsandbytes)"),
     (I.QUANTIZE, 1.0, r"\b(?:to|into|in|at|as|using|with|via)\s(?:<q>|\d+ ?-?bits?\b|int4\b|gguf\b|gptq\b|awq\b|bnb\b)"),
-    (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule)\b (?:a |an |the )?(?:\w+ )?(?:quantization|quant)\b"),
+    (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule|do)\b (?:a |an |the )?(?:[\w\-]+ ){0,3}(?:quantization|quant)\b"),
     (I.QUANTIZE, 1.5, r"\b(?:\d+ ?-?bits?|<q>) (?:version|copy|variant|build) of\b"),
     # tune
     (I.TUNE, 2.5, r"\b(?:tune|auto-?tune|autotune|optimi[sz]e|sweep|search for|search|grid search)\b"),
@@ -41,9 +41,10 @@ CUES: list[tuple[Intent, float, str]] = [
                   r"cheapest|tightest|most aggressive|minimum|lowest-bit|fewest)\b"),
     (I.TUNE, 1.5, r"\b(?:that |which |while |and )?(?:still )?(?:keeps?|keeping|stays?|staying|maintains?|"
                   r"preserves?|without (?:losing|hurting|going over|exceeding|dropping))\b"),
-    (I.TUNE, 3.0, r"\b(?:quality gate|adaptive|mixed[- ]precision|per-layer|bit-?width search|"
-                  r"as small as possible|as few bits as|lowest bits?|fewest bits|pick the bits|"
-                  r"choose the bits|automatically pick|auto-?select|best trade-?off|sweet spot)\b"),
+    (I.TUNE, 3.0, r"\b(?:bit-?width search|as small as possible|as few bits as|lowest bits?|fewest bits|"
+                  r"pick the bits|choose the bits|automatically pick|auto-?select|best trade-?off|sweet spot)\b"),
+    (I.TUNE, 1.5, r"\b(?:quality gate|adaptive|mixed[- ]precision|per-layer)\b"),
+    (I.TUNE, 2.0, r"\bfind (?:me )?(?:the |a )?(?:best|smallest|optimal|lowest|right|ideal|cheapest)\b.*\b(?:of|for) <m>"),
     (I.TUNE, 1.0, r"\b(?:how (?:low|far|small) can i go|how many bits)\b"),
     # benchmark
     (I.BENCHMARK, 3.0, r"\b(?:benchmark|bench|benchmarking|speedtest|speed test|profile|profiling)\b"),
@@ -54,7 +55,7 @@ CUES: list[tuple[Intent, float, str]] = [
                        r"kld?|size|memory)\b"),
     (I.BENCHMARK, 2.0, r"\b(?:measure|evaluate|test|try out|time)\b (?:<m>|my <m>|the <m>|it)\b"),
     (I.BENCHMARK, 1.5, r"\b(?:tokens per second|tok/s|perplexity|throughput|latency|speed)\b(?! (?:of )?(?:over|above|under|at least|more than))"),
-    (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the |its )?(?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
+    (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the|its) (?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
     # compare
     (I.COMPARE, 3.5, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
                      r"stack up|against each other|diff)\b"),
@@ -72,6 +73,7 @@ CUES: list[tuple[Intent, float, str]] = [
                    rf"(?:run|made|built|quantized|benchmarked|tried|tested)\b"),
     (I.QUERY, 2.0, r"\b(?:have i|did i|i've|i have) (?:ever )?(?:run|tried|made|quantized|benchmarked|done|tested|built)\b"),
     (I.QUERY, 1.5, r"\b(?:history|so far|in the store|on record|leaderboard|log)\b"),
+    (I.QUERY, 1.5, rf"\b{_SUPER}\b(?: [\w/]+){{0,3}} {_OBJ}\b|\btop \d+\b"),
     # recommend
     (I.RECOMMEND, 3.5, r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|advice|advise)\b"),
     (I.RECOMMEND, 3.0, r"\b(?:which|what) (?:\w+ ){0,2}(?:model|quant|quantization|method|format|llm|one|"
@@ -97,12 +99,19 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.CANCEL, 3.5, r"\bstop\b(?! (?:words?|tokens?|at)\b)|\b(?:remove|delete|drop|scrap|scratch)\b.*\b(?:job|queue|"
                     r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b"),
     # explain
-    (I.EXPLAIN, 2.0, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was)\b"),
+    (I.EXPLAIN, 1.0, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was)\b"),
+    (I.EXPLAIN, 1.5, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was|why|how)\b.*"
+                     r"(?:<q>|<m>|quant|\b(?:gguf|gptq|awq|bnb|bitsandbytes|perplexity|ppl|kl|kld|divergence|"
+                     r"imatrix|bpw|bits?|precision|weights?|llama\.cpp|tokens?|vram|context|calibration|"
+                     r"outliers?|group size|blocks?|scales?|q?lora|fp16|f16|int8|int4|nf4|fp4|quality gate|"
+                     r"llms?|inference|mmap|offload\w*|layers?|activations?|hessian|rounding|zero[- ]point|"
+                     r"tok/s|throughput|latency|sampling|temperature|transformers?|attention|embeddings?|"
+                     r"tensors?|safetensors|gpu|cpu|ram|k-quants?|i-quants?|super-?blocks?|importance)\b)"),
     (I.EXPLAIN, 4.0, r"\bwhat (?:does|do|did)\b.*\b(?:mean|stand for|do)\b|\bmeaning of\b|\bstands? for\b"),
     (I.EXPLAIN, 3.5, r"\b(?:explain|define|definition|describe|clarify|elaborate|eli5|tell me (?:more )?about|"
                      r"what(?:'s| is) (?:the )?(?:point|purpose|idea|deal|use) of)\b"),
-    (I.EXPLAIN, 3.0, r"^(?:but |so |and )?why\b|\bwhy (?:is|are|does|do|did|would|should|was)\b|"
-                     r"\bhow (?:does|do|did)\b.*\bwork\b|\bdifference between\b|\bwhat(?:'s| is) the "
+    (I.EXPLAIN, 1.5, r"^(?:but |so |and )?why\b|\bwhy (?:is|are|does|do|did|would|should|was)\b"),
+    (I.EXPLAIN, 3.0, r"\bhow (?:does|do|did)\b.*\bwork\b|\bdifference between\b|\bwhat(?:'s| is) the "
                      r"difference\b|\bhow is .* (?:different|calculated|computed|measured)\b|"
                      r"\bwhat happens\b|\bis it (?:true|bad|ok|okay|safe)\b|\bhow (?:much|bad) (?:does|is)\b"),
     # tutorial
@@ -110,7 +119,7 @@ CUES: list[tuple[Intent, float, str]] = [
                       r"step by step|step-by-step|lesson|lessons|show me how|learn (?:how|to|about)|i'm new|"
                       r"i am new|new to this|beginner|get(?:ting)? started|onboarding|course|teach|"
                       r"guided|hands-on|hand holding|tour)\b"),
-    (I.TUTORIAL, 2.5, rf"^(?:so )?how (?:do|can|would|should|to) (?:i |you |we |one )?(?:\w+ )?{_VERB_ANY}\b"),
+    (I.TUTORIAL, 3.5, rf"^(?:so )?how (?:do|can|would|should|to) (?:i |you |we |one )?(?:\w+ )?{_VERB_ANY}\b"),
     (I.TUTORIAL, 3.0, r"\b(?:next (?:lesson|step|chapter|part)|continue (?:the |my )?(?:tutorial|lesson|guide)|"
                       r"resume (?:the |my )?(?:tutorial|lesson)|where (?:was i|did i leave off)|"
                       r"keep going with the)\b"),
@@ -164,7 +173,7 @@ def _slot_evidence(scores: dict, shaped: str, slots: dict) -> None:
     has = slots.__contains__
     quantish = has("quant_type") or has("bits") or has("method") or has("quant_types")
     if has("model") and quantish:
-        scores[I.QUANTIZE] += 1.5
+        scores[I.QUANTIZE] += 2.0
         scores[I.BENCHMARK] += 0.5
     elif has("model") and not any(scores.values()):
         scores[I.QUANTIZE] += 0.5

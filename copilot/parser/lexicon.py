@@ -39,10 +39,10 @@ TASKS = [
                    r"a bit of everything)\b")),
 ]
 STATUSES = [
-    ("failed", rx(r"\b(?:failed|failing|fails|failures?|crashed|crash(?:es)?|errored|errors?|broke|"
+    ("failed", rx(r"\b(?:failed|failing|fails|fail|failures?|crashed|crash(?:es)?|errored|errors?|broke|"
                   r"broken|unsuccessful|did not work|didn't work|went wrong)\b")),
     ("cancelled", rx(r"\b(?:cancell?ed|aborted|killed|stopped)\b")),
-    ("succeeded", rx(r"\b(?:succeeded|successful|successfully|succeed(?:ing)?|success|completed|"
+    ("succeeded", rx(r"(?<!is it )(?<!is that )(?<!is this )\b(?:succeeded|successful|successfully|succeed(?:ing)?|success|completed|"
                      r"complete|finished|done|passed|worked)\b")),
     ("running", rx(r"\b(?:running|in progress|active|ongoing|under way|underway|processing)\b"
                    r"(?! (?:on|locally|in (?:a|my|the)|it|models?|at)\b)")),

@@ -41,6 +41,11 @@ _SPOKEN = [(re.compile(p), r) for p, r in [
     (r"\b(?:for|fore)[ \-](bits?)\b", r"4 \1"),
     (r"\bate[ \-](bits?)\b", r"8 \1"),
     (r"\btokens? ?/ ?s(?:ec)?\b|\btok ?/ ?s\b", "tok/s"),
+    (r"\b(in|on|the) (?:cue|q)$", r"\1 queue"),
+    (r"\bthe cue\b", "the queue"),
+    (r"\bu\b", "you"), (r"\bur\b", "your"), (r"\br\b(?! ?\d)", "are"), (r"\b(?:plz|pls)\b", "please"),
+    (r"\bwhats\b", "what's"), (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"),
+    (r"\bhows\b", "how's"), (r"\bim\b", "i'm"), (r"\bive\b", "i've"), (r"\bidk\b", "i don't know"),
     (r"\bquanti[sz]ation\b|\bquantisation\b|\bquantiz?ation\b", "quantization"),
 ]]
 # Typed or heard variants of the verb -> "quantize" ("quantization" is a noun and stays).

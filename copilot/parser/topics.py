@@ -39,8 +39,8 @@ _TUTORIAL = [re.compile(p) for p in (
     r"\b(?P<t>[\w\- ]+?) (?:tutorial|lesson|walkthrough|guide)\b",
 )]
 _GERUND = [(re.compile(p), r) for p, r in (
-    (r"^quantize\b.*", "quantization"), (r"^(?:benchmark|bench|measure)\b.*", "benchmarking"),
-    (r"^compare\b.*", "comparison"), (r"^(?:tune|optimi[sz]e)\b.*", "tuning"),
+    (r"^quantiz(?:e|ing)\b.*", "quantization"), (r"^(?:benchmark|bench|measur)(?:e|ing)?\b.*", "benchmarking"),
+    (r"^compar(?:e|ing)\b.*", "comparison"), (r"^(?:tun|optimi[sz])(?:e|ing)\b.*", "tuning"),
     (r"^(?:recommend|choose|pick)\b.*", "choosing a model"),
 )]
 _METHOD_WORD = re.compile(r"\b(?:gguf|gptq|awq|bnb|bitsandbytes|llama\.cpp|k-quants|imatrix|"
@@ -78,6 +78,8 @@ def tutorial_topic(text: str) -> str | None:
         t = _clean(m.group("t"))
         t = re.sub(r"^(?:the|a|an|my|to|how to|how|do)\s+", "", t)
         t = re.sub(r"\b(?:please|step by step|step-by-step|again)\b", "", t).strip()
+        t = re.sub(r"^(?:(?:start|continue|resume|begin|open|next|the|a|an|my|this|that)\b\s*)+", "", t)
+        t = re.sub(r"\s(?:a|my|your|the|some)? ?(?:model|models|llm|llms)$", "", t).strip()
         if not t or t in ("tutorial", "it", "this", "me", "something", "things", "lqmf", "stuff"):
             return None
         method = _METHOD_WORD.search(t)
