@@ -19,6 +19,7 @@ MIN_SCORE = 1.9
 
 _OBJ = r"(?:experiments?|runs?|results?|records?|quants?|quantizations|artifacts?|history|benchmarks|" \
        r"models|tests|attempts|ones|files|builds|variants)"
+_OBJ_PL = r"(?:experiments|runs|results|records|benchmarks|quants|artifacts|tests|attempts)"
 _SUPER = r"(?:fastest|quickest|slowest|smallest|tiniest|largest|biggest|best|worst|newest|latest|" \
          r"oldest|most recent|most accurate|lowest|highest)"
 _VERB_ANY = r"(?:quantize|benchmark|compare|tune|convert|compress|run|use|start|make|load|measure|test)"
@@ -53,11 +54,11 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.BENCHMARK, 2.0, r"\b(?:measure|evaluate|eval|time|test|check|run)\b(?: the| its| a)? (?:the )?(?:\w+ )?"
                        r"(?:speed|perplexity|ppl|throughput|latency|tok/s|tokens per second|performance|quality|"
                        r"kld?|size|memory)\b"),
-    (I.BENCHMARK, 2.0, r"\b(?:measure|evaluate|test|try out|time)\b (?:<m>|my <m>|the <m>|it)\b"),
+    (I.BENCHMARK, 2.0, r"\b(?:measure|evaluate|test|try out|time|run)\b (?:<m>|my <m>|the <m>|it\b)"),
     (I.BENCHMARK, 1.5, r"\b(?:tokens per second|tok/s|perplexity|throughput|latency|speed)\b(?! (?:of )?(?:over|above|under|at least|more than))"),
     (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the|its) (?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
     # compare
-    (I.COMPARE, 3.5, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
+    (I.COMPARE, 5.0, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
                      r"stack up|against each other|diff)\b"),
     (I.COMPARE, 2.5, r"\bcompared (?:to|with)\b|\bwhich (?:is|was|one is|runs?) (?:better|faster|smaller|"
                      r"slower|bigger|more accurate)\b|\b(?:better|faster|smaller|slower) than <q>|"
@@ -65,7 +66,7 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.COMPARE, 1.0, r"<q>.*\b(?:and|or|with)\b.*<q>"),
     (I.COMPARE, 1.0, r"\bdifference (?:in|of) (?:speed|size|quality|perplexity)\b"),
     # query
-    (I.QUERY, 2.5, rf"\b(?:show|list|display|give me|find|get|pull up|fetch|print|which|what|how many|any|"
+    (I.QUERY, 2.5, rf"\b(?:show|list|display|give me|get|pull up|fetch|print|which|what|how many|any|"
                    rf"count|see|view|all)\b.*\b{_OBJ}\b"),
     (I.QUERY, 1.5, rf"\b(?:my|our|past|previous|earlier|old|recent|existing|saved|stored|completed|finished)"
                    rf"\s(?:\w+\s){{0,2}}{_OBJ}\b"),
@@ -73,6 +74,9 @@ CUES: list[tuple[Intent, float, str]] = [
                    rf"(?:run|made|built|quantized|benchmarked|tried|tested)\b"),
     (I.QUERY, 2.0, r"\b(?:have i|did i|i've|i have) (?:ever )?(?:run|tried|made|quantized|benchmarked|done|tested|built)\b"),
     (I.QUERY, 1.5, r"\b(?:history|so far|in the store|on record|leaderboard|log)\b"),
+    (I.QUERY, 1.0, r"^(?:please |can you |could you )?(?:show|list|display|give me|get|pull up|fetch)\b"),
+    (I.QUERY, 1.5, r"\bfind (?:me )?(?:all |every |my |the )?(?:\w+ )?(?:experiments|runs|results|records)\b"),
+    (I.QUERY, 1.5, rf"(?:<m>|<q>) {_OBJ_PL}\b|\b{_OBJ_PL} (?:from|in|with|since|during|over|that|which|where)\b"),
     (I.QUERY, 1.5, rf"\b{_SUPER}\b(?: [\w/]+){{0,3}} {_OBJ}\b|\btop \d+\b"),
     # recommend
     (I.RECOMMEND, 3.5, r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|advice|advise)\b"),
@@ -106,9 +110,15 @@ CUES: list[tuple[Intent, float, str]] = [
                      r"outliers?|group size|blocks?|scales?|q?lora|fp16|f16|int8|int4|nf4|fp4|quality gate|"
                      r"llms?|inference|mmap|offload\w*|layers?|activations?|hessian|rounding|zero[- ]point|"
                      r"tok/s|throughput|latency|sampling|temperature|transformers?|attention|embeddings?|"
-                     r"tensors?|safetensors|gpu|cpu|ram|k-quants?|i-quants?|super-?blocks?|importance)\b)"),
-    (I.EXPLAIN, 4.0, r"\bwhat (?:does|do|did)\b.*\b(?:mean|stand for|do)\b|\bmeaning of\b|\bstands? for\b"),
-    (I.EXPLAIN, 3.5, r"\b(?:explain|define|definition|describe|clarify|elaborate|eli5|tell me (?:more )?about|"
+                     r"tensors?|safetensors|gpu|cpu|ram|k-quants?|i-quants?|super-?blocks?|importance|models?|kv|"
+                     r"cache|accuracy|speed|size|memory|benchmark\w*|quality)\b)"),
+    (I.EXPLAIN, 1.5, r"\btell me (?:more )?about\b.*(?:<q>|<m>|quant|\b(?:gguf|gptq|awq|bnb|bitsandbytes|"
+                     r"perplexity|ppl|kl|kld|divergence|imatrix|bpw|bits?|precision|llama\.cpp|calibration|"
+                     r"k-quants?|lora|qlora|kv cache)\b)"),
+    (I.EXPLAIN, 4.0, r"\bwhat (?:does|do|did)\b.*\b(?:mean|stand for|do|measure|represent|refer to|indicate|"
+                     r"control|affect)\b|\bmeaning of\b|\bstands? for\b"),
+    (I.EXPLAIN, 1.5, r"\btell me (?:more )?about\b"),
+    (I.EXPLAIN, 3.5, r"\b(?:explain|define|definition|describe|clarify|elaborate|eli5|"
                      r"what(?:'s| is) (?:the )?(?:point|purpose|idea|deal|use) of)\b"),
     (I.EXPLAIN, 1.5, r"^(?:but |so |and )?why\b|\bwhy (?:is|are|does|do|did|would|should|was)\b"),
     (I.EXPLAIN, 3.0, r"\bhow (?:does|do|did)\b.*\bwork\b|\bdifference between\b|\bwhat(?:'s| is) the "
@@ -120,6 +130,8 @@ CUES: list[tuple[Intent, float, str]] = [
                       r"i am new|new to this|beginner|get(?:ting)? started|onboarding|course|teach|"
                       r"guided|hands-on|hand holding|tour)\b"),
     (I.TUTORIAL, 3.5, rf"^(?:so )?how (?:do|can|would|should|to) (?:i |you |we |one )?(?:\w+ )?{_VERB_ANY}\b"),
+    (I.TUTORIAL, 2.0, r"\b(?:how (?:do|can|would|should) (?:i|you|we)|how to|teach me|show me how|learn (?:how )?to)"
+                      r" (?:\w+ )?(?:quantize|benchmark|compare|tune)\b"),
     (I.TUTORIAL, 3.0, r"\b(?:next (?:lesson|step|chapter|part)|continue (?:the |my )?(?:tutorial|lesson|guide)|"
                       r"resume (?:the |my )?(?:tutorial|lesson)|where (?:was i|did i leave off)|"
                       r"keep going with the)\b"),
@@ -130,6 +142,8 @@ CUES: list[tuple[Intent, float, str]] = [
                   r"\bwhat can i (?:ask|say|do(?: here| with (?:this|you))?)\b|\bhow to use\b|\busage\b|"
                   r"\bwhat are your\b|\bwhat is (?:this|lqmf)\b|\bhow can you help\b|\bhow do (?:i|you) work\b|"
                   r"\bwhat is this (?:tool|app|thing)\b|\bwhat do i do\b|\bwhat are the commands\b"),
+    (I.HELP, 4.0, r"\b(?:show|list|give|tell)(?: me)? (?:the |all |your |all the |available )?(?:commands|"
+                  r"features|options|capabilities)\b|\bwhat are you (?:able|capable)\b"),
     (I.HELP, 3.0, r"^(?:help|help me|h|\?|commands|menu|options)$|\bhelp\b(?! me (?:\w+))|\bi(?:'m| am) (?:lost|"
                   r"confused|stuck)\b|\bhow does it work\b|\bcan you help\b"),
 ]
@@ -185,7 +199,7 @@ def _slot_evidence(scores: dict, shaped: str, slots: dict) -> None:
         scores[I.TUNE] += 1.0
     if has("vram_gb") or has("ram_gb"):
         scores[I.RECOMMEND] += 2.0
-    for slot, weight in (("status", 1.0), ("since_days", 1.5), ("sort", 1.0), ("min_tok_s", 1.0),
+    for slot, weight in (("status", 1.0), ("since_days", 1.5), ("sort", 1.0), ("min_tok_s", 1.5),
                          ("limit", 0.5), ("max_size_gb", 0.5)):
         if has(slot):
             scores[I.QUERY] += weight

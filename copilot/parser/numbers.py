@@ -85,7 +85,7 @@ def _integer(toks: list[str], i: int) -> tuple[int | None, int]:
 
 def words_to_digits(text: str) -> str:
     if not any(w in text for w in ("one", "two", "three", "four", "five", "six", "seven", "eight",
-                                   "nine", "ten", "zero", "twe", "teen", "ty", "hundred", "thousand",
+                                   "nine", "ten", "eleven", "zero", "twe", "teen", "ty", "hundred", "thousand",
                                    "point", "half")):
         return text
     text = _HYPHEN.sub(r"\1 ", text)

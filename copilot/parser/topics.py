@@ -8,7 +8,8 @@ import re
 
 _EXPLAIN = [re.compile(p) for p in (
     r"\bdifference between (?P<t>.+?) and (?P<u>.+)$",
-    r"\bwhat (?:does|do|did) (?P<t>.+?) (?:mean|stand for|do|refer to)\b",
+    r"\bwhat (?:does|do|did) (?P<t>.+?) (?:mean|stand for|do|refer to|measure|represent|indicate|control|"
+    r"affect)\b",
     r"\bmeaning of (?P<t>.+)$",
     r"\bhow (?:does|do) (?P<t>.+?) work\b",
     r"\b(?:explain|define|describe|clarify|elaborate on|eli5|tell me (?:more )?about)(?: to me)?"
@@ -29,14 +30,15 @@ _TRAIL = re.compile(r"(?:\s+(?:mean|means|meaning|stand for|stands for|is|are|ag
 
 _FIRST = re.compile(r"\bfirst (?:\w+ )?(?:model|quantization|quant|time|run)\b|\bget(?:ting)? started\b|"
                     r"\bbasics\b|\bbeginners?\b|\bfrom scratch\b|\bstart(?:ing)? out\b|\bnew to\b|"
-                    r"\bi'm new\b|\bi am new\b|\bintro(?:duction)?\b")
+                    r"\bi'm new\b|\bi am new\b|\bintro(?:duction)?\b|\bnever (?:\w+ )?(?:quantized|done|"
+                    r"used|tried)\b|\bfirst time\b")
 _TUTORIAL = [re.compile(p) for p in (
     r"\b(?:tutorial|lesson|guide|walkthrough|course|tour)s? (?:on|about|for|of|covering|to) (?P<t>.+)$",
     r"\b(?:walk me through|guide me through|teach me|show me how to|learn how to|learn about|"
     r"learn|teach me about|help me learn) (?:how (?:to|do i) )?(?P<t>.+)$",
     r"^how (?:do|can|would|should) (?:i|you|we|one) (?P<t>.+)$",
     r"^how to (?P<t>.+)$",
-    r"\b(?P<t>[\w\- ]+?) (?:tutorial|lesson|walkthrough|guide)\b",
+    r"(?:^|\s)(?P<t>(?:[\w\-]+ ){0,2}[\w\-]+) (?:tutorial|lesson|walkthrough)\b",
 )]
 _GERUND = [(re.compile(p), r) for p, r in (
     (r"^quantiz(?:e|ing)\b.*", "quantization"), (r"^(?:benchmark|bench|measur)(?:e|ing)?\b.*", "benchmarking"),
