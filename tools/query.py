@@ -87,6 +87,8 @@ class Filter:
         if f is Field.MODEL:
             keys = _model_keys(v)
             return {"model_key": keys[0]} if len(keys) == 1 else {"model_key": {"$in": keys}}
+        if isinstance(v, tuple):
+            return {f.value: {"$in": list(v)}}
         return {f.value: v}
 
     def sql(self, now: float) -> tuple[str, list]:
@@ -103,11 +105,15 @@ class Filter:
         if f is Field.MODEL:
             keys = _model_keys(v)
             return f"model_key IN ({','.join('?' * len(keys))})", keys
+        if isinstance(v, tuple):
+            return f"{f.value} IN ({','.join('?' * len(v))})", list(v)
         return f"{f.value} = ?", [v]
 
     def phrase(self) -> str:
         """Words for messages: 'under 2 GB', 'chat', 'failed'."""
         f, v = self.field, self.value
+        if isinstance(v, tuple):
+            return " or ".join(str(x) for x in v)
         return {
             Field.MAX_SIZE_GB: lambda: f"under {_num(v)} GB",
             Field.MIN_TOK_S: lambda: f"at {_num(v)}+ tok/s",
@@ -234,6 +240,9 @@ def from_slots(slots: dict, text: str | None = None) -> Query:
                                f"use one of {', '.join(m.value for m in QuantMethod)}") from None
     if "quant_type" in s:
         q.filters.append(Filter(Field.QUANT_TYPE, parse_quant_type(str(s["quant_type"])).value))
+    elif s.get("quant_types"):
+        types = tuple(parse_quant_type(str(t)).value for t in s["quant_types"])
+        q.filters.append(Filter(Field.QUANT_TYPE, types[0] if len(types) == 1 else types))
     if "bits" in s:
         q.filters.append(Filter(Field.BITS, _positive("bits", s["bits"], int)))
     if "status" in s:

@@ -121,6 +121,13 @@ def _sig(x: float, digits: int = 2) -> str:
     return f"{value:.{max(0, -mag + digits - 1)}f}"
 
 
+def speed_band(tok_s: float) -> str:
+    for limit, words in ((3, "very slow"), (10, "slow"), (40, "usable speed"), (100, "fast")):
+        if tok_s < limit:
+            return words
+    return "very fast"
+
+
 def _size(n: int) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if n >= scale:
@@ -152,7 +159,7 @@ def describe(record: ExperimentRecord) -> str:
     if record.quant_type:
         what += f" {record.quant_type}"
     if record.method:
-        what += f" ({record.method})"
+        what += f" {record.method}"
     tasks = tasks_of(record)
     task_text = f" [{', '.join(tasks)}]" if tasks else ""
     if record.status == Status.FAILED:
@@ -164,9 +171,9 @@ def describe(record: ExperimentRecord) -> str:
     if record.size_bytes is not None:
         parts.append(_size(record.size_bytes))
     if record.gen_tok_s is not None:
-        speed = _sig(record.gen_tok_s)
-        parts.append(f"{speed} tok/s" + (" (fast)" if record.gen_tok_s >= 40 else
-                                         " (slow)" if record.gen_tok_s < 8 else ""))
+        # a word, not the figure: runs of one artifact differ in speed, and a
+        # sentence that stays the same is embedded once (the figure is metadata)
+        parts.append(speed_band(record.gen_tok_s))
     if record.kld_mean is not None:
         parts.append(f"KLD {_sig(record.kld_mean)}")
     elif record.ppl_delta_pct is not None:
