@@ -112,7 +112,7 @@ def parse(text: str) -> dict:
     """``{"intent", "slots", "confidence", "parser"}`` for one utterance."""
     norm = normalize(text or "")
     if not _HAS_LETTER.search(norm):
-        return {"intent": "unknown", "slots": {}, "confidence": 1.0, "parser": "builtin"}
+        return {"intent": "unknown", "slots": {}, "confidence": 1.0, "parser": "builtin"}  # no words at all
     found, shaped, canon = extract(norm)
     result = intents.score(shaped, found)
     slots = _fit(result.intent, found, norm, canon)

@@ -4,14 +4,15 @@ In ``data_dir()/config.toml``::
 
     parser = "builtin"          # builtin (default) | llm | hybrid
 
-    [parser]                    # optional; all keys optional
+    [parser_llm]                # optional; all keys optional
     llm = "gguf"                # gguf (local, llama-cpp-python) | openai | ollama
     llm_model = ""              # gguf: a .gguf path (default: the bundled SmolLM2);
                                 # endpoint: the model name
     llm_url = ""                # OpenAI-compatible / Ollama base URL
     hybrid_threshold = 0.5      # hybrid asks the LLM when the rules' confidence is below
 
-When ``[parser] llm`` is absent, the copilot's ``[chat] llm`` settings are used if
+(``[parser] mode = "hybrid"`` is accepted instead of the top-level key.)
+When ``[parser_llm] llm`` is absent, the copilot's ``[chat] llm`` settings are used if
 they name one. Environment overrides: ``LQMF_PARSER`` (the mode),
 ``LQMF_PARSER_LLM``, ``LQMF_PARSER_LLM_MODEL``, ``LQMF_PARSER_LLM_URL``.
 """
@@ -68,9 +69,10 @@ def _read_toml() -> dict:
 
 def load() -> ParserSettings:
     data = _read_toml()
-    section = data.get("parser") if isinstance(data.get("parser"), dict) else {}
+    table = data.get("parser") if isinstance(data.get("parser"), dict) else {}
+    section = data.get("parser_llm") if isinstance(data.get("parser_llm"), dict) else {}
     chat = data.get("chat") if isinstance(data.get("chat"), dict) else {}
-    mode = data.get("parser") if isinstance(data.get("parser"), str) else section.get("mode", "builtin")
+    mode = data.get("parser") if isinstance(data.get("parser"), str) else table.get("mode", "builtin")
     llm, model, url = section.get("llm"), section.get("llm_model", ""), section.get("llm_url", "")
     if not llm and str(chat.get("llm", "none")).lower() in {p.value for p in LlmProvider}:
         llm, model, url = chat["llm"], chat.get("llm_model", ""), chat.get("llm_url", "")
@@ -84,7 +86,7 @@ def load() -> ParserSettings:
     try:
         threshold = float(section.get("hybrid_threshold", 0.5))
     except (TypeError, ValueError):
-        raise InvalidInput("[parser] hybrid_threshold must be a number", "e.g. hybrid_threshold = 0.5") from None
+        raise InvalidInput("[parser_llm] hybrid_threshold must be a number", "e.g. hybrid_threshold = 0.5") from None
     return ParserSettings(
         mode=parse_mode(env.get("LQMF_PARSER", mode)),
         llm=provider,

@@ -164,8 +164,8 @@ class IntentScore:
     @property
     def confidence(self) -> float:
         """0..1: how sure the rules are (strong cues and a clear margin over the runner-up)."""
-        if self.intent is Intent.UNKNOWN:
-            return round(1 - 0.5 * self.score / MIN_SCORE, 2)
+        if self.intent is Intent.UNKNOWN:   # the rules found nothing they know: not a sure answer
+            return round(0.4 - 0.2 * self.score / MIN_SCORE, 2)
         margin = (self.score - self.runner_up) / self.score
         return round(0.5 * min(1.0, self.score / 4) + 0.5 * margin, 2)
 

@@ -145,13 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--mode", action="append", choices=["builtin", "llm", "hybrid"],
                     help="repeatable; default: builtin")
-    ap.add_argument("--limit", type=int, default=None, help="first N utterances only (the LLM is slow)")
+    ap.add_argument("--limit", type=int, default=None, help="N utterances evenly spread over the set (the LLM is slow)")
     ap.add_argument("--min-intent", type=float, default=None)
     ap.add_argument("--min-slot", type=float, default=None)
     ap.add_argument("--show-errors", type=int, default=10)
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
-    rows = load(args.data)[: args.limit]
+    rows = load(args.data)
+    if args.limit and args.limit < len(rows):   # evenly spread, so every intent is sampled
+        step = len(rows) / args.limit
+        rows = [rows[int(i * step)] for i in range(args.limit)]
     results, failed = [], False
     for mode in args.mode or ["builtin"]:
         parse = _parser_for(mode)
