@@ -37,7 +37,6 @@ class Repl:
         self.wait = wait and not interactive
         self.wait_timeout_s = wait_timeout_s
         self.commands = Commands(self)
-        self._waiting = False
         self._toolbar = ""
         self._stop = threading.Event()
         self.last_turn = None
@@ -71,14 +70,14 @@ class Repl:
         self.last_turn = turn
         if turn.question:
             self.io.question(turn.question)
-        if self.wait and turn.calls:
+        if self.wait and any(c["tool"] in ("quantize", "benchmark") for c in turn.calls):
             self.wait_for_jobs()
 
     def wait_for_jobs(self) -> None:
-        """Plain mode: block until this conversation's jobs finish, then announce them."""
-        self._waiting = True
+        """Plain mode: block until this conversation's jobs finish, then announce
+        them. Ctrl-C here cancels those jobs (the current action), not the chat."""
+        end = time.monotonic() + self.wait_timeout_s
         try:
-            end = time.monotonic() + self.wait_timeout_s
             while time.monotonic() < end:
                 active = [t for t in self.session.active_jobs()
                           if (row := backends.get_job(t["job_id"])) and row["status"] not in backends.FINAL]
@@ -87,24 +86,22 @@ class Repl:
                 time.sleep(0.1)
             else:
                 self.io.output(f"Still running after {self.wait_timeout_s:.0f} s; going on (see /jobs).")
-        finally:
-            self._waiting = False
+        except KeyboardInterrupt:
+            self.cancel_active()
         self.session.tick(self.io.blocks)
 
+    def cancel_active(self) -> None:
+        for t in self.session.active_jobs():
+            what = " ".join(x for x in (t.get("tool"), t.get("model"), t.get("quant_type")) if x)
+            try:
+                row = backends.cancel_job(t["job_id"])
+                self.io.output(f"Cancelled job {t['job_id']} ({what}): {row['status'] if row else 'gone'}.")
+            except Exception as e:  # it finished meanwhile, or the store is gone: say so and go on
+                self.io.output(f"Job {t['job_id']} ({what}) was not cancelled: {e}")
+
     def interrupted(self) -> None:
-        """Ctrl-C: cancel what runs now (the jobs being waited on, or the turn)."""
-        if self._waiting:
-            self._waiting = False
-            for t in self.session.active_jobs():
-                try:
-                    row = backends.cancel_job(t["job_id"])
-                    what = " ".join(x for x in (t.get("tool"), t.get("model"), t.get("quant_type")) if x)
-                    self.io.output(f"Cancelled job {t['job_id']} ({what}): {row['status'] if row else 'gone'}.")
-                except Exception as e:  # already finished, or the store is gone: say so and go on
-                    self.io.output(f"Job {t['job_id']} could not be cancelled: {e}")
-            self.session.tick(self.io.blocks)
-        else:
-            self.io.output("Cancelled the current action.")
+        """Ctrl-C outside a wait: the turn in progress is abandoned."""
+        self.io.output("Cancelled the current action.")
 
     def show_resumed(self) -> None:
         """After a restart: the true state of this conversation's jobs, and its pending question."""
@@ -151,6 +148,7 @@ class Repl:
                 return 0
 
     def toolbar(self) -> str:
+        self.session.start_loading()  # the first render has drawn the prompt: load the graph now
         return self._toolbar or " no jobs running · /help for commands"
 
     def _poll(self, app_ref: list) -> None:

@@ -60,7 +60,7 @@ class Turn:
 
 
 class Session:
-    def __init__(self, resume: bool = False, thread_id: str | None = None):
+    def __init__(self, resume: bool = False, thread_id: str | None = None, load_now: bool = True):
         self.thread_id = thread_id or (last_thread() if resume else None) or uuid.uuid4().hex[:12]
         self.resumed = bool(resume and self.thread_id == last_thread())
         if not self.resumed:
@@ -69,8 +69,17 @@ class Session:
         self._graph = None
         self._error: BaseException | None = None
         self._loader = threading.Thread(target=self._load, name="graph-loader", daemon=True)
-        self._loader.start()
+        self._started = threading.Lock()
         self.lock = threading.RLock()
+        if load_now:
+            self.start_loading()
+
+    def start_loading(self) -> None:
+        """Build the graph in the background (idempotent). The terminal REPL calls
+        this once its prompt is drawn, so the import does not delay the prompt."""
+        with self._started:
+            if not self._loader.is_alive() and self._loader.ident is None:
+                self._loader.start()
 
     def _load(self) -> None:
         try:
@@ -88,6 +97,7 @@ class Session:
 
     @property
     def graph(self):
+        self.start_loading()
         self._loader.join()
         if self._error is not None:
             from tools.errors import MissingComponent

@@ -30,7 +30,7 @@ def handler(args: argparse.Namespace) -> int:
         except OSError as e:
             raise InvalidInput(f"cannot read {args.script} ({e.strerror})", "check the path") from None
     interactive = not (args.script or args.plain) and sys.stdin.isatty() and sys.stdout.isatty()
-    session = Session(resume=args.resume)
+    session = Session(resume=args.resume, load_now=not interactive)
     repl = Repl(session, IO(plain=not interactive), interactive=interactive, wait=not args.no_wait)
     try:
         return repl.run(script or sys.stdin)

@@ -63,12 +63,13 @@ def ask(state: ChatState) -> dict:
     req = dict(state.get("request") or {})
     slot = question.get("slot", "confirm")
     intent, slots = interpret(answer) if answer.strip() else ("unknown", {})
+    said = [{"role": "copilot", "text": question.get("prompt", "")}, {"role": "user", "text": answer}]
 
     if words.is_no(answer) or (intent == Intent.CANCEL and not slots.get("job_id")):
         return {"ask_result": AskResult.DROPPED.value, "request": None, "plan": [], "question": None,
                 "out": [RESET, render.text("OK, dropped that; nothing was started.")],
-                "history": [{"role": "user", "text": answer}]}
-    base = {"history": [{"role": "user", "text": answer}], "out": [RESET]}
+                "history": said}
+    base = {"history": said, "out": [RESET]}
     if slot == "confirm" and (not answer.strip() or words.is_yes(answer)):
         return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
     if slot != "confirm":
@@ -89,7 +90,7 @@ def ask(state: ChatState) -> dict:
     if intent != "unknown" and (intent in NEW_REQUEST or intent != req.get("intent")):
         note = render.text(f"Leaving the {req.get('intent', 'last')} request aside.")
         return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,
-                "request": None, "question": None, "history": []}
+                "request": None, "question": None, "history": said[:1]}
     hint = "yes or no" if slot == "confirm" else (
         "one of " + ", ".join(question.get("choices") or []) if question.get("choices") else f"a {slot}")
     return {**base, "ask_result": AskResult.ANSWERED.value,
