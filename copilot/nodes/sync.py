@@ -24,7 +24,7 @@ def describe_result(t: dict, row: dict) -> str:
             bits.append(f"{label} {res[key]:{fmt}}" if label != "tok/s" else f"{res[key]:{fmt}} tok/s")
     if isinstance(res.get("duration_s"), (int, float)):
         bits.append(f"in {res['duration_s']:.1f} s")
-    dry = " (dry run)" if row.get("kind") == "noop" or row.get("args", {}).get("as") else ""
+    dry = " (dry run)" if row.get("kind") in ("noop", "sleep") else ""
     tail = ": " + ", ".join(bits) if bits else ""
     return f"Job {t['job_id']} ({t['tool']} {what}) finished{dry}{tail}."
 
