@@ -82,10 +82,12 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.RECOMMEND, 3.5, r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|advice|advise)\b"),
     (I.RECOMMEND, 3.0, r"\b(?:which|what) (?:\w+ ){0,2}(?:model|quant|quantization|method|format|llm|one|"
                        r"bit ?width|bits|precision|quant type)s? (?:should|would|do you|could|to use|to pick|to "
-                       r"choose|is best|is good|fits?|will|can i|works? best|for)\b"),
+                       r"choose|is best|is good|fits?|will|can i|works? best|for|can run|runs? (?:best|well)|"
+                       r"to run)\b"),
     (I.RECOMMEND, 2.5, r"\bi need (?:a|an|some|something)\b|\blooking for (?:a|an|something)\b|"
                        r"\bi want (?:a|an) (?:\w+ )?model\b|\bgood (?:\w+ )?model for\b|"
                        r"\bbest (?:\w+ ){0,2}(?:model|llm|quant|quantization|option|choice|method)s? (?:for|to)\b|"
+                       r"\bbest (?:model|llm|option|choice) (?:under|below|that (?:fits|runs|will)|with|on)\b|"
                        r"\bwhat can i run\b|\bcan i run\b|\bwill (?:it|<m>|.+) (?:run|fit) (?:on|in)\b|"
                        r"\bshould i (?:use|pick|choose|go with|try)\b|\bwhat should i (?:use|run|pick|try)\b|"
                        r"\bwhat(?:'s| is| would be) (?:a )?good\b|\bhelp me (?:choose|pick|decide)\b"),

@@ -26,7 +26,8 @@ _LEAD = re.compile(r"^(?:(?:a|an|the|this|that|these|those|my|your|exactly|actua
 _TRAIL = re.compile(r"(?:\s+(?:mean|means|meaning|stand for|stands for|is|are|again|exactly|actually|please|"
                     r"pls|for me|to me|in simple terms|in plain english|simply|briefly|quickly|"
                     r"in a nutshell|like i'm 5|like im 5|work|works|do|does|then|anyway|about|"
-                    r"here|really|all about))+$")
+                    r"here|really|all about|matter|matters|important|so important|useful|needed|necessary|"
+                    r"help|helps|used for|good for))+$")
 
 _FIRST = re.compile(r"\bfirst (?:\w+ )?(?:model|quantization|quant|time|run)\b|\bget(?:ting)? started\b|"
                     r"\bbasics\b|\bbeginners?\b|\bfrom scratch\b|\bstart(?:ing)? out\b|\bnew to\b|"
