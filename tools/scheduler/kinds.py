@@ -78,10 +78,10 @@ register(KindSpec(JobKind.NOOP, _noop_validate, lambda a: Needs(ram_bytes=64 << 
 
 
 def _sleep_validate(args: dict) -> dict:
-    _unknown_keys(JobKind.SLEEP, args, {"seconds", "mem_mb", "marker", "out_dir", "cpus"})
+    _unknown_keys(JobKind.SLEEP, args, {"seconds", "mem_mb", "marker", "out_dir", "cpus", "crash"})
     out = {"seconds": _number(args, "seconds", 1.0, 0, 86400),
            "mem_mb": _number(args, "mem_mb", 0, 0, 1 << 20, int),
-           "cpus": _number(args, "cpus", 1, 1, 1024, int)}
+           "cpus": _number(args, "cpus", 1, 1, 1024, int), "crash": bool(args.get("crash", False))}
     for key in ("marker", "out_dir"):
         if args.get(key):
             out[key] = str(Path(args[key]).expanduser().resolve())
@@ -110,6 +110,9 @@ def _sleep_run(args: dict, progress: Progress) -> dict:
             body()
     else:
         body()
+    if args.get("crash"):  # tests: die like an out-of-memory kill would
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
     if args.get("marker"):
         with open(args["marker"], "a") as f:
             f.write(f"{os.getpid()}\n")

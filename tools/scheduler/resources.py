@@ -16,11 +16,13 @@ MB = 1 << 20
 # GGUF path may dequantize / convert to F16 first; torch-based methods hold the
 # model in float32 plus calibration buffers.
 METHOD_FACTORS: dict[QuantMethod, tuple[float, int]] = {
-    QuantMethod.GGUF: (4.0, 600 * MB),
+    QuantMethod.GGUF: (4.5, 700 * MB),
     QuantMethod.BNB: (6.0, 900 * MB),
     QuantMethod.GPTQ: (8.0, 1500 * MB),
     QuantMethod.AWQ: (8.0, 1500 * MB),
 }
+# GGUF from an F16 that is already cached: llama.cpp maps the F16 and writes the output
+GGUF_FROM_F16: tuple[float, int] = (3.0, 300 * MB)
 BENCH_FACTOR, BENCH_OVERHEAD = 1.3, 400 * MB   # file size × factor (+ KV cache, logits)
 SMALL_JOB = 64 * MB                             # noop / sleep jobs with nothing declared
 
@@ -118,21 +120,30 @@ def _calibration(kind: JobKind, method: str | None) -> float:
     return min(3.0, max(0.5, max(ratios[-50:]) * 1.1))
 
 
-def raw_quantize_bytes(n_params: int, method: QuantMethod) -> int:
-    per_param, overhead = METHOD_FACTORS[method]
+def f16_cached(model_name: str) -> bool:
+    """Is an F16 GGUF of this model already in the cache (tools.quantize.convert names it so)?"""
+    from tools.config import cache_dir
+    return any((cache_dir() / "f16").glob(f"{model_name}-*.F16.gguf"))
+
+
+def raw_quantize_bytes(n_params: int, method: QuantMethod, from_f16: bool = False) -> int:
+    per_param, overhead = GGUF_FROM_F16 if (from_f16 and method is QuantMethod.GGUF) else METHOD_FACTORS[method]
     return int(n_params * per_param + overhead)
 
 
 def estimate_quantize(model: str, method: QuantMethod, threads: int | None = None) -> Needs:
     from tools.models import inspect, resolve
 
-    info = inspect(resolve(model))
-    raw = raw_quantize_bytes(info.n_params, method)
+    source = resolve(model)
+    info = inspect(source)
+    warm = method is QuantMethod.GGUF and f16_cached(source.name)
+    factor = GGUF_FROM_F16 if warm else METHOD_FACTORS[method]
+    raw = raw_quantize_bytes(info.n_params, method, warm)
     cal = _calibration(JobKind.QUANTIZE, method.value)
     gpus = 0 if method is QuantMethod.GGUF else 0  # CPU paths here; a GPU backend declares 1
     return Needs(ram_bytes=int(raw * cal), raw_ram_bytes=raw, cpus=threads or machine_cores(), gpus=gpus,
-                 basis=f"{info.n_params / 1e6:.0f}M params × {METHOD_FACTORS[method][0]:g} B + "
-                       f"{METHOD_FACTORS[method][1] // MB} MB overhead, × {cal:.2f} calibration")
+                 basis=f"{info.n_params / 1e6:.0f}M params × {factor[0]:g} B + {factor[1] // MB} MB overhead"
+                       f"{' (F16 cached)' if warm else ''}, × {cal:.2f} calibration from past runs")
 
 
 def estimate_benchmark(target: str, threads: int | None = None) -> Needs:

@@ -109,10 +109,13 @@ class LocalWorker:
             return True
         if not (self.drain or self.once):
             return False
-        # nothing of ours runs: stop when no queued job can ever start on this worker
-        waiting = [j for j in self.store.list([JobState.QUEUED]) if j.needs.ram_bytes <= self.budget.ram_bytes]
+        # nothing of ours runs: stop when no queued job can start on this worker now; a job
+        # scheduled for later by the user is not waited for, a retry after its backoff is
+        now = time.time()
+        waiting = [j for j in self.store.list([JobState.QUEUED])
+                   if j.needs.ram_bytes <= self.budget.ram_bytes
+                   and (not j.not_before or j.not_before <= now or j.attempts > 0)]
         if self.once:
-            now = time.time()
             return not any(not j.not_before or j.not_before <= now for j in waiting)
         return not waiting and not self.store.list([JobState.RUNNING])
 
@@ -232,8 +235,8 @@ class LocalWorker:
 def _shared_ready(key: str) -> bool:
     """Is a shared prerequisite already made? (``f16:NAME`` -> a cached F16 GGUF)."""
     if key.startswith("f16:"):
-        from tools.config import cache_dir
-        return any((cache_dir() / "f16").glob(f"{key[4:]}-*.F16.gguf"))
+        from tools.scheduler.resources import f16_cached
+        return f16_cached(key[4:])
     return True
 
 
