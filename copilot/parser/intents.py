@@ -32,6 +32,8 @@ CUES: list[tuple[Intent, float, str]] = [
                       r"save|want|need|like)\b.*(?:<q>|\b\d+ ?-?bits?\b|\bint4\b|\b(?:gguf|gptq|awq|bnb)\b)"
                       r"(?!.*\b(?:runs?|experiments?|results?)\b)"),
     (I.QUANTIZE, 2.0, r"\b(?:convert|turn|change)\b.*\b(?:to|into)\b"),
+    (I.QUANTIZE, 2.5, r"\bmake (?:it|that|this|<m>|the model|my model) (?:smaller|lighter|tinier)\b|"
+                      r"\b(?:a )?smaller (?:version|copy) of\b"),
     (I.QUANTIZE, 2.0, r"\bload\b.*\b(?:in|at|with|as)\b.*(?:<q>|bits?\b|\bbnb\b|bitsandbytes)"),
     (I.QUANTIZE, 1.0, r"\b(?:to|into|in|at|as|using|with|via)\s(?:<q>|\d+ ?-?bits?\b|int4\b|gguf\b|gptq\b|awq\b|bnb\b)"),
     (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule|do)\b (?:a |an |the )?(?:[\w\-]+ ){0,3}(?:quantization|quant)\b"),
@@ -56,7 +58,10 @@ CUES: list[tuple[Intent, float, str]] = [
                        r"kld?|size|memory)\b"),
     (I.BENCHMARK, 2.0, r"\b(?:measure|evaluate|test|try out|time|run)\b (?:<m>|my <m>|the <m>|it\b)"),
     (I.BENCHMARK, 1.5, r"\b(?:tokens per second|tok/s|perplexity|throughput|latency|speed)\b(?! (?:of )?(?:over|above|under|at least|more than))"),
+    (I.BENCHMARK, 3.0, r"\bwhat(?:'s| is) (?:the|its) (?:speed|perplexity|ppl|throughput|latency|tok/s|kld?|"
+                       r"size|file size|memory use|memory usage|footprint)\b(?: of)? (?:the |my )?(?:\S+ )?<m>"),
     (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the|its) (?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
+    (I.BENCHMARK, 2.5, r"\bhow much (?:memory|ram|vram|disk|space) does\b"),
     # compare
     (I.COMPARE, 5.0, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
                      r"stack up|against each other|diff)\b"),
@@ -90,7 +95,8 @@ CUES: list[tuple[Intent, float, str]] = [
                        r"\bbest (?:model|llm|option|choice) (?:under|below|that (?:fits|runs|will)|with|on)\b|"
                        r"\bwhat can i run\b|\bcan i run\b|\bwill (?:it|<m>|.+) (?:run|fit) (?:on|in)\b|"
                        r"\bshould i (?:use|pick|choose|go with|try)\b|\bwhat should i (?:use|run|pick|try)\b|"
-                       r"\bwhat(?:'s| is| would be) (?:a )?good\b|\bhelp me (?:choose|pick|decide)\b"),
+                       r"\bwhat(?:'s| is| would be) (?:a )?good\b|\bhelp me (?:choose|pick|decide)\b|"
+                       r"\bgood enough for\b"),
     (I.RECOMMEND, 1.0, r"\b(?:for|on) (?:my |a |an )?(?:\d+ ?gb )?(?:laptop|phone|raspberry|pi|jetson|"
                        r"gpu|machine|computer|desktop|server)\b"),
     # jobs
