@@ -96,8 +96,13 @@ def task(text: str) -> dict:
     return {"task": value} if value else {}
 
 
+_IS_DONE = re.compile(r"\b(?:is|are) (?:\S+ ){0,3}(?:done|finished|complete|ready)\b")
+
+
 def status(text: str) -> dict:
     value = _first(L.STATUSES, text)
+    if value == "succeeded" and _IS_DONE.search(text):
+        return {}   # "is job 22 done" asks about one job, it is no filter
     return {"status": value} if value else {}
 
 

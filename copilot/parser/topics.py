@@ -61,6 +61,8 @@ def _clean(topic: str) -> str:
 
 
 def explain_topic(text: str) -> str | None:
+    # "what's perplexity and why should i care": the first question names the subject
+    text = re.split(r"\s(?:and|but|so|,)\s(?=why|how|what|when|should|is|does|do)", text)[0]
     for pat in _EXPLAIN:
         m = pat.search(text)
         if m:
