@@ -146,14 +146,16 @@ CUES: list[tuple[Intent, float, str]] = [
     # help
     (I.HELP, 5.0, r"\bwhat (?:can|could|else can) you do\b|\bwhat do you do\b|\bhow do i use (?:this|you|lqmf|"
                   r"it|the (?:tool|app|copilot|assistant))\b|\bhow does this (?:tool |app |thing )?work\b|"
-                  r"\bwhat are you\b|\bwho are you\b|\bwhat (?:commands|features|options)\b|\bcapabilities\b|"
-                  r"\bwhat can i (?:ask|say|do(?: here| with (?:this|you))?)\b|\bhow to use\b|\busage\b|"
+                  r"\bwhat are you\b|\bwho are you\b|\bwhat (?:commands|features|options)\b|"
+                  r"\b(?:your|the|its|lqmf's) capabilities\b|"
+                  r"\bwhat can i (?:ask|say|do(?: here| with (?:this|you))?)\b|\bhow to use (?:this|lqmf|you|it)\b|"
                   r"\bwhat are your\b|\bwhat is (?:this|lqmf)\b|\bhow can you help\b|\bhow do (?:i|you) work\b|"
                   r"\bwhat is this (?:tool|app|thing)\b|\bwhat do i do\b|\bwhat are the commands\b"),
     (I.HELP, 4.0, r"\b(?:show|list|give|tell)(?: me)? (?:the |all |your |all the |available )?(?:commands|"
                   r"features|options|capabilities)\b|\bwhat are you (?:able|capable)\b"),
-    (I.HELP, 3.0, r"^(?:help|help me|h|\?|commands|menu|options)$|\bhelp\b(?! me (?:\w+))|\bi(?:'m| am) (?:lost|"
-                  r"confused|stuck)\b|\bhow does it work\b|\bcan you help\b"),
+    (I.HELP, 3.0, r"^(?:help|help me|h|\?|commands|menu|options|usage)$|^(?:please |hey |hi |ok )?help\b(?! me \w)|"
+                  r"\bi need (?:some )?help\b(?! with (?!this|lqmf|you))|\bi(?:'m| am) (?:lost|confused|stuck)\b|"
+                  r"\bhow does it work\b|\bcan you help\b(?! me \w)"),
 ]
 COMPILED = [(intent, weight, re.compile(p)) for intent, weight, p in CUES]
 
