@@ -245,6 +245,7 @@ def main() -> int:
         store = ChromaStore(path=work / "embedded")
         import_records(store, records, "embedded")
         t = time.perf_counter()
+        store.index.clear()
         store.sync_index(force=True)
         print(f"  [embedded] side index full rebuild from Chroma: {time.perf_counter() - t:.1f} s", flush=True)
         print(f"  [embedded] store size on disk: {dir_bytes(work / 'embedded') / 1e6:.1f} MB "

@@ -140,6 +140,17 @@ class ChromaStore:
                                     "check the server's log")
         return self._corrupt(_short(e))
 
+    def _map_write_error(self, e: Exception):
+        from tools.errors import from_backend
+
+        text = str(e).lower()
+        if "locked" in text:
+            return self._map_open_error(e)
+        if self.url and any(w in text for w in ("connect", "timed out", "refused", "unreachable")):
+            return StoreUnreachable(f"the Chroma server at {self.url} stopped answering ({_short(e)})",
+                                    "check that it is running, then retry")
+        return from_backend(e, "writing to the experiment store")
+
     def _corrupt(self, why: str) -> StoreCorrupt:
         return StoreCorrupt(
             f"the experiment store at {self.path} cannot be read ({why})",
@@ -196,6 +207,7 @@ class ChromaStore:
 
         emb = embedder()
         n = 0
+        records = list({r.id: r for r in records}.values())   # one entry per id, last wins
         for i in range(0, len(records), batch):
             chunk = records[i:i + batch]
             ids = [r.id for r in chunk]
@@ -207,7 +219,7 @@ class ChromaStore:
                     self.collection.upsert(ids=ids, documents=docs, metadatas=metas,
                                            embeddings=vecs)
                 except Exception as e:  # noqa: BLE001
-                    raise self._map_open_error(e) from None
+                    raise self._map_write_error(e) from None
                 self.index.upsert(zip(ids, metas))
             n += len(chunk)
             self._note_models(metas)
@@ -233,9 +245,7 @@ class ChromaStore:
         """(id, distance, metadata) of the n entries nearest to ``text``."""
         from tools.embeddings import embedder
 
-        total = self.count()
-        if total == 0:
-            return []
+        total = max(self.index.count(), 1)   # local, no round trip; Chroma caps n anyway
         vec = embedder().embed([text])[0]
         res = self.collection.query(query_embeddings=[vec], n_results=min(n, total),
                                     where=where or None, include=["metadatas", "distances"])

@@ -71,6 +71,10 @@ class SideIndex:
                 chunk = ids[i:i + 500]
                 c.execute(f"DELETE FROM runs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
+    def clear(self) -> None:
+        with self._conn() as c:
+            c.execute("DELETE FROM runs")
+
     def set_meta(self, key: str, value: str) -> None:
         with self._conn() as c:
             c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -1,0 +1,177 @@
+"""Queries end to end: utterance -> real parser -> Query -> real Chroma -> rows.
+
+Embedded Chroma and a Chroma server on loopback, real embeddings, no mocks.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from contextlib import redirect_stdout
+
+import pytest
+
+from copilot.cli import main as lqmf
+from copilot.cli.cmd_compare import targets_from_text
+from copilot.parser import parse
+from tests.store_fixtures import ChromaServer, sample_records
+from tools import store as store_mod
+from tools.compare import compare, resolve_targets
+from tools.errors import InvalidInput, UnknownQuantType
+from tools.query import from_slots, remainder
+from tools.query_exec import Engine, run
+from tools.records import default_store
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store(request, tmp_path, monkeypatch):
+    monkeypatch.setenv("LQMF_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(store_mod, "_STORES", {})
+    if request.param == "server":
+        srv = request.getfixturevalue("server")
+        # a fresh collection per test: the server is shared by the module
+        monkeypatch.setattr(store_mod, "COLLECTION", f"t{abs(hash(tmp_path)) % 10**9}")
+        monkeypatch.setenv("LQMF_CHROMA_URL", srv.url)
+    else:
+        monkeypatch.delenv("LQMF_CHROMA_URL", raising=False)
+    st = default_store()
+    st.add_many(sample_records())
+    return st
+
+
+def ask(store, utterance: str, engine: Engine = Engine.INDEX):
+    parsed = parse(utterance)
+    slots = parsed["slots"]
+    return run(store, from_slots(slots, remainder(utterance, slots)), engine=engine)
+
+
+def ids(result) -> list[str]:
+    return [r.id for r in result.records]
+
+
+def test_contract_fastest_chat_models_under_2gb(store):
+    res = ask(store, "show me my fastest chat models under 2GB")
+    # chat models under 2 GB, fastest first; the 2.4 GB and 4.9 GB runs and the
+    # code model are out, failures have no speed
+    assert ids(res) == ["sm-q2k", "sm-q4km", "sm-q4km-old", "sm-q6k-hub", "sm-q80"]
+    speeds = [r.gen_tok_s for r in res.records]
+    assert speeds == sorted(speeds, reverse=True)
+
+
+def test_contract_failed_last_week(store):
+    res = ask(store, "which experiments failed last week")
+    assert ids(res) == ["mistral-oom"]           # the 10-day-old failure is out
+    assert "out of memory" in res.records[0].error
+
+
+def test_contract_compare_q4_k_m_and_q8_0_of_smollm2(store):
+    targets = targets_from_text(["compare the Q4_K_M and Q8_0 runs of smollm2"])
+    assert targets == ["smollm2:Q4_K_M", "smollm2:Q8_0"]
+    c = compare(resolve_targets(store, targets))
+    assert [r.id for r in c.records] == ["sm-q4km", "sm-q80"]   # the newest Q4_K_M run
+    by = {row[0].metric.field: row[1] for row in c.rows}
+    assert by["size_bytes"].verdict == "worse" and by["kld_mean"].verdict == "better"
+    assert by["gen_tok_s"].verdict == "worse" and round(by["gen_tok_s"].pct, 1) == -16.7
+
+
+def test_model_names_match_through_the_catalog(store):
+    # "smollm" is an alias; the hub id run belongs to smollm2 too
+    res = ask(store, "show my smollm runs sorted by size")
+    assert set(ids(res)) == {"sm-q4km", "sm-q80", "sm-q2k", "sm-q4km-old", "sm-q6k-hub"}
+    assert ids(res)[0] == "sm-q2k"                 # smallest first
+
+
+def test_best_quality_means_lowest_kld(store):
+    res = run(store, from_slots({"sort": "quality", "order": "desc", "limit": 2}))
+    assert ids(res) == ["sm-q80", "sm-q6k-hub"]
+    res = run(store, from_slots({"sort": "quality", "order": "asc", "limit": 1}))
+    assert ids(res) == ["sm-q2k"]
+
+
+def test_nothing_matches_offers_the_nearest_relaxation(store):
+    res = run(store, from_slots({"task": "code", "max_size_gb": 0.5}))
+    assert res.empty
+    assert res.message() == ("no code runs under 0.5 GB; the smallest is 1.10 GB "
+                             "(qwen2.5-coder-1.5b Q4_K_M)")
+    res = run(store, from_slots({"model": "llama-3.1-8b", "min_tok_s": 50}))
+    assert res.message().endswith("the fastest runs at 9.0 tok/s (llama-3.1-8b Q4_K_M)")
+    res = run(store, from_slots({"status": "failed", "task": "code"}))
+    assert "without" in res.message() and res.relaxations
+
+
+def test_semantic_remainder_finds_collapsed_quality(store):
+    utterance = "runs where quality collapsed"
+    assert remainder(utterance, {}) == utterance
+    res = run(store, from_slots({"limit": 3}, utterance))
+    assert res.semantic and ids(res)[0] == "sm-q2k"
+    res = run(store, from_slots({"status": "failed"}, "which ones ran out of memory"))
+    assert ids(res)[0] == "mistral-oom"
+
+
+def test_structured_utterances_have_no_remainder():
+    for u in ["show me my fastest chat models under 2GB", "which experiments failed last week"]:
+        assert remainder(u, parse(u)["slots"]) is None
+
+
+def test_chroma_where_and_side_index_agree(store):
+    for slots in [{"task": "chat", "max_size_gb": 2, "sort": "speed"},
+                  {"status": "failed", "since_days": 7}, {"bits": 4, "sort": "size"},
+                  {"method": "gguf", "min_tok_s": 20, "sort": "quality", "order": "desc"},
+                  {"model": "smollm2", "sort": "date"}, {"quant_types": ["Q8_0", "Q2_K"]}]:
+        q = from_slots(slots)
+        assert ids(run(store, q, Engine.INDEX)) == ids(run(store, q, Engine.CHROMA)), slots
+
+
+def test_bad_slots_give_one_sentence():
+    with pytest.raises(InvalidInput, match="positive number"):
+        from_slots({"max_size_gb": -1})
+    with pytest.raises(InvalidInput, match="unknown sort"):
+        from_slots({"sort": "loudness"})
+    with pytest.raises(UnknownQuantType):
+        from_slots({"quant_type": "Q9_Z"})
+
+
+def _cli(*argv) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = lqmf(list(argv))
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("store", ["embedded"], indirect=True)
+def test_cli_query_json_and_flags(store, capsys):
+    code, out = _cli("query", "show me my fastest chat models under 2GB", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["parsed"]["intent"] == "query"
+    assert [r["id"] for r in data["records"]][:2] == ["sm-q2k", "sm-q4km"]
+    code, out = _cli("query", "--task", "code", "--max-size-gb", "0.5", "--json")
+    assert json.loads(out)["message"].startswith("no code runs under 0.5 GB; the smallest is")
+    code, out = _cli("query", "--model", "smollm2", "--plot", "size-kld")
+    assert code == 0 and "size vs quality" in out and "Q2_K" in out
+
+
+@pytest.mark.parametrize("store", ["embedded"], indirect=True)
+def test_cli_compare_and_export(store, tmp_path, capsys):
+    code, out = _cli("compare", "smollm2:Q4_K_M", "sm-q80", "--json")
+    data = json.loads(out)
+    kld = next(m for m in data["metrics"] if m["metric"] == "kld_mean")
+    assert code == 0 and kld["verdicts"] == [None, "better"]
+    assert lqmf(["compare", "smollm2:Q4_K_M", "nosuchmodel:Q8_0"]) == 2
+    assert "no succeeded run of nosuchmodel at Q8_0" in capsys.readouterr().err
+    target = tmp_path / "runs.csv"
+    assert lqmf(["export", "--csv", str(target)]) == 0
+    rows = list(csv.DictReader(open(target)))
+    assert len(rows) == len(sample_records()) and {"id", "kld_mean", "tasks"} <= set(rows[0])
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        assert lqmf(["export", "--parquet", str(tmp_path / "x.parquet")]) == 2
+        assert "pyarrow" in capsys.readouterr().err
+        assert not (tmp_path / "x.parquet").exists()

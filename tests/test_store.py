@@ -1,0 +1,213 @@
+"""The experiment store on real Chroma (embedded and a loopback server), real embeddings."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.store_fixtures import ChromaServer, free_port, rec, sample_records
+from tools import store as store_mod
+from tools import store_schema
+from tools.errors import StoreCorrupt, StoreLocked, StoreUnreachable
+from tools.records import ExperimentRecord, JsonlStore, default_store
+from tools.store import ChromaStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("LQMF_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LQMF_CHROMA_URL", raising=False)
+    monkeypatch.setattr(store_mod, "_STORES", {})
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data")
+    yield srv
+    srv.stop()
+
+
+def test_record_round_trips_exactly_and_metadata_is_flat(home):
+    st = default_store()
+    assert isinstance(st, ChromaStore)
+    r = rec("smollm2", "Q4_K_M", tool_versions={"llama-cpp-python": "0.3.36"}, ctx=512)
+    st.add(r)
+    back = st.get([r.id])[0]
+    assert back == r                                   # exact, every field
+    meta = st.collection.get(ids=[r.id], include=["metadatas"])["metadatas"][0]
+    assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
+    assert meta["task_chat"] is True and meta["tasks"] == "chat,general"   # from the catalog
+    assert json.loads(meta["tool_versions"]) == {"llama-cpp-python": "0.3.36"}
+    assert "kld_p99" not in meta                       # None values are left out
+    assert meta["model_key"] == "smollm2" and meta["license"] == "Apache-2.0"
+
+
+def test_description_is_english_and_says_what_happened():
+    ok = store_schema.describe(rec("smollm2", "Q4_K_M", 99e6, 96.0, 0.06))
+    assert ok.startswith("smollm2 Q4_K_M gguf") and "99 MB" in ok and "quality kept" in ok
+    assert "quality collapsed" in store_schema.describe(rec("smollm2", "Q2_K", kld=1.9))
+    bad = store_schema.describe(rec(status="failed", error="the machine ran out of memory\ntrace"))
+    assert bad.endswith("failed: the machine ran out of memory")
+
+
+def test_known_models_file_lists_names_for_the_parser(home):
+    st = default_store()
+    st.add_many(sample_records())
+    names = json.loads((home / "known_models.json").read_text())
+    assert {"smollm2", "llama-3.1-8b", "HuggingFaceTB/SmolLM2-135M-Instruct"} <= set(names)
+
+
+def test_jsonl_records_are_imported_once_and_torn_line_skipped(home):
+    home.mkdir(parents=True, exist_ok=True)
+    old = JsonlStore(home / "records.jsonl")
+    recs = sample_records()[:4]
+    for r in recs:
+        old.add(r)
+    old.add(recs[0])                                   # a duplicate id
+    with open(old.path, "a") as f:
+        f.write('{"kind": "benchmark", "status": "succ')   # a writer killed mid-line
+    st = default_store()
+    assert st.count() == 4
+    assert {r.id for r in st.all()} == {r.id for r in recs}
+    assert st.import_journal() == 0                    # idempotent
+    store_mod._STORES.clear()
+    assert ChromaStore().count() == 4                  # reopening imports nothing twice
+
+
+def test_add_writes_the_journal_first(home):
+    st = default_store()
+    r = rec()
+    st.add(r)
+    lines = (home / "records.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["id"] == r.id
+
+
+def test_corrupt_store_gives_one_sentence_and_keeps_the_files(home):
+    chroma_dir = home / "chroma"
+    chroma_dir.mkdir(parents=True)
+    garbage = b"this is not a database " * 100
+    (chroma_dir / "chroma.sqlite3").write_bytes(garbage)
+    JsonlStore(home / "records.jsonl").add(rec(id="kept"))
+    with pytest.raises(StoreCorrupt) as e:
+        default_store()
+    msg = str(e.value)
+    assert str(chroma_dir) in msg and "\n" not in msg and "move that folder aside" in msg
+    assert (chroma_dir / "chroma.sqlite3").read_bytes() == garbage      # nothing overwritten
+    # the fix the sentence gives works and loses nothing
+    chroma_dir.rename(home / "chroma.broken")
+    store_mod._STORES.clear()
+    assert [r.id for r in default_store().all()] == ["kept"]
+
+
+def test_locked_store_gives_one_sentence_and_the_record_survives(home, monkeypatch):
+    st = default_store()
+    monkeypatch.setenv("LQMF_STORE_LOCK_TIMEOUT", "0.5")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import fcntl, sys, time
+            f = open({str(st.path / '.lqmf-write.lock')!r}, 'a')
+            fcntl.flock(f, fcntl.LOCK_EX)
+            print('locked', flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        r = rec(id="while-locked")
+        with pytest.raises(StoreLocked) as e:
+            st.add(r)
+        assert "locked by another process" in str(e.value) and "\n" not in str(e.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    # the journal kept it; the next open imports it
+    store_mod._STORES.clear()
+    assert default_store().get(["while-locked"])[0].id == "while-locked"
+
+
+WRITER = """
+import sys
+sys.path.insert(0, {root!r})
+from tools.store import ChromaStore
+from tests.store_fixtures import rec
+st = ChromaStore()
+i = 0
+while True:
+    batch = [rec(tok=float(i + k), id=f"w{{i + k:06d}}") for k in range(25)]
+    st.add_many(batch)
+    print(" ".join(r.id for r in batch), flush=True)   # committed
+    i += 25
+"""
+
+
+@pytest.mark.slow
+def test_writer_killed_mid_batch_loses_no_committed_record(home):
+    env = {**os.environ, "LQMF_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT))], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    committed: list[str] = []
+    try:
+        deadline = time.time() + 180
+        while len(committed) < 150 and time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            committed += line.split()
+        time.sleep(0.05)                                 # let it be inside the next batch
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert len(committed) >= 150, "the writer did not get going"
+    st = ChromaStore()                                   # opens after the kill
+    have = {r.id for r in st.get(committed)}
+    assert have == set(committed)
+    assert st.index.count() == st.count()                # index caught up with Chroma
+    st.add(rec(id="after-kill"))                         # and it still writes
+    assert st.get(["after-kill"])
+
+
+def test_server_store_works_like_the_embedded_one(home, server, monkeypatch):
+    monkeypatch.setenv("LQMF_CHROMA_URL", server.url)
+    st = default_store()
+    assert st.url == server.url and st.path is None
+    recs = sample_records()
+    st.add_many(recs)
+    assert st.count() >= len(recs)
+    assert st.get(["sm-q80"])[0] == next(r for r in recs if r.id == "sm-q80")
+    hits = st.semantic("runs where quality collapsed", n=3)
+    assert hits[0][0] == "sm-q2k"
+
+
+def test_unreachable_server_names_the_url(home, monkeypatch):
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("LQMF_CHROMA_URL", url)
+    t = time.time()
+    with pytest.raises(StoreUnreachable) as e:
+        default_store()
+    msg = str(e.value)
+    assert url in msg and "\n" not in msg and "does not answer" in msg
+    assert time.time() - t < 30
+
+
+def test_embedder_loads_once_and_warms_up_in_background():
+    from tools.embeddings import embedder
+
+    emb = embedder()
+    t = emb.warm_up()
+    if t is not None:
+        t.join(60)
+    assert emb.loaded
+    a, b = emb.embed(["nearly lossless 8-bit", "nearly lossless 8-bit"])
+    assert a.shape == (384,) and (a == b).all()
+    assert embedder() is emb
