@@ -53,6 +53,15 @@ def test_record_round_trips_exactly_and_metadata_is_flat(home):
     assert meta["model_key"] == "smollm2" and meta["license"] == "Apache-2.0"
 
 
+def test_collection_uses_our_offline_embedding_function_never_the_default(home):
+    st = default_store()
+    ef = st.collection._embedding_function
+    assert ef.name() == "lqmf-minilm-l6-v2"
+    assert "onnx" not in type(ef).__name__.lower() and "default" not in type(ef).__name__.lower()
+    vec = ef(["nearly lossless 8-bit"])[0]
+    assert len(vec) == 384
+
+
 def test_description_is_english_and_says_what_happened():
     ok = store_schema.describe(rec("smollm2", "Q4_K_M", 99e6, 96.0, 0.06))
     assert ok.startswith("smollm2 Q4_K_M gguf") and "99 MB" in ok and "quality kept" in ok

@@ -100,7 +100,7 @@ def resolve_targets(store, targets: list[str]) -> list[ExperimentRecord]:
 def resolve_target(store, target: str) -> ExperimentRecord:
     from tools.store_schema import model_keys_for
 
-    store.sync_index()
+    store.maybe_sync()
     text = target.strip()
     idx = store.index
     # 1. a record id, or a unique prefix

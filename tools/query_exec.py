@@ -68,7 +68,7 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
     if query.text:
         res = _semantic(store, query, now, limit)
     elif engine is Engine.INDEX:
-        store.sync_index()
+        store.maybe_sync()
         where_sql, params = query.sql(now)
         total = store.index.count(where_sql, params)
         ids = [r[0] for r in store.index.select(where_sql, params, query.order_sql(), limit)]
@@ -105,7 +105,7 @@ def relaxations(store, query: Query, now: float | None = None) -> list[Relaxatio
     Ordered nearest first: numeric limits (the closest value that exists), then
     dropped conditions by how many runs they would give."""
     now = time.time() if now is None else now
-    store.sync_index()
+    store.maybe_sync()
     numeric, other = [], []
     base = Query(list(query.filters))
     for f in query.filters:

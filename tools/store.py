@@ -85,6 +85,7 @@ class ChromaStore:
         self.index = SideIndex(self._index_path())
         self._known: set[str] | None = None
         self.sync_index()
+        self._synced_at = time.monotonic()
         if import_journal:
             self.import_journal()
 
@@ -270,6 +271,17 @@ class ChromaStore:
             offset += len(res["ids"])
 
     # ---- index and journal -------------------------------------------------
+    SYNC_EVERY_S = 5.0
+
+    def maybe_sync(self) -> None:
+        """Before an index query: a server may have other writers, so compare counts
+        every time (one request); locally every writer updates the shared index
+        right after Chroma, so a check every few seconds catches a killed one."""
+        now = time.monotonic()
+        if self.url or now - self._synced_at > self.SYNC_EVERY_S:
+            self.sync_index()
+            self._synced_at = now
+
     def sync_index(self, force: bool = False) -> int:
         """Make the side index hold exactly Chroma's ids. Returns rows changed."""
         if not force and self.index.count() == self.count():

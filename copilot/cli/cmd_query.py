@@ -63,6 +63,10 @@ def handle(args: argparse.Namespace) -> int:
     query, parsed = build_query(args)
     if args.plot and query.limit is None:
         query.limit = 500
+    if query.text:
+        from tools.embeddings import warm_up
+
+        warm_up()            # load the embedder while chromadb is imported and opened
     store = default_store()
     if not hasattr(store, "index"):
         from tools.errors import MissingComponent
