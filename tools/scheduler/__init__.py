@@ -112,13 +112,15 @@ def cancel(job_id: str, *, wait_s: float = 10.0, store: JobStore) -> Job:
     # the worker did not act (gone, or stuck): do it here
     job = store.get(job.id)
     if job.state is JobState.RUNNING:
+        killed = None
         if job.worker and job.worker.startswith(socket.gethostname() + ":") and \
                 recovery.is_job_process(job.pid, job.id):
             recovery.kill_tree(job.pid)
             _wait_gone(job.pid)
+            killed = job.pid
         store.update(job.id, where="state='running'", state=JobState.CANCELLED, finished_at=time.time(),
                      stage="cancelled", error="cancelled by the user")
-        recovery.clean_outputs(spec_for(job.kind).output_dirs(job.args))
+        recovery.clean_outputs(spec_for(job.kind).output_dirs(job.args), killed=killed)
     return store.get(job.id)
 
 

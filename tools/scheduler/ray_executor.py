@@ -136,7 +136,7 @@ class RayExecutor:
         budget = self._budget(ray)
         if len(self.in_flight) >= budget.max_jobs:
             return
-        queued = self.store.list([JobState.QUEUED])
+        queued = self.store.runnable(time.time(), max(64, 8 * budget.max_jobs))
         if not queued:
             return
         states = {}

@@ -83,10 +83,18 @@ def kill_tree(pid: int | None) -> None:
             pass
 
 
-def clean_outputs(dirs: list[Path]) -> list[Path]:
+def clean_outputs(dirs: list[Path], killed: int | None = None) -> list[Path]:
+    """Remove partial outputs of dead processes in ``dirs``, and those of
+    ``killed`` (a job process we just killed, perhaps not yet reaped)."""
+    import shutil
     removed: list[Path] = []
     for d in dirs:
-        removed += clean_stale_partials(Path(d))
+        d = Path(d)
+        removed += clean_stale_partials(d)
+        if killed and d.is_dir():
+            for p in d.glob(f".*.partial-{killed}"):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                removed.append(p)
     return removed
 
 

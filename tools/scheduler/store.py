@@ -159,6 +159,20 @@ class JobStore:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_job(r) for r in self._q(sql, tuple(params)).fetchall()]
 
+    def runnable(self, now: float, limit: int) -> list[Job]:
+        """Queued jobs that may start now, best first (a window; admission orders it finely)."""
+        rows = self._q(f"SELECT {','.join(COLUMNS)} FROM jobs WHERE state='queued' AND "
+                       "(not_before IS NULL OR not_before <= ?) ORDER BY priority DESC, created_at, rowid "
+                       f"LIMIT {int(limit)}", (now,)).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def count_pending(self, now: float, max_ram: int) -> int:
+        """Queued jobs a worker with ``max_ram`` would still run: due now, or retries
+        waiting out a backoff (a later start the user asked for is not pending)."""
+        return self._q("SELECT count(*) FROM jobs WHERE state='queued' AND "
+                       "coalesce(json_extract(needs, '$.ram_bytes'), 0) <= ? AND "
+                       "(not_before IS NULL OR not_before <= ? OR attempts > 0)", (max_ram, now)).fetchone()[0]
+
     def update(self, job_id: str, *, where: str = "", where_params: tuple = (), **fields) -> bool:
         """Set ``fields`` on a job; with ``where`` only when that SQL condition holds.
         True when a row changed (so a compare-and-set decides races)."""

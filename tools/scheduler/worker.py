@@ -76,6 +76,7 @@ class LocalWorker:
         self._stop = False
         self._last_beat = 0.0
         self._last_recover = 0.0
+        self._last_rss = 0.0
         self.log_dir = sub_dir("jobs", "logs")
 
     # ---- lifecycle -------------------------------------------------------------
@@ -112,12 +113,9 @@ class LocalWorker:
         # nothing of ours runs: stop when no queued job can start on this worker now; a job
         # scheduled for later by the user is not waited for, a retry after its backoff is
         now = time.time()
-        waiting = [j for j in self.store.list([JobState.QUEUED])
-                   if j.needs.ram_bytes <= self.budget.ram_bytes
-                   and (not j.not_before or j.not_before <= now or j.attempts > 0)]
         if self.once:
-            return not any(not j.not_before or j.not_before <= now for j in waiting)
-        return not waiting and not self.store.list([JobState.RUNNING])
+            return not self.store.runnable(now, 1)
+        return not self.store.count_pending(now, self.budget.ram_bytes) and not self.store.list([JobState.RUNNING])
 
     def _shutdown(self) -> None:
         """Stop: kill our jobs and queue them again without counting the attempt."""
@@ -154,7 +152,7 @@ class LocalWorker:
     def _admit(self, now: float) -> None:
         if len(self.running) >= self.budget.max_jobs:
             return
-        queued = self.store.list([JobState.QUEUED])
+        queued = self.store.runnable(now, max(64, 8 * self.budget.max_jobs))
         if not queued:
             return
         deps = {j.depends_on for j in queued if j.depends_on}
@@ -188,6 +186,10 @@ class LocalWorker:
         self.stats.started += 1
 
     def _sample_rss(self) -> None:
+        now = time.monotonic()
+        if now - self._last_rss < 0.1:  # a /proc scan per job; 10 Hz is plenty
+            return
+        self._last_rss = now
         for r in self.running.values():
             r.peak_rss = max(r.peak_rss, rss_tree(r.proc.pid))
 
