@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Sequence
 
@@ -37,6 +38,7 @@ class Embedder:
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         self.encoded = 0
+        self.encode_s = 0.0      # time spent in the model, for benches
 
     @staticmethod
     def model_path() -> str:
@@ -160,10 +162,12 @@ class Embedder:
         if todo:
             uniq = list(todo)
             model = self.model()
+            t0 = time.perf_counter()
             with self._threads(len(uniq)):
                 vecs = model.encode(uniq, batch_size=batch_size, normalize_embeddings=True,
                                     convert_to_tensor=True, show_progress_bar=False)
             vecs = vecs.float()
+            self.encode_s += time.perf_counter() - t0
             vecs = (vecs / vecs.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()
             self.encoded += len(uniq)
             with self._cache_lock:

@@ -203,28 +203,44 @@ class ChromaStore:
 
     # ---- bulk and helpers ------------------------------------------------
     def add_many(self, records: Sequence[ExperimentRecord], batch: int = BATCH) -> int:
-        """Upsert records by id in batches (embeddings computed here). Returns the count."""
+        """Upsert records by id in batches. Returns the count.
+
+        Embedding batch i+1 overlaps with writing batch i (one writer thread, in
+        order); when this returns, every batch is committed."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from tools.embeddings import embedder
 
         emb = embedder()
-        n = 0
         records = list({r.id: r for r in records}.values())   # one entry per id, last wins
-        for i in range(0, len(records), batch):
-            chunk = records[i:i + batch]
-            ids = [r.id for r in chunk]
-            docs = [schema.describe(r) for r in chunk]
-            metas = [schema.to_metadata(r) for r in chunk]
-            vecs = emb.embed(docs)
-            with self._write_lock():
-                try:
-                    self.collection.upsert(ids=ids, documents=docs, metadatas=metas,
-                                           embeddings=vecs)
-                except Exception as e:  # noqa: BLE001
-                    raise self._map_write_error(e) from None
-                self.index.upsert(zip(ids, metas))
-            n += len(chunk)
-            self._note_models(metas)
-        return n
+        if not records:
+            return 0
+        pending = None
+        with ThreadPoolExecutor(1, thread_name_prefix="lqmf-store-writer") as writer:
+            try:
+                for i in range(0, len(records), batch):
+                    chunk = records[i:i + batch]
+                    docs = [schema.describe(r) for r in chunk]
+                    metas = [schema.to_metadata(r) for r in chunk]
+                    vecs = emb.embed(docs)
+                    if pending is not None:
+                        pending.result()
+                    pending = writer.submit(self._write, [r.id for r in chunk], docs, metas, vecs)
+                pending.result()
+            except BaseException:
+                if pending is not None:
+                    pending.cancel()
+                raise
+        return len(records)
+
+    def _write(self, ids: list[str], docs: list[str], metas: list[dict], vecs: list) -> None:
+        with self._write_lock():
+            try:
+                self.collection.upsert(ids=ids, documents=docs, metadatas=metas, embeddings=vecs)
+            except Exception as e:  # noqa: BLE001
+                raise self._map_write_error(e) from None
+            self.index.upsert(zip(ids, metas))
+        self._note_models(metas)
 
     def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
         """Records by id, in the order asked (missing ids are skipped)."""
