@@ -26,7 +26,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	@touch $(STAMP)
 
 demo: setup
-	$(LQMF) quantize smollm2 --type Q4_K_M --type Q8_0
+	@# a scripted conversation: quantize the bundled model, benchmark it, query, explain
+	LQMF_CHAT_BENCH_CHUNKS=$(DEMO_CHUNKS) $(LQMF) chat --script evals/dialogues/demo.txt
+	@# the quality table of the bundled model (artifacts and F16 baseline are reused)
 	$(LQMF) bench smollm2 --type Q8_0,Q4_K_M --chunks $(DEMO_CHUNKS)
 	$(LQMF) models
 
