@@ -108,8 +108,9 @@ def _calibration(kind: JobKind, method: str | None) -> float:
         pass
     if kind is JobKind.QUANTIZE and method:
         try:
-            from tools.records import default_store
-            for rec in default_store().all()[-500:]:
+            # the plain JSONL records only: opening Chroma here would cost seconds per submission
+            from tools.records import JsonlStore
+            for rec in JsonlStore().all()[-500:]:
                 if rec.kind == "quantize" and rec.peak_rss_mb and rec.n_params and rec.method == method:
                     raw = raw_quantize_bytes(rec.n_params, QuantMethod(method))
                     ratios.append(rec.peak_rss_mb * MB / raw)
