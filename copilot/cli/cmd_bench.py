@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from copilot.cli.cmd_quantize import split_types
+from copilot.cli.queueing import add_queue_flags, submit_all
 
 
 def register(sub) -> None:
@@ -20,8 +21,7 @@ def register(sub) -> None:
     p.add_argument("--base", help="F16 GGUF to compare against (default: the artifact's own)")
     p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     p.add_argument("--json", action="store_true", help="print records as JSON")
-    p.add_argument("--queue", action="store_true", help="submit to the job queue and return")
-    p.add_argument("--priority", default="normal", choices=["high", "normal", "low"])
+    add_queue_flags(p)
     p.set_defaults(func=run)
 
 
@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     for t in types:
         resolve_type(t, None)
     if args.queue:
-        return _submit(args, types)
+        return submit_all("benchmark", [{"target": args.target, "quant_type": t, "chunks": args.chunks,
+                                          "ctx": args.ctx, "threads": args.threads} for t in types or [None]], args)
     chunks = args.chunks or DEFAULT_CHUNKS
     records = []
     for t in types or [None]:
@@ -62,17 +63,3 @@ def run(args: argparse.Namespace) -> int:
         out.print(f"[dim]{note}[/]")
     return 0
 
-
-def _submit(args: argparse.Namespace, types: list[str]) -> int:
-    from tools import scheduler
-
-    from copilot.cli.output import console, print_json
-
-    ids = [scheduler.submit("benchmark", {"target": args.target, "quant_type": t, "chunks": args.chunks,
-                                          "ctx": args.ctx, "threads": args.threads},
-                            priority=args.priority) for t in (types or [None])]
-    if args.json:
-        print_json({"queued": ids})
-    else:
-        console().print("queued: " + ", ".join(str(i) for i in ids) + "  (see `lqmf jobs`)")
-    return 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from copilot.cli.queueing import add_queue_flags, submit_all
+
 
 def register(sub) -> None:
     p = sub.add_parser("quantize", help="make quantized copies of a model",
@@ -14,8 +16,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
     p.add_argument("--force", action="store_true", help="rebuild even if the artifact exists")
     p.add_argument("--json", action="store_true", help="print results as JSON")
-    p.add_argument("--queue", action="store_true", help="submit to the job queue and return")
-    p.add_argument("--priority", default="normal", choices=["high", "normal", "low"])
+    add_queue_flags(p)
     p.set_defaults(func=run)
 
 
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     for t in types:  # reject a bad type before any work starts
         resolve_type(t, args.method)
     if args.queue:
-        return _submit(args, types)
+        return submit_all("quantize", [{"model": args.model, "quant_type": t, "method": args.method,
+                                         "out_dir": args.out} for t in types], args)
     results = []
     for t in types:
         with rich_progress(enabled=not args.json) as progress:
@@ -51,16 +53,3 @@ def run(args: argparse.Namespace) -> int:
                       f"{r.duration_s:.1f} s)")
     return 0
 
-
-def _submit(args: argparse.Namespace, types: list[str]) -> int:
-    from tools import scheduler
-
-    from copilot.cli.output import console, print_json
-
-    ids = [scheduler.submit("quantize", {"model": args.model, "quant_type": t, "method": args.method,
-                                         "out_dir": args.out}, priority=args.priority) for t in types]
-    if args.json:
-        print_json({"queued": ids})
-    else:
-        console().print("queued: " + ", ".join(str(i) for i in ids) + "  (see `lqmf jobs`)")
-    return 0
