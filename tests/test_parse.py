@@ -242,6 +242,10 @@ def test_llm_prompt_ships_with_the_package():
 
     text = llm.prompt()
     assert "quantize" in text and "unknown" in text
+    system, shots = llm._template()
+    assert "Intents:" in system and len(shots) >= 10
+    for utterance, answer in shots:   # every example in the prompt is itself a valid parse
+        assert validate(json.loads(answer), strict_slots=True)["intent"] == json.loads(answer)["intent"], utterance
 
 
 def test_eval_gate_passes_and_can_fail():

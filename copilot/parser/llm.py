@@ -45,9 +45,22 @@ def llm_schema() -> dict:
             "required": ["intent", "slots"]}
 
 
+@lru_cache(maxsize=1)
+def _template() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The prompt's instructions, and its ``utterance => json`` examples as chat turns
+    (small instruct models follow turns far better than examples inside the system text)."""
+    head, _, tail = prompt().partition("\nExamples:\n")
+    shots = tuple(tuple(p.strip() for p in line.split(" => ", 1))
+                  for line in tail.splitlines() if " => " in line)
+    return head.strip(), shots
+
+
 def _messages(text: str) -> list[dict]:
-    return [{"role": "system", "content": prompt()},
-            {"role": "user", "content": text[:1000] + " =>"}]
+    system, shots = _template()
+    msgs = [{"role": "system", "content": system}]
+    for user, answer in shots:
+        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+    return msgs + [{"role": "user", "content": text[:1000]}]
 
 
 def _gguf(s: ParserSettings) -> Complete:
