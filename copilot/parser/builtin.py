@@ -10,7 +10,7 @@ from copilot.parser import intents, models, quants, slots as slot_finders, topic
 from copilot.parser.lexicon import PERCENT
 from copilot.parser.numbers import clean_number
 from copilot.parser.quants import TYPE_FACTS, Hit
-from copilot.parser.schema import ALLOWED, Intent, Slot
+from copilot.parser.schema import ALLOWED, Intent
 from copilot.parser.text import normalize
 
 _HAS_LETTER = re.compile(r"[a-z]")
