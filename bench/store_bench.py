@@ -124,7 +124,7 @@ SEMANTIC = ["runs where quality collapsed", "which quantizations ran out of memo
             "good code models with little quality loss"]
 
 
-CHROMA_ONLY_QUERIES = 30   # the Chroma-only reference is slow at 100k; fewer runs keep the bench bounded
+CHROMA_ONLY_QUERIES = 30   # the Chroma-only reference is slow at 100k (--chroma-only-queries)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -230,9 +230,13 @@ def main() -> int:
     ap.add_argument("--no-server", action="store_true", help="skip the loopback server run")
     ap.add_argument("--no-chroma-only", action="store_true",
                     help="skip timing the Chroma-only engine (where + Python sort)")
+    ap.add_argument("--chroma-only-queries", type=int, default=30,
+                    help="queries for the slow Chroma-only reference (default 30)")
     ap.add_argument("--dir", help="work dir (default: a temp dir, removed at the end)")
     args = ap.parse_args()
 
+    global CHROMA_ONLY_QUERIES
+    CHROMA_ONLY_QUERIES = args.chroma_only_queries
     work = Path(args.dir or tempfile.mkdtemp(prefix="lqmf-store-bench-"))
     os.environ["LQMF_HOME"] = str(work / "home")
     os.environ.pop("LQMF_CHROMA_URL", None)

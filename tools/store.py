@@ -255,8 +255,18 @@ class ChromaStore:
 
     def get_where(self, where: dict | None, limit: int | None = None) -> list[tuple[str, dict]]:
         """(id, metadata) of entries matching a Chroma ``where`` (no index)."""
-        res = self.collection.get(where=where or None, limit=limit, include=["metadatas"])
-        return list(zip(res["ids"], res["metadatas"]))
+        # paged: one unpaged get of more than ~32k rows fails inside Chroma 1.5.9
+        # ("too many SQL variables")
+        out: list[tuple[str, dict]] = []
+        page = 5000
+        while limit is None or len(out) < limit:
+            size = page if limit is None else min(page, limit - len(out))
+            res = self.collection.get(where=where or None, limit=size, offset=len(out),
+                                      include=["metadatas"])
+            out += zip(res["ids"], res["metadatas"])
+            if len(res["ids"]) < size:
+                break
+        return out
 
     def semantic(self, text: str, where: dict | None = None, n: int = 10) -> list[tuple[str, float, dict]]:
         """(id, distance, metadata) of the n entries nearest to ``text``."""
