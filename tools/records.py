@@ -7,6 +7,7 @@ imports what the JSONL file holds.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -17,7 +18,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Iterable, Iterator, Protocol
 
 from tools.config import data_dir
 
@@ -138,6 +139,35 @@ def default_store() -> RecordStore:
     if chroma_available():
         return open_store()
     return JsonlStore()
+
+
+@contextlib.contextmanager
+def recorded_run(rec: ExperimentRecord, store: RecordStore, what: str) -> Iterator[ExperimentRecord]:
+    """Run the body as one experiment: the record ends succeeded, failed (with
+    the one-sentence error) or cancelled, and is stored whatever happens.
+    Backend exceptions leave as one LqmfError; Ctrl-C as Interrupted."""
+    from tools.errors import Interrupted, LqmfError, from_backend
+
+    start = time.perf_counter()
+    try:
+        yield rec
+        rec.status = Status.SUCCEEDED
+    except KeyboardInterrupt:
+        rec.status, rec.error = Status.CANCELLED, "interrupted by the user"
+        raise Interrupted(f"{what} interrupted", "temporary files were removed; run it again to start clean") from None
+    except LqmfError as e:
+        rec.status, rec.error = Status.FAILED, str(e)
+        raise
+    except Exception as e:  # noqa: BLE001 - mapped to one sentence
+        err = from_backend(e, what)
+        rec.status, rec.error = Status.FAILED, str(err)
+        raise err from e
+    finally:
+        rec.duration_s = time.perf_counter() - start
+        try:
+            store.add(rec)
+        except Exception:  # noqa: BLE001 - a record must never hide the run's own outcome
+            pass
 
 
 def tool_versions() -> dict[str, str]:

@@ -3,15 +3,14 @@ RSS, prompt/generation tokens/s, perplexity, and KL divergence / top-1
 agreement against the F16 baseline of the same model on the same tokens."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tools.config import threads as default_threads
-from tools.errors import Interrupted, InvalidInput, LqmfError, from_backend
+from tools.errors import InvalidInput
 from tools.formats import read_gguf
 from tools.progress import Progress, noop
-from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, tool_versions
+from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
 from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, score
 
@@ -64,12 +63,10 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
               store: RecordStore | None = None) -> BenchResult:
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
-    store = store or journal()
     threads = threads or default_threads()
-    start = time.perf_counter()
     rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())
-    try:
+    with recorded_run(rec, store or journal(), "the benchmark"):
         path, facts = _target(target, quant_type, progress)
         _fill_identity(rec, path, facts)
         if speed:
@@ -85,24 +82,7 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
         rec.ppl, rec.base_ppl, rec.ppl_delta_pct = q.ppl, q.base_ppl, q.ppl_delta_pct
         rec.kld_mean, rec.kld_p99, rec.top1_pct = q.kld_mean, q.kld_p99, q.top1_pct
         rec.eval_text, rec.eval_tokens, rec.ctx = q.eval_text, q.n_scored, q.ctx
-        rec.status = Status.SUCCEEDED
-        return BenchResult(rec)
-    except KeyboardInterrupt:
-        rec.status, rec.error = Status.CANCELLED, "interrupted by the user"
-        raise Interrupted("benchmark interrupted", "partial results were discarded; run it again") from None
-    except LqmfError as e:
-        rec.status, rec.error = Status.FAILED, str(e)
-        raise
-    except Exception as e:  # noqa: BLE001
-        err = from_backend(e, "the benchmark")
-        rec.status, rec.error = Status.FAILED, str(err)
-        raise err from e
-    finally:
-        rec.duration_s = time.perf_counter() - start
-        try:
-            store.add(rec)
-        except Exception:  # noqa: BLE001
-            pass
+    return BenchResult(rec)
 
 
 def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict) -> None:

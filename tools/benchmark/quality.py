@@ -65,9 +65,20 @@ def _scored(ctx: int) -> tuple[int, int]:
     return first, ctx - 1 - first
 
 
-def _windows(tokens: list[int], ctx: int, n: int):
+def _scored_windows(s: Scorer, tokens: list[int], ctx: int, n: int, stage: str, progress: Progress):
+    """For each window: the rows it fills in per-token arrays, the logits and
+    log-probs of its scored half, and that half's negative log-likelihood."""
+    import numpy as np
+
+    first, per = _scored(ctx)
     for i in range(n):
-        yield tokens[i * ctx:(i + 1) * ctx]
+        progress(stage, i / n)
+        window = tokens[i * ctx:(i + 1) * ctx]
+        logits = s.window_logits(window)[first:ctx - 1]
+        logp = log_softmax(logits)
+        targets = np.asarray(window[first + 1:ctx])
+        yield slice(i * per, (i + 1) * per), logits, logp, -float(logp[np.arange(per), targets].sum())
+    progress(stage, 1.0)
 
 
 def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | None = DEFAULT_CHUNKS,
@@ -93,7 +104,7 @@ def _compute_baseline(f16, folder, ctx, chunks, threads, ev, progress) -> None:
     with Scorer(f16, ctx, threads) as s:
         tokens = s.tokenize(ev.text)
         n = plan_windows(len(tokens), ctx, chunks)
-        first, per = _scored(ctx)
+        per = _scored(ctx)[1]
         ensure_free_space(folder.parent, n * per * s.n_vocab * 2, "the baseline logits cache")
         with atomic_output(folder) as tmp:
             tmp.mkdir(parents=True)
@@ -102,13 +113,8 @@ def _compute_baseline(f16, folder, ctx, chunks, threads, ev, progress) -> None:
             negent = np.zeros(n * per, dtype=np.float64)
             argmax = np.zeros(n * per, dtype=np.int32)
             nll = 0.0
-            for i, window in enumerate(_windows(tokens, ctx, n)):
-                progress("baseline", i / n)
-                logits = s.window_logits(window)[first:ctx - 1]
-                logp = log_softmax(logits)
-                targets = np.asarray(window[first + 1:ctx])
-                nll -= float(logp[np.arange(per), targets].sum())
-                rows = slice(i * per, (i + 1) * per)
+            for rows, logits, logp, window_nll in _scored_windows(s, tokens, ctx, n, "baseline", progress):
+                nll += window_nll
                 logp_all[rows] = logp
                 negent[rows] = (np.exp(logp) * logp).sum(axis=1)
                 argmax[rows] = logits.argmax(axis=1)
@@ -120,7 +126,6 @@ def _compute_baseline(f16, folder, ctx, chunks, threads, ev, progress) -> None:
             meta = {"ppl": math.exp(nll / (n * per)), "n_windows": n, "ctx": ctx,
                     "eval_text": ev.name, "eval_sha256": ev.sha256, "f16": str(f16)}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    progress("baseline", 1.0)
 
 
 def score(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX,
@@ -137,20 +142,14 @@ def score(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX,
         else:
             tokens = s.tokenize(ev.text)
             n = plan_windows(len(tokens), ctx, chunks)
-        first, per = _scored(ctx)
+        per = _scored(ctx)[1]
         nll, klds, same = 0.0, [], 0
-        for i, window in enumerate(_windows(tokens, ctx, n)):
-            progress("score", i / n)
-            logits = s.window_logits(window)[first:ctx - 1]
-            logq = log_softmax(logits)
-            targets = np.asarray(window[first + 1:ctx])
-            nll -= float(logq[np.arange(per), targets].sum())
+        for rows, logits, logq, window_nll in _scored_windows(s, tokens, ctx, n, "score", progress):
+            nll += window_nll
             if base:
-                rows = slice(i * per, (i + 1) * per)
                 p = np.exp(np.asarray(logp_b[rows], dtype=np.float32))
                 klds.append(negent_b[rows] - (p * logq).sum(axis=1, dtype=np.float64))
                 same += int((logits.argmax(axis=1) == argmax_b[rows]).sum())
-    progress("score", 1.0)
     res = QualityResult(math.exp(nll / (n * per)), n, ctx, n * per, ev.name)
     if base:
         k = np.concatenate(klds)

@@ -6,18 +6,17 @@ artifact atomically under a lock, and records the run (succeeded or not).
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tools.config import artifacts_dir
-from tools.errors import Interrupted, LqmfError, UnknownQuantType, from_backend
+from tools.errors import UnknownQuantType
 from tools.fsutil import atomic_output, ensure_free_space, exclusive, file_sha256
 from tools.models import ModelSource, inspect, resolve
 from tools.progress import Progress, noop
 from tools.quantize.registry import get_backend
 from tools.quantize.types import SPECS, QuantMethod, QuantType, parse_method, parse_quant_type
-from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, tool_versions
+from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
 SIDECAR = ".lqmf.json"
 
@@ -63,11 +62,9 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
              store: RecordStore | None = None, force: bool = False) -> QuantizeResult:
     """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``."""
     progress = progress or noop
-    store = store or journal()
-    start = time.perf_counter()
     rec = ExperimentRecord(kind=RunKind.QUANTIZE, status=Status.RUNNING, model=model,
                            quant_type=quant_type, method=method, tool_versions=tool_versions())
-    try:
+    with recorded_run(rec, store or journal(), "quantization"):
         qtype, qmethod = resolve_type(quant_type, method)
         rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, SPECS[qtype].bits
         source = resolve(model)
@@ -94,25 +91,7 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
         rec.size_bytes = out.stat().st_size if out.is_file() else None
         rec.artifact_sha256 = facts.get("artifact_sha256")
         rec.source_sha256 = facts.get("source_sha256")
-        rec.status = Status.SUCCEEDED
-        return QuantizeResult(out, qtype.value, qmethod.value, rec.size_bytes or 0,
-                              time.perf_counter() - start, rec)
-    except KeyboardInterrupt:
-        rec.status, rec.error = Status.CANCELLED, "interrupted by the user"
-        raise Interrupted("quantization interrupted", "temporary files were removed; run it again to start clean") from None
-    except LqmfError as e:
-        rec.status, rec.error = Status.FAILED, str(e)
-        raise
-    except Exception as e:  # noqa: BLE001 - mapped to one sentence
-        err = from_backend(e, "quantization")
-        rec.status, rec.error = Status.FAILED, str(err)
-        raise err from e
-    finally:
-        rec.duration_s = time.perf_counter() - start
-        try:
-            store.add(rec)
-        except Exception:  # noqa: BLE001 - a record must never hide the real outcome
-            pass
+    return QuantizeResult(out, qtype.value, qmethod.value, rec.size_bytes or 0, rec.duration_s or 0.0, rec)
 
 
 def _source_sha(source: ModelSource) -> str | None:
