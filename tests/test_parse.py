@@ -218,7 +218,11 @@ def test_hybrid_asks_the_llm_only_when_unsure(monkeypatch):
     monkeypatch.setenv("LQMF_PARSER_LLM_MODEL", "/nonexistent/model.gguf")
     sure = parse("quantize smollm2 to Q4_K_M", "hybrid")
     assert sure["parser"] == "builtin" and "fallback" not in sure
-    unsure = parse("blorp the zazzle", "hybrid")
+    # no domain word at all: the rules are sure it is not for us, the LLM is not asked
+    offtopic = parse("blorp the zazzle", "hybrid")
+    assert offtopic["intent"] == "unknown" and "fallback" not in offtopic
+    # a model name but no request the rules recognize: the LLM is asked
+    unsure = parse("smollm2 please", "hybrid")
     assert unsure["intent"] == "unknown" and "fallback" in unsure
 
 

@@ -170,12 +170,15 @@ class IntentScore:
     score: float
     runner_up: float
     scores: dict
+    evidence: bool = True   # did any cue or slot match at all
 
     @property
     def confidence(self) -> float:
         """0..1: how sure the rules are (strong cues and a clear margin over the runner-up)."""
-        if self.intent is Intent.UNKNOWN:   # the rules found nothing they know: not a sure answer
-            return round(0.4 - 0.2 * self.score / MIN_SCORE, 2)
+        if self.intent is Intent.UNKNOWN:
+            if not self.evidence:   # no domain word at all: surely not a request for us
+                return 0.6
+            return round(0.3 - 0.1 * self.score / MIN_SCORE, 2)   # domain words, no decision
         margin = (self.score - self.runner_up) / self.score
         return round(0.5 * min(1.0, self.score / 4) + 0.5 * margin, 2)
 
@@ -189,7 +192,8 @@ def score(shaped: str, slots: dict) -> IntentScore:
     ranked = sorted(PRECEDENCE, key=lambda i: (-scores[i], PRECEDENCE.index(i)))
     best, second = ranked[0], ranked[1]
     if scores[best] < MIN_SCORE:
-        return IntentScore(Intent.UNKNOWN, scores[best], scores[second], scores)
+        evidence = bool(slots) or any(v > 0 for v in scores.values())
+        return IntentScore(Intent.UNKNOWN, scores[best], scores[second], scores, evidence)
     return IntentScore(best, scores[best], scores[second], scores)
 
 
