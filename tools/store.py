@@ -297,14 +297,16 @@ class ChromaStore:
             offset += len(res["ids"])
 
     # ---- index and journal -------------------------------------------------
-    SYNC_EVERY_S = 5.0
+    SYNC_EVERY_S = 5.0          # embedded
+    SERVER_SYNC_EVERY_S = 1.0   # a server
 
     def maybe_sync(self) -> None:
-        """Before an index query: a server may have other writers, so compare counts
-        every time (one request); locally every writer updates the shared index
-        right after Chroma, so a check every few seconds catches a killed one."""
+        """Before an index query: a server may have other writers (their records
+        show up here within a second); locally every writer updates the shared
+        index right after Chroma, so a check every few seconds catches a killed one."""
         now = time.monotonic()
-        if self.url or now - self._synced_at > self.SYNC_EVERY_S:
+        every = self.SERVER_SYNC_EVERY_S if self.url else self.SYNC_EVERY_S
+        if now - self._synced_at > every:
             self.sync_index()
             self._synced_at = now
 
