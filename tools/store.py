@@ -36,6 +36,7 @@ from tools.errors import MissingComponent, StoreCorrupt, StoreLocked, StoreUnrea
 from tools.records import ExperimentRecord, JsonlStore
 from tools.store_index import SideIndex
 from tools import store_schema as schema
+from tools.store_files import looks_like_sqlite, read_journal, read_known, write_json_atomic
 
 ENV_URL = "LQMF_CHROMA_URL"
 ENV_LOCK_TIMEOUT = "LQMF_STORE_LOCK_TIMEOUT"
@@ -114,7 +115,7 @@ class ChromaStore:
             return client
         self.path.mkdir(parents=True, exist_ok=True)
         sqlite_file = self.path / "chroma.sqlite3"
-        if sqlite_file.exists() and not _looks_like_sqlite(sqlite_file):
+        if sqlite_file.exists() and not looks_like_sqlite(sqlite_file):
             raise self._corrupt("its database file is not a SQLite file")
         try:
             return chromadb.PersistentClient(path=str(self.path), settings=settings)
@@ -347,7 +348,7 @@ class ChromaStore:
             offset = 0
         if offset == st.st_size:
             return 0
-        records, end = _read_journal(journal, offset)
+        records, end = read_journal(journal, offset)
         added = 0
         for i in range(0, len(records), BATCH):
             chunk = records[i:i + BATCH]
@@ -361,7 +362,7 @@ class ChromaStore:
     # ---- known model names for the parser --------------------------------
     def _note_models(self, metas: Iterable[dict]) -> None:
         if self._known is None:
-            self._known = set(_read_known(self.known_models_path))
+            self._known = set(read_known(self.known_models_path))
         new = set()
         for m in metas:
             for k in ("model", "model_key", "model_name"):
@@ -370,57 +371,16 @@ class ChromaStore:
                     new.add(v)
         if new:
             self._known |= new
-            _write_json_atomic(self.known_models_path, sorted(self._known))
+            write_json_atomic(self.known_models_path, sorted(self._known))
 
     def _write_known_models(self) -> None:
         self._known = set(self.index.distinct_models())
-        _write_json_atomic(self.known_models_path, sorted(self._known))
+        write_json_atomic(self.known_models_path, sorted(self._known))
 
     def disk_bytes(self) -> int:
         if self.path is None:
             return 0
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
-
-
-def _read_journal(path: Path, offset: int) -> tuple[list[ExperimentRecord], int]:
-    """Complete lines from ``offset``; a torn last line is left for later."""
-    records = []
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    end = offset
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        end += len(line)
-        try:
-            records.append(ExperimentRecord.from_dict(json.loads(line)))
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-            continue
-    return records, end
-
-
-def _read_known(path: Path) -> list[str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [str(x) for x in data] if isinstance(data, list) else []
-    except (OSError, json.JSONDecodeError):
-        return []
-
-
-def _write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=0), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _looks_like_sqlite(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError:
-        return False
-    return head == b"SQLite format 3\x00" or head == b""
 
 
 def _short(e: BaseException) -> str:

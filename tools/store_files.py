@@ -1,0 +1,50 @@
+"""Small files beside the experiment store: the JSON-lines journal reader, the
+known-models list the parser reads, and a SQLite header check."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tools.records import ExperimentRecord
+
+
+def read_journal(path: Path, offset: int) -> tuple[list[ExperimentRecord], int]:
+    """Complete lines from ``offset``; a torn last line is left for later."""
+    records = []
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = offset
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        end += len(line)
+        try:
+            records.append(ExperimentRecord.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+            continue
+    return records, end
+
+
+def read_known(path: Path) -> list[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [str(x) for x in data] if isinstance(data, list) else []
+    except (OSError, json.JSONDecodeError):
+        return []
+
+
+def write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=0), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def looks_like_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return head == b"SQLite format 3\x00" or head == b""
