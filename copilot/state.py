@@ -11,26 +11,13 @@ import operator
 from enum import StrEnum
 from typing import Annotated, Any, TypedDict
 
+from copilot.parser.schema import Intent as ParserIntent
 
-class Intent(StrEnum):
-    """What the user wants; the values are the parse contract's intents."""
 
-    QUANTIZE = "quantize"
-    TUNE = "tune"
-    BENCHMARK = "benchmark"
-    COMPARE = "compare"
-    QUERY = "query"
-    RECOMMEND = "recommend"
-    JOBS = "jobs"
-    CANCEL = "cancel"
-    EXPLAIN = "explain"
-    TUTORIAL = "tutorial"
-    HELP = "help"
-    UNKNOWN = "unknown"
-    # copilot-only: a reference into the last listing ("the second one"),
-    # and a sync turn when a job finished (no user text)
-    PICK = "pick"
-    TICK = "tick"
+# What the user wants: the parse contract's intents (copilot/parser/schema.py)
+# plus two of the copilot's own: PICK, a reference into the last listing
+# ("the second one"), and TICK, a sync turn when a job finished (no user text).
+Intent = StrEnum("Intent", {**{i.name: i.value for i in ParserIntent}, "PICK": "pick", "TICK": "tick"})
 
 
 class AskResult(StrEnum):
