@@ -45,3 +45,19 @@ def run_lqmf(*args: str, env: dict | None = None, timeout: float = 900, input: s
 def partial_files(*roots: Path) -> list[Path]:
     """Leftover temp outputs (tools.fsutil names them .NAME.partial-PID)."""
     return [p for r in roots if r.exists() for p in r.rglob("*") if ".partial-" in p.name]
+
+
+def stop_workers(home: Path) -> None:
+    """Stop the background workers started under this data dir (by pid, from the job store)."""
+    import signal
+
+    if not (home / "jobs.db").exists() and not (home / "jobs").exists():
+        return
+    env = dict(os.environ, LQMF_HOME=str(home))
+    code = "from tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    for pid in out.stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pass

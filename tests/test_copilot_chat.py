@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stop_workers
+
 ROOT = Path(__file__).resolve().parents[1]
 LQMF = [sys.executable, "-m", "copilot.cli"]
 
@@ -32,21 +34,7 @@ def chat_env(tmp_path, monkeypatch):
     copilot.backends._STORE = None
     copilot.llm.provider.cache_clear()
     yield home
-    _stop_workers(home)
-
-
-def _stop_workers(home: Path) -> None:
-    """Stop the background workers this test's chats started (by pid, from the job store)."""
-    if not (home / "jobs").exists():
-        return
-    env = dict(os.environ, LQMF_HOME=str(home))
-    code = "from tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-    for pid in out.stdout.split():
-        try:
-            os.kill(int(pid), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
+    stop_workers(home)
 
 
 def chat(lines: list[str]) -> str:

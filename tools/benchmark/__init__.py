@@ -26,11 +26,16 @@ def _target(target: str, quant_type: str | None, progress: Progress) -> tuple[Pa
 
     path = Path(target).expanduser()
     if path.is_file():
-        if quant_type:
-            raise InvalidInput("--type applies to a model, not to an artifact file",
-                               "drop --type, or pass the model name instead of the file")
         read_gguf(path)
-        return path, read_sidecar(path) or {}
+        facts = read_sidecar(path) or {}
+        if quant_type:  # allowed when it names what the artifact is
+            from tools.quantize import resolve_type
+
+            want = resolve_type(quant_type, None)[0].value
+            if facts.get("quant_type") != want:
+                raise InvalidInput(f"{path.name} is {facts.get('quant_type') or 'not an lqmf artifact'}, not {want}",
+                                   "drop --type, or pass the model name to benchmark it at that type")
+        return path, facts
     if not quant_type:
         from tools.models import resolve
         from tools.quantize.convert import cached_sha256, f16_gguf
