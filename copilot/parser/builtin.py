@@ -44,8 +44,11 @@ def _canonical_types(text: str, qhits: list[Hit]) -> str:
 def extract(norm: str) -> tuple[dict, str, str]:
     """Every slot the text mentions (before intent filtering), the shaped text, and the
     text with quant types in canonical spelling (for topics)."""
-    refs = models.find_refs(norm)
-    t = models.mask(norm, refs)
+    job = slot_finders.job_id(norm)  # before model names: "stop job abc123" is a job, not a model
+    at = norm.find(job["job_id"]) if job else -1
+    t = norm[:at] + " " * len(job["job_id"]) + norm[at + len(job["job_id"]):] if job else norm
+    refs = models.find_refs(t)
+    t = models.mask(t, refs)
     qhits = quants.find_quant_types(t)
     t = models.mask(t, qhits)
     mhits = quants.find_methods(t)
@@ -71,6 +74,9 @@ def extract(norm: str) -> tuple[dict, str, str]:
     bits = _unique([h.value for h in bhits])
     if bits:
         found["bits"] = bits[0]
+    found.update(job)
+    if job:  # the other slot finders read the id in place, as before
+        t = t[:at] + job["job_id"] + t[at + len(job["job_id"]):]
     for key, value in slot_finders.find_all(t).items():
         found.setdefault(key, value)
     shaped = _shape(norm, [(h, "<m>") for h in model_hits] + [(h, "<q>") for h in qhits])
