@@ -105,3 +105,18 @@ def test_hf_folder_and_cached_hub_id_quantize(use_warm_home, tmp_path):
     assert json.loads(r.stdout)[0]["artifact"].endswith("tiny-llama.Q8_0.gguf")
     r = run_lqmf("models", "--json")
     assert r.returncode == 0
+
+
+def test_peak_rss_is_the_benchmark_process_own(use_warm_home):
+    """A benchmark started from a process holding 1 GB must not report that GB
+    (ru_maxrss after fork+exec would)."""
+    import numpy as np
+
+    from tools.benchmark.speed import measure_in_subprocess
+    from tools.quantize import quantize
+
+    art = quantize("smollm2", "Q8_0").artifact
+    ballast = np.ones(125_000_000)  # 1 GB resident in this process
+    sp = measure_in_subprocess(art, 2)
+    assert ballast[-1] == 1.0
+    assert 50 < sp.peak_rss_mb < 700

@@ -53,8 +53,21 @@ def measure(model: Path, n_threads: int, n_prompt: int = 512, n_gen: int = 64) -
             break
     tg = n / (time.perf_counter() - t0)
     llm.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return SpeedResult(n_threads, load_s, len(tokens), pp, n, tg, rss)
+    return SpeedResult(n_threads, load_s, len(tokens), pp, n, tg, peak_rss_mb())
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set. Linux's VmHWM belongs to the current
+    address space; ru_maxrss would also count the parent's pages copied at fork
+    (a benchmark started from a big process would look big)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def measure_in_subprocess(model: Path, n_threads: int | None = None, timeout: float = 900) -> SpeedResult:
