@@ -159,7 +159,7 @@ class Repl:
                 running = [r for r in rows if r["status"] in backends.ACTIVE]
                 parts = []
                 for r in running[:2]:
-                    pct = f" {r['progress'] * 100:.0f}%" if isinstance(r.get("progress"), (int, float)) else ""
+                    pct = f" {progress_bar(r['progress'])}" if isinstance(r.get("progress"), (int, float)) else ""
                     parts.append(f"job {r['id']} {r['kind']} {r['status']}{pct} {r.get('stage') or ''}".rstrip())
                 self._toolbar = " " + " · ".join(parts) if parts else ""
                 if len(running) < len(rows) and self.session.lock.acquire(blocking=False):
@@ -207,3 +207,10 @@ class Repl:
                         return 0
         finally:
             self._stop.set()
+
+
+def progress_bar(fraction: float, width: int = 12) -> str:
+    """A text progress bar for the toolbar: ``[█████░░░░░░░] 42%``."""
+    fraction = min(1.0, max(0.0, float(fraction)))
+    full = round(fraction * width)
+    return f"[{'█' * full}{'░' * (width - full)}] {fraction * 100:.0f}%"
