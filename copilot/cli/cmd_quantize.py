@@ -24,6 +24,16 @@ def split_types(values: list[str]) -> list[str]:
     return [t.strip() for v in values for t in v.split(",") if t.strip()]
 
 
+def require_types(values: list[str]) -> list[str]:
+    from tools.errors import InvalidInput
+    from tools.quantize.types import QuantType
+
+    types = split_types(values)
+    if not types:
+        raise InvalidInput("--type is empty", "name at least one, e.g. " + ", ".join(t.value for t in list(QuantType)[1:5]))
+    return types
+
+
 def run(args: argparse.Namespace) -> int:
     from tools.quantize import quantize, resolve_type
     from tools.fsutil import human_bytes
@@ -31,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from copilot.cli.output import console, print_json
     from copilot.cli.progress import rich_progress
 
-    types = split_types(args.types)
+    types = require_types(args.types)
     for t in types:  # reject a bad type before any work starts
         resolve_type(t, args.method)
     if args.queue:
