@@ -6,7 +6,8 @@ their ratio. Target: ratio <= 1.10.
 
     .venv/bin/python bench/quantize_overhead.py [--model smollm2] [--type Q4_K_M] [--runs 5]
 
-The lqmf side is the whole engine call `tools.quantize.quantize(force=True)`:
+Both sides write a new file (the previous run's output is removed outside the
+timing). The lqmf side is the whole engine call `tools.quantize.quantize()`:
 model resolution and inspection, type parsing, lock, free-disk check, temp
 file, llama_model_quantize, artifact hashing, sidecar, rename and the run
 record. The bare side is llama_cpp.llama_model_quantize into a temp file.
@@ -51,8 +52,11 @@ def main() -> int:
         return dt
 
     def ours() -> float:
+        import shutil
+
+        shutil.rmtree(out_dir / "lqmf", ignore_errors=True)  # untimed, like the bare side's unlink
         t0 = time.perf_counter()
-        quantize(args.model, args.type, out_dir=out_dir / "lqmf", force=True)
+        quantize(args.model, args.type, out_dir=out_dir / "lqmf")
         return time.perf_counter() - t0
 
     bare(), ours()  # warm-up: page cache, imports

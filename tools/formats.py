@@ -5,9 +5,12 @@ backend trips over them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import mmap
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from tools.errors import CorruptFile
@@ -49,18 +52,28 @@ class GGUFInfo:
 
 
 class _Reader:
-    def __init__(self, f, size: int, path: Path):
-        self.f, self.size, self.path = f, size, path
+    """Walks a memory-mapped GGUF header (fast enough to skip a 100k-token vocabulary)."""
+
+    def __init__(self, buf, size: int, path: Path):
+        self.buf, self.size, self.path, self.pos = buf, size, path, 0
+
+    def _truncated(self) -> CorruptFile:
+        return CorruptFile(f"{self.path} is truncated (its header ends early)", "re-create or re-download the file")
 
     def read(self, n: int) -> bytes:
-        b = self.f.read(n)
-        if len(b) != n:
-            raise CorruptFile(f"{self.path} is truncated (its header ends early)",
-                              "re-create or re-download the file")
+        if self.pos + n > self.size:
+            raise self._truncated()
+        b = self.buf[self.pos:self.pos + n]
+        self.pos += n
         return b
 
     def unpack(self, fmt: str):
-        return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+        n = struct.calcsize(fmt)
+        if self.pos + n > self.size:
+            raise self._truncated()
+        v = struct.unpack_from(fmt, self.buf, self.pos)[0]
+        self.pos += n
+        return v
 
     def string(self) -> str:
         n = self.unpack("<Q")
@@ -68,6 +81,16 @@ class _Reader:
             raise CorruptFile(f"{self.path} is corrupt (a string length is impossible)",
                               "re-create or re-download the file")
         return self.read(n).decode("utf-8", errors="replace")
+
+    def skip_strings(self, count: int) -> None:
+        buf, pos, size, unpack_from = self.buf, self.pos, self.size, struct.unpack_from
+        for _ in range(count):
+            if pos + 8 > size:
+                raise self._truncated()
+            pos += 8 + unpack_from("<Q", buf, pos)[0]
+        if pos > size:
+            raise self._truncated()
+        self.pos = pos
 
     def value(self, vtype: int, keep: bool = True):
         if vtype in _SCALARS:
@@ -79,8 +102,13 @@ class _Reader:
             if n > self.size:
                 raise CorruptFile(f"{self.path} is corrupt (an array length is impossible)",
                                   "re-create or re-download the file")
-            if itype in _SCALARS and not keep:
-                self.f.seek(struct.calcsize(_SCALARS[itype]) * n, 1)
+            if not keep and itype in _SCALARS:
+                self.pos += struct.calcsize(_SCALARS[itype]) * n
+                if self.pos > self.size:
+                    raise self._truncated()
+                return n
+            if not keep and itype == 8:
+                self.skip_strings(n)
                 return n
             items = [self.value(itype, keep) for _ in range(n)]
             return items if keep else n
@@ -95,9 +123,15 @@ def read_gguf(path: Path, keep_arrays: bool = False) -> GGUFInfo:
     ``keep_arrays``; their length is kept instead.
     """
     path = Path(path)
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        r = _Reader(f, size, path)
+    st = path.stat()
+    return _read_gguf_cached(path.resolve(), st.st_size, st.st_mtime_ns, keep_arrays)
+
+
+@lru_cache(maxsize=32)
+def _read_gguf_cached(path: Path, size: int, mtime_ns: int, keep_arrays: bool) -> GGUFInfo:
+    with open(path, "rb") as f, (mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else
+                                 contextlib.nullcontext(b"")) as buf:
+        r = _Reader(buf, size, path)
         if size < 24 or r.read(4) != GGUF_MAGIC:
             raise CorruptFile(f"{path} is not a GGUF file (bad magic bytes)",
                               "pass a .gguf made by llama.cpp, or a Hugging Face model folder")
@@ -134,7 +168,7 @@ def read_gguf(path: Path, keep_arrays: bool = False) -> GGUFInfo:
             info.data_bytes += nbytes
             end = max(end, offset + nbytes)
         align = int(meta.get("general.alignment", 32) or 32)
-        header_end = f.tell()
+        header_end = r.pos
         data_start = (header_end + align - 1) // align * align
     if data_start + end > size:
         raise CorruptFile(
