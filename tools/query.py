@@ -224,7 +224,7 @@ def _positive(name: str, value: Any, kind: type) -> Any:
 
 def from_slots(slots: dict, text: str | None = None) -> Query:
     """A Query from the parser's slots (unknown slots are ignored)."""
-    from tools.quantize.types import QuantMethod, parse_quant_type
+    from tools.quantize.types import parse_method, parse_quant_type
 
     q = Query(text=(text or None))
     s = {k: v for k, v in slots.items() if v is not None and v != ""}
@@ -233,11 +233,7 @@ def from_slots(slots: dict, text: str | None = None) -> Query:
     if "model" in s:
         q.filters.append(Filter(Field.MODEL, str(s["model"]).lower()))
     if "method" in s:
-        try:
-            q.filters.append(Filter(Field.METHOD, QuantMethod(str(s["method"]).lower()).value))
-        except ValueError:
-            raise InvalidInput(f"unknown method {s['method']!r}",
-                               f"use one of {', '.join(m.value for m in QuantMethod)}") from None
+        q.filters.append(Filter(Field.METHOD, parse_method(str(s["method"])).value))
     if "quant_type" in s:
         q.filters.append(Filter(Field.QUANT_TYPE, parse_quant_type(str(s["quant_type"])).value))
     elif s.get("quant_types"):
