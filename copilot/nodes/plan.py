@@ -10,6 +10,7 @@ from copilot.nodes.resolve import public_slots, resolve
 from copilot.state import ChatState, Intent, Question, Step
 from copilot.tools_registry import ToolName
 from tools.errors import LqmfError
+from tools.models import bundled_models
 
 BY_BITS = {2: "Q2_K", 3: "Q3_K_M", 4: "Q4_K_M", 5: "Q5_K_M", 6: "Q6_K", 8: "Q8_0", 16: "F16"}
 BNB_BY_BITS = {4: "NF4", 8: "INT8"}
@@ -86,7 +87,7 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
     model = req.get("model")
     if not model:
         return {"question": ask("model", f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.",
-                                [DEFAULT_MODEL, "gemma3-270m"], DEFAULT_MODEL)}
+                                bundled_models() or [DEFAULT_MODEL], DEFAULT_MODEL)}
     problem = check_model(model)
     if problem:
         return {"out": [render.error(problem)], "request": None}
