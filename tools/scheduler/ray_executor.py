@@ -193,12 +193,7 @@ class RayExecutor:
             self.stats.finished[state.value] = self.stats.finished.get(state.value, 0) + 1
 
     def _cancels(self, ray) -> None:
-        if not self.in_flight:
-            return
-        ids = list(self.in_flight)
-        rows = self.store.con.execute(
-            f"SELECT id FROM jobs WHERE cancel_requested=1 AND id IN ({','.join('?' * len(ids))})", ids).fetchall()
-        for (jid,) in rows:
+        for jid in self.store.cancel_requested(list(self.in_flight)):
             f = self.in_flight.pop(jid)
             ray.cancel(f.ref, force=True)
             self.store.update(jid, where="state='running'", state=JobState.CANCELLED, finished_at=time.time(),

@@ -213,6 +213,14 @@ class JobStore:
             self._q(f"UPDATE jobs SET heartbeat_at=? WHERE id IN ({','.join('?' * len(job_ids))})",
                     (time.time(), *job_ids))
 
+    def cancel_requested(self, job_ids: list[str]) -> list[str]:
+        """The ids among ``job_ids`` that a user asked to cancel."""
+        if not job_ids:
+            return []
+        rows = self._q(f"SELECT id FROM jobs WHERE cancel_requested=1 AND id IN ({','.join('?' * len(job_ids))})",
+                       tuple(job_ids)).fetchall()
+        return [r[0] for r in rows]
+
     def counts(self) -> dict[str, int]:
         return dict(self._q("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
 

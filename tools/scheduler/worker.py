@@ -212,12 +212,7 @@ class LocalWorker:
             self.stats.finished[state.value] = self.stats.finished.get(state.value, 0) + 1
 
     def _cancels(self) -> None:
-        if not self.running:
-            return
-        ids = list(self.running)
-        rows = self.store.con.execute(
-            f"SELECT id FROM jobs WHERE cancel_requested=1 AND id IN ({','.join('?' * len(ids))})", ids).fetchall()
-        for (jid,) in rows:
+        for jid in self.store.cancel_requested(list(self.running)):
             r = self.running.pop(jid)
             recovery.kill_tree(r.proc.pid)
             r.proc.wait()
