@@ -14,11 +14,9 @@ Environment overrides (for tests and evals): ``LQMF_CHAT_LLM``,
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 
-from tools.config import data_dir
-from tools.errors import InvalidInput
+from tools.config import user_config
 
 
 @dataclass(frozen=True)
@@ -31,13 +29,7 @@ class Settings:
 
 
 def load() -> Settings:
-    path = data_dir() / "config.toml"
-    chat: dict = {}
-    if path.is_file():
-        try:
-            chat = tomllib.loads(path.read_text()).get("chat", {}) or {}
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise InvalidInput(f"{path} is not valid TOML ({e})", "fix or delete that file") from None
+    chat = user_config().get("chat", {}) or {}
     env = os.environ
     return Settings(
         llm=str(env.get("LQMF_CHAT_LLM", chat.get("llm", "none"))).lower(),

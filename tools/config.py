@@ -52,3 +52,19 @@ def threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def user_config() -> dict:
+    """The user's ``config.toml`` in the data dir ({} when absent); invalid
+    TOML is one clear error."""
+    import tomllib
+
+    from tools.errors import InvalidInput
+
+    path = data_dir() / "config.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"{path} is not valid TOML ({e})", "fix or delete that file") from None

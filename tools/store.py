@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 
-from tools.config import data_dir
-from tools.errors import MissingComponent, StoreCorrupt, StoreLocked, StoreUnreachable
+from tools.config import data_dir, user_config
+from tools.errors import InvalidInput, MissingComponent, StoreCorrupt, StoreLocked, StoreUnreachable
 from tools.records import ExperimentRecord, JsonlStore
 from tools.store_index import SideIndex
 from tools import store_schema as schema
@@ -56,18 +56,12 @@ def configured_url() -> str | None:
     url = os.environ.get(ENV_URL, "").strip()
     if url:
         return url
-    cfg = data_dir() / "config.toml"
-    if cfg.is_file():
-        import tomllib
-
-        try:
-            with open(cfg, "rb") as f:
-                data = tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError):
-            return None
-        value = data.get("chroma_url") or data.get("store", {}).get("chroma_url")
-        return str(value).strip() or None if value else None
-    return None
+    try:
+        data = user_config()
+    except (OSError, InvalidInput):
+        return None  # a broken config file must not hide the local store
+    value = data.get("chroma_url") or data.get("store", {}).get("chroma_url")
+    return str(value).strip() or None if value else None
 
 
 class ChromaStore:

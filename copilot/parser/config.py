@@ -19,7 +19,6 @@ they name one. Environment overrides: ``LQMF_PARSER`` (the mode),
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,20 +54,10 @@ def parse_mode(value: str) -> ParserMode:
                            "use one of " + ", ".join(m.value for m in ParserMode)) from None
 
 
-def _read_toml() -> dict:
-    from tools.config import data_dir
-
-    path = data_dir() / "config.toml"
-    if not path.is_file():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"{path} is not valid TOML ({e})", "fix or delete that file") from None
-
-
 def load() -> ParserSettings:
-    data = _read_toml()
+    from tools.config import user_config
+
+    data = user_config()
     table = data.get("parser") if isinstance(data.get("parser"), dict) else {}
     section = data.get("parser_llm") if isinstance(data.get("parser_llm"), dict) else {}
     chat = data.get("chat") if isinstance(data.get("chat"), dict) else {}
