@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tools import scheduler
-from tools.errors import ImpossibleJob, InvalidInput, LqmfError, ModelNotFound, UnknownQuantType
+from tools.errors import ImpossibleJob, InvalidInput, ModelNotFound, UnknownQuantType
 from tools.scheduler import admission
 from tools.scheduler.fanout import Criterion, Strategy, pick
 from tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority

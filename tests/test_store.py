@@ -1,7 +1,6 @@
 """The experiment store on real Chroma (embedded and a loopback server), real embeddings."""
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -17,7 +16,7 @@ from tests.store_fixtures import ChromaServer, free_port, rec, sample_records
 from tools import store as store_mod
 from tools import store_schema
 from tools.errors import StoreCorrupt, StoreLocked, StoreUnreachable
-from tools.records import ExperimentRecord, JsonlStore, default_store
+from tools.records import JsonlStore, default_store
 from tools.store import ChromaStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from tools.errors import InvalidInput
-from tools.records import ExperimentRecord, Status
+from tools.records import Status
 
 
 class SortKey(StrEnum):

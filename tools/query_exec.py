@@ -123,7 +123,7 @@ def relaxations(store, query: Query, now: float | None = None) -> list[Relaxatio
 
 
 def _are(n: int) -> str:
-    return f"is 1 run" if n == 1 else f"are {n} runs"
+    return "is 1 run" if n == 1 else f"are {n} runs"
 
 
 def _nearest(store, q: Query, f: Filter, where_sql: str, params: list, now: float) -> str:

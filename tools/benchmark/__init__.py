@@ -57,8 +57,8 @@ def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threa
     if not f16.is_file():
         raise InvalidInput(f"the F16 baseline {f16} is gone",
                            "re-run `lqmf quantize` for this model (it rebuilds the F16), or pass --base")
-    key = facts.get("f16_sha256") if not base else cached_sha256(f16)
-    return baseline(f16, (key or cached_sha256(f16))[:16], ctx=ctx, chunks=chunks, threads=threads,
+    key = (None if base else facts.get("f16_sha256")) or cached_sha256(f16)
+    return baseline(f16, key[:16], ctx=ctx, chunks=chunks, threads=threads,
                     progress=progress)
 
 
