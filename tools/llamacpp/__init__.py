@@ -38,4 +38,7 @@ def load():
 
         _callback = _log  # keep a reference: C holds only a pointer
         llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+        from tools.llamacpp.runtime import guard_llama_class
+
+        guard_llama_class()  # models loaded through llama_cpp.Llama get the AMX guard too
     return llama_cpp

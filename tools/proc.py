@@ -1,0 +1,141 @@
+"""Engine child processes: how they are started, watched and explained.
+
+Every llama.cpp evaluation runs in a child (``python -m MODULE``) so that a
+crash in C becomes one sentence, never a dead CLI or a bare "exit code -11".
+The child dies with its parent (``PR_SET_PDEATHSIG``), reports progress on
+stderr as ``PROGRESS_MARK stage fraction`` lines, and prints its JSON result as
+the last line of stdout.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from tools.errors import BackendFailed, LqmfError, from_backend
+from tools.progress import Progress, noop
+
+PROGRESS_MARK = "\x1elqmf-progress"
+ROOT = Path(__file__).resolve().parents[1]
+
+# What a signal death most likely means, in a user's words.
+SIGNAL_CAUSES = {
+    signal.SIGSEGV: "a segmentation fault inside the engine (often a llama.cpp build that does not suit this CPU)",
+    signal.SIGILL: "an illegal instruction (a llama.cpp build made for another CPU)",
+    signal.SIGBUS: "a bus error (a model file changed or truncated while it was read)",
+    signal.SIGABRT: "an abort inside the engine (a failed assertion in llama.cpp)",
+    signal.SIGFPE: "an arithmetic fault inside the engine",
+    signal.SIGKILL: "it was killed (often the system running out of memory)",
+    signal.SIGTERM: "it was asked to stop",
+}
+
+
+def signal_error(what: str, returncode: int) -> LqmfError:
+    """The sentence for a child that died by signal ``-returncode``."""
+    sig = signal.Signals(-returncode)
+    cause = SIGNAL_CAUSES.get(sig, "a signal")
+    return BackendFailed(f"{what} crashed with {sig.name} ({cause})",
+                         "run `lqmf doctor` to check the llama.cpp build and this machine, then try again")
+
+
+def child_error(what: str, returncode: int, stderr: str) -> LqmfError:
+    if returncode < 0:
+        try:
+            return signal_error(what, returncode)
+        except ValueError:
+            pass
+    # a child reports its own LqmfError as "error: <sentence>" on its last stderr line
+    lines = [ln for ln in stderr.strip().splitlines() if ln and not ln.startswith(PROGRESS_MARK)]
+    for ln in reversed(lines):
+        if ln.startswith("error: "):
+            return BackendFailed(ln[len("error: "):].rstrip("."))
+    return from_backend("\n".join(lines) or f"exit status {returncode}", what)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:  # pragma: no cover - not glibc
+        pass
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + path if path else "")
+    env.update(extra or {})
+    return env
+
+
+def run_child(module: str, request: dict, *, what: str, progress: Progress = noop,
+              timeout: float | None = None, args: Sequence[str] = ()) -> dict:
+    """Run ``python -m module`` with ``request`` as JSON on stdin; return its JSON result."""
+    cmd = [sys.executable, "-m", module, *args]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=child_env(), cwd=ROOT, preexec_fn=_die_with_parent)
+    err_lines: list[str] = []
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith(PROGRESS_MARK):
+                parts = line.split()
+                try:
+                    progress(parts[1], None if parts[2] == "-" else float(parts[2]))
+                except (IndexError, ValueError):
+                    pass
+            else:
+                err_lines.append(line)
+                if len(err_lines) > 400:
+                    del err_lines[:200]
+
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(request))
+        proc.stdin.close()
+        out = proc.stdout.read()
+        proc.wait(timeout=timeout)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        t.join(timeout=5)
+    if proc.returncode != 0:
+        raise child_error(what, proc.returncode, "".join(err_lines))
+    last = out.strip().splitlines()[-1:] or ["{}"]
+    try:
+        return json.loads(last[0])
+    except json.JSONDecodeError:
+        raise BackendFailed(f"{what} returned no result ({last[0][:200]})",
+                            "run `lqmf doctor`, then try again") from None
+
+
+# -- the child's side ---------------------------------------------------------
+
+def report(stage: str, fraction: float | None) -> None:
+    """Progress from inside a child, read by ``run_child`` in the parent."""
+    frac = "-" if fraction is None else f"{fraction:.4f}"
+    sys.stderr.write(f"{PROGRESS_MARK} {stage} {frac}\n")
+    sys.stderr.flush()
+
+
+def child_main(handler) -> int:
+    """Entry point of a child module: request JSON on stdin, result JSON on stdout."""
+    try:
+        request = json.loads(sys.stdin.read() or "{}")
+        result = handler(request)
+    except LqmfError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
