@@ -54,6 +54,7 @@ class ExperimentRecord:
     bits: int | None = None
     device: str = "cpu"
     threads: int | None = None
+    cpu_busy: float | None = None           # cores busy with other work when the run started
     artifact: str | None = None             # path of the produced / measured file
     size_bytes: int | None = None
     # benchmark numbers

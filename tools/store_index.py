@@ -18,8 +18,8 @@ from typing import Iterable, Sequence
 # column -> SQL type; names match the Chroma metadata keys
 COLUMNS: dict[str, str] = {
     "kind": "TEXT", "status": "TEXT", "model": "TEXT", "model_name": "TEXT", "model_key": "TEXT",
-    "family": "TEXT", "method": "TEXT", "quant_type": "TEXT", "bits": "INTEGER",
-    "device": "TEXT", "threads": "INTEGER", "host": "TEXT", "artifact": "TEXT",
+    "family": "TEXT", "architecture": "TEXT", "method": "TEXT", "quant_type": "TEXT", "bits": "INTEGER",
+    "device": "TEXT", "threads": "INTEGER", "cpu_busy": "REAL", "host": "TEXT", "artifact": "TEXT",
     "size_bytes": "INTEGER", "gen_tok_s": "REAL", "prompt_tok_s": "REAL", "kld_mean": "REAL",
     "ppl": "REAL", "ppl_delta_pct": "REAL", "peak_rss_mb": "REAL", "duration_s": "REAL",
     "created_at": "REAL", "tasks": "TEXT",
@@ -36,6 +36,10 @@ class SideIndex:
         with self._conn() as c:
             cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
             c.execute(f"CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, {cols})")
+            have = {row[1] for row in c.raw.execute("PRAGMA table_info(runs)")}
+            for k, t in COLUMNS.items():  # an index made by an older version gains the new columns
+                if k not in have:
+                    c.execute(f"ALTER TABLE runs ADD COLUMN {k} {t}")
             c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             for col in INDEXED:
                 c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col} ON runs({col})")

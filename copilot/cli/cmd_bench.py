@@ -15,9 +15,9 @@ def register(sub) -> None:
     p.add_argument("--type", "-t", dest="types", action="append",
                    help="quant types for a model (repeat or comma-separate); none = the F16 baseline")
     p.add_argument("--chunks", type=int, default=None,
-                   help="windows of --ctx tokens to score (default 40 = 20,480 tokens)")
+                   help="windows of --ctx tokens to score (default 40 = 20,480 tokens; 1 to 1000)")
     p.add_argument("--ctx", type=int, default=512, help="context window (default 512)")
-    p.add_argument("--threads", type=int, help="threads (default: all cores we may use)")
+    p.add_argument("--threads", type=int, help="threads (default: the cores that are free when it starts)")
     p.add_argument("--base", help="F16 GGUF to compare against (default: the artifact's own)")
     p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     p.add_argument("--json", action="store_true", help="print records as JSON")
@@ -56,10 +56,19 @@ def run(args: argparse.Namespace) -> int:
     out = console()
     first = records[0]
     title = (f"{first.model_name or args.target} on {first.eval_text} "
-             f"({first.eval_tokens} scored tokens, ctx {first.ctx}, {first.threads} threads)")
+             f"({first.eval_tokens} scored tokens, ctx {first.ctx}, {_threads(records)})")
     out.print(quality_table(records, title))
     note = caveat_for(first.model_name or args.target)
     if note:
         out.print(f"[dim]{note}[/]")
     return 0
 
+
+
+def _threads(records) -> str:
+    """The thread counts the rows were measured at, and how busy the machine was."""
+    counts = sorted({r.threads for r in records if r.threads})
+    label = "/".join(str(c) for c in counts) or "?"
+    busy = max((r.cpu_busy or 0.0) for r in records)
+    word = "thread" if counts == [1] else "threads"
+    return f"{label} {word}" + (f", {busy:.1f} cores busy with other work" if busy >= 0.5 else "")

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.config import threads as default_threads
 from tools.errors import InvalidInput
 from tools.formats import read_gguf
 from tools.progress import Progress, noop
 from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
-from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, score
+from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, MAX_CHUNKS, Baseline, baseline, measure
+from tools.benchmark.scorer import MAX_CTX
 
 
 @dataclass
@@ -68,22 +68,28 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
               store: RecordStore | None = None) -> BenchResult:
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
-    threads = threads or default_threads()
-    rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,
+    from tools.hardware import busy_cores, free_threads, usable_cores
+
+    busy = busy_cores()
+    if threads is not None and not 1 <= threads <= usable_cores():
+        raise InvalidInput(f"--threads {threads} is out of range",
+                           f"use 1 to {usable_cores()} (the cores this process may use)")
+    threads = threads or free_threads(busy)
+    if not 16 <= ctx <= MAX_CTX or ctx % 2:
+        raise InvalidInput(f"--ctx {ctx} is out of range", f"use an even context from 16 to {MAX_CTX}, e.g. 512")
+    chunks = DEFAULT_CHUNKS if chunks is None else chunks  # one default everywhere (CLI, chat, sweep, jobs)
+    if not 1 <= chunks <= MAX_CHUNKS:
+        raise InvalidInput(f"--chunks {chunks} is out of range", f"use 1 to {MAX_CHUNKS} windows")
+    rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target, cpu_busy=round(busy, 2),
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())
     with recorded_run(rec, store or journal(), "the benchmark"):
         path, facts = _target(target, quant_type, progress)
         _fill_identity(rec, path, facts)
-        if speed:
-            progress("speed", None)
-            from tools.benchmark.speed import measure_in_subprocess
-
-            sp = measure_in_subprocess(path, threads)
-            rec.load_s, rec.peak_rss_mb = sp.load_s, sp.peak_rss_mb
-            rec.prompt_tok_s, rec.gen_tok_s = sp.prompt_tok_s, sp.gen_tok_s
-            progress("speed", 1.0)
         b = _baseline(facts, base, ctx, chunks, threads, progress)
-        q = score(path, base=b, ctx=ctx, chunks=chunks, threads=threads, progress=progress)
+        q, sp = measure(path, base=b, ctx=ctx, chunks=chunks, threads=threads, speed=speed, progress=progress)
+        if sp:
+            rec.load_s, rec.peak_rss_mb = sp["load_s"], sp["peak_rss_mb"]
+            rec.prompt_tok_s, rec.gen_tok_s = sp["prompt_tok_s"], sp["gen_tok_s"]
         rec.ppl, rec.base_ppl, rec.ppl_delta_pct = q.ppl, q.base_ppl, q.ppl_delta_pct
         rec.kld_mean, rec.kld_p99, rec.top1_pct = q.kld_mean, q.kld_p99, q.top1_pct
         rec.eval_text, rec.eval_tokens, rec.ctx = q.eval_text, q.n_scored, q.ctx

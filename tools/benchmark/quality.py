@@ -1,14 +1,18 @@
 """Perplexity, KL divergence and top-1 agreement against the F16 baseline.
 
-The baseline (F16) pass stores, per scored token, its log-probabilities over
-the whole vocabulary (float16), its exact negative entropy sum(p log p), and
-its argmax. Every artifact of the same model is then scored on the same
-tokens: KLD(P_base || P_q) = sum p log p - sum p log q.
+The baseline (F16) pass keeps, per scored token, a bounded summary of its
+distribution (``tools.benchmark.kld``: the most likely tokens exactly, a
+systematic sample of the rest, and the rest's mass), whatever the vocabulary
+size. Every artifact of the same model is then scored on the same tokens.
+The estimate's error against the full-vocabulary KLD is measured by
+``bench/kld_topk_error.py`` and against llama.cpp by
+``bench/quality_vs_llamacpp.py``.
+
+All evaluation runs in an engine child process (``tools.benchmark.engine``).
 """
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,10 +21,17 @@ import knowledge.evaldata as evaldata
 from tools.config import cache_dir
 from tools.fsutil import atomic_output, ensure_free_space, exclusive
 from tools.progress import Progress, noop
-from tools.benchmark.scorer import Scorer, log_softmax, plan_windows
 
 DEFAULT_CTX = 512
-DEFAULT_CHUNKS = 40  # 40 windows of 512 = 20,480 tokens of the text
+DEFAULT_CHUNKS = 40  # the one default number of windows: 40 x 512 = 20,480 tokens of the text
+MAX_CHUNKS = 1000
+BASELINE_FORMAT = "ht1"  # head + tail samples; bump when the cached layout changes
+
+
+def bytes_per_scored_token() -> int:
+    from tools.benchmark.kld import bytes_per_token
+
+    return bytes_per_token()
 
 
 @dataclass
@@ -48,114 +59,68 @@ class QualityResult:
 @dataclass
 class Baseline:
     folder: Path
-    tokens: list[int]
     n_windows: int
     ctx: int
     ppl: float
-
-    def arrays(self):
-        import numpy as np
-
-        return (np.load(self.folder / "logp.npy", mmap_mode="r"),
-                np.load(self.folder / "negent.npy"), np.load(self.folder / "argmax.npy"))
+    size_bytes: int
 
 
-def _scored(ctx: int) -> tuple[int, int]:
-    first = ctx // 2
-    return first, ctx - 1 - first
-
-
-def _scored_windows(s: Scorer, tokens: list[int], ctx: int, n: int, stage: str, progress: Progress):
-    """For each window: the rows it fills in per-token arrays, the logits and
-    log-probs of its scored half, and that half's negative log-likelihood."""
-    import numpy as np
-
-    first, per = _scored(ctx)
-    for i in range(n):
-        progress(stage, i / n)
-        window = tokens[i * ctx:(i + 1) * ctx]
-        logits = s.window_logits(window)[first:ctx - 1]
-        logp = log_softmax(logits)
-        targets = np.asarray(window[first + 1:ctx])
-        yield slice(i * per, (i + 1) * per), logits, logp, -float(logp[np.arange(per), targets].sum())
-    progress(stage, 1.0)
+def _folder(f16_key: str, ev, ctx: int, chunks: int | None) -> Path:
+    return cache_dir() / "baseline" / f"{f16_key}-{ev.sha256[:12]}-c{ctx}-n{chunks or 'all'}-{BASELINE_FORMAT}"
 
 
 def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | None = DEFAULT_CHUNKS,
              threads: int | None = None, text: str = evaldata.DEFAULT, progress: Progress = noop) -> Baseline:
     """The cached baseline of an F16 GGUF; computed on first use."""
-    import numpy as np
+    from tools.config import threads as default_threads
+    from tools.proc import run_child
 
     ev = evaldata.load(text)
-    folder = cache_dir() / "baseline" / f"{f16_key}-{ev.sha256[:12]}-c{ctx}-n{chunks or 'all'}"
+    folder = _folder(f16_key, ev, ctx, chunks)
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         with exclusive(folder):
             if not meta_path.is_file():
-                _compute_baseline(f16, folder, ctx, chunks, threads, ev, progress)
+                rows = (chunks or MAX_CHUNKS) * ctx
+                ensure_free_space(folder.parent, rows * bytes_per_scored_token(), "the baseline cache")
+                with atomic_output(folder) as tmp:
+                    tmp.mkdir(parents=True)
+                    from tools.benchmark.kld import HEAD_K, TAIL_M
+
+                    run_child("tools.benchmark.engine",
+                              {"op": "baseline", "model": str(f16), "ctx": ctx, "chunks": chunks, "text": text,
+                               "threads": threads or default_threads(), "head_k": HEAD_K, "tail_m": TAIL_M,
+                               "out": str(tmp)},
+                              what="the F16 baseline pass", progress=progress)
     meta = json.loads(meta_path.read_text())
-    tokens = np.load(folder / "tokens.npy").tolist()
-    return Baseline(folder, tokens, meta["n_windows"], meta["ctx"], meta["ppl"])
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return Baseline(folder, meta["n_windows"], meta["ctx"], meta["ppl"], size)
 
 
-def _compute_baseline(f16, folder, ctx, chunks, threads, ev, progress) -> None:
-    import numpy as np
+def measure(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX,
+            chunks: int | None = DEFAULT_CHUNKS, threads: int | None = None, speed: bool = False,
+            text: str = evaldata.DEFAULT, progress: Progress = noop) -> tuple[QualityResult, dict | None]:
+    """Quality of ``model`` (against ``base`` when given), and its speed when
+    ``speed``: one fresh engine process does both, speed first."""
+    from tools.config import threads as default_threads
+    from tools.proc import run_child
 
-    with Scorer(f16, ctx, threads) as s:
-        tokens = s.tokenize(ev.text)
-        n = plan_windows(len(tokens), ctx, chunks)
-        per = _scored(ctx)[1]
-        ensure_free_space(folder.parent, n * per * s.n_vocab * 2, "the baseline logits cache")
-        with atomic_output(folder) as tmp:
-            tmp.mkdir(parents=True)
-            logp_all = np.lib.format.open_memmap(tmp / "logp.npy", mode="w+", dtype=np.float16,
-                                                 shape=(n * per, s.n_vocab))
-            negent = np.zeros(n * per, dtype=np.float64)
-            argmax = np.zeros(n * per, dtype=np.int32)
-            nll = 0.0
-            for rows, logits, logp, window_nll in _scored_windows(s, tokens, ctx, n, "baseline", progress):
-                nll += window_nll
-                logp_all[rows] = logp
-                negent[rows] = (np.exp(logp) * logp).sum(axis=1)
-                argmax[rows] = logits.argmax(axis=1)
-            logp_all.flush()
-            del logp_all
-            np.save(tmp / "negent.npy", negent)
-            np.save(tmp / "argmax.npy", argmax)
-            np.save(tmp / "tokens.npy", np.asarray(tokens[: n * ctx], dtype=np.int32))
-            meta = {"ppl": math.exp(nll / (n * per)), "n_windows": n, "ctx": ctx,
-                    "eval_text": ev.name, "eval_sha256": ev.sha256, "f16": str(f16)}
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    out = run_child("tools.benchmark.engine",
+                    {"op": "measure", "model": str(model), "ctx": base.ctx if base else ctx, "chunks": chunks,
+                     "text": text, "threads": threads or default_threads(), "speed": speed,
+                     "baseline": str(base.folder) if base else None},
+                    what="the benchmark", progress=progress)
+    q = QualityResult(**out["quality"])
+    if base:
+        q.base_ppl = base.ppl
+    return q, out.get("speed")
 
 
 def score(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX,
           chunks: int | None = DEFAULT_CHUNKS, threads: int | None = None,
           text: str = evaldata.DEFAULT, progress: Progress = noop) -> QualityResult:
     """Perplexity of ``model`` (and KLD/top-1 against ``base`` when given)."""
-    import numpy as np
-
-    ev = evaldata.load(text)
-    with Scorer(model, base.ctx if base else ctx, threads) as s:
-        if base:
-            ctx, tokens, n = base.ctx, base.tokens, base.n_windows
-            logp_b, negent_b, argmax_b = base.arrays()
-        else:
-            tokens = s.tokenize(ev.text)
-            n = plan_windows(len(tokens), ctx, chunks)
-        per = _scored(ctx)[1]
-        nll, klds, same = 0.0, [], 0
-        for rows, logits, logq, window_nll in _scored_windows(s, tokens, ctx, n, "score", progress):
-            nll += window_nll
-            if base:
-                p = np.exp(np.asarray(logp_b[rows], dtype=np.float32))
-                klds.append(negent_b[rows] - (p * logq).sum(axis=1, dtype=np.float64))
-                same += int((logits.argmax(axis=1) == argmax_b[rows]).sum())
-    res = QualityResult(math.exp(nll / (n * per)), n, ctx, n * per, ev.name)
-    if base:
-        k = np.concatenate(klds)
-        res.base_ppl, res.kld_mean = base.ppl, float(k.mean())
-        res.kld_p99, res.top1_pct = float(np.percentile(k, 99)), 100.0 * same / (n * per)
-    return res
+    return measure(model, base=base, ctx=ctx, chunks=chunks, threads=threads, text=text, progress=progress)[0]
 
 
 def clear_baselines() -> None:

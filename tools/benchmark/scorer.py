@@ -1,66 +1,39 @@
-"""Run a GGUF over fixed text windows with llama-cpp-python and hand back logits.
+"""Score fixed text windows as llama.cpp's ``llama-perplexity`` does.
 
-Windows follow llama.cpp's ``llama-perplexity``: the text is tokenized once
-(with BOS when the vocab adds one), cut into consecutive windows of ``ctx``
-tokens, the first token of each window replaced by BOS when the vocab adds
-one, and only the second half of each window is scored: logits at position
-j predict token j+1 for j in [ctx/2, ctx-2].
+The text is tokenized once (with BOS when the vocab adds one) and cut into
+consecutive windows of ``ctx`` tokens; the first token of each window is
+replaced by BOS when the vocab adds one; only the second half of each window
+is scored: logits at position j predict token j+1 for j in [ctx/2, ctx-2].
+Logits are requested for those positions only, and ``n_seq`` windows share
+one batch (llama-perplexity: ``n_batch / n_ctx`` of them).
+
+The per-row statistics are plain numpy over row blocks, so memory stays
+bounded for any vocabulary.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from tools.config import threads as default_threads
-from tools.errors import InvalidInput, from_backend
-from tools.llamacpp import load
+from tools.errors import InvalidInput
+
+MAX_CTX = 8192
+# Bytes of output logits one batch may hold (n_seq windows x ctx/2 rows x vocab x 4).
+LOGITS_BUDGET = 256 << 20
+ROW_BLOCK = 64
 
 
-class Scorer:
-    def __init__(self, model_path: Path, ctx: int = 512, n_threads: int | None = None):
-        llama_cpp = load()
-        self._llama_cpp = llama_cpp
-        self.ctx = ctx
-        try:
-            self.llm = llama_cpp.Llama(model_path=str(model_path), n_ctx=ctx, n_batch=ctx, n_ubatch=ctx,
-                                       logits_all=True, n_threads=n_threads or default_threads(),
-                                       n_threads_batch=n_threads or default_threads(), verbose=False)
-        except (ValueError, RuntimeError) as e:
-            raise from_backend(f"failed to load model {model_path}: {e}", "llama.cpp") from None
-        vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-        self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
-        self.bos = self.llm.token_bos()
-        self.n_vocab = self.llm.n_vocab()
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
-
-    def window_logits(self, window: list[int]):
-        """Logits (ctx, n_vocab) float32 for one window, BOS-prefixed as llama.cpp does."""
-        import numpy as np
-
-        tokens = list(window)
-        if self.add_bos:
-            tokens[0] = self.bos
-        self.llm.reset()
-        self.llm.eval(tokens)
-        return np.asarray(self.llm.scores[: len(tokens)], dtype=np.float32)
-
-    def close(self) -> None:
-        llm, self.llm = getattr(self, "llm", None), None
-        if llm is not None:
-            llm.close()
-
-    def __enter__(self) -> "Scorer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+def scored(ctx: int) -> tuple[int, int]:
+    """(first scored position, rows scored per window)."""
+    first = ctx // 2
+    return first, ctx - 1 - first
 
 
 def plan_windows(n_tokens: int, ctx: int, chunks: int | None) -> int:
     """How many windows to score (llama-perplexity: n_tokens // ctx, capped)."""
-    if ctx < 16 or ctx % 2:
-        raise InvalidInput(f"context {ctx} is too small or odd", "use an even context of at least 16, e.g. 512")
+    if ctx < 16 or ctx % 2 or ctx > MAX_CTX:
+        raise InvalidInput(f"context {ctx} is out of range",
+                           f"use an even context from 16 to {MAX_CTX}, e.g. 512")
     n = n_tokens // ctx
     if n < 1:
         raise InvalidInput(f"the evaluation text has {n_tokens} tokens, fewer than one window of {ctx}",
@@ -68,10 +41,52 @@ def plan_windows(n_tokens: int, ctx: int, chunks: int | None) -> int:
     return min(n, chunks) if chunks else n
 
 
-def log_softmax(logits):
+def seqs_per_batch(ctx: int, n_vocab: int, n_batch: int = 2048) -> int:
+    per_window = scored(ctx)[1] * n_vocab * 4
+    return max(1, min(n_batch // ctx, LOGITS_BUDGET // max(1, per_window)))
+
+
+@dataclass
+class Batch:
+    row0: int        # first row of this batch in the per-token arrays
+    logits: object   # (rows, n_vocab) float32 view, valid until the next decode
+    targets: object  # (rows,) int64 next tokens
+
+
+def batches(eng, tokens: list[int], ctx: int, n_windows: int, n_seq: int, progress=None) -> Iterator[Batch]:
     import numpy as np
 
-    m = logits.max(axis=-1, keepdims=True)
-    z = logits - m
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    first, per = scored(ctx)
+    want_one = [first <= j <= ctx - 2 for j in range(ctx)]
+    for b in range(0, n_windows, n_seq):
+        k = min(n_seq, n_windows - b)
+        toks: list[int] = []
+        targets = []
+        for s in range(k):
+            w = list(tokens[(b + s) * ctx:(b + s + 1) * ctx])
+            targets.append(w[first + 1:ctx])
+            if eng.add_bos:
+                w[0] = eng.bos
+            toks += w
+        eng.clear()
+        n_out = eng.decode(toks, list(range(ctx)) * k, [s for s in range(k) for _ in range(ctx)], want_one * k)
+        if progress:
+            progress(min(1.0, (b + k) / n_windows))
+        yield Batch(b * per, eng.logits(n_out), np.asarray(targets, dtype=np.int64).reshape(-1))
 
+
+def row_stats(logits, targets, start: int, stop: int):
+    """For rows [start, stop): (max, log-sum-exp, logit of the target, argmax)."""
+    import numpy as np
+
+    x = logits[start:stop]
+    m = x.max(axis=1)
+    s = np.exp(x - m[:, None]).sum(axis=1, dtype=np.float64)
+    lse = m.astype(np.float64) + np.log(s)
+    tgt = x[np.arange(stop - start), targets[start:stop]].astype(np.float64)
+    return lse, tgt, x.argmax(axis=1)
+
+
+def blocks(n_rows: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n_rows, ROW_BLOCK):
+        yield start, min(n_rows, start + ROW_BLOCK)

@@ -1,23 +1,25 @@
-"""Speed of one GGUF, measured in a fresh process so load time and peak RSS
-are its own: ``python -m tools.benchmark.speed MODEL --threads N``.
+"""Speed of one GGUF, measured as ``llama-bench`` measures it.
 
-Prompt processing: one 512-token prompt evaluated in one batch (after a
-warm-up), tokens/s. Generation: 64 tokens decoded one at a time (greedy),
-tokens/s. Peak RSS: the process's maximum resident set.
+- prompt processing (pp): ``n_prompt`` tokens decoded in one batch from an
+  empty cache, logits for the last token only;
+- generation (tg): ``n_gen`` tokens decoded one at a time from an empty cache,
+  no sampling in the timed loop;
+- one warm-up run of each, then ``reps`` timed runs; tokens/s is the mean of
+  the runs' rates (llama-bench's ``avg_ts``), with their standard deviation;
+- load time and peak RSS of the fresh engine process that measures it.
+
+The numbers are comparable to ``llama-bench -t T -p 512 -n 64 -r REPS`` on
+the same build (``bench/speed_vs_llamabench.py`` checks that).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import resource
-import subprocess
-import sys
+import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from tools.config import threads as default_threads
-from tools.errors import from_backend
+N_PROMPT, N_GEN, REPS = 512, 64, 3
 
 
 @dataclass
@@ -29,31 +31,61 @@ class SpeedResult:
     gen_tokens: int
     gen_tok_s: float
     peak_rss_mb: float
+    reps: int = REPS
+    prompt_tok_s_sd: float = 0.0
+    gen_tok_s_sd: float = 0.0
 
 
-def measure(model: Path, n_threads: int, n_prompt: int = 512, n_gen: int = 64) -> SpeedResult:
-    from tools.llamacpp import load
+def _rates(n: int, seconds: list[float]) -> tuple[float, float]:
+    ts = [n / s for s in seconds]
+    return statistics.fmean(ts), (statistics.stdev(ts) if len(ts) > 1 else 0.0)
+
+
+def measure_engine(eng, prompt: list[int], n_gen: int = N_GEN, reps: int = REPS) -> tuple[float, float, float, float]:
+    """(pp tok/s, pp sd, tg tok/s, tg sd) on a loaded ``Engine``."""
+    n = len(prompt)
+
+    def pp() -> float:
+        eng.clear()
+        t0 = time.perf_counter()
+        for start in range(0, n, eng.n_batch):
+            chunk = prompt[start:start + eng.n_batch]
+            eng.decode(chunk, range(start, start + len(chunk)), [0] * len(chunk),
+                       [0] * (len(chunk) - 1) + [1])
+        eng.synchronize()
+        return time.perf_counter() - t0
+
+    def tg(count: int) -> float:
+        eng.clear()
+        tok = prompt[0]
+        t0 = time.perf_counter()
+        for i in range(count):
+            eng.decode_one(tok, i)
+            eng.synchronize()
+            tok = prompt[(i + 1) % n]
+        return time.perf_counter() - t0
+
+    pp()  # warm-up, as llama-bench
+    pp_s = [pp() for _ in range(reps)]
+    tg(1)
+    tg_s = [tg(n_gen) for _ in range(reps)]
+    return (*_rates(n, pp_s), *_rates(n_gen, tg_s))
+
+
+def measure(model: Path, threads: int, n_prompt: int = N_PROMPT, n_gen: int = N_GEN,
+            reps: int = REPS, text_tokens: list[int] | None = None) -> tuple[SpeedResult, object]:
+    """Load ``model`` in this (fresh) process and measure it. Returns the result
+    and the open engine (the caller may go on to score with it, then close it)."""
     import knowledge.evaldata as evaldata
+    from tools.llamacpp.runtime import Engine
 
-    llama_cpp = load()
     t0 = time.perf_counter()
-    llm = llama_cpp.Llama(model_path=str(model), n_ctx=n_prompt + n_gen + 8, n_batch=n_prompt,
-                          n_threads=n_threads, n_threads_batch=n_threads, verbose=False)
+    eng = Engine(model, n_ctx=n_prompt + n_gen, n_batch=max(n_prompt, 1), threads=threads)
     load_s = time.perf_counter() - t0
-    tokens = llm.tokenize(evaldata.load().text.encode(), add_bos=True)[:n_prompt]
-    llm.eval(tokens[:16])  # warm-up
-    llm.reset()
-    t0 = time.perf_counter()
-    llm.eval(tokens)
-    pp = len(tokens) / (time.perf_counter() - t0)
-    t0, n = time.perf_counter(), 0
-    for _ in llm.generate(tokens[-1:], top_k=1, temp=0.0, reset=False):
-        n += 1
-        if n >= n_gen:
-            break
-    tg = n / (time.perf_counter() - t0)
-    llm.close()
-    return SpeedResult(n_threads, load_s, len(tokens), pp, n, tg, peak_rss_mb())
+    prompt = (text_tokens or eng.tokenize(evaldata.load().text))[:n_prompt]
+    pp, pp_sd, tg, tg_sd = measure_engine(eng, prompt, n_gen, reps)
+    res = SpeedResult(threads, load_s, len(prompt), pp, n_gen, tg, peak_rss_mb(), reps, pp_sd, tg_sd)
+    return res, eng
 
 
 def peak_rss_mb() -> float:
@@ -71,29 +103,11 @@ def peak_rss_mb() -> float:
 
 
 def measure_in_subprocess(model: Path, n_threads: int | None = None, timeout: float = 900) -> SpeedResult:
-    n_threads = n_threads or default_threads()
-    cmd = [sys.executable, "-m", "tools.benchmark.speed", str(model), "--threads", str(n_threads)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        raise from_backend(err or out or f"exit code {proc.returncode}", "the speed benchmark")
-    return SpeedResult(**json.loads(out.strip().splitlines()[-1]))
+    """Speed alone, in a fresh engine process (``tools.benchmark.engine``)."""
+    from tools.config import threads as default_threads
+    from tools.proc import run_child
 
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.benchmark.speed")
-    ap.add_argument("model", type=Path)
-    ap.add_argument("--threads", type=int, default=default_threads())
-    args = ap.parse_args(argv)
-    res = measure(args.model, args.threads)
-    print(json.dumps(asdict(res)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    out = run_child("tools.benchmark.engine", {"op": "speed", "model": str(model),
+                                               "threads": n_threads or default_threads()},
+                    what="the speed benchmark", timeout=timeout)
+    return SpeedResult(**out["speed"])

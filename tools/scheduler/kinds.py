@@ -180,7 +180,8 @@ def _quant_shared(args: dict) -> str | None:
     if args["method"] != "gguf":
         return None
     from tools.models import resolve
-    return f"f16:{resolve(args['model']).name}"
+    from tools.quantize.convert import f16_path
+    return f"f16:{f16_path(resolve(args['model']))}"
 
 
 register(KindSpec(JobKind.QUANTIZE, _quant_validate, _quant_needs, _quant_run,
@@ -208,8 +209,10 @@ def _bench_validate(args: dict) -> dict:
         out["target"] = str(p.resolve()) if p.exists() else str(resolve(str(target)).ref)
     if args.get("quant_type"):
         out["quant_type"] = parse_quant_type(str(args["quant_type"])).value
-    out["chunks"] = _number(args, "chunks", None, 1, 100_000, int)
-    out["ctx"] = _number(args, "ctx", 512, 16, 1 << 20, int)
+    from tools.benchmark.quality import MAX_CHUNKS
+    out["chunks"] = _number(args, "chunks", None, 1, MAX_CHUNKS, int)
+    from tools.benchmark.scorer import MAX_CTX
+    out["ctx"] = _number(args, "ctx", 512, 16, MAX_CTX, int)
     out["threads"] = _number(args, "threads", None, 1, 1024, int)
     return out
 

@@ -204,8 +204,11 @@ class LocalWorker:
                 self.store.update(jid, peak_rss_bytes=r.peak_rss)
             if job.state is JobState.RUNNING and job.attempts == r.attempt:
                 # exited without writing an outcome: it crashed or was killed
-                how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                state = recovery.requeue_or_fail(self.store, job, f"the job process {how}")
+                from tools.proc import child_error
+
+                why = str(child_error("the job process", code, "")) if code < 0 else \
+                    f"the job process exited with code {code} without a result"
+                state = recovery.requeue_or_fail(self.store, job, why)
                 self._clean(job)
             else:
                 state = job.state
@@ -230,10 +233,9 @@ class LocalWorker:
 
 
 def _shared_ready(key: str) -> bool:
-    """Is a shared prerequisite already made? (``f16:NAME`` -> a cached F16 GGUF)."""
+    """Is a shared prerequisite already made? (``f16:PATH`` -> that cached F16 GGUF)."""
     if key.startswith("f16:"):
-        from tools.scheduler.resources import f16_cached
-        return f16_cached(key[4:])
+        return Path(key[4:]).is_file()
     return True
 
 

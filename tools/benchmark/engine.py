@@ -1,0 +1,169 @@
+"""The engine child process: ``python -m tools.benchmark.engine`` with a JSON
+request on stdin (see ``tools.proc``). Operations:
+
+- ``speed``: load time, pp/tg tokens/s, peak RSS of this fresh process;
+- ``measure``: speed (optional), then perplexity / KLD / top-1 on the windows;
+- ``baseline``: the F16 pass whose head and tail samples later runs are scored against;
+- ``selfcheck``: load a model and evaluate a few tokens.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from tools.proc import child_main, report
+
+
+def _open_scoring(model: str, ctx: int, threads: int):
+    """An engine whose batches hold as many windows as the logits budget allows."""
+    from tools.benchmark.scorer import seqs_per_batch
+    from tools.llamacpp.runtime import Engine
+
+    eng = Engine(Path(model), n_ctx=ctx, n_batch=ctx, threads=threads)
+    n_seq = seqs_per_batch(ctx, eng.n_vocab)
+    if n_seq > 1:
+        eng.new_context(n_ctx=n_seq * ctx, n_batch=n_seq * ctx, n_seq=n_seq)
+    return eng, n_seq
+
+
+def op_speed(req: dict) -> dict:
+    from tools.benchmark.speed import measure
+
+    res, eng = measure(Path(req["model"]), int(req["threads"]))
+    eng.close()
+    return {"speed": asdict(res)}
+
+
+BASE_ARRAYS = ("head_idx", "head_logp", "tail_idx", "tail_logp")
+
+
+def op_baseline(req: dict) -> dict:
+    import numpy as np
+
+    import knowledge.evaldata as evaldata
+    from tools.benchmark.kld import head_and_tail
+    from tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
+
+    ctx, k, m, out = int(req["ctx"]), int(req["head_k"]), int(req["tail_m"]), Path(req["out"])
+    ev = evaldata.load(req["text"])
+    eng, n_seq = _open_scoring(req["model"], ctx, int(req["threads"]))
+    tokens = eng.tokenize(ev.text)
+    n = plan_windows(len(tokens), ctx, req.get("chunks"))
+    rows = n * scored(ctx)[1]
+    k = min(k, eng.n_vocab)
+    arrays = {name: np.lib.format.open_memmap(out / f"{name}.npy", mode="w+",
+                                              dtype=np.int32 if name.endswith("idx") else np.float32,
+                                              shape=(rows, k if name.startswith("head") else m))
+              for name in BASE_ARRAYS}
+    rest = np.zeros(rows, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    nll = 0.0
+    for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("baseline", f)):
+        for s, e in blocks(len(b.targets)):
+            lse, tgt, _ = row_stats(b.logits, b.targets, s, e)
+            nll += float((lse - tgt).sum())
+            parts = head_and_tail(b.logits[s:e], lse, k, m, rng)
+            r0, r1 = b.row0 + s, b.row0 + e
+            for name, value in zip(BASE_ARRAYS, parts[:4]):
+                arrays[name][r0:r1] = value
+            rest[r0:r1] = parts[4]
+    n_vocab = eng.n_vocab
+    eng.close()
+    for arr in arrays.values():
+        arr.flush()
+    del arrays
+    np.save(out / "rest.npy", rest)
+    np.save(out / "tokens.npy", np.asarray(tokens[: n * ctx], dtype=np.int32))
+    meta = {"ppl": math.exp(nll / rows), "n_windows": n, "ctx": ctx, "head_k": k, "tail_m": m,
+            "n_vocab": n_vocab, "eval_text": ev.name, "eval_sha256": ev.sha256, "f16": req["model"],
+            "tail_mass_mean": float(rest.mean()), "tail_mass_max": float(rest.max())}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def op_measure(req: dict) -> dict:
+    import numpy as np
+
+    import knowledge.evaldata as evaldata
+    from tools.benchmark.kld import kld_rows
+    from tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
+    from tools.benchmark.speed import measure
+
+    threads, ctx = int(req["threads"]), int(req["ctx"])
+    result: dict = {}
+    if req.get("speed"):
+        report("speed", None)
+        sp, eng = measure(Path(req["model"]), threads)
+        eng.close()
+        result["speed"] = asdict(sp)
+        report("speed", 1.0)
+    base = req.get("baseline")
+    ev = evaldata.load(req["text"])
+    eng, n_seq = _open_scoring(req["model"], ctx, threads)
+    if base:
+        folder = Path(base)
+        meta = json.loads((folder / "meta.json").read_text())
+        tokens = np.load(folder / "tokens.npy").tolist()
+        n, ctx = meta["n_windows"], meta["ctx"]
+        stored = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in BASE_ARRAYS}
+        b_rest = np.load(folder / "rest.npy")
+        if meta.get("n_vocab") not in (None, eng.n_vocab):
+            from tools.errors import InvalidInput
+
+            raise InvalidInput(f"the model has {eng.n_vocab} tokens in its vocabulary but its baseline has "
+                               f"{meta['n_vocab']}", "benchmark it against the F16 of the same model")
+    else:
+        tokens = eng.tokenize(ev.text)
+        n = plan_windows(len(tokens), ctx, req.get("chunks"))
+    rows = n * scored(ctx)[1]
+    nll, same = 0.0, 0
+    klds = np.zeros(rows, dtype=np.float64) if base else None
+    for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("score", f)):
+        for s, e in blocks(len(b.targets)):
+            lse, tgt, am = row_stats(b.logits, b.targets, s, e)
+            nll += float((lse - tgt).sum())
+            if klds is None:
+                continue
+            r0, r1 = b.row0 + s, b.row0 + e
+            head, lp_head, tail, lp_tail = (np.asarray(stored[name][r0:r1]) for name in BASE_ARRAYS)
+            klds[r0:r1] = kld_rows(b.logits[s:e], lse, head.astype(np.int64), lp_head.astype(np.float64),
+                                   tail.astype(np.int64), lp_tail.astype(np.float64), b_rest[r0:r1])
+            same += int((am == head[:, 0]).sum())
+    eng.close()
+    q = {"ppl": math.exp(nll / rows), "n_windows": n, "ctx": ctx, "n_scored": rows, "eval_text": ev.name}
+    if klds is not None:
+        q.update(kld_mean=float(klds.mean()), kld_p99=float(np.percentile(klds, 99)),
+                 top1_pct=100.0 * same / rows)
+    result["quality"] = q
+    return result
+
+
+def op_selfcheck(req: dict) -> dict:
+    import numpy as np
+
+    from tools.llamacpp.runtime import Engine
+
+    with Engine(Path(req["model"]), n_ctx=64, n_batch=64, threads=int(req.get("threads", 1))) as eng:
+        toks = eng.tokenize("The quick brown fox jumps over the lazy dog.")[:16]
+        n = eng.decode(toks, range(len(toks)), [0] * len(toks), [1] * len(toks))
+        ok = bool(np.isfinite(eng.logits(n)).all())
+        eng.decode_one(toks[-1], len(toks))
+        ok = ok and bool(np.isfinite(eng.logits(1)).all())
+    return {"ok": ok, "tokens": len(toks) + 1}
+
+
+OPS = {"speed": op_speed, "measure": op_measure, "baseline": op_baseline, "selfcheck": op_selfcheck}
+
+
+def handle(req: dict) -> dict:
+    from tools.llamacpp import load
+
+    load()  # quiet llama.cpp logging
+    return OPS[req["op"]](req)
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(handle))
