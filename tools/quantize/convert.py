@@ -1,8 +1,11 @@
 """Any source to an unquantized F16 GGUF, cached.
 
-HF folder → llama.cpp's converter → F16 GGUF. A quantized GGUF source (the
-bundled model) is first dequantized by transformers to a dense HF folder,
-which is cached too and is also the "unquantized" source for other backends.
+- GGUF source (the bundled models): gguf-py dequantizes its tensors to F16 and
+  the metadata is copied byte for byte (``tools.quantize.gguf_f16``).
+- HF folder: llama.cpp's converter writes the F16 GGUF.
+- ``dense_dir`` gives the dense HF folder of a source (transformers
+  dequantizes a GGUF) for backends that need one; such a folder remembers the
+  GGUF it came from, so both roads share one F16 cache entry.
 """
 from __future__ import annotations
 
@@ -43,11 +46,27 @@ def cached_sha256(path: Path) -> str:
     return db[key]
 
 
+DENSE_ORIGIN = "lqmf-dense-origin.json"
+
+
+def dense_origin(folder: Path) -> dict | None:
+    """For a dense folder made by ``dense_dir``: the GGUF it came from."""
+    try:
+        data = json.loads((folder / DENSE_ORIGIN).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("gguf_sha256") else None
+
+
 def fingerprint(source: ModelSource) -> str:
-    """A short key for a source's content: file hash for a GGUF, or the hash of
-    config.json plus every weight file's (name, size, mtime) for a folder."""
+    """A short key for a source's content: file hash for a GGUF (also for a dense
+    folder made from one), or the hash of config.json plus every weight file's
+    (name, size, mtime) for a folder."""
     if source.is_gguf:
         return cached_sha256(source.path)[:16]
+    origin = dense_origin(source.path)
+    if origin:
+        return str(origin["gguf_sha256"])[:16]
     h = hashlib.sha256((source.path / "config.json").read_bytes())
     for f in sorted(source.path.iterdir()):
         if f.is_file() and f.suffix in (".safetensors", ".bin"):
@@ -71,6 +90,8 @@ def dense_dir(source: ModelSource, progress: Progress = noop) -> Path:
         progress("dequantize", None)
         with atomic_output(final) as tmp:
             _dequantize(source.path, tmp)
+            (tmp / DENSE_ORIGIN).write_text(json.dumps({
+                "gguf": str(source.path), "gguf_sha256": cached_sha256(source.path), "name": source.name}))
         progress("dequantize", 1.0)
     return final
 
@@ -104,22 +125,40 @@ def _check_architecture(hf_dir: Path, conv: Path) -> str:
     return archs[0]
 
 
+def f16_path(source: ModelSource) -> Path:
+    """Where the F16 GGUF of a source is cached (named by content, so the GGUF
+    and a dense folder made from it share one entry)."""
+    origin = None if source.is_gguf else dense_origin(source.path)
+    name = str(origin["name"]) if origin else source.name
+    return cache_dir() / "f16" / f"{name}-{fingerprint(source)}.F16.gguf"
+
+
 def f16_gguf(source: ModelSource, progress: Progress = noop) -> Path:
     """The cached F16 GGUF of a source; converted on first use."""
-    final = cache_dir() / "f16" / f"{source.name}-{fingerprint(source)}.F16.gguf"
+    final = f16_path(source)
     if final.is_file():
         return final
+    if source.is_gguf:
+        from tools.quantize.gguf_f16 import write_f16
+
+        info = inspect(source)
+        with exclusive(final):
+            if final.is_file():
+                return final
+            ensure_free_space(final.parent, info.n_params * 2 + (64 << 20), "writing the F16 GGUF")
+            with atomic_output(final) as tmp:
+                write_f16(source.path, tmp, progress)
+        return final
     conv = find_converter()
-    hf = dense_dir(source, progress)
-    _check_architecture(hf, conv)
-    info = inspect(ModelSource(source.ref, source.kind, hf, source.name))
+    _check_architecture(source.path, conv)
+    info = inspect(source)
     expected = info.n_params * 2 + (8 << 20)
     with exclusive(final):
         if final.is_file():
             return final
         ensure_free_space(final.parent, expected, "converting to F16 GGUF")
         with atomic_output(final) as tmp:
-            _convert(conv, hf, tmp, expected, progress)
+            _convert(conv, source.path, tmp, expected, progress)
     return final
 
 
@@ -140,7 +179,9 @@ def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress)
         logf.seek(0)
         text = logf.read()
     if rc != 0:
-        raise from_backend(text or f"exit code {rc}", "llama.cpp's converter")
+        from tools.proc import child_error
+
+        raise child_error("llama.cpp's converter", rc, text)
     progress("convert", 1.0)
 
 

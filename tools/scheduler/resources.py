@@ -121,10 +121,15 @@ def _calibration(kind: JobKind, method: str | None) -> float:
     return min(3.0, max(0.5, max(ratios[-50:]) * 1.1))
 
 
-def f16_cached(model_name: str) -> bool:
-    """Is an F16 GGUF of this model already in the cache (tools.quantize.convert names it so)?"""
-    from tools.config import cache_dir
-    return any((cache_dir() / "f16").glob(f"{model_name}-*.F16.gguf"))
+def f16_cached(source) -> bool:
+    """Is the F16 GGUF of this source (a ModelSource or a model reference) already in the cache?"""
+    from tools.errors import LqmfError
+    from tools.models import resolve
+    from tools.quantize.convert import f16_path
+    try:
+        return f16_path(resolve(source) if isinstance(source, str) else source).is_file()
+    except LqmfError:
+        return False
 
 
 def raw_quantize_bytes(n_params: int, method: QuantMethod, from_f16: bool = False) -> int:
@@ -137,7 +142,7 @@ def estimate_quantize(model: str, method: QuantMethod, threads: int | None = Non
 
     source = resolve(model)
     info = inspect(source)
-    warm = method is QuantMethod.GGUF and f16_cached(source.name)
+    warm = method is QuantMethod.GGUF and f16_cached(source)
     factor = GGUF_FROM_F16 if warm else METHOD_FACTORS[method]
     raw = raw_quantize_bytes(info.n_params, method, warm)
     cal = _calibration(JobKind.QUANTIZE, method.value)
