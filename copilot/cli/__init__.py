@@ -13,7 +13,7 @@ from tools.errors import Interrupted, LqmfError
 
 # The order commands are listed in `lqmf --help`; any other cmd_* module follows.
 ORDER = ["chat", "quantize", "bench", "models", "parse", "query", "compare", "export",
-         "jobs", "worker", "setup"]
+         "jobs", "worker", "doctor", "setup"]
 
 
 def _command_modules() -> list[str]:

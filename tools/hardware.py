@@ -1,0 +1,136 @@
+"""What this machine has: CPU and its features, cores free right now, RAM,
+disk, GPUs. Read from /proc, psutil and NVML/nvidia-smi where present;
+nothing here is guessed."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# CPU features that decide which ggml kernels run (shown by `lqmf doctor`).
+KEY_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
+             "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16", "neon", "sve")
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _cpu_times() -> tuple[float, float] | None:
+    try:
+        with open("/proc/stat") as f:
+            parts = [float(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = parts[3] + (parts[4] if len(parts) > 4 else 0.0)
+    return idle, sum(parts[:8])
+
+
+def busy_cores(sample_s: float = 0.25) -> float:
+    """Cores kept busy by other work, measured over ``sample_s`` (from /proc/stat)."""
+    a = _cpu_times()
+    time.sleep(sample_s)
+    b = _cpu_times()
+    if not a or not b or b[1] <= a[1]:
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    busy_frac = 1.0 - (b[0] - a[0]) / (b[1] - a[1])
+    return max(0.0, busy_frac * (os.cpu_count() or 1))
+
+
+def free_threads(busy: float | None = None) -> int:
+    """Threads for llama.cpp: the usable cores not busy with other work (at least 1).
+    Oversubscribed cores make llama.cpp's threads wait on each other: generation
+    on 2 busy cores at 2 threads was measured 10x slower than at 1."""
+    busy = busy_cores() if busy is None else busy
+    return max(1, min(usable_cores(), round(usable_cores() - busy)))
+
+
+@dataclass
+class CpuInfo:
+    model: str
+    arch: str
+    cores: int
+    flags: list[str]
+    load_1m: float
+
+
+@dataclass
+class GpuInfo:
+    name: str
+    vram_gb: float
+    driver: str | None = None
+
+
+@dataclass
+class Machine:
+    cpu: CpuInfo
+    ram_total_gb: float
+    ram_available_gb: float
+    disk_free_gb: float
+    disk_path: str
+    gpus: list[GpuInfo] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cpu_info() -> CpuInfo:
+    import platform
+
+    from tools.llamacpp.build import cpu_flags, cpu_model
+
+    flags = cpu_flags()
+    return CpuInfo(cpu_model(), platform.machine(), usable_cores(), [f for f in KEY_FLAGS if f in flags],
+                   os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
+
+
+def gpus() -> list[GpuInfo]:
+    """NVIDIA GPUs through NVML (pynvml) or nvidia-smi; [] when there are none."""
+    try:
+        import pynvml  # type: ignore[import-not-found]
+
+        pynvml.nvmlInit()
+        out = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            name = pynvml.nvmlDeviceGetName(h)
+            out.append(GpuInfo(name.decode() if isinstance(name, bytes) else str(name),
+                               pynvml.nvmlDeviceGetMemoryInfo(h).total / 1e9,
+                               str(pynvml.nvmlSystemGetDriverVersion())))
+        return out
+    except Exception:  # noqa: BLE001 - no NVML is the common case
+        pass
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return []
+    try:
+        text = subprocess.run([smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"],
+                              capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    found = []
+    for line in text.strip().splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) >= 2:
+            try:
+                found.append(GpuInfo(parts[0], float(parts[1]) / 1024.0, parts[2] if len(parts) > 2 else None))
+            except ValueError:
+                continue
+    return found
+
+
+def machine(disk_path: Path | None = None) -> Machine:
+    import psutil
+
+    from tools.config import data_dir
+
+    path = disk_path or data_dir()
+    vm = psutil.virtual_memory()
+    return Machine(cpu_info(), vm.total / 1e9, vm.available / 1e9, shutil.disk_usage(path).free / 1e9,
+                   str(path), gpus())
