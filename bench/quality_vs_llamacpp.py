@@ -5,9 +5,14 @@
                                                   [--chunks 40] [--ctx 512] [--threads 2]
 
 Builds llama-perplexity from the llama-cpp-python sdist's vendored source
-first (bench/build_llama_tools.sh; nothing is committed). Agreement targets:
-perplexity within 1 %, mean KLD within 5 % relative, top-1 within 1 point.
-Exit 1 when a row misses a target.
+first, with the same flags as the Python package (tools/llamacpp/build.py
+tools; nothing is committed). Agreement targets: perplexity within 1 %, mean
+KLD within 5 % relative, top-1 within 1 point. Exit 1 when a row misses a target.
+
+``--timing`` also times, in turn, ``lqmf bench ART`` against
+``llama-perplexity --kl-divergence`` on the same file, windows and threads,
+with the baseline cached and with the baseline pass included, and prints the
+baseline cache's bytes per scored token for both.
 """
 from __future__ import annotations
 
@@ -50,6 +55,8 @@ def main() -> int:
     ap.add_argument("--chunks", type=int, default=40)
     ap.add_argument("--ctx", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--timing", action="store_true", help="also time both tools side by side")
+    ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
 
     from rich.console import Console
@@ -59,9 +66,12 @@ def main() -> int:
     from tools.benchmark import benchmark
     from tools.quantize import quantize, read_sidecar
 
-    bindir = Path(subprocess.run(["bash", str(ROOT / "bench" / "build_llama_tools.sh")], check=True,
-                                 capture_output=True, text=True, cwd=ROOT).stdout.strip().splitlines()[-1])
-    ppl_bin = ROOT / bindir / "llama-perplexity"
+    from tools.hardware import cpu_info
+    from tools.llamacpp.build import CMAKE_FLAGS, tools
+
+    cpu = cpu_info()
+    print(f"CPU: {cpu.model}; flags: {' '.join(cpu.flags)}; build: {' '.join(CMAKE_FLAGS)}")
+    ppl_bin = tools() / "llama-perplexity"
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     console = Console(width=160)
     records = []
@@ -101,8 +111,61 @@ def main() -> int:
                           f"{rec.kld_mean:9.5f} {ref['kld_mean']:9.5f} {d_kld:+7.2f} | {rec.kld_p99:8.4f} "
                           f"{ref.get('kld_p99', float('nan')):9.4f} | {rec.top1_pct:9.2f} {ref['top1_pct']:10.2f} "
                           f"{d_top:+6.2f} | {'yes' if ok else 'NO'}")
+        if args.timing:
+            timing(ppl_bin, f16, Path(records[-1].artifact), text_file, args, common, Path(tmp))
     console.print(f"\nall rows within targets (ppl 1 %, KLD 5 % rel, top-1 1 pt): {'PASS' if worst_ok else 'FAIL'}")
     return 0 if worst_ok else 1
+
+
+def _wall(cmd: list[str], env: dict | None = None) -> float:
+    import os
+    import time
+
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})), cwd=ROOT)
+    if proc.returncode != 0:
+        sys.exit(f"{cmd[0]} failed:\n{proc.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def timing(ppl_bin: Path, f16: Path, art: Path, text_file: Path, args, common: list[str], tmp: Path) -> None:
+    """Wall time of lqmf bench against llama-perplexity, in turn, baseline cached and not."""
+    import shutil
+    import statistics
+
+    from tools.config import cache_dir
+
+    lqmf = [sys.executable, "-m", "copilot.cli", "bench", str(art), "--chunks", str(args.chunks),
+            "--ctx", str(args.ctx), "--threads", str(args.threads), "--json"]
+    ref_common = ["-c", str(args.ctx), "-t", str(args.threads), "--chunks", str(args.chunks)]
+    base_file = tmp / "timing.kld"
+    rows = {"cached": [], "cached, no speed": [], "with baseline": []}
+    sizes = {}
+    for _ in range(args.rounds):
+        # llama.cpp: the F16 base pass, then the KLD pass over the artifact
+        t_base = _wall([str(ppl_bin), "-m", str(f16), "-f", str(text_file), "--kl-divergence-base",
+                        str(base_file), *ref_common])
+        t_kld = _wall([str(ppl_bin), "-m", str(art), "--kl-divergence-base", str(base_file),
+                       "--kl-divergence", *ref_common])
+        sizes["llama.cpp"] = base_file.stat().st_size
+        # lqmf: baseline removed, so the run includes it; then again with it cached
+        shutil.rmtree(cache_dir() / "baseline", ignore_errors=True)
+        t_ours_full = _wall(lqmf)
+        t_ours = _wall(lqmf)
+        t_ours_nospeed = _wall([*lqmf, "--no-speed"])
+        folder = next((cache_dir() / "baseline").iterdir())
+        sizes["lqmf"] = sum(f.stat().st_size for f in folder.iterdir())
+        rows["cached"].append((t_ours, t_kld))
+        rows["cached, no speed"].append((t_ours_nospeed, t_kld))
+        rows["with baseline"].append((t_ours_full, t_base + t_kld))
+    print(f"\nwall time, {args.rounds} rounds in turn ({args.chunks} windows of {args.ctx}, {args.threads} threads):")
+    for name, pairs in rows.items():
+        med = statistics.median
+        print(f"  {name:18} lqmf {med(p[0] for p in pairs):7.1f} s  llama-perplexity {med(p[1] for p in pairs):7.1f} s"
+              f"  ratio {med(p[0] / p[1] for p in pairs):.3f}")
+    scored = args.chunks * (args.ctx // 2 - 1)
+    for name, size in sizes.items():
+        print(f"  baseline cache {name:10} {size / 1e6:9.1f} MB = {size / scored:9.0f} bytes per scored token")
 
 
 if __name__ == "__main__":

@@ -76,9 +76,11 @@ def test_models_lists_artifacts(use_warm_home):
 
 
 def _dense_dir(home):
-    dense = [p for p in (home / "cache" / "dense").iterdir() if p.is_dir() and not p.name.startswith(".")]
-    assert len(dense) == 1
-    return dense[0]
+    """The dense HF copy of the bundled model (made by transformers on first use)."""
+    from tools.models import resolve
+    from tools.quantize.convert import dense_dir
+
+    return dense_dir(resolve("smollm2"))
 
 
 def test_hf_folder_and_cached_hub_id_quantize(use_warm_home, tmp_path):
@@ -86,7 +88,14 @@ def test_hf_folder_and_cached_hub_id_quantize(use_warm_home, tmp_path):
     the same files laid out as a hub id in a local Hugging Face cache."""
     import os
 
-    dense = _dense_dir(use_warm_home)
+    from tools.quantize.convert import DENSE_ORIGIN
+
+    made = _dense_dir(use_warm_home)
+    dense = tmp_path / "my-hf-model"  # a user's folder: no marker of ours, so the HF converter runs
+    dense.mkdir()
+    for f in made.iterdir():
+        if f.name != DENSE_ORIGIN:
+            os.symlink(f, dense / f.name)
     out = tmp_path / "quants"
     r = run_lqmf("quantize", str(dense), "--type", "Q4_K_M", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
