@@ -44,7 +44,7 @@ STATUSES = [
     ("cancelled", rx(r"\b(?:cancell?ed|aborted|killed|stopped)\b")),
     ("succeeded", rx(r"(?<!is it )(?<!is that )(?<!is this )\b(?:succeeded|successful|successfully|succeed(?:ing)?|success|completed|"
                      r"complete|finished|done|passed|worked)\b")),
-    ("running", rx(r"\b(?:running|in progress|active|ongoing|under way|underway|processing)\b"
+    ("running", rx(r"\b(?:running|in progress|active|ongoing|under way|underway|processing|being processed|being worked on)\b"
                    r"(?! (?:on|locally|in (?:a|my|the)|it|models?|at)\b)")),
     ("queued", rx(r"\b(?:queued|pending|waiting|scheduled|not started|enqueued)\b")),
 ]
@@ -53,7 +53,8 @@ SUPERLATIVES = [
     (rx(r"\b(?:fastest|quickest|speediest|highest (?:speed|throughput|tok/s)|most tok/s|"
         r"most tokens per second)\b"), "speed", "desc"),
     (rx(r"\bslowest\b|\blowest (?:speed|throughput)\b"), "speed", "asc"),
-    (rx(r"\b(?:smallest|tiniest|lightest|most compact|leanest|lowest size)\b"), "size", "asc"),
+    (rx(r"\b(?:smallest|tiniest|lightest|most compact|leanest|lowest size)\b|\bleast (?:disk |storage )?"
+        r"(?:space|room|memory|storage)\b|\bsmallest (?:footprint|file)\b"), "size", "asc"),
     (rx(r"\b(?:largest|biggest|heaviest)\b"), "size", "desc"),
     (rx(r"\b(?:best|highest|top) quality\b|\bmost accurate\b|\blowest (?:perplexity|ppl|kld?|kl "
         r"divergence|error)\b|\bhighest accuracy\b|\bbest\b"), "quality", "desc"),
@@ -68,8 +69,9 @@ SORT_KEYS = [
     ("quality", rx(r"\b(?:quality|perplexity|ppl|kld?|kl divergence|accuracy|error)\b")),
     ("date", rx(r"\b(?:date|time|recency|age|when)\b")),
 ]
-SORT_BY = rx(r"\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?|arrange(?:d)?)(?: them| it| results| the list)?"
-             r" by (?:the )?([a-z/ ]+)")
+SORT_BY = rx(r"\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?|arrange(?:d)?)(?: [\w'<>]+){0,2}"
+             r" by (?:the )?([a-z/ ]+)|\bby (?:the |their |its )?((?:file |disk |generation )?(?:speed|size|"
+             r"quality|date|perplexity|ppl|accuracy|tok/s|throughput|kld?|kl divergence|recency|age))\b")
 ORDER_WORDS = [
     ("asc", rx(r"\b(?:ascending|asc|increasing|low(?:est)? to high(?:est)?|smallest first|"
                r"small to large|oldest first|slowest first|worst first)\b")),
@@ -166,5 +168,5 @@ queued cancelled finished done pending progress priority low high normal urgent 
 day days month months year hour hours ago since per second seconds tokens token tok perplexity
 kl kld divergence loss increase delta drop percent top number id instead again back version
 same one two three four five six seven eight nine ten while without within fit fits fitting
-him into onto upon via per across because after before during until unless whether while
+him into onto upon via per eli5 across because after before during until unless whether while
 """.split())
