@@ -70,7 +70,7 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the|its) (?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
     (I.BENCHMARK, 2.5, r"\bhow much (?:memory|ram|vram|disk|space) does\b"),
     # compare
-    (I.COMPARE, 3.0, r"\bnext to each other\b|\b(?:against|than|to|with|vs) (?:the |my )?(?:original|unquantized|"
+    (I.COMPARE, 3.0, r"\bnext to\b|\b(?:against|than|to|with|vs) (?:the |my )?(?:original|unquantized|"
                      r"base|full[- ]precision|baseline|fp16|f16 one)\b|\bagainst <q>|\b(?:gguf|gptq|awq|bnb|"
                      r"bitsandbytes) against\b"),
     (I.COMPARE, 5.0, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
@@ -124,6 +124,8 @@ CUES: list[tuple[Intent, float, str]] = [
     # jobs
     (I.JOBS, 3.0, r"\b(?:queue|jobs|job status|scheduler|job list|workers?)\b|(?<!nice )(?<!good )(?<!great )"
                   r"\bjob\b(?! of\b)"),
+    (I.JOBS, 3.0, r"\b(?:tasks?|something|anything) (?:is |are )?(?:still |currently |now )?(?:running|queued|"
+                  r"waiting|pending|in progress)\b"),
     (I.JOBS, 3.0, r"^(?:show |list )?(?:me )?(?:everything|anything|all the (?:things|stuff)|stuff|all|what's|"
                   r"what is|is anything|is there anything)(?: that's| that is| that are| which is)? (?:currently |still |"
                   r"now |right now )?(?:queued|waiting|pending|running|being processed|in progress)\b"),
@@ -137,7 +139,8 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.CANCEL, 3.5, r"\bstop\b(?! (?:words?|tokens?|at)\b)|\b(?:remove|delete|drop|scrap|scratch)\b.*\b(?:job|queue|"
                     r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b"),
     # explain
-    (I.EXPLAIN, 3.0, r"^(?:so |but |and )?how come\b|\beli ?5\b|\bwhat (?:exactly|actually|really) (?:is|are)\b"),
+    (I.EXPLAIN, 3.0, r"\b(?:i want to|i'd like to|help me|i need to|i don't|i do not|i can't) "
+                     r"(?:understand|get my head around)\b|^(?:so |but |and )?how come\b|\beli ?5\b|\bwhat (?:exactly|actually|really) (?:is|are)\b"),
     (I.EXPLAIN, 1.0, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was)\b"),
     (I.EXPLAIN, 1.5, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was|why|how)\b.*"
                      r"(?:<q>|<m>|quant|\b(?:gguf|gptq|awq|bnb|bitsandbytes|perplexity|ppl|kl|kld|divergence|"

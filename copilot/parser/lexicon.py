@@ -16,7 +16,7 @@ def rx(pattern: str) -> re.Pattern:
 
 
 DEVICES = [
-    ("edge", rx(r"\b(?:raspberry ?pie?(?: \d)?|rpi|pi \d|jetson(?: nano| orin)?|phones?|smartphones?|"
+    ("edge", rx(r"\b(?:raspberry ?pie?(?: \d)?|rpi|pi \d|(?:the|a|my|on) pi(?= |$)|jetson(?: nano| orin)?|phones?|smartphones?|"
                 r"android|iphones?|mobile|edge(?: devices?| hardware)?|embedded|micro ?controllers?|"
                 r"single[- ]board computers?|sbc|orange ?pi|arm board)\b")),
     ("gpu", rx(r"\b(?:gpus?|cuda|graphics cards?|video cards?|nvidia|rtx ?\d*|gtx ?\d*|geforce|"

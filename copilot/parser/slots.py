@@ -137,7 +137,8 @@ def _limit(text: str) -> int | None:
     return None
 
 
-_ONE_ASKED = re.compile(r"\b(?:which|what) (?:\w+ )?(?:quant|model|run|experiment|one|result|artifact|"
+_ONE_ASKED = re.compile(r"\bwhich of (?:my|our|the) \w+ (?:has|had|is|was|got|took|gets|gave)\b|"
+                        r"\b(?:which|what) (?:\w+ )?(?:quant|model|run|experiment|one|result|artifact|"
                         r"file|variant|version) (?:has|had|is|was|got|gets|gave|gives|did|does|took|takes|used|"
                         r"uses|needs|needed|reached|reaches)\b")
 

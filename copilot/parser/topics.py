@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 _EXPLAIN = [re.compile(p) for p in (
-    r"\bdifference between (?P<t>.+?) and (?P<u>.+)$",
+    r"\bdifference (?:between|of|betwen) (?P<t>.+?) and (?P<u>.+)$",
+    r"\btell me what (?P<t>.+?) (?:does|do|is|means|measures)\b",
+    r"\b(?:understand|get my head around|wrap my head around) (?P<t>.+)$",
     r"\bwhat (?:does|do|did) (?P<t>.+?) (?:mean|stand for|do|refer to|measure|represent|indicate|control|"
     r"affect|tell (?:me|us|you)|say|show)\b",
     r"\bwhat (?P<t>.+?) (?:means|stands for|measures|is for|is used for)\b",
@@ -30,7 +32,7 @@ _TRAIL = re.compile(r"(?:\s+(?:mean|means|meaning|stand for|stands for|is|are|ag
                     r"pls|for me|to me|in simple terms|in plain english|simply|briefly|quickly|"
                     r"in a nutshell|like i'm 5|like im 5|work|works|do|does|then|anyway|about|"
                     r"here|really|all about|matter|matters|important|so important|useful|needed|necessary|"
-                    r"help|helps|used for|good for|tell me|tell us))+$")
+                    r"help|helps|used for|good for|tell me|tell us|for|file|files|format))+$")
 
 _FIRST = re.compile(r"\bfirst (?:\w+ )?(?:model|quantization|quant|time|run)\b|\bget(?:ting)? started\b|"
                     r"\bbasics\b|\bbeginners?\b|\bfrom scratch\b|\bstart(?:ing)? out\b|\bnew to\b|"
@@ -72,6 +74,7 @@ _KNOWN = re.compile(rf"\b{_TERM}(?![\w-])")
 _WHY_VS = re.compile(rf"^(?:\w+ ){{0,3}}?(?:why|how come)\b.*?\b(?P<t>{_TERM})\b.*?\b(?:better|worse|faster|"
                      rf"slower|bigger|smaller|larger|more|less|beats?|outperforms?|than|over|compared to|vs|"
                      rf"versus)\b.*?\b(?P<u>{_TERM})(?![\w-])")
+_PRONOUNS = frozenset("it this that them these those they".split())
 LONG_TOPIC_WORDS = 4   # a topic this long that names a known term is that term ("perplexity not enough to ...")
 
 
@@ -97,6 +100,9 @@ def explain_topic(text: str) -> str | None:
                     known = _KNOWN.search(t)
                     if known:
                         return known.group(0)
+                if t in _PRONOUNS:   # "confused about kl divergence, what is it": the term named before
+                    known = _KNOWN.search(text)
+                    return known.group(0) if known else None
                 if t:
                     return t
     return None
