@@ -54,6 +54,8 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.TUNE, 2.0, r"\bfind (?:me )?(?:the |a )?(?:best|smallest|optimal|lowest|right|ideal|cheapest)\b.*\b(?:of|for) <m>"),
     (I.TUNE, 1.0, r"\b(?:how (?:low|far|small) can i go|how many bits)\b"),
     # benchmark
+    (I.BENCHMARK, 2.5, r"\bhow fast\b(?! (?:can|should|could) i\b)|\bperformance\b|\bmeasure\b|"
+                       r"\bspeed (?:check|test|run)\b|\bhow (?:quick|fast)$"),
     (I.BENCHMARK, 3.0, r"\bhow many (?:tokens|tok|toks|tok/s)\b|\bwhat (?:tok/s|speed|throughput|generation speed)"
                        r" (?:does|do|will|would|can|did)\b|\bhow (?:quickly|fast) (?:\S+ ){0,3}(?:generates?|runs?|"
                        r"goes|responds?)\b|\b(?:throughput|generation speed|tok/s) of\b"),
@@ -71,7 +73,7 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.BENCHMARK, 2.5, r"\bhow much (?:memory|ram|vram|disk|space) does\b"),
     # compare
     (I.COMPARE, 3.0, r"\bnext to\b|\b(?:against|than|to|with|vs) (?:the |my )?(?:original|unquantized|"
-                     r"base|full[- ]precision|baseline|fp16|f16 one)\b|\bagainst <q>|\b(?:gguf|gptq|awq|bnb|"
+                     r"base|full[- ]precision|baseline|fp16|f16 one)\b|\bagainst (?:my |the )?<q>|\b(?:gguf|gptq|awq|bnb|"
                      r"bitsandbytes) against\b"),
     (I.COMPARE, 5.0, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
                      r"stack up|against each other|diff)\b"),
@@ -88,6 +90,8 @@ CUES: list[tuple[Intent, float, str]] = [
                    r"^(?:anything|everything|every|all) (?:that |which )?(?:\w+ )?(?:above|over|under|below|"
                    r"faster|slower|smaller|bigger|with|from|that|bits?|runs?|quants?)\b|"
                    r"\b(?:i have|i've got|i own|i made|i've made|i built)$|"
+                   r"^(?:everything|all|anything|stuff) (?:that )?(?:i|we)(?:'ve| have)? (?:made|did|done|ran|"
+                   r"quantized|tried|built|converted|benchmarked)\b|"
                    r"^(?:my|our) (?:\w+ ){0,3}(?:quants|models|runs|experiments|results|artifacts)$|"
                    r"\b(?:gguf|gptq|awq|bnb|bitsandbytes|\d+ ?-?bits?) (?:runs|experiments|results|quants)\b"),
     (I.QUERY, 2.5, rf"\b(?:show|list|display|give me|get|pull up|fetch|print|which|what|how many|any|"
@@ -103,7 +107,7 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUERY, 1.5, rf"(?:<m>|<q>) {_OBJ_PL}\b|\b{_OBJ_PL} (?:from|in|with|since|during|over|that|which|where)\b"),
     (I.QUERY, 1.5, rf"\b{_SUPER}\b(?: [\w/]+){{0,3}} {_OBJ}\b|\btop \d+\b"),
     # recommend
-    (I.RECOMMEND, 3.0, r"\bwhat would you (?:run|use|pick|choose|recommend|suggest|go with)\b|"
+    (I.RECOMMEND, 3.0, r"\b(?:right|best|good|ideal) (?:one )?for my\b|\bwhat would you (?:run|use|pick|choose|recommend|suggest|go with)\b|"
                        r"\b(?:pick|choose|find) (?:me )?a model\b|\bmodel (?:ideas|suggestions?|recommendations?)\b|"
                        r"\bany suggestions?\b"),
     (I.RECOMMEND, 3.5, r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|advice|advise)\b"),
@@ -183,6 +187,15 @@ CUES: list[tuple[Intent, float, str]] = [
                   r"\bwhat are your\b|\bwhat is (?:this|lqmf)\b|\bhow can you help\b|\bhow do (?:i|you) work\b|"
                   r"\bwhat is this (?:tool|app|thing)\b|\bwhat do i do\b|\bwhat are the commands\b|"
                   r"\bwhat (?:can|should|do) i (?:type|write|enter|input)\b"),
+    (I.HELP, 4.5, r"\bwhat(?:'s| is) possible\b|\bwhat are my options\b|\b(?:what|which) (?:sort of |kind of |"
+                  r"other )?(?:stuff |things |requests |commands |tasks )?(?:can|do|could) you (?:do|support|"
+                  r"understand|handle|help with)\b|\b(?:tell|show|explain)(?: to)?(?: me)? what you (?:can|could) do\b|"
+                  r"\bexamples? (?:of what to (?:ask|say|type)|please)\b|^examples?$|\bhow (?:do|can|should) i "
+                  r"(?:talk to|use|work with) (?:you|this|lqmf|the copilot)\b|\bwhat (?:should|can|do) i (?:say|ask)\b|"
+                  r"\blist of commands\b|\bwhat do you (?:support|understand|know)\b|\bwhat does this (?:program|"
+                  r"tool|app|thing|copilot|assistant) do\b|\b(?:show|open|give)(?: me)? (?:the )?help\b|"
+                  r"\bhow does this (?:assistant|copilot|program|tool|app|thing) work\b|\bwhat are you good at\b|"
+                  r"\bthings i can ask\b"),
     (I.HELP, 4.0, r"\b(?:show|list|give|tell)(?: me)? (?:the |all |your |all the |available )?(?:commands|"
                   r"features|options|capabilities)\b|\bwhat are you (?:able|capable)\b"),
     (I.HELP, 3.0, r"^(?:help|help me|h|\?|commands|menu|options|usage)$|^(?:please |hey |hi |ok )?help\b(?! me \w)|"

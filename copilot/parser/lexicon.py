@@ -19,7 +19,7 @@ DEVICES = [
     ("edge", rx(r"\b(?:raspberry ?pie?(?: \d)?|rpi|pi \d|(?:the|a|my|on) pi(?= |$)|jetson(?: nano| orin)?|phones?|smartphones?|"
                 r"android|iphones?|mobile|edge(?: devices?| hardware)?|embedded|micro ?controllers?|"
                 r"single[- ]board computers?|sbc|orange ?pi|arm board)\b")),
-    ("gpu", rx(r"\b(?:gpus?|cuda|graphics cards?|video cards?|nvidia|rtx ?\d*|gtx ?\d*|geforce|"
+    ("gpu", rx(r"\b(?:gpus?|cuda|graphics cards?|(?<=gb )cards?|(?<=gig )cards?|video cards?|nvidia|rtx ?\d*|gtx ?\d*|geforce|"
                r"radeon|a100|h100|t4|3090|4090|3060|4060)\b")),
     ("cpu", rx(r"\b(?:cpus?|processor|cpu[- ]only|no gpu|without (?:a )?gpu)\b")),
 ]

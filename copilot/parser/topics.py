@@ -75,7 +75,8 @@ _WHY_VS = re.compile(rf"^(?:\w+ ){{0,3}}?(?:why|how come)\b.*?\b(?P<t>{_TERM})\b
                      rf"slower|bigger|smaller|larger|more|less|beats?|outperforms?|than|over|compared to|vs|"
                      rf"versus)\b.*?\b(?P<u>{_TERM})(?![\w-])")
 _PRONOUNS = frozenset("it this that them these those they".split())
-LONG_TOPIC_WORDS = 4   # a topic this long that names a known term is that term ("perplexity not enough to ...")
+LONG_TOPIC_WORDS = 4
+_QUALIFIED = re.compile(rf"^((?:[\w\-]+ ){{0,2}}[\w\-]+) (?:in|for|with|of|used by|inside) (?:a |an |the )?{_TERM}$")   # a topic this long that names a known term is that term ("perplexity not enough to ...")
 
 
 def _parts(text: str) -> list[str]:
@@ -96,6 +97,9 @@ def explain_topic(text: str) -> str | None:
                 t = _clean(m.group("t"))
                 if "u" in m.groupdict() and m.group("u"):
                     return f"{t} vs {_clean(m.group('u'))}" if t else None
+                q = _QUALIFIED.match(t)   # "calibration data in gptq": the subject, not its setting
+                if q:
+                    t = q.group(1)
                 if len(t.split()) >= LONG_TOPIC_WORDS:
                     known = _KNOWN.search(t)
                     if known:
