@@ -39,6 +39,8 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule|do)\b (?:a |an |the )?(?:[\w\-]+ ){0,3}(?:quantization|quant)\b"),
     (I.QUANTIZE, 1.5, r"\b(?:\d+ ?-?bits?|<q>) (?:version|copy|variant|build) of\b"),
     # tune
+    (I.TUNE, 2.5, r"\bsmallest <m> (?:that|which)\b|\bstill (?:good|usable|decent|ok|okay|fine)\b|"
+                  r"\bwithout (?:hurting|losing|killing) (?:the )?(?:quality|accuracy)\b"),
     (I.TUNE, 3.0, r"\b(?:choose|pick|find|select|decide)(?: me)? (?:the |a )?(?:best |right |optimal |ideal )?"
                   r"(?:bit ?width|bits|quant(?:ization)?(?: level| type)?) (?:for|so|that|automatically)\b|"
                   r"\bbest bit ?width\b|\b(?:automatically|auto) (?:pick|choose|find|select)\b|"
@@ -54,7 +56,8 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.TUNE, 2.0, r"\bfind (?:me )?(?:the |a )?(?:best|smallest|optimal|lowest|right|ideal|cheapest)\b.*\b(?:of|for) <m>"),
     (I.TUNE, 1.0, r"\b(?:how (?:low|far|small) can i go|how many bits)\b"),
     # benchmark
-    (I.BENCHMARK, 2.5, r"\bhow fast\b(?! (?:can|should|could) i\b)|\bperformance\b|\bmeasure\b|"
+    (I.BENCHMARK, 2.5, r"\b(?:fast|numbers (?:on|for)|score|rate|heavy|memory use|memory usage|ppl of|"
+                       r"run well|runs well)\b|\bhow fast\b(?! (?:can|should|could) i\b)|\bperformance\b|\bmeasure\b|"
                        r"\bspeed (?:check|test|run)\b|\bhow (?:quick|fast)$"),
     (I.BENCHMARK, 3.0, r"\bhow many (?:tokens|tok|toks|tok/s)\b|\bwhat (?:tok/s|speed|throughput|generation speed)"
                        r" (?:does|do|will|would|can|did)\b|\bhow (?:quickly|fast) (?:\S+ ){0,3}(?:generates?|runs?|"
@@ -90,6 +93,8 @@ CUES: list[tuple[Intent, float, str]] = [
                    r"^(?:anything|everything|every|all) (?:that |which )?(?:\w+ )?(?:above|over|under|below|"
                    r"faster|slower|smaller|bigger|with|from|that|bits?|runs?|quants?)\b|"
                    r"\b(?:i have|i've got|i own|i made|i've made|i built)$|"
+                   r"^(?:anything|any runs?|something|any experiments?) (?:that )?(?:failed|crashed|broke|"
+                   r"succeeded|finished|worked)\b|^(?:my|our) (?:\S+ )?history$|"
                    r"^(?:everything|all|anything|stuff) (?:that )?(?:i|we)(?:'ve| have)? (?:made|did|done|ran|"
                    r"quantized|tried|built|converted|benchmarked)\b|"
                    r"^(?:my|our) (?:\w+ ){0,3}(?:quants|models|runs|experiments|results|artifacts)$|"
@@ -107,6 +112,7 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUERY, 1.5, rf"(?:<m>|<q>) {_OBJ_PL}\b|\b{_OBJ_PL} (?:from|in|with|since|during|over|that|which|where)\b"),
     (I.QUERY, 1.5, rf"\b{_SUPER}\b(?: [\w/]+){{0,3}} {_OBJ}\b|\btop \d+\b"),
     # recommend
+    (I.RECOMMEND, 2.5, r"^(?:anything|something|any model|a model|model|models) (?:good )?for\b"),
     (I.RECOMMEND, 3.0, r"\b(?:right|best|good|ideal) (?:one )?for my\b|\bwhat would you (?:run|use|pick|choose|recommend|suggest|go with)\b|"
                        r"\b(?:pick|choose|find) (?:me )?a model\b|\bmodel (?:ideas|suggestions?|recommendations?)\b|"
                        r"\bany suggestions?\b"),
@@ -141,8 +147,10 @@ CUES: list[tuple[Intent, float, str]] = [
     # cancel
     (I.CANCEL, 4.0, r"\b(?:cancel|abort|kill|terminate|halt|dequeue|unqueue)\b"),
     (I.CANCEL, 3.5, r"\bstop\b(?! (?:words?|tokens?|at)\b)|\b(?:remove|delete|drop|scrap|scratch)\b.*\b(?:job|queue|"
-                    r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b"),
+                    r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b|"
+                    r"\bget rid of\b|^(?:don't|do not) (?:run|start|do) (?:it|that|this|the job)\b"),
     # explain
+    (I.EXPLAIN, 2.5, r"\b(?:impact|effect|cost|downside|upside) of\b|\bthe deal with\b"),
     (I.EXPLAIN, 3.0, r"\b(?:i want to|i'd like to|help me|i need to|i don't|i do not|i can't) "
                      r"(?:understand|get my head around)\b|^(?:so |but |and )?how come\b|\beli ?5\b|\bwhat (?:exactly|actually|really) (?:is|are)\b"),
     (I.EXPLAIN, 1.0, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was)\b"),
@@ -167,7 +175,7 @@ CUES: list[tuple[Intent, float, str]] = [
                      r"difference\b|\bhow is .* (?:different|calculated|computed|measured)\b|"
                      r"\bwhat happens\b|\bis it (?:true|bad|ok|okay|safe)\b|\bhow (?:much|bad) (?:does|is)\b"),
     # tutorial
-    (I.TUTORIAL, 4.0, r"\bwhere (?:should|do|can|would) i (?:begin|start)\b"),
+    (I.TUTORIAL, 4.0, r"\bwhere (?:should|do|can|would) i (?:begin|start)\b|\bthe ropes\b|\blearn\b"),
     (I.TUTORIAL, 4.0, r"\b(?:teach me|tutorial|tutorials|walk me through|walkthrough|walk-through|guide me|"
                       r"step by step|step-by-step|lesson|lessons|show me how|learn (?:how|to|about)|i'm new|"
                       r"i am new|new to this|beginner|get(?:ting)? started|onboarding|course|teach|"
@@ -187,7 +195,11 @@ CUES: list[tuple[Intent, float, str]] = [
                   r"\bwhat are your\b|\bwhat is (?:this|lqmf)\b|\bhow can you help\b|\bhow do (?:i|you) work\b|"
                   r"\bwhat is this (?:tool|app|thing)\b|\bwhat do i do\b|\bwhat are the commands\b|"
                   r"\bwhat (?:can|should|do) i (?:type|write|enter|input)\b"),
-    (I.HELP, 4.5, r"\bwhat(?:'s| is) possible\b|\bwhat are my options\b|\b(?:what|which) (?:sort of |kind of |"
+    (I.HELP, 4.5, r"^(?:instructions|manual|docs|documentation|capabilities|features|halp|usage|commands|options)"
+                  r"(?: please)?$|\bis there a (?:manual|guide|help)\b|\btips (?:on|for) using\b|\bavailable "
+                  r"(?:actions|commands|features)\b|\bwhat you can do\b|\bno idea how (?:this|it|you) works?\b|"
+                  r"\boverview of (?:your |the )?(?:commands|features|options)\b|\bstart using (?:this|you|lqmf|it)\b|"
+                  r"\bwhat(?:'s| is) possible\b|\bwhat are my options\b|\b(?:what|which) (?:sort of |kind of |"
                   r"other )?(?:stuff |things |requests |commands |tasks )?(?:can|do|could) you (?:do|support|"
                   r"understand|handle|help with)\b|\b(?:tell|show|explain)(?: to)?(?: me)? what you (?:can|could) do\b|"
                   r"\bexamples? (?:of what to (?:ask|say|type)|please)\b|^examples?$|\bhow (?:do|can|should) i "
@@ -246,7 +258,8 @@ def _slot_evidence(scores: dict, shaped: str, slots: dict) -> None:
     has = slots.__contains__
     quantish = has("quant_type") or has("bits") or has("method") or has("quant_types")
     if has("model") and quantish:
-        scores[I.QUANTIZE] += 2.0
+        # "rate tinyllama q2_k": a measuring word outweighs the bare model + type evidence
+        scores[I.QUANTIZE] += 1.0 if scores[I.BENCHMARK] >= 2.5 and scores[I.QUANTIZE] < 2.5 else 2.0
         scores[I.BENCHMARK] += 0.5
     elif has("model") and not any(scores.values()):
         scores[I.QUANTIZE] += 0.5

@@ -17,7 +17,8 @@ _EXPLAIN = [re.compile(p) for p in (
     r"\bhow (?:does|do) (?P<t>.+?) work\b",
     r"\b(?:explain|define|describe|clarify|elaborate on|eli5|tell me (?:more )?about)(?: to me)?"
     r"(?: what| how| why)?(?: (?:is|are|does|do))? (?P<t>.+)$",
-    r"\bwhat(?:'s| is) (?:the )?(?:point|purpose|idea|use) of (?P<t>.+)$",
+    r"\bwhat(?:'s| is) (?:the )?(?:point|purpose|idea|use|deal) (?:of|with) (?P<t>.+)$",
+    r"\b(?:impact|effect|cost|downside|upside) of (?P<t>.+)$",
     r"\bwhy (?:is|are|does|do|did|would|should|was) (?P<t>.+)$",
     r"\bhow is (?P<t>.+?) (?:calculated|computed|measured|different)\b",
     r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was|what) (?P<t>.+)$",
@@ -37,7 +38,7 @@ _TRAIL = re.compile(r"(?:\s+(?:mean|means|meaning|stand for|stands for|is|are|ag
 _FIRST = re.compile(r"\bfirst (?:\w+ )?(?:model|quantization|quant|time|run)\b|\bget(?:ting)? started\b|"
                     r"\bbasics\b|\bbeginners?\b|\bfrom scratch\b|\bstart(?:ing)? out\b|\bnew to\b|"
                     r"\bi'm new\b|\bi am new\b|\bintro(?:duction)?\b|\bnever (?:\w+ )?(?:quantized|done|"
-                    r"used|tried)\b|\bfirst time\b")
+                    r"used|tried)\b|\bfirst time\b|\bthe ropes\b")
 _TUTORIAL = [re.compile(p) for p in (
     r"\b(?:tutorial|lesson|guide|walkthrough|course|tour)s? (?:on|about|for|of|covering|to) (?P<t>.+)$",
     r"\b(?:walk me through|guide me through|teach me|show me how to|learn how to|learn about|"
@@ -112,7 +113,8 @@ def explain_topic(text: str) -> str | None:
     return None
 
 
-_NO_TOPIC = frozenset("next previous last part parts step steps chapter section bit rest of the a this".split())
+_NO_TOPIC = frozenset("next previous last part parts step steps chapter section bit rest of the a an this like "
+                      "i'd i want would give me some new".split())
 
 
 def tutorial_topic(text: str) -> str | None:
