@@ -116,7 +116,7 @@ HAVE = rx(r"\b(?:have|has|got|with|own|only)\b")
 
 SPEED = rx(r"\b(\d+(?:\.\d+)?)\s?(?:\+\s?)?(?:tok/s|tps|t/s|tokens?/s|toks?(?: per| a| each)? "
            r"(?:s|sec|second)|tokens?(?: per| a| each| every)? (?:s|sec|second)|tokens?|toks?)\b")
-MORE = rx(r"(?:at least|over|above|more than|faster than|greater than|minimum(?: of)?|min|no less "
+MORE = rx(r"(?:at least|over|above|more than|faster than|quicker than|speedier than|greater than|minimum(?: of)?|min|no less "
           r"than|not less than|no slower than|exceeding|beyond|better than|north of|>)\s*$")
 
 KLD_TERM = rx(r"\b(?:kl(?:[- ]div(?:ergence)?)?|kld|kullback[- ]leibler(?: divergence)?|"
