@@ -3,6 +3,8 @@ that must be answered first. Pure: it reads the state and returns an update,
 so re-running it (after an answer, or a resumed interrupt) is harmless."""
 from __future__ import annotations
 
+import os
+
 from copilot import render
 from copilot.nodes.resolve import public_slots, resolve
 from copilot.state import ChatState, Intent, Question, Step
@@ -15,7 +17,6 @@ BNB_BY_BITS = {4: "NF4", 8: "INT8"}
 TUNE_TYPES = ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M"]
 TYPE_CHOICES = ["Q4_K_M", "Q5_K_M", "Q8_0", "Q6_K"]
 DEFAULT_MODEL = "smollm2"
-TYPE_ADVICE = "Q4_K_M is a good start: 4-bit, under a third of the original size, with little quality loss."
 CHITCHAT = {
     "greeting": "Hello! I can quantize a model ('quantize smollm2 to Q4_K_M'), benchmark it, compare results, "
                 "or recommend a model for your hardware. What would you like to do?",
@@ -24,6 +25,13 @@ CHITCHAT = {
     "smalltalk": "All good here, thanks. I can quantize, benchmark and compare models, or recommend one for your "
                  "hardware. What shall we do?",
 }
+
+
+def ram_gb() -> int:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9)
+    except (ValueError, OSError):  # pragma: no cover
+        return 8
 
 
 def quant_types(req: dict) -> list[str]:
@@ -96,7 +104,7 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
         bad = req.get("bad_types") or []
         lead = (f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'} "
                 f"I know. ") if bad else ""
-        return {"question": ask("quant_type", f"{lead}Which quant type? {TYPE_ADVICE}", TYPE_CHOICES, "Q4_K_M")}
+        return {"question": ask("quant_type", f"{lead}Which quant type? Q4_K_M is a good start for {ram_gb()} GB.", TYPE_CHOICES, "Q4_K_M")}
     for qt in types:
         problem = check_type(qt, req.get("method"))
         if problem:
