@@ -60,7 +60,7 @@ CUES: list[tuple[Intent, float, str]] = [
                        r"run well|runs well)\b|\bhow fast\b(?! (?:can|should|could) i\b)|\bperformance\b|\bmeasure\b|"
                        r"\bspeed (?:check|test|run)\b|\bhow (?:quick|fast)$"),
     (I.BENCHMARK, 3.0, r"\bhow many (?:tokens|tok|toks|tok/s)\b|\bwhat (?:tok/s|speed|throughput|generation speed)"
-                       r" (?:does|do|will|would|can|did)\b|\bhow (?:quickly|fast) (?:\S+ ){0,3}(?:generates?|runs?|"
+                       r" (?:does|do|will|would|can|did)\b|\bhow (?:quickly|fast) (?:\S+ ){0,8}(?:generates?|runs?|"
                        r"goes|responds?)\b|\b(?:throughput|generation speed|tok/s) of\b"),
     (I.BENCHMARK, 3.0, r"\b(?:benchmark|bench|benchmarking|speedtest|speed test|profile|profiling)\b"),
     (I.BENCHMARK, 2.5, r"\bhow (?:fast|quick|quickly|slow|well|big|large|good|heavy|accurate) (?:is|are|does|do|"
@@ -150,7 +150,7 @@ CUES: list[tuple[Intent, float, str]] = [
                     r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b|"
                     r"\bget rid of\b|^(?:don't|do not) (?:run|start|do) (?:it|that|this|the job)\b"),
     # explain
-    (I.EXPLAIN, 2.5, r"\b(?:impact|effect|cost|downside|upside) of\b|\bthe deal with\b"),
+    (I.EXPLAIN, 2.5, r"\b(?:impact|effect|cost|downside|upside) of\b|\bthe deal with\b|^what (?:mean|means)\b"),
     (I.EXPLAIN, 3.0, r"\b(?:i want to|i'd like to|help me|i need to|i don't|i do not|i can't) "
                      r"(?:understand|get my head around)\b|^(?:so |but |and )?how come\b|\beli ?5\b|\bwhat (?:exactly|actually|really) (?:is|are)\b"),
     (I.EXPLAIN, 1.0, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was)\b"),
@@ -207,7 +207,7 @@ CUES: list[tuple[Intent, float, str]] = [
                   r"\blist of commands\b|\bwhat do you (?:support|understand|know)\b|\bwhat does this (?:program|"
                   r"tool|app|thing|copilot|assistant) do\b|\b(?:show|open|give)(?: me)? (?:the )?help\b|"
                   r"\bhow does this (?:assistant|copilot|program|tool|app|thing) work\b|\bwhat are you good at\b|"
-                  r"\bthings i can ask\b"),
+                  r"\bthings i can ask\b|\bthings (?:that )?i (?:can|could|am able to|may) (?:ask|do|say)\b"),
     (I.HELP, 4.0, r"\b(?:show|list|give|tell)(?: me)? (?:the |all |your |all the |available )?(?:commands|"
                   r"features|options|capabilities)\b|\bwhat are you (?:able|capable)\b"),
     (I.HELP, 3.0, r"^(?:help|help me|h|\?|commands|menu|options|usage)$|^(?:please |hey |hi |ok )?help\b(?! me \w)|"

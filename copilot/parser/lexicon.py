@@ -127,7 +127,7 @@ PERCENT = rx(r"(\d+(?:\.\d+)?)\s?(?:%|percent|per cent|pct)")
 NUMBER = rx(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)(?![\w.%]|\s?(?:%|percent|gb|mb|gigs?|bits?)\b)")
 
 PRIORITIES = [
-    ("low", rx(r"\blow[- ]?priority\b|\bpriority (?:is )?low\b|\bno rush\b|\bnot urgent\b|"
+    ("low", rx(r"\blow[- ]?priority\b|\bpriority (?:is )?low\b|\bno rush\b|\bno hurry\b|\bnot in a hurry\b|\bnot urgent\b|"
                r"\bwhen(?:ever)? (?:you(?:'re| are)? (?:have time|free|idle|can)|(?:the )?"
                r"(?:machine|computer|box) is (?:idle|free)|idle)\b|\bin the background\b|"
                r"\bovernight\b|\btonight\b|\bwhenever\b|\bdeprioriti[sz]e\b|\blow prio\b")),

@@ -130,7 +130,8 @@ def _limit(text: str) -> int | None:
     for pat in (r"\b(?:top|first|best|last|latest|newest)\s(\d+)\b(?!\s(?:hour|day|week|month|year)s?\b)",
                 r"\b(\d+)\s(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest|"
                 r"most recent|cheapest|top|highest|lowest)\b",
-                r"\b(?:show|list|give|get|display)(?: me)?(?: the| my)? (\d+)\b(?!\s?(?:bits?|gb|mb))"):
+                r"\b(?:show|list|give|get|display)(?: me)?(?: the| my)? (\d+)\b(?!\s?(?:bits?|gb|mb))",
+                r"^(?:the )?(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest) (\d+)$"):
         m = re.search(pat, text)
         if m and 0 < int(m.group(1)) < 1000:
             return int(m.group(1))

@@ -14,6 +14,7 @@ _EXPLAIN = [re.compile(p) for p in (
     r"affect|tell (?:me|us|you)|say|show)\b",
     r"\bwhat (?P<t>.+?) (?:means|stands for|measures|is for|is used for)\b",
     r"\bmeaning of (?P<t>.+)$",
+    r"^what (?:mean|means) (?P<t>.+)$",
     r"\bhow (?:does|do) (?P<t>.+?) work\b",
     r"\b(?:explain|define|describe|clarify|elaborate on|eli5|tell me (?:more )?about)(?: to me)?"
     r"(?: what| how| why)?(?: (?:is|are|does|do))? (?P<t>.+)$",
@@ -43,9 +44,10 @@ _TUTORIAL = [re.compile(p) for p in (
     r"\b(?:tutorial|lesson|guide|walkthrough|course|tour)s? (?:on|about|for|of|covering|to) (?P<t>.+)$",
     r"\b(?:walk me through|guide me through|teach me|show me how to|learn how to|learn about|"
     r"learn|teach me about|help me learn) (?:how (?:to|do i) )?(?P<t>.+)$",
-    r"^how (?:do|can|would|should) (?:i|you|we|one) (?P<t>.+)$",
+    r"\bhow (?:do|can|would|should) (?:i|you|we|one) (?P<t>.+)$",
     r"^how to (?P<t>.+)$",
     r"(?:^|\s)(?P<t>(?:[\w\-]+ ){0,2}[\w\-]+) (?:tutorial|lesson|walkthrough)\b",
+    r"^(?:tutorial|lesson|guide) (?P<t>[\w\-.]+(?: [\w\-.]+)?)$",
 )]
 _GERUND = [(re.compile(p), r) for p, r in (
     (r"^quantiz(?:e|ing)\b.*", "quantization"), (r"^(?:benchmark|bench|measur)(?:e|ing)?\b.*", "benchmarking"),
@@ -72,7 +74,7 @@ _TERM = (r"(?:gguf|gptq|awq|bnb|bitsandbytes|llama\.cpp|k-quants?|i-quants?|imat
          r"quantization)")
 _KNOWN = re.compile(rf"\b{_TERM}(?![\w-])")
 # "why is q5_k_m better than q4_0", "how come q8_0 is bigger than q6_k": a comparison to explain
-_WHY_VS = re.compile(rf"^(?:\w+ ){{0,3}}?(?:why|how come)\b.*?\b(?P<t>{_TERM})\b.*?\b(?:better|worse|faster|"
+_WHY_VS = re.compile(rf"\b(?:why|how come)\b.*?\b(?P<t>{_TERM})\b.*?\b(?:better|worse|faster|"
                      rf"slower|bigger|smaller|larger|more|less|beats?|outperforms?|than|over|compared to|vs|"
                      rf"versus)\b.*?\b(?P<u>{_TERM})(?![\w-])")
 _PRONOUNS = frozenset("it this that them these those they".split())
@@ -97,7 +99,10 @@ def explain_topic(text: str) -> str | None:
             if m:
                 t = _clean(m.group("t"))
                 if "u" in m.groupdict() and m.group("u"):
-                    return f"{t} vs {_clean(m.group('u'))}" if t else None
+                    u = _clean(m.group("u"))
+                    kt, ku = _KNOWN.match(t), _KNOWN.match(u)   # "nf4 and fp4 formats in bitsandbytes"
+                    t, u = (kt.group(0) if kt else t), (ku.group(0) if ku else u)
+                    return f"{t} vs {u}" if t else None
                 q = _QUALIFIED.match(t)   # "calibration data in gptq": the subject, not its setting
                 if q:
                     t = q.group(1)
