@@ -277,7 +277,6 @@ def plan(state: ChatState) -> dict:
     if steps and req.get("unsure") and not state.get("confirmed") and not update.get("question"):
         # not sure of the reading: confirm it instead of acting on a guess (or saying "I didn't understand")
         update["question"] = ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes")
-        update["out"] = [*(update.get("out") or []), render.text(f"Did you mean: {describe(req)}?")]
         return update
     if steps and any(s.get("expensive") for s in steps) and not state.get("confirmed") and not update.get("question"):
         lines = [f"  {i}. {s['label']}" for i, s in enumerate(steps, 1)]

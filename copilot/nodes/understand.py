@@ -11,6 +11,7 @@ FRAGMENT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 CONFIRM_BELOW = 0.5   # a reading less sure than this is confirmed ("Did you mean: ...?") before acting
 # quant-type-shaped words ("q9_z", "Q7_K"): the parser ignores the ones that do not exist; the copilot names them
 _TYPE_SHAPED = re.compile(r"(?<![\w/.-])(i?q\d{1,2}_[a-z0-9]{1,3}(?:_[a-z0-9]{1,3})?)(?![\w/.-])", re.I)
+_PLACEHOLDER = "Q4_K_M"   # stands in for a made-up type so that the rest of the sentence is read as usual
 
 
 def unknown_types(text: str) -> list[str]:
@@ -25,6 +26,18 @@ def unknown_types(text: str) -> list[str]:
         except LqmfError:
             bad.append(m.group(1).upper())
     return list(dict.fromkeys(bad))
+
+
+def _with_real_type(text: str, bad: list[str], parse) -> tuple[str, dict] | None:
+    """"make smollm2 a q3_z": the request read with a real type where the made-up one stands
+    (its quant slots dropped), or None when that is no task either."""
+    try:
+        probe = parse(_TYPE_SHAPED.sub(lambda m: _PLACEHOLDER if m.group(1).upper() in bad else m.group(0), text))
+    except Exception:
+        return None
+    if probe.get("intent") not in ("quantize", "benchmark", "compare", "tune"):
+        return None
+    return probe["intent"], {k: v for k, v in (probe.get("slots") or {}).items() if k not in FRAGMENT_SLOTS}
 
 
 def interpret(text: str) -> tuple[str, dict]:
@@ -50,6 +63,9 @@ def interpret(text: str) -> tuple[str, dict]:
     bad = unknown_types(text)
     if bad:
         slots["bad_types"] = bad
+        read = _with_real_type(text, bad, parse) if intent == "unknown" else None
+        if read:
+            intent, slots = read[0], {**slots, **read[1]}
     if intent == "unknown" and not (set(slots) - {"chitchat", "bad_types"}):
         # The parser keeps no slots for an utterance it cannot place; a follow-up
         # fragment ("actually use 5 bits") still names quant slots: read those.

@@ -17,8 +17,8 @@ class Chitchat(StrEnum):
 _P = r"(?:\s+(?:there|all|everyone|folks|friend|mate|buddy|again|copilot|lqmf|so much|a lot|very much|" \
      r"you|man|guys|then|for now|for the help|for that))*"
 PATTERNS = [
-    (Chitchat.THANKS, re.compile(rf"^(?:ok(?:ay)? |great |cool |awesome |perfect |nice )?(?:thanks|thank you|thx|ty|"
-                                 rf"cheers|many thanks|much appreciated|appreciate it){_P}(?:\s+(?:bye|goodbye|that helped|that "
+    (Chitchat.THANKS, re.compile(rf"^(?:ok(?:ay)? |great |cool |awesome |perfect |nice )?(?:(?:thanks|thank you|thx|"
+                                 rf"ty|cheers|many thanks|much appreciated|appreciate it)\s*){{1,2}}{_P}(?:\s+(?:bye|goodbye|that helped|that "
                                  rf"was helpful|that's great|that's perfect|great|perfect|awesome))?$")),
     (Chitchat.BYE, re.compile(rf"^(?:ok(?:ay)? )?(?:bye|goodbye|good bye|see you(?: later| soon)?|see ya|later|"
                               rf"good night|gn|cya|take care){_P}$")),
