@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "{\"intent\", \"slots\"} JSON (contracts/parse.md).")
     p.add_argument("text", nargs="+", help="the utterance, or '-' to read one per line from stdin")
     p.add_argument("--mode", choices=["builtin", "llm", "hybrid"], default=None,
-                   help="parser to use (default: config.toml 'parser', LQMF_PARSER, else builtin)")
+                   help="parser to use (default: config.toml 'parser', LQMF_PARSER, else builtin); "
+                        "llm and hybrid are experimental (the bundled model is far less accurate)")
     p.set_defaults(func=handle)
 
 

@@ -17,6 +17,14 @@ BNB_BY_BITS = {4: "NF4", 8: "INT8"}
 TUNE_TYPES = ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M"]
 TYPE_CHOICES = ["Q4_K_M", "Q5_K_M", "Q8_0", "Q6_K"]
 DEFAULT_MODEL = "smollm2"
+CHITCHAT = {
+    "greeting": "Hello! I can quantize a model ('quantize smollm2 to Q4_K_M'), benchmark it, compare results, "
+                "or recommend a model for your hardware. What would you like to do?",
+    "thanks": "You're welcome! Anything else? Another quant type, a benchmark, or a comparison of what you made.",
+    "bye": "Bye! Say 'jobs' when you are back to see how your jobs went.",
+    "smalltalk": "All good here, thanks. I can quantize, benchmark and compare models, or recommend one for your "
+                 "hardware. What shall we do?",
+}
 
 
 def ram_gb() -> int:
@@ -93,8 +101,10 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
         return {"out": [render.error(problem)], "request": None}
     types = quant_types(req) if req["intent"] != Intent.TUNE else (quant_types(req) or TUNE_TYPES)
     if not types:
-        return {"question": ask("quant_type", f"Which quant type? Q4_K_M is a good start for {ram_gb()} GB.",
-                                TYPE_CHOICES, "Q4_K_M")}
+        bad = req.get("bad_types") or []
+        lead = (f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'} "
+                f"I know. ") if bad else ""
+        return {"question": ask("quant_type", f"{lead}Which quant type? Q4_K_M is a good start for {ram_gb()} GB.", TYPE_CHOICES, "Q4_K_M")}
     for qt in types:
         problem = check_type(qt, req.get("method"))
         if problem:
@@ -218,6 +228,8 @@ def plan_reply(text: str):
 
 
 def plan_unknown(req: dict, state: ChatState) -> dict:
+    if req.get("chitchat") in CHITCHAT:
+        return {"out": [render.text(CHITCHAT[req["chitchat"]])], "request": None}
     if req.get("affirm") or req.get("deny"):
         return {"out": [render.text("There is no question waiting for an answer. What would you like to do?")],
                 "request": None}
@@ -245,10 +257,27 @@ PLANNERS = {
 assert set(PLANNERS) == set(Intent), "every Intent needs a planner"
 
 
+def describe(req: dict) -> str:
+    """A request in a few words: "benchmark smollm2 Q4_K_M", "query task chat, sort speed"."""
+    head = [req["intent"], *(str(req[k]) for k in ("model",) if req.get(k)), *quant_types(req)]
+    rest = [f"{k} {v}" for k, v in public_slots(req).items()
+            if k not in ("intent", "model", "quant_type", "quant_types", "bits") and v not in (None, "", [])]
+    return " ".join(head) + (" (" + ", ".join(rest) + ")" if rest else "")
+
+
 def plan(state: ChatState) -> dict:
     req = dict(state.get("request") or {}) or resolve(state)
     update = {"request": req, "plan": [], "question": None, **PLANNERS[Intent(req["intent"])](req, state)}
     steps = update.get("plan") or []
+    bad = req.get("bad_types") or []
+    question = update.get("question") or {}
+    if bad and not any(b in (question.get("prompt") or "") for b in bad):
+        note = f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'}; I left it out."
+        update["out"] = [render.text(note), *(update.get("out") or [])]
+    if steps and req.get("unsure") and not state.get("confirmed") and not update.get("question"):
+        # not sure of the reading: confirm it instead of acting on a guess (or saying "I didn't understand")
+        update["question"] = ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes")
+        return update
     if steps and any(s.get("expensive") for s in steps) and not state.get("confirmed") and not update.get("question"):
         lines = [f"  {i}. {s['label']}" for i, s in enumerate(steps, 1)]
         update["question"] = ask("confirm", "Go ahead? [Y/n]", ["yes", "no"], "yes")

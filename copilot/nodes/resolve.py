@@ -6,7 +6,8 @@ from __future__ import annotations
 from copilot.state import ChatState, Intent
 
 QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
-EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs")
+EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs",
+          "unsure", "chitchat", "bad_types")
 TASK_INTENTS = (Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE)
 
 

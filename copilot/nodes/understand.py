@@ -2,10 +2,42 @@
 contracts/parse.md plus the conversation words of ``words``."""
 from __future__ import annotations
 
+import re
+
 from copilot.nodes import words
 from copilot.state import ChatState, Intent
 
 FRAGMENT_SLOTS = ("quant_type", "quant_types", "bits", "method")
+CONFIRM_BELOW = 0.5   # a reading less sure than this is confirmed ("Did you mean: ...?") before acting
+# quant-type-shaped words ("q9_z", "Q7_K"): the parser ignores the ones that do not exist; the copilot names them
+_TYPE_SHAPED = re.compile(r"(?<![\w/.-])(i?q\d{1,2}_[a-z0-9]{1,3}(?:_[a-z0-9]{1,3})?)(?![\w/.-])", re.I)
+_PLACEHOLDER = "Q4_K_M"   # stands in for a made-up type so that the rest of the sentence is read as usual
+
+
+def unknown_types(text: str) -> list[str]:
+    """Quant types the user wrote that are no real type (upper case, in order)."""
+    from tools.errors import LqmfError
+    from tools.quantize.types import parse_quant_type
+
+    bad = []
+    for m in _TYPE_SHAPED.finditer(text):
+        try:
+            parse_quant_type(m.group(1))
+        except LqmfError:
+            bad.append(m.group(1).upper())
+    return list(dict.fromkeys(bad))
+
+
+def _with_real_type(text: str, bad: list[str], parse) -> tuple[str, dict] | None:
+    """"make smollm2 a q3_z": the request read with a real type where the made-up one stands
+    (its quant slots dropped), or None when that is no task either."""
+    try:
+        probe = parse(_TYPE_SHAPED.sub(lambda m: _PLACEHOLDER if m.group(1).upper() in bad else m.group(0), text))
+    except Exception:
+        return None
+    if probe.get("intent") not in ("quantize", "benchmark", "compare", "tune"):
+        return None
+    return probe["intent"], {k: v for k, v in (probe.get("slots") or {}).items() if k not in FRAGMENT_SLOTS}
 
 
 def interpret(text: str) -> tuple[str, dict]:
@@ -20,14 +52,28 @@ def interpret(text: str) -> tuple[str, dict]:
         res = {"intent": "unknown", "slots": {}}
     intent = str(res.get("intent") or "unknown")
     slots = dict(res.get("slots") or {})
-    if intent == "unknown" and not slots:
+    alt = res.get("alternative")
+    if intent == "unknown" and isinstance(alt, dict) and alt.get("intent") and not words.is_yes(text) \
+            and not words.is_no(text) and words.ordinal(text) is None:
+        intent, slots = str(alt["intent"]), {**dict(alt.get("slots") or {}), "unsure": True}
+    elif intent != "unknown" and float(res.get("confidence", 1.0)) < CONFIRM_BELOW:
+        slots["unsure"] = True
+    if res.get("chitchat"):
+        slots["chitchat"] = str(res["chitchat"])
+    bad = unknown_types(text)
+    if bad:
+        slots["bad_types"] = bad
+        read = _with_real_type(text, bad, parse) if intent == "unknown" else None
+        if read:
+            intent, slots = read[0], {**slots, **read[1]}
+    if intent == "unknown" and not (set(slots) - {"chitchat", "bad_types"}):
         # The parser keeps no slots for an utterance it cannot place; a follow-up
         # fragment ("actually use 5 bits") still names quant slots: read those.
         try:
             probe = parse("quantize it " + text).get("slots") or {}
         except Exception:
             probe = {}
-        slots = {k: v for k, v in probe.items() if k in FRAGMENT_SLOTS}
+        slots.update({k: v for k, v in probe.items() if k in FRAGMENT_SLOTS})
     slots.update(words.extras(text, intent))
     n = words.ordinal(text)
     if n is not None and intent in ("unknown", "query", "jobs"):

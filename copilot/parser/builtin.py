@@ -14,6 +14,7 @@ from copilot.parser.schema import ALLOWED, Intent
 from copilot.parser.text import normalize
 
 _HAS_LETTER = re.compile(r"[a-z]")
+ALTERNATIVE_MIN = 0.25   # an unknown utterance whose best guess is this likely gets it as "alternative"
 
 
 def _unique(values: list) -> list:
@@ -104,6 +105,12 @@ def _fit(intent: Intent, found: dict, norm: str, canon: str) -> dict:
         m = PERCENT.search(norm)
         if m:
             s["max_ppl_delta_pct"] = clean_number(float(m.group(1)))
+    if intent is Intent.QUERY and "max_size_gb" not in s:
+        # "which of my models fit in 8 GB of VRAM": a size filter over my artifacts, not my hardware
+        for key in ("vram_gb", "ram_gb"):
+            if key in s:
+                s["max_size_gb"] = s.pop(key)
+                break
     if intent is Intent.EXPLAIN:
         topic = topics.explain_topic(canon)
         s = {"topic": topic} if topic else {}
@@ -114,13 +121,52 @@ def _fit(intent: Intent, found: dict, norm: str, canon: str) -> dict:
     return {k: v for k, v in s.items() if k in allowed}
 
 
+def analyze(norm: str) -> tuple[dict, str, str, intents.IntentScore]:
+    """Slots found, shaped text, canonical text and the rule scores of normalized text."""
+    found, shaped, canon = extract(norm)
+    return found, shaped, canon, intents.score(shaped, found)
+
+
+def features_of(text: str) -> dict[str, float]:
+    """The classifier's features of one raw utterance (training uses the same path)."""
+    from copilot.parser import features
+
+    norm = normalize(text or "")
+    found, shaped, _, rules = analyze(norm)
+    return features.extract(shaped, found, rules)
+
+
+def _alternative(probs: dict[str, float], found: dict, norm: str, canon: str) -> dict | None:
+    """The likeliest request for an utterance judged unknown, when it is a plausible guess."""
+    intent, p = max(((i, v) for i, v in probs.items() if i != Intent.UNKNOWN), key=lambda x: x[1])
+    if p < ALTERNATIVE_MIN:
+        return None
+    return {"intent": intent, "slots": _fit(Intent(intent), found, norm, canon), "confidence": round(p, 2)}
+
+
 def parse(text: str) -> dict:
-    """``{"intent", "slots", "confidence", "parser"}`` for one utterance."""
+    """``{"intent", "slots", "confidence", "parser"}`` for one utterance; for an unknown one
+    also ``chitchat`` (greeting, thanks, ...) or ``alternative`` (a guess worth confirming)."""
+    from copilot.parser import chitchat, classifier, features
+
     norm = normalize(text or "")
     if not _HAS_LETTER.search(norm):
         return {"intent": "unknown", "slots": {}, "confidence": 1.0, "parser": "builtin"}  # no words at all
-    found, shaped, canon = extract(norm)
-    result = intents.score(shaped, found)
-    slots = _fit(result.intent, found, norm, canon)
-    return {"intent": result.intent.value, "slots": slots, "confidence": result.confidence,
-            "parser": "builtin"}
+    found, shaped, canon, rules = analyze(norm)
+    probs = classifier.probabilities(features.extract(shaped, found, rules))
+    if probs is None:
+        intent, confidence = rules.intent, rules.confidence
+    else:
+        best = max(probs, key=probs.__getitem__)
+        intent, confidence = Intent(best), round(probs[best], 2)
+    slots = _fit(intent, found, norm, canon)
+    out = {"intent": intent.value, "slots": slots, "confidence": confidence, "parser": "builtin"}
+    if intent is Intent.UNKNOWN:
+        kind = chitchat.kind(norm)
+        if kind:
+            out["chitchat"] = kind
+        elif probs is not None:
+            alt = _alternative(probs, found, norm, canon)
+            if alt:
+                out["alternative"] = alt
+    return out

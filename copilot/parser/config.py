@@ -9,7 +9,7 @@ In ``data_dir()/config.toml``::
     llm_model = ""              # gguf: a .gguf path (default: the bundled SmolLM2);
                                 # endpoint: the model name
     llm_url = ""                # OpenAI-compatible / Ollama base URL
-    hybrid_threshold = 0.35     # hybrid asks the LLM when the rules' confidence is below
+    hybrid_threshold = 0.5      # hybrid asks the LLM when the built-in confidence (a probability) is below
 
 (``[parser] mode = "hybrid"`` is accepted instead of the top-level key.)
 When ``[parser_llm] llm`` is absent, the copilot's ``[chat] llm`` settings are used if
@@ -43,7 +43,7 @@ class ParserSettings:
     llm: LlmProvider = LlmProvider.GGUF
     llm_model: str = ""
     llm_url: str = ""
-    hybrid_threshold: float = 0.35
+    hybrid_threshold: float = 0.5
 
 
 def parse_mode(value: str) -> ParserMode:
@@ -73,7 +73,7 @@ def load() -> ParserSettings:
         raise InvalidInput(f"unknown parser LLM '{llm}'",
                            "use one of " + ", ".join(p.value for p in LlmProvider)) from None
     try:
-        threshold = float(section.get("hybrid_threshold", 0.35))
+        threshold = float(section.get("hybrid_threshold", 0.5))
     except (TypeError, ValueError):
         raise InvalidInput("[parser_llm] hybrid_threshold must be a number", "e.g. hybrid_threshold = 0.5") from None
     return ParserSettings(

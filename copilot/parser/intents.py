@@ -39,6 +39,12 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule|do)\b (?:a |an |the )?(?:[\w\-]+ ){0,3}(?:quantization|quant)\b"),
     (I.QUANTIZE, 1.5, r"\b(?:\d+ ?-?bits?|<q>) (?:version|copy|variant|build) of\b"),
     # tune
+    (I.TUNE, 2.5, r"\bsmallest <m> (?:that|which)\b|\bstill (?:good|usable|decent|ok|okay|fine)\b|"
+                  r"\bwithout (?:hurting|losing|killing) (?:the )?(?:quality|accuracy)\b"),
+    (I.TUNE, 3.0, r"\b(?:choose|pick|find|select|decide)(?: me)? (?:the |a )?(?:best |right |optimal |ideal )?"
+                  r"(?:bit ?width|bits|quant(?:ization)?(?: level| type)?) (?:for|so|that|automatically)\b|"
+                  r"\bbest bit ?width\b|\b(?:automatically|auto) (?:pick|choose|find|select)\b|"
+                  r"\bso (?:that )?(?:it |<m> )?(?:fits?|stays?) (?:in|into|under|below|within)\b"),
     (I.TUNE, 2.5, r"\b(?:tune|auto-?tune|autotune|optimi[sz]e|sweep|search for|search|grid search)\b"),
     (I.TUNE, 3.0, r"\bfind (?:me )?(?:the |a )?(?:best|smallest|optimal|lowest|most compressed|right|ideal|"
                   r"cheapest|tightest|most aggressive|minimum|lowest-bit|fewest)\b"),
@@ -50,6 +56,12 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.TUNE, 2.0, r"\bfind (?:me )?(?:the |a )?(?:best|smallest|optimal|lowest|right|ideal|cheapest)\b.*\b(?:of|for) <m>"),
     (I.TUNE, 1.0, r"\b(?:how (?:low|far|small) can i go|how many bits)\b"),
     # benchmark
+    (I.BENCHMARK, 2.5, r"\b(?:fast|numbers (?:on|for)|score|rate|heavy|memory use|memory usage|ppl of|"
+                       r"run well|runs well)\b|\bhow fast\b(?! (?:can|should|could) i\b)|\bperformance\b|\bmeasure\b|"
+                       r"\bspeed (?:check|test|run)\b|\bhow (?:quick|fast)$"),
+    (I.BENCHMARK, 3.0, r"\bhow many (?:tokens|tok|toks|tok/s)\b|\bwhat (?:tok/s|speed|throughput|generation speed)"
+                       r" (?:does|do|will|would|can|did)\b|\bhow (?:quickly|fast) (?:\S+ ){0,8}(?:generates?|runs?|"
+                       r"goes|responds?)\b|\b(?:throughput|generation speed|tok/s) of\b"),
     (I.BENCHMARK, 3.0, r"\b(?:benchmark|bench|benchmarking|speedtest|speed test|profile|profiling)\b"),
     (I.BENCHMARK, 2.5, r"\bhow (?:fast|quick|quickly|slow|well|big|large|good|heavy|accurate) (?:is|are|does|do|"
                        r"will|would|can|runs?)\b"),
@@ -63,14 +75,30 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the|its) (?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
     (I.BENCHMARK, 2.5, r"\bhow much (?:memory|ram|vram|disk|space) does\b"),
     # compare
+    (I.COMPARE, 3.0, r"\bnext to\b|\b(?:against|than|to|with|vs) (?:the |my )?(?:original|unquantized|"
+                     r"base|full[- ]precision|baseline|fp16|f16 one)\b|\bagainst (?:my |the )?<q>|\b(?:gguf|gptq|awq|bnb|"
+                     r"bitsandbytes) against\b"),
     (I.COMPARE, 5.0, r"\b(?:compare|comparison|comparing|versus|vs|side by side|side-by-side|head to head|"
                      r"stack up|against each other|diff)\b"),
     (I.COMPARE, 2.5, r"\bcompared (?:to|with)\b|\bwhich (?:is|was|one is|runs?) (?:better|faster|smaller|"
-                     r"slower|bigger|more accurate)\b|\b(?:better|faster|smaller|slower) than <q>|"
+                     r"slower|bigger|more accurate)\b|\b(?:better|worse|faster|smaller|slower|bigger|larger|more accurate) than <q>|"
                      r"\bhow does <q> (?:compare|stack)\b"),
     (I.COMPARE, 1.0, r"<q>.*\b(?:and|or|with)\b.*<q>"),
     (I.COMPARE, 1.0, r"\bdifference (?:in|of) (?:speed|size|quality|perplexity)\b"),
     # query
+    (I.QUERY, 3.0, r"\b(?:which|what) of (?:my|our|the) (?:\w+ )?(?:models|quants|runs|experiments|artifacts|"
+                   r"files|results)\b|\bwhat (?:did|have) (?:i|we) (?:\w+ )?(?:quantize|benchmark|convert|"
+                   r"run|test|try|make|build|do|done|made|tried|tested|ran|converted|quantized|benchmarked)\b|"
+                   r"^(?:the )?(?:results?|numbers|stats|metrics|scores?) (?:for|of)\b|"
+                   r"^(?:anything|everything|every|all) (?:that |which )?(?:\w+ )?(?:above|over|under|below|"
+                   r"faster|slower|smaller|bigger|with|from|that|bits?|runs?|quants?)\b|"
+                   r"\b(?:i have|i've got|i own|i made|i've made|i built)$|"
+                   r"^(?:anything|any runs?|something|any experiments?) (?:that )?(?:failed|crashed|broke|"
+                   r"succeeded|finished|worked)\b|^(?:my|our) (?:\S+ )?history$|"
+                   r"^(?:everything|all|anything|stuff) (?:that )?(?:i|we)(?:'ve| have)? (?:made|did|done|ran|"
+                   r"quantized|tried|built|converted|benchmarked)\b|"
+                   r"^(?:my|our) (?:\w+ ){0,3}(?:quants|models|runs|experiments|results|artifacts)$|"
+                   r"\b(?:gguf|gptq|awq|bnb|bitsandbytes|\d+ ?-?bits?) (?:runs|experiments|results|quants)\b"),
     (I.QUERY, 2.5, rf"\b(?:show|list|display|give me|get|pull up|fetch|print|which|what|how many|any|"
                    rf"count|see|view|all)\b.*\b{_OBJ}\b"),
     (I.QUERY, 1.5, rf"\b(?:my|our|past|previous|earlier|old|recent|existing|saved|stored|completed|finished)"
@@ -84,6 +112,10 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUERY, 1.5, rf"(?:<m>|<q>) {_OBJ_PL}\b|\b{_OBJ_PL} (?:from|in|with|since|during|over|that|which|where)\b"),
     (I.QUERY, 1.5, rf"\b{_SUPER}\b(?: [\w/]+){{0,3}} {_OBJ}\b|\btop \d+\b"),
     # recommend
+    (I.RECOMMEND, 2.5, r"^(?:anything|something|any model|a model|model|models) (?:good )?for\b"),
+    (I.RECOMMEND, 3.0, r"\b(?:right|best|good|ideal) (?:one )?for my\b|\bwhat would you (?:run|use|pick|choose|recommend|suggest|go with)\b|"
+                       r"\b(?:pick|choose|find) (?:me )?a model\b|\bmodel (?:ideas|suggestions?|recommendations?)\b|"
+                       r"\bany suggestions?\b"),
     (I.RECOMMEND, 3.5, r"\b(?:recommend|recommendation|recommendations|suggest|suggestion|advice|advise)\b"),
     (I.RECOMMEND, 3.0, r"\b(?:which|what) (?:\w+ ){0,2}(?:model|quant|quantization|method|format|llm|one|"
                        r"bit ?width|bits|precision|quant type)s? (?:should|would|do you|could|to use|to pick|to "
@@ -100,7 +132,13 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.RECOMMEND, 1.0, r"\b(?:for|on) (?:my |a |an )?(?:\d+ ?gb )?(?:laptop|phone|raspberry|pi|jetson|"
                        r"gpu|machine|computer|desktop|server)\b"),
     # jobs
-    (I.JOBS, 3.0, r"\b(?:queue|jobs|job status|scheduler|job list|workers?)\b|\bjob\b(?! of\b)"),
+    (I.JOBS, 3.0, r"\b(?:queue|jobs|job status|scheduler|job list|workers?)\b|(?<!nice )(?<!good )(?<!great )"
+                  r"\bjob\b(?! of\b)"),
+    (I.JOBS, 3.0, r"\b(?:tasks?|something|anything) (?:is |are )?(?:still |currently |now )?(?:running|queued|"
+                  r"waiting|pending|in progress)\b"),
+    (I.JOBS, 3.0, r"^(?:show |list )?(?:me )?(?:everything|anything|all the (?:things|stuff)|stuff|all|what's|"
+                  r"what is|is anything|is there anything)(?: that's| that is| that are| which is)? (?:currently |still |"
+                  r"now |right now )?(?:queued|waiting|pending|running|being processed|in progress)\b"),
     (I.JOBS, 2.5, r"\bwhat(?:'s| is) (?:currently |still |now )?(?:running|happening|queued|pending|going on)\b|"
                   r"\bis (?:it|my \w+|the \w+|that|this) (?:done|finished|ready|complete|still running|"
                   r"running)\b|\bhow(?:'s| is) (?:it|my \w+|the \w+|that|the \w+ \w+) (?:going|coming "
@@ -109,8 +147,12 @@ CUES: list[tuple[Intent, float, str]] = [
     # cancel
     (I.CANCEL, 4.0, r"\b(?:cancel|abort|kill|terminate|halt|dequeue|unqueue)\b"),
     (I.CANCEL, 3.5, r"\bstop\b(?! (?:words?|tokens?|at)\b)|\b(?:remove|delete|drop|scrap|scratch)\b.*\b(?:job|queue|"
-                    r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b"),
+                    r"it|that|task)\b|\bnever ?mind\b|\bforget (?:it|that|about)\b|\bcall off\b|"
+                    r"\bget rid of\b|^(?:don't|do not) (?:run|start|do) (?:it|that|this|the job)\b"),
     # explain
+    (I.EXPLAIN, 2.5, r"\b(?:impact|effect|cost|downside|upside) of\b|\bthe deal with\b|^what (?:mean|means)\b"),
+    (I.EXPLAIN, 3.0, r"\b(?:i want to|i'd like to|help me|i need to|i don't|i do not|i can't) "
+                     r"(?:understand|get my head around)\b|^(?:so |but |and )?how come\b|\beli ?5\b|\bwhat (?:exactly|actually|really) (?:is|are)\b"),
     (I.EXPLAIN, 1.0, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was)\b"),
     (I.EXPLAIN, 1.5, r"^(?:so |and |hey |ok |okay )?(?:what's|whats|what is|what are|what was|why|how)\b.*"
                      r"(?:<q>|<m>|quant|\b(?:gguf|gptq|awq|bnb|bitsandbytes|perplexity|ppl|kl|kld|divergence|"
@@ -133,6 +175,7 @@ CUES: list[tuple[Intent, float, str]] = [
                      r"difference\b|\bhow is .* (?:different|calculated|computed|measured)\b|"
                      r"\bwhat happens\b|\bis it (?:true|bad|ok|okay|safe)\b|\bhow (?:much|bad) (?:does|is)\b"),
     # tutorial
+    (I.TUTORIAL, 4.0, r"\bwhere (?:should|do|can|would) i (?:begin|start)\b|\bthe ropes\b|\blearn\b"),
     (I.TUTORIAL, 4.0, r"\b(?:teach me|tutorial|tutorials|walk me through|walkthrough|walk-through|guide me|"
                       r"step by step|step-by-step|lesson|lessons|show me how|learn (?:how|to|about)|i'm new|"
                       r"i am new|new to this|beginner|get(?:ting)? started|onboarding|course|teach|"
@@ -150,7 +193,21 @@ CUES: list[tuple[Intent, float, str]] = [
                   r"\b(?:your|the|its|lqmf's) capabilities\b|"
                   r"\bwhat can i (?:ask|say|do(?: here| with (?:this|you))?)\b|\bhow to use (?:this|lqmf|you|it)\b|"
                   r"\bwhat are your\b|\bwhat is (?:this|lqmf)\b|\bhow can you help\b|\bhow do (?:i|you) work\b|"
-                  r"\bwhat is this (?:tool|app|thing)\b|\bwhat do i do\b|\bwhat are the commands\b"),
+                  r"\bwhat is this (?:tool|app|thing)\b|\bwhat do i do\b|\bwhat are the commands\b|"
+                  r"\bwhat (?:can|should|do) i (?:type|write|enter|input)\b"),
+    (I.HELP, 4.5, r"^(?:instructions|manual|docs|documentation|capabilities|features|halp|usage|commands|options)"
+                  r"(?: please)?$|\bis there a (?:manual|guide|help)\b|\btips (?:on|for) using\b|\bavailable "
+                  r"(?:actions|commands|features)\b|\bwhat you can do\b|\bno idea how (?:this|it|you) works?\b|"
+                  r"\boverview of (?:your |the )?(?:commands|features|options)\b|\bstart using (?:this|you|lqmf|it)\b|"
+                  r"\bwhat(?:'s| is) possible\b|\bwhat are my options\b|\b(?:what|which) (?:sort of |kind of |"
+                  r"other )?(?:stuff |things |requests |commands |tasks )?(?:can|do|could) you (?:do|support|"
+                  r"understand|handle|help with)\b|\b(?:tell|show|explain)(?: to)?(?: me)? what you (?:can|could) do\b|"
+                  r"\bexamples? (?:of what to (?:ask|say|type)|please)\b|^examples?$|\bhow (?:do|can|should) i "
+                  r"(?:talk to|use|work with) (?:you|this|lqmf|the copilot)\b|\bwhat (?:should|can|do) i (?:say|ask)\b|"
+                  r"\blist of commands\b|\bwhat do you (?:support|understand|know)\b|\bwhat does this (?:program|"
+                  r"tool|app|thing|copilot|assistant) do\b|\b(?:show|open|give)(?: me)? (?:the )?help\b|"
+                  r"\bhow does this (?:assistant|copilot|program|tool|app|thing) work\b|\bwhat are you good at\b|"
+                  r"\bthings i can ask\b|\bthings (?:that )?i (?:can|could|am able to|may) (?:ask|do|say)\b"),
     (I.HELP, 4.0, r"\b(?:show|list|give|tell)(?: me)? (?:the |all |your |all the |available )?(?:commands|"
                   r"features|options|capabilities)\b|\bwhat are you (?:able|capable)\b"),
     (I.HELP, 3.0, r"^(?:help|help me|h|\?|commands|menu|options|usage)$|^(?:please |hey |hi |ok )?help\b(?! me \w)|"
@@ -201,7 +258,8 @@ def _slot_evidence(scores: dict, shaped: str, slots: dict) -> None:
     has = slots.__contains__
     quantish = has("quant_type") or has("bits") or has("method") or has("quant_types")
     if has("model") and quantish:
-        scores[I.QUANTIZE] += 2.0
+        # "rate tinyllama q2_k": a measuring word outweighs the bare model + type evidence
+        scores[I.QUANTIZE] += 1.0 if scores[I.BENCHMARK] >= 2.5 and scores[I.QUANTIZE] < 2.5 else 2.0
         scores[I.BENCHMARK] += 0.5
     elif has("model") and not any(scores.values()):
         scores[I.QUANTIZE] += 0.5

@@ -16,10 +16,10 @@ def rx(pattern: str) -> re.Pattern:
 
 
 DEVICES = [
-    ("edge", rx(r"\b(?:raspberry ?pie?(?: \d)?|rpi|pi \d|jetson(?: nano| orin)?|phones?|smartphones?|"
+    ("edge", rx(r"\b(?:raspberry ?pie?(?: \d)?|rpi|pi \d|(?:the|a|my|on) pi(?= |$)|jetson(?: nano| orin)?|phones?|smartphones?|"
                 r"android|iphones?|mobile|edge(?: devices?| hardware)?|embedded|micro ?controllers?|"
                 r"single[- ]board computers?|sbc|orange ?pi|arm board)\b")),
-    ("gpu", rx(r"\b(?:gpus?|cuda|graphics cards?|video cards?|nvidia|rtx ?\d*|gtx ?\d*|geforce|"
+    ("gpu", rx(r"\b(?:gpus?|cuda|graphics cards?|(?<=gb )cards?|(?<=gig )cards?|video cards?|nvidia|rtx ?\d*|gtx ?\d*|geforce|"
                r"radeon|a100|h100|t4|3090|4090|3060|4060)\b")),
     ("cpu", rx(r"\b(?:cpus?|processor|cpu[- ]only|no gpu|without (?:a )?gpu)\b")),
 ]
@@ -44,7 +44,7 @@ STATUSES = [
     ("cancelled", rx(r"\b(?:cancell?ed|aborted|killed|stopped)\b")),
     ("succeeded", rx(r"(?<!is it )(?<!is that )(?<!is this )\b(?:succeeded|successful|successfully|succeed(?:ing)?|success|completed|"
                      r"complete|finished|done|passed|worked)\b")),
-    ("running", rx(r"\b(?:running|in progress|active|ongoing|under way|underway|processing)\b"
+    ("running", rx(r"\b(?:running|in progress|active|ongoing|under way|underway|processing|being processed|being worked on)\b"
                    r"(?! (?:on|locally|in (?:a|my|the)|it|models?|at)\b)")),
     ("queued", rx(r"\b(?:queued|pending|waiting|scheduled|not started|enqueued)\b")),
 ]
@@ -53,7 +53,8 @@ SUPERLATIVES = [
     (rx(r"\b(?:fastest|quickest|speediest|highest (?:speed|throughput|tok/s)|most tok/s|"
         r"most tokens per second)\b"), "speed", "desc"),
     (rx(r"\bslowest\b|\blowest (?:speed|throughput)\b"), "speed", "asc"),
-    (rx(r"\b(?:smallest|tiniest|lightest|most compact|leanest|lowest size)\b"), "size", "asc"),
+    (rx(r"\b(?:smallest|tiniest|lightest|most compact|leanest|lowest size)\b|\bleast (?:disk |storage )?"
+        r"(?:space|room|memory|storage)\b|\bsmallest (?:footprint|file)\b"), "size", "asc"),
     (rx(r"\b(?:largest|biggest|heaviest)\b"), "size", "desc"),
     (rx(r"\b(?:best|highest|top) quality\b|\bmost accurate\b|\blowest (?:perplexity|ppl|kld?|kl "
         r"divergence|error)\b|\bhighest accuracy\b|\bbest\b"), "quality", "desc"),
@@ -68,8 +69,9 @@ SORT_KEYS = [
     ("quality", rx(r"\b(?:quality|perplexity|ppl|kld?|kl divergence|accuracy|error)\b")),
     ("date", rx(r"\b(?:date|time|recency|age|when)\b")),
 ]
-SORT_BY = rx(r"\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?|arrange(?:d)?)(?: them| it| results| the list)?"
-             r" by (?:the )?([a-z/ ]+)")
+SORT_BY = rx(r"\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?|arrange(?:d)?)(?: [\w'<>]+){0,2}"
+             r" by (?:the )?([a-z/ ]+)|\bby (?:the |their |its )?((?:file |disk |generation )?(?:speed|size|"
+             r"quality|date|perplexity|ppl|accuracy|tok/s|throughput|kld?|kl divergence|recency|age))\b")
 ORDER_WORDS = [
     ("asc", rx(r"\b(?:ascending|asc|increasing|low(?:est)? to high(?:est)?|smallest first|"
                r"small to large|oldest first|slowest first|worst first)\b")),
@@ -114,7 +116,7 @@ HAVE = rx(r"\b(?:have|has|got|with|own|only)\b")
 
 SPEED = rx(r"\b(\d+(?:\.\d+)?)\s?(?:\+\s?)?(?:tok/s|tps|t/s|tokens?/s|toks?(?: per| a| each)? "
            r"(?:s|sec|second)|tokens?(?: per| a| each| every)? (?:s|sec|second)|tokens?|toks?)\b")
-MORE = rx(r"(?:at least|over|above|more than|faster than|greater than|minimum(?: of)?|min|no less "
+MORE = rx(r"(?:at least|over|above|more than|faster than|quicker than|speedier than|greater than|minimum(?: of)?|min|no less "
           r"than|not less than|no slower than|exceeding|beyond|better than|north of|>)\s*$")
 
 KLD_TERM = rx(r"\b(?:kl(?:[- ]div(?:ergence)?)?|kld|kullback[- ]leibler(?: divergence)?|"
@@ -125,7 +127,7 @@ PERCENT = rx(r"(\d+(?:\.\d+)?)\s?(?:%|percent|per cent|pct)")
 NUMBER = rx(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)(?![\w.%]|\s?(?:%|percent|gb|mb|gigs?|bits?)\b)")
 
 PRIORITIES = [
-    ("low", rx(r"\blow[- ]?priority\b|\bpriority (?:is )?low\b|\bno rush\b|\bnot urgent\b|"
+    ("low", rx(r"\blow[- ]?priority\b|\bpriority (?:is )?low\b|\bno rush\b|\bno hurry\b|\bnot in a hurry\b|\bnot urgent\b|"
                r"\bwhen(?:ever)? (?:you(?:'re| are)? (?:have time|free|idle|can)|(?:the )?"
                r"(?:machine|computer|box) is (?:idle|free)|idle)\b|\bin the background\b|"
                r"\bovernight\b|\btonight\b|\bwhenever\b|\bdeprioriti[sz]e\b|\blow prio\b")),
@@ -166,5 +168,5 @@ queued cancelled finished done pending progress priority low high normal urgent 
 day days month months year hour hours ago since per second seconds tokens token tok perplexity
 kl kld divergence loss increase delta drop percent top number id instead again back version
 same one two three four five six seven eight nine ten while without within fit fits fitting
-him into onto upon via per across because after before during until unless whether while
+him into onto upon via per eli5 across because after before during until unless whether while
 """.split())

@@ -96,11 +96,15 @@ def task(text: str) -> dict:
     return {"task": value} if value else {}
 
 
+_WHAT_DONE = re.compile(r"\b(?:have i|i've|i have|did i|have we|we've) (?:\w+ )?(?:done|do)\b")
+_SUCCESS_WORD = re.compile(r"\b(?:succeeded|successful|successfully|completed|finished|passed|worked)\b")
 _IS_DONE = re.compile(r"\b(?:is|are) (?:\S+ ){0,3}(?:done|finished|complete|ready)\b")
 
 
 def status(text: str) -> dict:
     value = _first(L.STATUSES, text)
+    if value == "succeeded" and _WHAT_DONE.search(text) and not _SUCCESS_WORD.search(text):
+        return {}   # "what have i done with smollm2" asks for everything, not for successes
     if value == "succeeded" and _IS_DONE.search(text):
         return {}   # "is job 22 done" asks about one job, it is no filter
     return {"status": value} if value else {}
@@ -126,11 +130,18 @@ def _limit(text: str) -> int | None:
     for pat in (r"\b(?:top|first|best|last|latest|newest)\s(\d+)\b(?!\s(?:hour|day|week|month|year)s?\b)",
                 r"\b(\d+)\s(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest|"
                 r"most recent|cheapest|top|highest|lowest)\b",
-                r"\b(?:show|list|give|get|display)(?: me)?(?: the| my)? (\d+)\b(?!\s?(?:bits?|gb|mb))"):
+                r"\b(?:show|list|give|get|display)(?: me)?(?: the| my)? (\d+)\b(?!\s?(?:bits?|gb|mb))",
+                r"^(?:the )?(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest) (\d+)$"):
         m = re.search(pat, text)
         if m and 0 < int(m.group(1)) < 1000:
             return int(m.group(1))
     return None
+
+
+_ONE_ASKED = re.compile(r"\bwhich of (?:my|our|the) \w+ (?:has|had|is|was|got|took|gets|gave)\b|"
+                        r"\b(?:which|what) (?:\w+ )?(?:quant|model|run|experiment|one|result|artifact|"
+                        r"file|variant|version) (?:has|had|is|was|got|gets|gave|gives|did|does|took|takes|used|"
+                        r"uses|needs|needed|reached|reaches)\b")
 
 
 def ranking(text: str) -> dict:
@@ -138,7 +149,7 @@ def ranking(text: str) -> dict:
     out: dict = {}
     m = L.SORT_BY.search(text)
     if m:
-        key = _first(L.SORT_KEYS, m.group(1))
+        key = _first(L.SORT_KEYS, m.group(1) or m.group(2))
         if key:
             out["sort"] = key
     for word, (key, order) in L.FIRST_PHRASES.items():
@@ -162,6 +173,8 @@ def ranking(text: str) -> dict:
             if singular in L.SINGULAR_NOUNS and re.search(
                     rf"\b(?:the|my|which|what)\s(?:\w+\s)?{re.escape(sm.group(0))}\b", text):
                 out["limit"] = 1
+            elif _ONE_ASKED.search(text):
+                out["limit"] = 1    # "which quant has the lowest kld": one row asked for
             elif re.search(rf"\b(?:the|is|are)\s{re.escape(sm.group(0))}\s*(?:$|\?|for|of|on|in|under|with)",
                            text) and not re.search(r"\b(?:models|runs|experiments|quants|ones|results)\b", text):
                 out["limit"] = 1

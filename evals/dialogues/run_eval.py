@@ -2,6 +2,7 @@
 checkpointer and scheduler, and print task success and turn latency.
 
     python evals/dialogues/run_eval.py [--min-success 0.95] [--only NAME] [-v]
+    python evals/dialogues/run_eval.py --data evals/dialogues/heldout.toml   # never tuned on
 
 Long tools submit the scheduler's quick noop kind (LQMF_CHAT_DRY_RUN=noop) and
 no worker runs, so jobs stay queued. Latency: wall time of one graph turn
@@ -42,6 +43,8 @@ def check_turn(turn: dict, repl, out: str) -> str | None:
         return f"pending question {(q or {}).get('slot')!r} != expected {turn.get('ask')!r}"
     if turn.get("text") and turn["text"].lower() not in out.lower():
         return f"reply lacks {turn['text']!r}"
+    if turn.get("avoid") and turn["avoid"].lower() in out.lower():
+        return f"reply has {turn['avoid']!r}"
     return None
 
 
@@ -78,12 +81,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-success", type=float, default=0.0)
     ap.add_argument("--only", help="run the dialogues whose name contains this")
+    ap.add_argument("--data", type=Path, default=HERE / "dialogues.toml")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every transcript")
     args = ap.parse_args()
     os.environ.setdefault("LQMF_HOME", tempfile.mkdtemp(prefix="lqmf-dialogues-"))
     os.environ["LQMF_CHAT_DRY_RUN"] = "noop"
     os.environ["LQMF_CHAT_NO_WORKER"] = "1"
-    dialogues = tomllib.loads((HERE / "dialogues.toml").read_text())["dialogue"]
+    dialogues = tomllib.loads(args.data.read_text())["dialogue"]
     if args.only:
         dialogues = [d for d in dialogues if args.only in d["name"]]
     t0 = time.perf_counter()

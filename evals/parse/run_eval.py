@@ -149,9 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-intent", type=float, default=None)
     ap.add_argument("--min-slot", type=float, default=None)
     ap.add_argument("--show-errors", type=int, default=10)
+    ap.add_argument("--rules-only", action="store_true",
+                    help="built-in rules without the learned intent classifier (for comparison)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
     rows = load(args.data)
+    if args.rules_only:
+        from copilot.parser import classifier
+
+        classifier._model = lambda *a, **k: None
     if args.limit and args.limit < len(rows):   # evenly spread, so every intent is sampled
         step = len(rows) / args.limit
         rows = [rows[int(i * step)] for i in range(args.limit)]
