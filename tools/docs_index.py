@@ -1,0 +1,205 @@
+"""Retrieval over the explain docs: ``search(question, k) -> [Hit]``.
+
+Doc sections are split into passages (a paragraph, or a few list items, each
+prefixed with the doc title and section heading so a passage embeds with its
+topic) and kept in a Chroma collection, embedded, under
+``data_dir()/"docs_index"``, with the same offline embedding function as the
+experiment store (tools/embeddings.py). The collection carries the docs'
+content hash and is rebuilt when the docs change.
+
+A doc's score is a hybrid (weights chosen on evals/explain/tuning.jsonl, never
+on the eval questions):
+
+    score = (W_EMBED · best passage cosine + W_ABOUT · cosine to the doc's
+             "about" passage (title and aliases) + W_BM25 · saturated BM25
+             + W_ALIAS · alias match) / (sum of the weights)
+
+so exact domain words ("q5_1", "kay el divergence") count as much as meaning.
+``NO_NOTE`` is the score under which the best hit is not an answer: callers
+say "I don't have a note on X" and list the nearest topics instead.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools import docs as docs_mod
+from tools.config import data_dir
+from tools.docs import Doc
+from tools.docs_lexical import Aliases, Bm25, expand, normalize, saturate
+
+COLLECTION = "explain_docs"
+W_EMBED, W_ABOUT, W_BM25, W_ALIAS = 0.55, 0.30, 0.40, 0.10
+_W_SUM = W_EMBED + W_ABOUT + W_BM25 + W_ALIAS
+BM25_HALF = 6.0          # the raw BM25 score that saturates to 0.5
+NO_NOTE = 0.26           # below this the best hit is "no note": midway between the lowest right
+                         # top-1 (0.32) and the highest off-topic (0.20) score on the tuning list
+_MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/embeddings.MAX_SEQ_TOKENS)
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc: str          # the doc's stem (knowledge/explain/<doc>.md)
+    title: str
+    section: str      # the best-matching section's heading (docs.INTRO for the intro)
+    text: str         # that section's text
+    score: float      # hybrid score, 0..1
+
+    @property
+    def answers(self) -> bool:
+        """True when the score is high enough to answer from this doc."""
+        return self.score >= NO_NOTE
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    doc: str
+    section: str
+    text: str         # what gets embedded
+
+
+def passages(docs: dict[str, Doc]) -> list[Passage]:
+    """Every doc cut into short passages, plus one per doc naming its topic."""
+    out = []
+    for stem, d in docs.items():
+        out.append(Passage(f"{stem}#about", stem, docs_mod.INTRO,
+                           f"{d.title}. Also called: {', '.join(d.aliases)}."))
+        for qi, q in enumerate(d.questions):
+            out.append(Passage(f"{stem}#q{qi}", stem, docs_mod.INTRO, q))
+        for si, s in enumerate(d.sections):
+            head = d.title if s.heading == docs_mod.INTRO else f"{d.title}: {s.heading}"
+            for pi, chunk in enumerate(_chunks(s.text)):
+                out.append(Passage(f"{stem}#{si}.{pi}", stem, s.heading, f"{head}. {chunk}"))
+    return out
+
+
+def _chunks(text: str) -> list[str]:
+    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\n(?=- )", text) if p.strip()]
+    out: list[str] = []
+    for p in paras:
+        if out and len(out[-1].split()) + len(p.split()) <= _MAX_WORDS and p.startswith("- ") \
+                and out[-1].startswith("- "):
+            out[-1] += " " + p                      # short list items travel together
+        else:
+            out.append(p)
+    return out
+
+
+class DocsIndex:
+    """The docs, their Chroma passages and the lexical scorer, for one folder."""
+
+    def __init__(self, folder: Path | None = None, path: Path | None = None):
+        self.docs = docs_mod.load(folder)
+        self.hash = docs_mod.content_hash(self.docs)
+        self.path = Path(path or data_dir() / "docs_index")
+        self.bm25 = Bm25(self.docs)
+        self.aliases = Aliases(self.docs)
+        self._collection = None
+        self._lock = threading.Lock()
+
+    # ---- the collection ---------------------------------------------------
+    def collection(self):
+        if self._collection is None:
+            with self._lock:
+                if self._collection is None:
+                    self._collection = self._open()
+        return self._collection
+
+    def _open(self):
+        import chromadb
+        from chromadb.config import Settings
+
+        from tools.embeddings import embedding_function
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(self.path), settings=Settings(anonymized_telemetry=False))
+        with _file_lock(self.path / ".rebuild.lock"):
+            col = client.get_or_create_collection(COLLECTION, embedding_function=embedding_function(),
+                                                  configuration={"hnsw": {"space": "cosine"}})
+            if (col.metadata or {}).get("content_hash") != self.hash or col.count() == 0:
+                client.delete_collection(COLLECTION)
+                col = client.create_collection(COLLECTION, embedding_function=embedding_function(),
+                                               configuration={"hnsw": {"space": "cosine"}},
+                                               metadata={"content_hash": self.hash})
+                ps = passages(self.docs)
+                col.add(ids=[p.id for p in ps], documents=[p.text for p in ps],
+                        metadatas=[{"doc": p.doc, "section": p.section} for p in ps])
+        return col
+
+    # ---- search -----------------------------------------------------------
+    def embed_scores(self, question: str) -> tuple[dict[str, tuple[float, str]], dict[str, float]]:
+        """(stem -> (best passage cosine similarity, its section),
+        stem -> cosine similarity to the doc's "about" passage)."""
+        col = self.collection()
+        res = col.query(query_texts=[expand(question)], n_results=col.count(),
+                        include=["metadatas", "distances"])
+        best: dict[str, tuple[float, str]] = {}
+        about: dict[str, float] = {}
+        for pid, meta, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0]):
+            sim = 1.0 - float(dist)
+            if pid.endswith("#about"):
+                about[meta["doc"]] = sim
+            elif sim > best.get(meta["doc"], (-1.0, ""))[0]:
+                best[meta["doc"]] = (sim, meta["section"])
+        return best, about
+
+    def search(self, question: str, k: int = 3) -> list[Hit]:
+        """The k docs that best answer the question, best first."""
+        question = (question or "").strip()
+        if not question:
+            return []
+        emb, about = self.embed_scores(question)
+        lex = self.bm25.scores(question)
+        ali = self.aliases.hits(question)
+        scored = []
+        for stem in self.docs:
+            s = (W_EMBED * max(emb.get(stem, (0.0, ""))[0], 0.0) + W_ABOUT * max(about.get(stem, 0.0), 0.0)
+                 + W_BM25 * saturate(lex.get(stem, 0.0), BM25_HALF) + W_ALIAS * ali.get(stem, 0.0)) / _W_SUM
+            scored.append((s, stem))
+        scored.sort(reverse=True)
+        hits = []
+        for s, stem in scored[:k]:
+            d = self.docs[stem]
+            heading = emb.get(stem, (0.0, docs_mod.INTRO))[1] or docs_mod.INTRO
+            sec = d.section(heading) or d.sections[0]
+            hits.append(Hit(stem, d.title, sec.heading, sec.text, round(s, 4)))
+        return hits
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+_INDEX: DocsIndex | None = None
+_INDEX_LOCK = threading.Lock()
+
+
+def index() -> DocsIndex:
+    """The process-wide index of knowledge/explain (rebuilt when the docs or
+    the data dir change)."""
+    global _INDEX
+    with _INDEX_LOCK:
+        want = data_dir() / "docs_index"
+        fresh = docs_mod.content_hash(docs_mod.load())
+        if _INDEX is None or _INDEX.path != want or _INDEX.hash != fresh:
+            _INDEX = DocsIndex(path=want)
+        return _INDEX
+
+
+def search(question: str, k: int = 3) -> list[Hit]:
+    return index().search(question, k)
+
+
+__all__ = ["Hit", "DocsIndex", "search", "index", "NO_NOTE", "normalize"]
