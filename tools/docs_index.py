@@ -31,7 +31,7 @@ from pathlib import Path
 from tools import docs as docs_mod
 from tools.config import data_dir
 from tools.docs import Doc
-from tools.docs_lexical import Aliases, Bm25, expand, normalize, saturate
+from tools.docs_lexical import Aliases, Bm25, expand, normalize, saturate, tokens
 
 COLLECTION = "explain_docs"
 W_EMBED, W_ABOUT, W_BM25, W_ALIAS = 0.55, 0.30, 0.40, 0.10
@@ -39,6 +39,7 @@ _W_SUM = W_EMBED + W_ABOUT + W_BM25 + W_ALIAS
 BM25_HALF = 6.0          # the raw BM25 score that saturates to 0.5
 NO_NOTE = 0.26           # below this the best hit is "no note": midway between the lowest right
                          # top-1 (0.32) and the highest off-topic (0.20) score on the tuning list
+MAX_SAME_KIND = 2        # docs of one kind among the hits
 _MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/embeddings.MAX_SEQ_TOKENS)
 
 
@@ -141,13 +142,24 @@ class DocsIndex:
                         include=["metadatas", "distances"])
         best: dict[str, tuple[float, str]] = {}
         about: dict[str, float] = {}
+        sections: dict[str, dict[str, float]] = {}     # doc -> section -> best text passage
         for pid, meta, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0]):
-            sim = 1.0 - float(dist)
+            sim, doc = 1.0 - float(dist), meta["doc"]
             if pid.endswith("#about"):
-                about[meta["doc"]] = sim
-            elif sim > best.get(meta["doc"], (-1.0, ""))[0]:
-                best[meta["doc"]] = (sim, meta["section"])
-        return best, about
+                about[doc] = sim
+                continue
+            if sim > best.get(doc, (-1.0, ""))[0]:
+                best[doc] = (sim, "")
+            if "#q" not in pid:
+                sec = sections.setdefault(doc, {})
+                sec[meta["section"]] = max(sec.get(meta["section"], -1.0), sim)
+        q = set(tokens(question))
+        out = {}
+        for d, (sim, _) in best.items():
+            # the section: its best passage, plus a little for sharing words with the heading
+            cands = sections.get(d) or {docs_mod.INTRO: 0.0}
+            out[d] = (sim, max(cands, key=lambda h: cands[h] + 0.1 * len(q & set(tokens(h)))))
+        return out, about
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k docs that best answer the question, best first."""
@@ -164,12 +176,26 @@ class DocsIndex:
             scored.append((s, stem))
         scored.sort(reverse=True)
         hits = []
-        for s, stem in scored[:k]:
+        for s, stem in _diverse(scored, self.docs, k):
             d = self.docs[stem]
             heading = emb.get(stem, (0.0, docs_mod.INTRO))[1] or docs_mod.INTRO
             sec = d.section(heading) or d.sections[0]
             hits.append(Hit(stem, d.title, sec.heading, sec.text, round(s, 4)))
         return hits
+
+
+def _diverse(scored: list[tuple[float, str]], docs: dict[str, Doc], k: int) -> list[tuple[float, str]]:
+    """The best k, with at most MAX_SAME_KIND docs of one kind: a question that
+    names two quant types should still see the doc about choosing between them."""
+    out, per_kind = [], {}
+    for s, stem in scored:
+        kind = docs[stem].kind
+        if per_kind.get(kind, 0) < MAX_SAME_KIND:
+            out.append((s, stem))
+            per_kind[kind] = per_kind.get(kind, 0) + 1
+        if len(out) == k:
+            break
+    return out
 
 
 @contextlib.contextmanager
