@@ -28,11 +28,11 @@ _SPOKEN = [  # voice transcripts and loose typing
     (r"\bsafe tensors\b", "safetensors"), (r"\bbits and bytes\b", "bitsandbytes"),
     (r"(\d+)\s?-?\s?bits?\b", r"\1 bit"), (r"\bgigs?\b|\bgigabytes?\b|\bgib\b", "gb"),
 ]
-_QUANT = [  # canonical quant type tokens: q4_k_m, q4_k, q5_1, iq4_xs
-    (re.compile(r"\b(i?)q\s*_?\s*(\d)\s*[_ ]?\s*k\s*[_ ]?\s*(xs|s|m|l)\b"), r"\1q\2_k_\3"),
-    (re.compile(r"\b(i?)q\s*_?\s*(\d)\s*[_ ]?\s*k\b"), r"\1q\2_k"),
-    (re.compile(r"\bq\s*_?\s*(\d)\s*[_ ]\s*([01])\b"), r"q\1_\2"),
-    (re.compile(r"\biq\s*_?\s*(\d)\s*[_ ]?\s*(xxs|xs|nl|s|m)\b"), r"iq\1_\2"),
+_QUANT = [  # canonical quant type tokens: q4_k_m, q4_k, q5_1, iq4_xs ("Q4-K-M", "q 4 k m" too)
+    (re.compile(r"\b(i?)q[\s_-]*(\d)[\s_-]*k[\s_-]*(xs|s|m|l)\b"), r"\1q\2_k_\3"),
+    (re.compile(r"\b(i?)q[\s_-]*(\d)[\s_-]*k\b"), r"\1q\2_k"),
+    (re.compile(r"\bq[\s_-]*(\d)[\s_-]+([01])\b"), r"q\1_\2"),
+    (re.compile(r"\biq[\s_-]*(\d)[\s_-]*(xxs|xs|nl|s|m)\b"), r"iq\1_\2"),
 ]
 _STOP = set("""a an the is are was were be been am do does did i me my you your it its this that these
 those what whats what's which who how why when where can could should would will shall of to in on for
