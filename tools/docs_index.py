@@ -30,15 +30,16 @@ from pathlib import Path
 
 from tools import docs as docs_mod
 from tools.config import data_dir
-from tools.docs import Doc
+from tools.docs import Doc, DocKind
 from tools.docs_lexical import Aliases, Bm25, expand, normalize, saturate, tokens
 
 COLLECTION = "explain_docs"
-W_EMBED, W_ABOUT, W_BM25, W_ALIAS = 0.55, 0.30, 0.40, 0.10
-_W_SUM = W_EMBED + W_ABOUT + W_BM25 + W_ALIAS
+W_EMBED, W_ABOUT, W_BM25, W_ALIAS, W_LINK = 0.55, 0.30, 0.40, 0.10, 0.20
+_W_SUM = W_EMBED + W_ABOUT + W_BM25 + W_ALIAS       # a link bonus can lift a score over 1
 BM25_HALF = 6.0          # the raw BM25 score that saturates to 0.5
 NO_NOTE = 0.26           # below this the best hit is "no note": midway between the lowest right
                          # top-1 (0.32) and the highest off-topic (0.20) score on the tuning list
+ENTITY_KINDS = (DocKind.QUANT_TYPE, DocKind.METHOD)
 MAX_SAME_KIND = 2        # docs of one kind among the hits
 _MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/embeddings.MAX_SEQ_TOKENS)
 
@@ -161,6 +162,16 @@ class DocsIndex:
             out[d] = (sim, max(cands, key=lambda h: cands[h] + 0.1 * len(q & set(tokens(h)))))
         return out, about
 
+    def _links(self, ali: dict[str, float]) -> dict[str, float]:
+        """A question that names two or more quant types or methods ("Q4_K_M or
+        Q5_K_M?", "GPTQ vs bitsandbytes") is about how they relate: docs that link
+        to all of them (their ``related``) score up to 1."""
+        named = {d for d in ali if self.docs[d].kind in ENTITY_KINDS}
+        if len(named) < 2:
+            return {}
+        return {stem: len(named & set(d.related)) / len(named) for stem, d in self.docs.items()
+                if stem not in named}
+
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k docs that best answer the question, best first."""
         question = (question or "").strip()
@@ -169,10 +180,12 @@ class DocsIndex:
         emb, about = self.embed_scores(question)
         lex = self.bm25.scores(question)
         ali = self.aliases.hits(question)
+        link = self._links(ali)
         scored = []
         for stem in self.docs:
             s = (W_EMBED * max(emb.get(stem, (0.0, ""))[0], 0.0) + W_ABOUT * max(about.get(stem, 0.0), 0.0)
-                 + W_BM25 * saturate(lex.get(stem, 0.0), BM25_HALF) + W_ALIAS * ali.get(stem, 0.0)) / _W_SUM
+                 + W_BM25 * saturate(lex.get(stem, 0.0), BM25_HALF) + W_ALIAS * ali.get(stem, 0.0)
+                 + W_LINK * link.get(stem, 0.0)) / _W_SUM
             scored.append((s, stem))
         scored.sort(reverse=True)
         hits = []
