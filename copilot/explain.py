@@ -89,7 +89,7 @@ def _plain(best, hits: list, own: list) -> str:
     from tools import docs
 
     doc = docs.load()[best.doc]
-    parts = [f"{doc.title} (from {SOURCE_DIR}/{best.doc}.md):", _flow(doc.intro)]
+    parts = [f"{doc.headline} (from {SOURCE_DIR}/{best.doc}.md):", _flow(doc.intro)]
     if best.section != docs.INTRO:
         parts.append(f"{best.section}: {_flow(best.text)}")
     if own:
@@ -157,7 +157,7 @@ def _phrase(question: str, best, own: list) -> str | None:
     from tools import docs
 
     doc = docs.load()[best.doc]
-    notes = f"{doc.title}\n{doc.intro}" + (f"\n{best.section}\n{best.text}" if best.section != docs.INTRO else "")
+    notes = f"{doc.headline}\n{doc.intro}" + (f"\n{best.section}\n{best.text}" if best.section != docs.INTRO else "")
     numbers = "\n".join(line for o in own for line in o.lines()) or "(none)"
     text = _prompt().replace("{question}", question).replace("{notes}", notes).replace("{numbers}", numbers)
     reply = llm.reply(text, [])

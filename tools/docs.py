@@ -60,6 +60,7 @@ class Doc:
     related: tuple[str, ...]
     kind: DocKind
     sections: tuple[Section, ...]
+    headline: str = ""  # the ``# …`` line (the title when absent)
 
     @property
     def intro(self) -> str:
@@ -94,7 +95,9 @@ def parse(stem: str, text: str) -> Doc:
     aliases = tuple(str(a).strip().lower() for a in front.get("aliases", []) if str(a).strip())
     questions = tuple(str(q).strip() for q in front.get("questions", []) if str(q).strip())
     related = tuple(str(r).strip() for r in front.get("related", []) if str(r).strip())
-    return Doc(stem, title.strip(), aliases, questions, related, kind, tuple(_sections(stem, m.group("body"))))
+    h1 = next((ln[2:].strip() for ln in m.group("body").splitlines() if ln.startswith("# ")), "")
+    return Doc(stem, title.strip(), aliases, questions, related, kind, tuple(_sections(stem, m.group("body"))),
+               h1 or title.strip())
 
 
 def _sections(stem: str, body: str) -> list[Section]:

@@ -37,8 +37,9 @@ COLLECTION = "explain_docs"
 W_EMBED, W_ABOUT, W_BM25, W_ALIAS, W_LINK = 0.55, 0.30, 0.40, 0.10, 0.20
 _W_SUM = W_EMBED + W_ABOUT + W_BM25 + W_ALIAS       # a link bonus can lift a score over 1
 BM25_HALF = 6.0          # the raw BM25 score that saturates to 0.5
-NO_NOTE = 0.26           # below this the best hit is "no note": midway between the lowest right
-                         # top-1 (0.32) and the highest off-topic (0.20) score on the tuning list
+NO_NOTE = 0.24           # below this the best hit is "no note": on the tuning list, midway between the
+                         # highest off-topic score (0.20) and the next right first hit (0.27); see
+                         # evals/explain/README.md
 ENTITY_KINDS = (DocKind.QUANT_TYPE, DocKind.METHOD)
 MAX_SAME_KIND = 2        # docs of one kind among the hits
 _MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/embeddings.MAX_SEQ_TOKENS)
@@ -67,13 +68,13 @@ class Passage:
 
 
 def passages(docs: dict[str, Doc]) -> list[Passage]:
-    """Every doc cut into short passages, plus one per doc naming its topic."""
+    """Every doc cut into short passages, plus one per doc saying what it is about."""
     out = []
     for stem, d in docs.items():
+        # what the doc is about: its title, the questions it answers, then its aliases
+        # (last, so the embedder's 128-token cut drops aliases first)
         out.append(Passage(f"{stem}#about", stem, docs_mod.INTRO,
-                           f"{d.title}. Also called: {', '.join(d.aliases)}."))
-        for qi, q in enumerate(d.questions):
-            out.append(Passage(f"{stem}#q{qi}", stem, docs_mod.INTRO, q))
+                           f"{d.title}. {' '.join(d.questions)} Also called: {', '.join(d.aliases)}."))
         for si, s in enumerate(d.sections):
             head = d.title if s.heading == docs_mod.INTRO else f"{d.title}: {s.heading}"
             for pi, chunk in enumerate(_chunks(s.text)):
@@ -151,9 +152,8 @@ class DocsIndex:
                 continue
             if sim > best.get(doc, (-1.0, ""))[0]:
                 best[doc] = (sim, "")
-            if "#q" not in pid:
-                sec = sections.setdefault(doc, {})
-                sec[meta["section"]] = max(sec.get(meta["section"], -1.0), sim)
+            sec = sections.setdefault(doc, {})
+            sec[meta["section"]] = max(sec.get(meta["section"], -1.0), sim)
         q = set(tokens(question))
         out = {}
         for d, (sim, _) in best.items():
