@@ -160,13 +160,22 @@ def _phrase(question: str, best, own: list) -> str | None:
     notes = f"{doc.headline}\n{doc.intro}" + (f"\n{best.section}\n{best.text}" if best.section != docs.INTRO else "")
     numbers = "\n".join(line for o in own for line in o.lines()) or "(none)"
     text = _prompt().replace("{question}", question).replace("{notes}", notes).replace("{numbers}", numbers)
-    reply = llm.reply(text, [])
+    reply = _clean(llm.reply(text, []) or "")
     if not reply or "NO_ANSWER" in reply:
         return None
     if not grounded(reply, notes + "\n" + numbers + "\n" + question):
         log.info("the LLM's explanation cited numbers not in the notes; using the note itself")
         return None
     return reply.strip()
+
+
+_ECHO = re.compile(r"^\s*(?:Question:|Note:|The user's own numbers:|\(none\)|Rules:)", re.M | re.I)
+
+
+def _clean(reply: str) -> str:
+    """A small model may echo the prompt's scaffolding: keep what comes before it."""
+    m = _ECHO.search(reply)
+    return (reply[:m.start()] if m else reply).strip()
 
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")

@@ -166,3 +166,29 @@ def test_llm_phrasing_with_an_unsourced_number_falls_back_to_the_note_fake_llm_e
 
 def test_threshold_is_the_documented_one():
     assert 0.2 < NO_NOTE < 0.35
+
+
+def test_llm_phrasing_with_the_real_bundled_gguf_stays_grounded(monkeypatch):
+    """The real local LLM path (llama-cpp-python on the bundled SmolLM2): whatever
+    the tiny model writes, the answer names its doc and cites no number that is
+    not in the note."""
+    pytest.importorskip("llama_cpp")
+    import re
+
+    from copilot import explain as ex
+    from copilot import llm
+    from tools.models import _bundled_file, catalog_entry
+
+    monkeypatch.setenv("LQMF_CHAT_LLM", "gguf")
+    monkeypatch.setenv("LQMF_CHAT_LLM_MODEL", str(_bundled_file(catalog_entry("smollm2"))))
+    llm.provider.cache_clear()
+    try:
+        a = ex.answer("what does Q8_0 mean?")
+    finally:
+        llm.provider.cache_clear()
+    assert a.doc == "q8-0" and "knowledge/explain/q8-0.md" in a.text
+    body = a.text.rsplit("(Source:", 1)[0]
+    assert "The user's own numbers" not in body and "Question:" not in body     # no echoed scaffolding
+    if a.phrased:
+        d = docs.load()["q8-0"]
+        assert ex.grounded(body, d.headline + " ".join(s.text for s in d.sections) + " what does Q8_0 mean?")

@@ -241,4 +241,20 @@ def search(question: str, k: int = 3) -> list[Hit]:
     return index().search(question, k)
 
 
-__all__ = ["Hit", "DocsIndex", "search", "index", "NO_NOTE", "normalize"]
+def warm_up(background: bool = True) -> threading.Thread | None:
+    """Open (building if needed) the index and load the embedder now, in a daemon
+    thread by default, so the first explanation does not wait ~10 s."""
+    def work() -> None:
+        try:
+            index().search("warm up", k=1)
+        except Exception:  # noqa: BLE001 - the real call reports it
+            pass
+    if not background:
+        work()
+        return None
+    t = threading.Thread(target=work, name="lqmf-docs-index-warmup", daemon=True)
+    t.start()
+    return t
+
+
+__all__ = ["Hit", "DocsIndex", "search", "index", "warm_up", "NO_NOTE", "normalize"]
