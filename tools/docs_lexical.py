@@ -83,12 +83,18 @@ def expand(text: str) -> str:
 
 
 def _stem(w: str) -> str:
-    if len(w) == 4 and w.endswith("s") and not w.endswith("ss") and w.isalpha():
-        return w[:-1]                                  # runs, jobs, bits
-    if len(w) > 4 and "_" not in w:
-        for suf in ("ing", "ed", "es", "s"):
-            if w.endswith(suf) and len(w) - len(suf) >= 3:
-                return w[: -len(suf)]
+    """A light suffix stripper: runs -> run, chatting -> chat, batches -> batch,
+    queries -> query (domain tokens with digits or underscores stay whole)."""
+    if not w.isalpha() or len(w) < 4:
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    for suf in ("ing", "ed", "es", "s"):
+        if w.endswith(suf) and len(w) - len(suf) >= 3 and not w.endswith("ss"):
+            w = w[: -len(suf)]
+            if suf in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+                w = w[:-1]                                  # chatt -> chat
+            return w
     return w
 
 
