@@ -94,6 +94,7 @@ def _plain(best, hits: list, own: list) -> str:
         parts.append(f"{best.section}: {_flow(best.text)}")
     if own:
         parts.append("Your own runs: " + " ".join(line for o in own for line in o.lines()))
+        parts += _bundled_caveats(own)
     also = list(dict.fromkeys([h.doc for h in hits[1:] if h.answers] + list(doc.related)))
     titles = [docs.load()[r].title for r in also if r in docs.load() and r != best.doc][:3]
     if titles:
@@ -113,6 +114,22 @@ def _flow(markdown: str) -> str:
         else:
             out[-1] += " " + line
     return "\n".join(x for x in out if x)
+
+
+def _bundled_caveats(own: list) -> list[str]:
+    """One line per bundled model among the runs: its weights come from an
+    already-quantized file, which skews the ranking of types."""
+    import knowledge
+
+    out = []
+    names = {o.record.model_name or o.record.model for o in own}
+    for e in knowledge.catalog():
+        sq = (e.get("bundled") or {}).get("source_quant")
+        if sq and e["name"] in names:
+            out.append(f"Note: {e['name']} is a bundled model whose weights come from a {sq} file, so types "
+                       f"whose grid fits {sq} look better on it than they would on natural weights "
+                       f"(see {SOURCE_DIR}/bundled-model.md).")
+    return out
 
 
 # ---- the user's numbers ---------------------------------------------------
@@ -158,7 +175,7 @@ def _phrase(question: str, best, own: list) -> str | None:
 
     doc = docs.load()[best.doc]
     notes = f"{doc.headline}\n{doc.intro}" + (f"\n{best.section}\n{best.text}" if best.section != docs.INTRO else "")
-    numbers = "\n".join(line for o in own for line in o.lines()) or "(none)"
+    numbers = "\n".join([line for o in own for line in o.lines()] + _bundled_caveats(own)) or "(none)"
     text = _prompt().replace("{question}", question).replace("{notes}", notes).replace("{numbers}", numbers)
     reply = _clean(llm.reply(text, []) or "")
     if not reply or "NO_ANSWER" in reply:

@@ -116,6 +116,7 @@ def test_why_is_my_q2k_bad_answers_with_the_users_own_numbers_from_the_store():
     # held against the same model's best other type
     assert "Your Q8_0 of the same model: mean KLD 0.0046" in a.text
     assert "four levels per weight" in a.text          # the doc's explanation, next to the numbers
+    assert "smollm2 is a bundled model whose weights come from a Q4_1 file" in a.text
 
 
 def test_a_type_never_measured_gets_the_doc_without_numbers():
