@@ -129,7 +129,7 @@ def overview(tutorials: dict[str, Tutorial], progress: dict[str, Progress]) -> l
     for name, t in tutorials.items():
         p = progress.get(name)
         if p is None:
-            state = f"not started, about {t.minutes} min"
+            state = f"not started, {len(t.steps)} steps"
         elif p.finished:
             state = "finished"
         else:

@@ -7,7 +7,6 @@ A tutorial file::
     summary = "…"                        # one line, for /tutorial
     order = 1                            # position in the list
     topics = ["quantization", "q4-k"]    # explain docs it teaches (knowledge/explain)
-    minutes = 3                          # about how long on the bundled model
 
     [[steps]]
     id = "quantize"
@@ -49,7 +48,6 @@ class Tutorial:
     summary: str
     order: int
     topics: tuple[str, ...]
-    minutes: int
     steps: tuple[Step, ...]
 
     def step(self, step_id: str) -> Step | None:
@@ -129,7 +127,7 @@ def parse(name: str, text: str, known_topics: set[str] | None = None) -> Tutoria
             raise _bad(swhere, "checks something but gives the user no action", 'add action = "…"')
         steps.append(Step(sid, " ".join(st["text"].split()), action, " ".join(str(st.get("hint", "")).split()), check))
     return Tutorial(name, data["title"].strip(), " ".join(data["summary"].split()), int(data.get("order", 99)),
-                    topics, int(data.get("minutes", 0)), tuple(steps))
+                    topics, tuple(steps))
 
 
 @lru_cache(maxsize=4)
