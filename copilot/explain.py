@@ -1,12 +1,23 @@
-"""Built-in answers: the explain docs in ``knowledge/explain/*.md`` and the help text.
+"""Explanations grounded in the docs of ``knowledge/explain/``.
 
-Each doc starts with ``# title`` and an ``aliases:`` line; a topic matches the
-title, an alias, or (fuzzily) either."""
+A question is answered from the doc sections that retrieval
+(tools/docs_index.py) finds, and every answer names its doc. When the question
+names a quant type the user has measured ("why is my Q2_K so bad?"), their
+own numbers from the store go next to the doc's explanation. When no doc
+scores over the "no note" threshold, the answer says so and lists the nearest
+topics; nothing is made up. With an LLM configured (copilot/llm.py) the
+answer is phrased by it from the retrieved text only (prompts/explain.md), and
+an answer that cites a number found in neither the notes nor the user's runs
+is dropped for the plain one.
+"""
 from __future__ import annotations
 
-from functools import lru_cache
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import knowledge
+log = logging.getLogger(__name__)
 
 HELP = """I can quantize, benchmark and compare local LLMs. Try:
   quantize smollm2 to Q4_K_M        then: benchmark it / now do Q8_0 / compare them
@@ -15,47 +26,180 @@ HELP = """I can quantize, benchmark and compare local LLMs. Try:
   what's in the queue               cancel job <id>
 Long work runs as background jobs; the chat goes on. Slash commands: /help /jobs /history /resume /models /quit"""
 
+SOURCE_DIR = "knowledge/explain"
 
-@lru_cache(maxsize=1)
-def docs() -> dict[str, tuple[str, list[str], str]]:
-    """file stem -> (title, aliases, body)."""
-    out = {}
-    for f in sorted(knowledge.path("explain").glob("*.md")):
-        lines = f.read_text(encoding="utf-8").strip().splitlines()
-        title = lines[0].lstrip("# ").strip().lower()
-        aliases = []
-        if len(lines) > 1 and lines[1].lower().startswith("aliases:"):
-            aliases = [a.strip().lower() for a in lines[1].split(":", 1)[1].split(",") if a.strip()]
-            lines = lines[2:]
-        out[f.stem] = (title, aliases, " ".join(" ".join(lines[1:]).split()))
-    return out
+
+@dataclass
+class Answer:
+    text: str
+    doc: str | None                      # the source doc's stem; None when there is no note
+    hits: list = field(default_factory=list)       # tools.docs_index.Hit, best first
+    own: list = field(default_factory=list)        # tools.docs_facts.OwnRun
+    phrased: bool = False                # True when the LLM phrased it
+
+    @property
+    def source(self) -> str | None:
+        return f"{SOURCE_DIR}/{self.doc}.md" if self.doc else None
+
+
+def answer(question: str, use_llm: bool = True) -> Answer:
+    """The grounded answer to one question."""
+    from tools.docs_index import search
+
+    question = " ".join((question or "").split())
+    hits = search(question, k=3)
+    if not hits or not hits[0].answers:
+        near = ", ".join(h.title for h in hits) or ", ".join(topic_titles()[:3])
+        return Answer(f"I don't have a note on '{question}'. The nearest topics I have: {near}.", None, hits)
+    best = hits[0]
+    own = _own_runs(question)
+    plain = _plain(best, hits, own)
+    if use_llm:
+        phrased = _phrase(question, best, own)
+        if phrased:
+            return Answer(f"{phrased}\n(Source: {SOURCE_DIR}/{best.doc}.md)", best.doc, hits, own, True)
+    return Answer(plain, best.doc, hits, own)
+
+
+def explain(topic: str | None, question: str | None = None) -> str:
+    """The text for the explain tool: ``question`` is the user's whole
+    utterance when the caller has it, ``topic`` the parser's topic slot."""
+    text = (question or topic or "").strip()
+    if not text:
+        return "What should I explain? I have notes on: " + ", ".join(topic_titles()) + "."
+    return answer(text).text
 
 
 def find(topic: str) -> str | None:
-    """The stem of the doc about ``topic``, or None."""
-    key = " ".join(topic.lower().replace("_", "_").split())
-    for stem, (title, aliases, _) in docs().items():
-        if key in (stem, title, *aliases):
-            return stem
-    from rapidfuzz import fuzz, process
+    """The stem of the doc that answers ``topic``, or None."""
+    from tools.docs_index import search
 
-    names = {n: stem for stem, (title, aliases, _) in docs().items() for n in (stem, title, *aliases)}
-    best = process.extractOne(key, list(names), scorer=fuzz.WRatio, score_cutoff=85)
-    return names[best[0]] if best else None
+    hits = search(topic, k=1)
+    return hits[0].doc if hits and hits[0].answers else None
 
 
-def explain(topic: str | None) -> str:
-    if not topic:
-        return "What should I explain? I know: " + ", ".join(t for t, _, _ in docs().values()) + "."
-    stem = find(topic)
-    if stem is None:
-        return (f"I have no note on '{topic}'. I can explain: "
-                + ", ".join(t for t, _, _ in docs().values()) + ".")
-    from tools.quantize.types import SPECS, QuantType
+def topic_titles() -> list[str]:
+    from tools import docs
 
-    body = docs()[stem][2]
-    qt = topic.upper().replace(" ", "_")
-    if qt in QuantType.__members__:
-        s = SPECS[QuantType[qt]]
-        body = f"{s.type.value}: {s.summary} ({s.bits}-bit, about {s.bpw} bits per weight, {s.method.value}). " + body
-    return body
+    return [d.title for d in docs.load().values()]
+
+
+# ---- the plain answer ---------------------------------------------------------
+def _plain(best, hits: list, own: list) -> str:
+    from tools import docs
+
+    doc = docs.load()[best.doc]
+    parts = [f"{doc.headline} (from {SOURCE_DIR}/{best.doc}.md):", _flow(doc.intro)]
+    if best.section != docs.INTRO:
+        parts.append(f"{best.section}: {_flow(best.text)}")
+    if own:
+        parts.append("Your own runs: " + " ".join(line for o in own for line in o.lines()))
+        parts += _bundled_caveats(own)
+    also = list(dict.fromkeys([h.doc for h in hits[1:] if h.answers] + list(doc.related)))
+    titles = [docs.load()[r].title for r in also if r in docs.load() and r != best.doc][:3]
+    if titles:
+        parts.append("See also: " + ", ".join(titles) + ".")
+    return "\n".join(parts)
+
+
+def _flow(markdown: str) -> str:
+    """Paragraphs on one line each; list items stay on their own lines."""
+    out: list[str] = []
+    for line in markdown.splitlines():
+        line = line.strip()
+        if not line:
+            out.append("")
+        elif line.startswith("- ") or not out or not out[-1]:
+            out.append(line)
+        else:
+            out[-1] += " " + line
+    return "\n".join(x for x in out if x)
+
+
+def _bundled_caveats(own: list) -> list[str]:
+    """One line per bundled model among the runs: its weights come from an
+    already-quantized file, which skews the ranking of types."""
+    import knowledge
+
+    out = []
+    names = {o.record.model_name or o.record.model for o in own}
+    for e in knowledge.catalog():
+        sq = (e.get("bundled") or {}).get("source_quant")
+        if sq and e["name"] in names:
+            out.append(f"Note: {e['name']} is a bundled model whose weights come from a {sq} file, so types "
+                       f"whose grid fits {sq} look better on it than they would on natural weights "
+                       f"(see {SOURCE_DIR}/bundled-model.md).")
+    return out
+
+
+# ---- the user's numbers ---------------------------------------------------
+def _own_runs(question: str) -> list:
+    from tools.docs_facts import own_runs, quant_types_in
+
+    types = quant_types_in(question)
+    if not types:
+        return []
+    try:
+        records = _records_for(types)
+    except Exception as e:  # noqa: BLE001 - the explanation stands without the numbers
+        log.warning("could not read your runs for the explanation (%s)", e)
+        return []
+    return [o for t in types[:2] for o in own_runs(records, t, limit=1)]
+
+
+def _records_for(types: list) -> list:
+    from tools.records import default_store
+
+    store = default_store()
+    if not hasattr(store, "get_where"):
+        return store.all()
+    from tools.store_schema import from_metadata
+
+    got = {i: m for i, m in store.get_where({"quant_type": {"$in": [t.value for t in types]}}, limit=2000)}
+    models = sorted({m.get("model_name", "") for m in got.values()})
+    if models:
+        got.update(store.get_where({"model_name": {"$in": models}}, limit=5000))
+    return [from_metadata(m) for m in got.values()]
+
+
+# ---- the LLM's phrasing ---------------------------------------------------------
+def _prompt() -> str:
+    import prompts
+
+    return (Path(prompts.__file__).resolve().parent / "explain.md").read_text(encoding="utf-8")
+
+
+def _phrase(question: str, best, own: list) -> str | None:
+    from copilot import llm
+    from tools import docs
+
+    doc = docs.load()[best.doc]
+    notes = f"{doc.headline}\n{doc.intro}" + (f"\n{best.section}\n{best.text}" if best.section != docs.INTRO else "")
+    numbers = "\n".join([line for o in own for line in o.lines()] + _bundled_caveats(own)) or "(none)"
+    text = _prompt().replace("{question}", question).replace("{notes}", notes).replace("{numbers}", numbers)
+    reply = _clean(llm.reply(text, []) or "")
+    if not reply or "NO_ANSWER" in reply:
+        return None
+    if not grounded(reply, notes + "\n" + numbers + "\n" + question):
+        log.info("the LLM's explanation cited numbers not in the notes; using the note itself")
+        return None
+    return reply.strip()
+
+
+_ECHO = re.compile(r"^\s*(?:Question:|Note:|The user's own numbers:|\(none\)|Rules:)", re.M | re.I)
+
+
+def _clean(reply: str) -> str:
+    """A small model may echo the prompt's scaffolding: keep what comes before it."""
+    m = _ECHO.search(reply)
+    return (reply[:m.start()] if m else reply).strip()
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
+
+def grounded(reply: str, sources: str) -> bool:
+    """Every number in the reply appears in the sources (quant type names and
+    bit widths like "4-bit" included, as they appear there)."""
+    have = set(_NUMBER.findall(sources))
+    return all(n in have for n in _NUMBER.findall(reply))

@@ -83,4 +83,4 @@ def test_explain_docs_are_found():
 
     for topic in ("q4_k_m", "gguf", "gptq", "nf4", "kl divergence", "perplexity", "imatrix", "kld"):
         assert find(topic), topic
-    assert "I have no note on 'sourdough'" in explain("sourdough")
+    assert "I don't have a note on 'sourdough'" in explain("sourdough")

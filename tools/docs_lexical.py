@@ -1,0 +1,174 @@
+"""The lexical half of explain-doc retrieval: text normalization (voice
+transcripts and the many spellings of quant types), BM25 over the docs, and
+alias matches. Pure Python, no model.
+
+Why: sentence embeddings of short questions miss exact domain tokens
+("q5_1" and "q5_0" embed alike; "kay el divergence" embeds like nothing).
+Scores here are absolute (saturated to 0..1), so the hybrid score can be
+compared against one "no note" threshold across questions.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from tools.docs import Doc
+
+_NUM = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+        "seven": "7", "eight": "8", "sixteen": "16", "thirty two": "32"}
+_SPOKEN = [  # voice transcripts and loose typing
+    (r"\bkay el\b|\bk l\b|\bkl\b", "kl"), (r"\bk l d\b", "kld"), (r"\bp p l\b", "ppl"),
+    (r"\bg g u f\b|\bgee guf\b|\bgguff?\b", "gguf"), (r"\bi matrix\b", "imatrix"),
+    (r"\bn f 4\b|\bnf four\b", "nf4"), (r"\bfp four\b|\bf p 4\b", "fp4"), (r"\bint eight\b", "int8"),
+    (r"\bbf 16\b|\bb f 16\b|\bbrain float\b", "bf16"), (r"\bfp16\b|\bf p 16\b|\bhalf precision\b", "f16"),
+    (r"\bfp32\b|\bf p 32\b", "f32"), (r"\bq\s?(\d)\s?o\b", r"q\1_0"),
+    (r"\btok/s\b|\btokens/s\b|\bt/s\b", "tokens per second"), (r"\bllama\.cpp\b|\bllama cpp\b", "llamacpp"),
+    (r"\bsafe tensors\b", "safetensors"), (r"\bbits and bytes\b", "bitsandbytes"),
+    (r"(\d+)\s?-?\s?bits?\b", r"\1 bit"), (r"\bgigs?\b|\bgigabytes?\b|\bgib\b", "gb"),
+]
+_QUANT = [  # canonical quant type tokens: q4_k_m, q4_k, q5_1, iq4_xs ("Q4-K-M", "q 4 k m" too)
+    (re.compile(r"\b(i?)q[\s_-]*(\d)[\s_-]*k[\s_-]*(xs|s|m|l)\b"), r"\1q\2_k_\3"),
+    (re.compile(r"\b(i?)q[\s_-]*(\d)[\s_-]*k\b"), r"\1q\2_k"),
+    (re.compile(r"\bq[\s_-]*(\d)[\s_-]+([01])\b"), r"q\1_\2"),
+    (re.compile(r"\biq[\s_-]*(\d)[\s_-]*(xxs|xs|nl|s|m)\b"), r"iq\1_\2"),
+]
+_STOP = set("""a an the is are was were be been am do does did i me my you your it its this that these
+those what whats what's which who how why when where can could should would will shall of to in on for
+with at by from and or but so if then than as about any some there here just really even actually
+um uh like okay ok hey please vs versus anyone today going possible tell explain mean means meaning get got thing stuff lqmf one ones""".split())
+HEAD_REPEAT = 3           # title and aliases count this many times in BM25
+_WORD = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9]+)?")
+
+
+def normalize(text: str) -> str:
+    t = " " + text.lower().replace("’", "'") + " "
+    t = re.sub(r"(\w)'s\b", r"\1", t)                 # "qlora's" -> "qlora"
+    t = re.sub(r"[^\w\s.%/'+-]", " ", t)
+    for word, digit in _NUM.items():
+        t = re.sub(rf"\b{word}\b", digit, t)
+    for pat, rep in _SPOKEN:
+        t = re.sub(pat, rep, t)
+    for pat, rep in _QUANT:
+        t = pat.sub(rep, t)
+    t = re.sub(r"\bq(\d)km\b", r"q\1_k_m", t)
+    t = re.sub(r"\bq(\d)ks\b", r"q\1_k_s", t)
+    return " ".join(t.split())
+
+
+_GLOSSARY = {  # abbreviations the sentence embedder does not know, spelled out for it
+    "kld": "kl divergence", "kl": "kl divergence", "ppl": "perplexity", "bpw": "bits per weight",
+    "rss": "resident memory", "vram": "gpu memory", "bnb": "bitsandbytes", "imatrix": "importance matrix",
+    "ngl": "gpu layers", "ctx": "context length", "hf": "hugging face", "llamacpp": "llama.cpp",
+    "f16": "16-bit float", "bf16": "bfloat16", "f32": "32-bit float", "awq": "awq activation-aware",
+    "gptq": "gptq", "nf4": "nf4 4-bit normalfloat", "tts": "speech", "stt": "speech to text",
+}
+_QTYPE = re.compile(r"\b(i?q)(\d)(_k)?(?:_([a-z]+))?\b|\bq(\d)_([01])\b")
+
+
+def expand(text: str) -> str:
+    """The question for the embedder: normalized, abbreviations spelled out,
+    quant type names followed by their bit width in words."""
+    words = []
+    for w in normalize(text).split():
+        words.append(w)
+        if w in _GLOSSARY and _GLOSSARY[w] != w:
+            words.append(f"({_GLOSSARY[w]})")
+        m = _QTYPE.fullmatch(w)
+        if m:
+            bits = m.group(2) or m.group(5)
+            words.append(f"({bits}-bit)")
+    return " ".join(words)
+
+
+def _stem(w: str) -> str:
+    """A light suffix stripper: runs -> run, chatting -> chat, batches -> batch,
+    queries -> query (domain tokens with digits or underscores stay whole)."""
+    if not w.isalpha() or len(w) < 4:
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    for suf in ("ing", "ed", "es", "s"):
+        if w.endswith(suf) and len(w) - len(suf) >= 3 and not w.endswith("ss"):
+            w = w[: -len(suf)]
+            if suf in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+                w = w[:-1]                                  # chatt -> chat
+            return w
+    return w
+
+
+def tokens(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(normalize(text)) if w not in _STOP]
+
+
+def _doc_text(d: Doc) -> str:
+    # title and aliases count three times: they are what a doc is about
+    # (each word once: many aliases sharing a word must not multiply it)
+    head = " ".join(dict.fromkeys(normalize(" ".join([d.title, *d.aliases, d.stem.replace("-", " ")])).split()))
+    return " ".join([head] * HEAD_REPEAT + [s.heading + " " + s.text for s in d.sections])
+
+
+@dataclass
+class Bm25:
+    """Okapi BM25 over whole docs (k1 1.2, b 0.75)."""
+
+    docs: dict[str, Doc]
+
+    def __post_init__(self) -> None:
+        self.tf = {stem: Counter(tokens(_doc_text(d))) for stem, d in self.docs.items()}
+        self.len = {s: sum(c.values()) for s, c in self.tf.items()}
+        self.avg = sum(self.len.values()) / max(len(self.len), 1)
+        df = Counter(w for c in self.tf.values() for w in c)
+        n = len(self.tf)
+        self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
+
+    def scores(self, query: str) -> dict[str, float]:
+        q = set(tokens(query))
+        out: dict[str, float] = {}
+        for stem, tf in self.tf.items():
+            s = 0.0
+            for w in q:
+                f = tf.get(w)
+                if f:
+                    s += self.idf[w] * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * self.len[stem] / self.avg))
+            if s:
+                out[stem] = s
+        return out
+
+
+def saturate(x: float, half: float) -> float:
+    """0..1, 0.5 at ``half``: an absolute scale for raw BM25 scores."""
+    return x / (x + half) if x > 0 else 0.0
+
+
+@dataclass
+class Aliases:
+    """Alias matches: stem -> 0..1 for docs whose alias (or title) appears in
+    the question as whole words. An alias counts by how specific it is: one
+    that most docs mention ("quantization", "4-bit") counts little, one that
+    only its own doc mentions ("safetensors", "kv cache") counts fully."""
+
+    docs: dict[str, Doc]
+
+    def __post_init__(self) -> None:
+        texts = [" " + normalize(_doc_text(d)) + " " for d in self.docs.values()]
+        n = len(texts)
+        self.weight: dict[str, dict[str, float]] = {}
+        for stem, d in self.docs.items():
+            w: dict[str, float] = {}
+            for a in (*d.aliases, d.title.lower()):
+                na = normalize(a)
+                if na:
+                    df = max(1, sum(f" {na} " in t for t in texts))
+                    w[na] = math.log(1 + n / df) / math.log(1 + n)
+            self.weight[stem] = w
+
+    def hits(self, query: str) -> dict[str, float]:
+        q = " " + normalize(query) + " "
+        out: dict[str, float] = {}
+        for stem, w in self.weight.items():
+            best = max((v for na, v in w.items() if f" {na} " in q), default=0.0)
+            if best:
+                out[stem] = best
+        return out
