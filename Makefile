@@ -9,7 +9,7 @@ STAMP := $(VENV)/.lqmf-setup-done
 PIPQ  := --quiet --disable-pip-version-check --progress-bar off
 DEMO_CHUNKS ?= 40
 
-.PHONY: setup demo test test-fast clean-venv
+.PHONY: setup demo test test-fast lint clean-venv
 
 # After the stamp: a no-op unless this CPU (or the build flags) differ from the installed build's.
 setup: $(STAMP)
@@ -39,8 +39,11 @@ demo: setup
 	$(LQMF) bench smollm2 --type Q8_0,Q4_K_M --chunks $(DEMO_CHUNKS)
 	$(LQMF) models
 
-test: setup
+test: setup lint
 	$(VENV)/bin/pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 test-fast: setup
 	$(VENV)/bin/pytest -q -m "not slow"

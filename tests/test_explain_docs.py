@@ -174,7 +174,6 @@ def test_llm_phrasing_with_the_real_bundled_gguf_stays_grounded(monkeypatch):
     the tiny model writes, the answer names its doc and cites no number that is
     not in the note."""
     pytest.importorskip("llama_cpp")
-    import re
 
     from copilot import explain as ex
     from copilot import llm

@@ -4,7 +4,6 @@ artifact files, the user's requests. Table-driven, one comment per odd case."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 

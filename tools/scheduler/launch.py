@@ -27,7 +27,7 @@ class Launch(StrEnum):
 
 def default_launch() -> Launch:
     env = os.environ.get("LQMF_JOB_LAUNCH", "").lower()
-    if env in (l.value for l in Launch):
+    if env in (m.value for m in Launch):
         return Launch(env)
     return Launch.FORK if hasattr(os, "fork") and sys.platform.startswith("linux") else Launch.EXEC
 
