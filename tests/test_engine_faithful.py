@@ -173,3 +173,21 @@ def test_numbers_out_of_range_are_refused_before_any_work():
                        (["--threads", "100000"], "--threads"), (["--threads", "-1"], "--threads")]:
         r = run_lqmf("bench", "smollm2", "--type", "Q8_0", *args, timeout=60)
         assert r.returncode == 2 and word in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+
+
+def test_a_family_name_finds_every_model_of_the_family():
+    """'gemma' matches the bundled gemma3-270m, a GGUF file named gemma-3-270m-q4_k_m
+    and the catalogued gemma-2-2b; not smollm2."""
+    from tools.records import ExperimentRecord, journal
+
+    for model, name, arch in [("gemma3-270m", "gemma3-270m", "gemma3"),
+                              ("/models/gemma-3-270m-q4_k_m.gguf", "gemma-3-270m", "gemma3"),
+                              ("gemma-2-2b", "gemma-2-2b", "gemma2"), ("smollm2", "smollm2", "llama")]:
+        journal().add(ExperimentRecord(kind="quantize", status="succeeded", model=model, model_name=name,
+                                       architecture=arch, quant_type="Q8_0", method="gguf", size_bytes=10**8))
+    r = run_lqmf("query", "--model", "gemma", "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
+    found = {row.get("model_name") or row.get("model") for row in rows}
+    assert {"gemma3-270m", "gemma-3-270m", "gemma-2-2b"} <= found and "smollm2" not in found, found
