@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 import sys
 
-from tools.errors import Interrupted, LqmfError
+from tools.errors import Interrupted, LqmfError, from_os_error
 
 # The order commands are listed in `lqmf --help`; any other cmd_* module follows.
 ORDER = ["chat", "quantize", "bench", "models", "parse", "query", "compare", "export",
@@ -30,9 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def escape_controls(text: str) -> str:
+    return "".join(c if c >= " " and c != "\x7f" else repr(c)[1:-1] for c in text)
+
+
 def fail(message: str, code: int = 2) -> int:
-    """The one place an error reaches the user from the command line."""
-    print(f"error: {message}", file=sys.stderr)
+    """The one place an error reaches the user from the command line (control
+    characters from names the user typed are shown escaped, not raw)."""
+    print(f"error: {escape_controls(message)}", file=sys.stderr)
     return code
 
 
@@ -50,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(e), e.exit_code)
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a file problem no engine mapped: still one sentence, never a traceback
+        return fail(str(from_os_error(e)), 2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,8 @@ class BenchResult:
     record: ExperimentRecord
 
 
-def _target(target: str, quant_type: str | None, progress: Progress) -> tuple[Path, dict]:
+def _target(target: str, quant_type: str | None, progress: Progress,
+            trust_remote_code: bool = False) -> tuple[Path, dict]:
     """The GGUF to measure and what we know of its lineage (sidecar facts)."""
     from tools.quantize import quantize, read_sidecar
 
@@ -40,10 +41,10 @@ def _target(target: str, quant_type: str | None, progress: Progress) -> tuple[Pa
         from tools.models import resolve
         from tools.quantize.convert import cached_sha256, f16_gguf
 
-        f16 = f16_gguf(resolve(target), progress)
+        f16 = f16_gguf(resolve(target, trust_remote_code), progress)
         return f16, {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "quant_type": "F16",
                      "method": "gguf", "source": target}
-    res = quantize(target, quant_type, progress=progress)
+    res = quantize(target, quant_type, progress=progress, trust_remote_code=trust_remote_code)
     return res.artifact, read_sidecar(res.artifact) or {}
 
 
@@ -65,14 +66,14 @@ def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threa
 def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None = DEFAULT_CHUNKS,
               ctx: int = DEFAULT_CTX, threads: int | None = None, base: str | None = None,
               speed: bool = True, progress: Progress | None = None,
-              store: RecordStore | None = None) -> BenchResult:
+              store: RecordStore | None = None, trust_remote_code: bool = False) -> BenchResult:
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
     threads = threads or default_threads()
     rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())
     with recorded_run(rec, store or journal(), "the benchmark"):
-        path, facts = _target(target, quant_type, progress)
+        path, facts = _target(target, quant_type, progress, trust_remote_code)
         _fill_identity(rec, path, facts)
         if speed:
             progress("speed", None)

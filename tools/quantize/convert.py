@@ -38,7 +38,7 @@ def cached_sha256(path: Path) -> str:
         db = {}
     if key not in db:
         db[key] = file_sha256(path)
-        with atomic_output(db_path) as tmp:
+        with atomic_output(db_path, replace_file=True) as tmp:
             tmp.write_text(json.dumps(db))
     return db[key]
 
@@ -92,8 +92,9 @@ def _dequantize(gguf: Path, out: Path) -> None:
 
 
 def _check_architecture(hf_dir: Path, conv: Path) -> str:
-    cfg = json.loads((hf_dir / "config.json").read_text())
-    archs = cfg.get("architectures") or []
+    from tools.models import read_config
+
+    archs = read_config(hf_dir).get("architectures") or []
     if not archs:
         raise InvalidModel(f"{hf_dir / 'config.json'} names no architecture",
                            "add an \"architectures\" entry or re-save the model with transformers")
@@ -119,16 +120,20 @@ def f16_gguf(source: ModelSource, progress: Progress = noop) -> Path:
             return final
         ensure_free_space(final.parent, expected, "converting to F16 GGUF")
         with atomic_output(final) as tmp:
-            _convert(conv, hf, tmp, expected, progress)
+            _convert(conv, hf, tmp, expected, progress, trust=source.trusted)
     return final
 
 
-def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress) -> None:
+def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress,
+             trust: bool = False) -> None:
+    from tools.safety import converter_command, require_safe
+
+    require_safe(hf, trust)  # names the file that would run; --trust-remote-code allows it
     env = dict(os.environ, PYTHONPATH=str(conv / "gguf-py"), HF_HUB_OFFLINE="1",
                OMP_NUM_THREADS=str(threads()))
     env.pop("NO_LOCAL_GGUF", None)
-    cmd = [sys.executable, str(conv / "convert_hf_to_gguf.py"), str(hf),
-           "--outtype", "f16", "--outfile", str(out)]
+    cmd = converter_command(conv / "convert_hf_to_gguf.py", trust) + [
+        str(hf), "--outtype", "f16", "--outfile", str(out)]
     with tempfile.TemporaryFile("w+") as logf, FileGrowth(out, expected, "convert", progress):
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=conv)
         try:

@@ -105,7 +105,7 @@ def _sleep_run(args: dict, progress: Progress) -> dict:
             time.sleep(min(0.05, left))
 
     if args.get("out_dir"):
-        with atomic_output(Path(args["out_dir"]) / "sleep.out") as tmp:
+        with atomic_output(Path(args["out_dir"]) / "sleep.out", replace_file=True) as tmp:
             tmp.write_text("partial\n")
             body()
     else:
@@ -135,7 +135,8 @@ def _quant_validate(args: dict) -> dict:
     from tools.models import resolve
     from tools.quantize.types import SPECS, parse_method, parse_quant_type
 
-    _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads"})
+    _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads",
+                                                   "trust_remote_code"})
     if not args.get("model"):
         raise InvalidInput("a quantize job needs a model", "name one, e.g. smollm2")
     if not args.get("quant_type"):
@@ -149,6 +150,8 @@ def _quant_validate(args: dict) -> dict:
         out["out_dir"] = str(Path(args["out_dir"]).expanduser().resolve())
     if args.get("threads"):
         out["threads"] = _number(args, "threads", None, 1, 1024, int)
+    if args.get("trust_remote_code"):
+        out["trust_remote_code"] = True
     return out
 
 
@@ -162,7 +165,8 @@ def _quant_run(args: dict, progress: Progress) -> dict:
     from tools.quantize import quantize
 
     res = quantize(args["model"], args["quant_type"], method=args["method"],
-                   out_dir=args.get("out_dir"), progress=progress)
+                   out_dir=args.get("out_dir"), progress=progress,
+                   trust_remote_code=bool(args.get("trust_remote_code")))
     return {"artifact": str(res.artifact), "quant_type": str(res.quant_type), "method": str(res.method),
             "size_bytes": res.size_bytes, "duration_s": res.duration_s, "record": res.record.to_dict()}
 
@@ -193,7 +197,8 @@ def _bench_validate(args: dict) -> dict:
     from tools.models import resolve
     from tools.quantize.types import parse_quant_type
 
-    _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads"})
+    _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads",
+                                                    "trust_remote_code"})
     target = args.get("target")
     if not target:
         raise InvalidInput("a benchmark job needs a target", "give an artifact path or a model")
@@ -211,6 +216,8 @@ def _bench_validate(args: dict) -> dict:
     out["chunks"] = _number(args, "chunks", None, 1, 100_000, int)
     out["ctx"] = _number(args, "ctx", 512, 16, 1 << 20, int)
     out["threads"] = _number(args, "threads", None, 1, 1024, int)
+    if args.get("trust_remote_code"):
+        out["trust_remote_code"] = True
     return out
 
 
@@ -225,7 +232,8 @@ def _bench_run(args: dict, progress: Progress) -> dict:
     from tools.benchmark import benchmark
 
     res = benchmark(args["target"], quant_type=args.get("quant_type"), chunks=args.get("chunks"),
-                    ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress)
+                    ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress,
+                    trust_remote_code=bool(args.get("trust_remote_code")))
     return {"record": res.record.to_dict()}
 
 
