@@ -100,6 +100,12 @@ BACKEND_ERRORS: list[tuple[str, type[LqmfError], str, str | None]] = [
      "a safetensors file of the model is truncated or corrupt", "re-download the model"),
     (r"out of memory|Cannot allocate memory|MemoryError", BackendFailed,
      "the machine ran out of memory", "close other programs or pick a smaller model or quant type"),
+    (r"Weights only load failed|weights_only", CorruptFile,
+     "a pickle checkpoint of the model holds more than plain weights, so it was not loaded",
+     "convert it to safetensors with a tool you trust, or use a safetensors copy of the model"),
+    (r"contains custom code which must be executed|lqmf refused to run code", UnsupportedArchitecture,
+     "llama.cpp's converter needs to run custom code from the model folder for this architecture",
+     "read the folder's .py files, and pass --trust-remote-code only if you trust them"),
 ]
 
 

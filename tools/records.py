@@ -98,7 +98,7 @@ class ExperimentRecord:
                 raise BadRecord(f"no {name!r} field")
         for name, value in kept.items():
             if not _type_ok(value, known[name].type):
-                raise BadRecord(f"field {name!r} holds a {type(value).__name__}")
+                raise BadRecord(f"field {name!r} is of type {type(value).__name__}")
         return cls(**kept)
 
 

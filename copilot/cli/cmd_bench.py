@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--base", help="F16 GGUF to compare against (default: the artifact's own)")
     p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     p.add_argument("--json", action="store_true", help="print records as JSON")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow code from the model folder to run (*.py, auto_map, pickle weights); off by default")
     add_queue_flags(p)
     p.set_defaults(func=run)
 
@@ -42,14 +44,16 @@ def run(args: argparse.Namespace) -> int:
         resolve_type(t, None)
     if args.queue:
         return submit_all("benchmark", [{"target": args.target, "quant_type": t, "chunks": args.chunks,
-                                          "ctx": args.ctx, "threads": args.threads} for t in types or [None]], args)
+                                          "ctx": args.ctx, "threads": args.threads,
+                                          "trust_remote_code": args.trust_remote_code or None}
+                                         for t in types or [None]], args)
     chunks = args.chunks or DEFAULT_CHUNKS
     records = []
     for t in types or [None]:
         with rich_progress(enabled=not args.json) as progress:
             records.append(benchmark(args.target, quant_type=t, chunks=chunks, ctx=args.ctx,
                                      threads=args.threads, base=args.base, speed=not args.no_speed,
-                                     progress=progress).record)
+                                     progress=progress, trust_remote_code=args.trust_remote_code).record)
     if args.json:
         print_json([r.to_dict() for r in records])
         return 0

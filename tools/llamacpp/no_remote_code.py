@@ -35,10 +35,13 @@ def patch_transformers() -> list[str]:
         return []
     patched = []
     for name in AUTO_CLASSES:
-        cls = getattr(transformers, name, None)
-        if cls is None or not hasattr(cls, "from_pretrained"):
+        try:
+            cls = getattr(transformers, name, None)
+            original = cls.from_pretrained.__func__ if cls is not None else None
+        except Exception:  # noqa: BLE001 - an optional dependency (PIL ...) missing: nothing to patch
             continue
-        original = cls.from_pretrained.__func__
+        if original is None:
+            continue
 
         def safe(klass, *args, _original=original, **kwargs):
             kwargs["trust_remote_code"] = False
