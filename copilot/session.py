@@ -85,9 +85,12 @@ class Session:
         try:
             import sqlite3
 
-            from langgraph.checkpoint.sqlite import SqliteSaver
+            from tools.heavy import imports
 
-            from copilot.graph import build
+            with imports():  # the main thread may import heavy libraries meanwhile
+                from langgraph.checkpoint.sqlite import SqliteSaver
+
+                from copilot.graph import build
 
             conn = sqlite3.connect(str(db_path()), check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
