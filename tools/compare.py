@@ -134,7 +134,7 @@ def resolve_target(store, target: str) -> ExperimentRecord:
         if rec:
             return rec
         raise InvalidInput(f"no succeeded run of {model} at {qt} in the store",
-                           f"make one: lqmf quantize {model} {qt}, then lqmf bench")
+                           f"make one: lqmf quantize {model} --type {qt}, then lqmf bench {model} --type {qt}")
     raise InvalidInput(f"{text!r} is not a run id, an artifact path or model:QTYPE",
                        "see `lqmf query` for ids, or write e.g. smollm2:Q4_K_M")
 

@@ -186,3 +186,19 @@ def tree_size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def unique_aside(path: Path, tag: str, suffixes: tuple[str, ...] = ("", "-wal", "-shm")) -> Path:
+    """A new name beside ``path`` for moving a damaged file aside
+    (``NAME.TAG-YYYYmmdd-HHMMSS``, then ``-2``, ``-3`` ...): never one that exists,
+    so a second recovery in the same second keeps the first backup."""
+    import time
+
+    base = f"{path.name}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}"
+    n = 1
+    while True:
+        name = base if n == 1 else f"{base}-{n}"
+        cand = path.with_name(name)
+        if not any(os.path.lexists(str(cand) + s) for s in suffixes):
+            return cand
+        n += 1

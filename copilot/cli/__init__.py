@@ -22,7 +22,9 @@ def _command_modules() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from copilot.cli.args import Parser
+
+    parser = Parser(
         prog="lqmf", description="LQMF Copilot: quantize, benchmark and compare local LLMs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _command_modules():

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "`lqmf jobs cancel ID`, `lqmf jobs retry ID`.")
     p.add_argument("action", nargs="?", default="list", choices=["list", "show", "cancel", "retry"])
     p.add_argument("id", nargs="?", help="a job id (a unique prefix is enough)")
-    p.add_argument("--state", action="append", help="only jobs in this state (repeatable)")
+    p.add_argument("--state", action="append", help="only jobs in this state (repeatable)",
+                   choices=["queued", "running", "succeeded", "failed", "cancelled"])
     p.add_argument("--all", action="store_true", help="list every job, not just the last 50")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=handle)

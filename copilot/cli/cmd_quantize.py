@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.queueing import add_queue_flags, submit_all
+from copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
 
 
 def register(sub) -> None:
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from copilot.cli.output import console, print_json
     from copilot.cli.progress import rich_progress
 
+    check_queue_flags(args)
     types = require_types(args.types)
     for t in types:  # reject a bad type before any work starts
         resolve_type(t, args.method)

@@ -48,6 +48,33 @@ def _target(target: str, quant_type: str | None, progress: Progress,
     return res.artifact, read_sidecar(res.artifact) or {}
 
 
+def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None) -> None:
+    """Bad numbers are one sentence before anything runs (and before a record):
+    the ranges of tools/limits.py, and --ctx within the model's context length."""
+    from tools.errors import LqmfError
+    from tools.limits import Knob, check
+
+    check(Knob.CTX, ctx, "--ctx")
+    if chunks is not None:
+        check(Knob.CHUNKS, chunks, "--chunks")
+    if threads is not None:
+        check(Knob.THREADS, threads, "--threads")
+    n_ctx = None
+    try:
+        path = Path(target).expanduser()
+        if path.is_file():
+            g = read_gguf(path)
+            n_ctx = g.get(f"{g.architecture}.context_length")
+        else:
+            from tools.models import inspect, resolve
+            n_ctx = inspect(resolve(target)).context
+    except (LqmfError, OSError):
+        return  # the run itself reports what is wrong with the target
+    if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and 0 < n_ctx < ctx:
+        raise InvalidInput(f"--ctx {ctx} is more than the model's context length ({n_ctx})",
+                           f"give at most {n_ctx}")
+
+
 def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threads: int,
               progress: Progress) -> Baseline | None:
     from tools.quantize.convert import cached_sha256
@@ -69,6 +96,7 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
               store: RecordStore | None = None, trust_remote_code: bool = False) -> BenchResult:
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
+    check_numbers(target, ctx, chunks, threads)
     threads = threads or default_threads()
     rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.errors import InvalidInput
+from tools.limits import Knob
 from tools.scheduler.jobs import JobKind, Needs
 
 Progress = Callable[[str, "float | None"], None]
@@ -65,6 +66,15 @@ def _number(args: dict, key: str, default, lo: float, hi: float, cast=float):
     if not lo <= value <= hi:
         raise InvalidInput(f"{key} = {value} is out of range", f"give a number between {lo} and {hi}")
     return value
+
+
+def _limit(args: dict, knob, default=None):
+    """A job argument inside tools/limits.py's range for ``knob`` (None stays None)."""
+    from tools.limits import check
+
+    key = knob.value.replace("-", "_")
+    value = args.get(key, default)
+    return None if value is None else check(knob, value, key)
 
 
 # ---- noop / sleep (queue overhead, tests) --------------------------------------
@@ -149,7 +159,7 @@ def _quant_validate(args: dict) -> dict:
     if args.get("out_dir"):
         out["out_dir"] = str(Path(args["out_dir"]).expanduser().resolve())
     if args.get("threads"):
-        out["threads"] = _number(args, "threads", None, 1, 1024, int)
+        out["threads"] = _limit(args, Knob.THREADS)
     if args.get("trust_remote_code"):
         out["trust_remote_code"] = True
     return out
@@ -213,9 +223,9 @@ def _bench_validate(args: dict) -> dict:
         out["target"] = str(p.resolve()) if p.exists() else str(resolve(str(target)).ref)
     if args.get("quant_type"):
         out["quant_type"] = parse_quant_type(str(args["quant_type"])).value
-    out["chunks"] = _number(args, "chunks", None, 1, 100_000, int)
-    out["ctx"] = _number(args, "ctx", 512, 16, 1 << 20, int)
-    out["threads"] = _number(args, "threads", None, 1, 1024, int)
+    out["chunks"] = _limit(args, Knob.CHUNKS)
+    out["ctx"] = _limit(args, Knob.CTX, 512)
+    out["threads"] = _limit(args, Knob.THREADS)
     if args.get("trust_remote_code"):
         out["trust_remote_code"] = True
     return out
