@@ -63,6 +63,7 @@ def plant(folder: Path, arch: str, marker: Path, how: str = "tokenizer") -> Path
                 return (os.system, (f"echo ran > {marker}",))
 
         (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
+        (folder / "tokenizer.json").write_text("{}")  # so lqmf's own checks let the converter open the weights
     else:
         _weights(folder)
     (folder / "config.json").write_text(json.dumps(cfg))

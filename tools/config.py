@@ -30,14 +30,34 @@ def _usable_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise DataDirUnusable(f"the data dir {short_path(path)} is a file, not a folder", fix) from None
+        raise DataDirUnusable(f"the data dir {short_path(path)} exists and is not a folder", fix) from None
     except OSError as e:
         raise DataDirUnusable(f"the data dir {short_path(path)} cannot be created ({e.strerror})", fix) from None
     if not path.is_dir():
         raise DataDirUnusable(f"the data dir {short_path(path)} is not a folder", fix)
-    if not os.access(path, os.W_OK | os.X_OK):
+    if not os.access(path, os.W_OK | os.X_OK) or not _can_write(path):
         raise DataDirUnusable(f"the data dir {short_path(path)} is not writable", fix)
     return path
+
+
+_WRITABLE: set[str] = set()
+
+
+def _can_write(path: Path) -> bool:
+    """A real write probe, once per folder and process (``os.access`` says yes
+    to root on a read-only mount)."""
+    key = str(path)
+    if key in _WRITABLE:
+        return True
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError:
+        return False
+    _WRITABLE.add(key)
+    return True
 
 
 def sub_dir(*parts: str) -> Path:

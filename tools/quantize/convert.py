@@ -98,6 +98,11 @@ def _check_architecture(hf_dir: Path, conv: Path) -> str:
     if not archs:
         raise InvalidModel(f"{hf_dir / 'config.json'} names no architecture",
                            "add an \"architectures\" entry or re-save the model with transformers")
+    tokenizer_files = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
+    if not any((hf_dir / f).is_file() for f in tokenizer_files) and not list(hf_dir.glob("*.tiktoken")):
+        raise InvalidModel(f"the folder {hf_dir} has no tokenizer (tokenizer.json, tokenizer.model or vocab.json)",
+                           "copy the tokenizer files of the model into that folder, or re-save it with "
+                           "tokenizer.save_pretrained()")
     supported = supported_architectures(conv)
     if supported and archs[0] not in supported:
         raise UnsupportedArchitecture(f"llama.cpp's converter does not support the architecture {archs[0]}",
@@ -135,7 +140,10 @@ def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress,
     cmd = converter_command(conv / "convert_hf_to_gguf.py", trust) + [
         str(hf), "--outtype", "f16", "--outfile", str(out)]
     with tempfile.TemporaryFile("w+") as logf, FileGrowth(out, expected, "convert", progress):
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=conv)
+        from tools.procs import die_with_parent
+
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=conv,
+                                preexec_fn=die_with_parent)  # a killed lqmf takes the converter along
         try:
             rc = proc.wait()
         except BaseException:
