@@ -61,7 +61,7 @@ def ensure_folder(folder: Path) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise OutputInTheWay(f"{short_path(folder)} is a file, not a folder",
+        raise OutputInTheWay(f"{short_path(folder)} exists and is not a folder",
                              "choose a folder path, or move that file away") from None
     except OSError as e:
         raise from_os_error(e, folder) from None

@@ -25,7 +25,8 @@ def pytest_runtest_logreport(report):
     RAN[cls] += 1
     if report.failed:
         FAILED[cls] += 1
-        text = str(report.longrepr)
+        crash = getattr(report.longrepr, "reprcrash", None)
+        text = crash.message if crash is not None else str(report.longrepr)
         for kind in (harness.TRACEBACK, harness.TOUCHED, harness.LOST, harness.PARTIAL, harness.SENTENCE,
                      harness.CODE):
             if kind in text:

@@ -50,6 +50,9 @@ def artifact_path(source: ModelSource, qtype: QuantType, method: QuantMethod,
 
 
 def resolve_type(quant_type: str, method: str | None) -> tuple[QuantType, QuantMethod]:
+    if method is not None and not method.strip():
+        from tools.errors import InvalidInput
+        raise InvalidInput("--method is empty", "name one (gguf, bnb, gptq) or leave --method out")
     m = parse_method(method) if method else None
     qtype = parse_quant_type(quant_type, m)
     spec = SPECS[qtype]
@@ -79,13 +82,16 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
         rec.source_path = str(source.path)
         backend = get_backend(qmethod)
         out = artifact_path(source, qtype, qmethod, out_dir)
+        if force or not (out.exists() and read_sidecar(out)):
+            # before the lock file is made: a folder or someone's file there is refused untouched
+            # (an artifact without our sidecar is the user's file: only --force replaces it)
+            check_output(out, replace_file=force)
+            check_output(sidecar_path(out), replace_file=True)
         with exclusive(out):
             if out.exists() and read_sidecar(out) and not force:
                 facts = read_sidecar(out) or {}
             else:
-                # an artifact without our sidecar is the user's file: only --force replaces it
                 check_output(out, replace_file=force)
-                check_output(sidecar_path(out), replace_file=True)
                 ensure_free_space(out.parent, backend.estimate_bytes(info.n_params, qtype),
                                   f"the {qtype.value} artifact")
                 with atomic_output(out, replace_file=force) as tmp:
