@@ -28,7 +28,7 @@ def pytest_runtest_logreport(report):
         crash = getattr(report.longrepr, "reprcrash", None)
         text = crash.message if crash is not None else str(report.longrepr)
         for kind in (harness.TRACEBACK, harness.TOUCHED, harness.LOST, harness.PARTIAL, harness.SENTENCE,
-                     harness.CODE):
+                     harness.CODE, harness.ORPHAN):
             if kind in text:
                 KINDS[kind] += 1
 
@@ -42,5 +42,6 @@ def pytest_terminal_summary(terminalreporter):
         tr.write_line(f"{cls:>6}: {RAN[cls]:4d} cases, {FAILED[cls]} failed")
     tr.write_line(f" total: {sum(RAN.values()):4d} cases; tracebacks {KINDS[harness.TRACEBACK]}, "
                   f"paths touched outside the target {KINDS[harness.TOUCHED]}, lost records {KINDS[harness.LOST]}, "
+                  f"orphaned processes {KINDS[harness.ORPHAN]}, "
                   f"partial files {KINDS[harness.PARTIAL]}, not one sentence {KINDS[harness.SENTENCE]}, "
                   f"wrong exit code {KINDS[harness.CODE]}")

@@ -14,8 +14,8 @@ from typing import Callable
 from tests.conftest import LQMF, ROOT, partial_files
 
 # markers in assertion messages; the summary counts failures by them
-TRACEBACK, TOUCHED, LOST, PARTIAL, SENTENCE, CODE = ("TRACEBACK", "TOUCHED-OUTSIDE", "LOST-RECORD",
-                                                     "PARTIAL-FILE", "NOT-ONE-SENTENCE", "WRONG-EXIT")
+TRACEBACK, TOUCHED, LOST, PARTIAL, SENTENCE, CODE, ORPHAN = (
+    "TRACEBACK", "TOUCHED-OUTSIDE", "LOST-RECORD", "PARTIAL-FILE", "NOT-ONE-SENTENCE", "WRONG-EXIT", "ORPHAN-PROCESS")
 
 
 @dataclass

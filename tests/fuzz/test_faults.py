@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from tests.conftest import LQMF, ROOT, partial_files, run_lqmf, stop_workers
-from tests.fuzz.harness import LOST, PARTIAL, TOUCHED
+from tests.fuzz.harness import LOST, ORPHAN, PARTIAL
 
 pytestmark = pytest.mark.slow
 
@@ -44,22 +44,42 @@ def _journal_lines(home: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def _kill_at(cmd: list[str], env: dict, at: float) -> tuple[list[int], float]:
-    """Start ``lqmf CMD``, SIGKILL it ``at`` seconds in; the pids it had started."""
+def _kill_at(cmd: list[str], env: dict, at: float, after_child: str | None = None) -> list[int]:
+    """Start ``lqmf CMD``, SIGKILL it ``at`` seconds in (counted from when a
+    child whose command line holds ``after_child`` appeared, when given);
+    returns the pids of the processes it had started that are still alive."""
     proc = subprocess.Popen([*LQMF, *cmd], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    end = time.monotonic() + at
     kids: dict[int, psutil.Process] = {}
-    while time.monotonic() < end and proc.poll() is None:
+
+    def poll() -> None:
         for k in _descendants(proc.pid):
             kids[k.pid] = k
+
+    if after_child:
+        end = time.monotonic() + 120
+        while time.monotonic() < end and proc.poll() is None and not any(
+                after_child in " ".join(_cmdline(k)) for k in kids.values()):
+            poll()
+            time.sleep(0.05)
+        assert any(after_child in " ".join(_cmdline(k)) for k in kids.values()), \
+            f"{after_child} never started; the test would prove nothing"
+    end = time.monotonic() + at
+    while time.monotonic() < end and proc.poll() is None:
+        poll()
         time.sleep(0.05)
-    for k in _descendants(proc.pid):
-        kids[k.pid] = k
+    poll()
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait()
-    return _gone(list(kids.values())), at
+    return _gone(list(kids.values()))
+
+
+def _cmdline(p: psutil.Process) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
 
 
 def _home_with(warm_home: Path, tmp_path: Path, f16: bool) -> Path:
@@ -79,13 +99,15 @@ SEEDS = [11, 23, 37]
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_kill9_quantize(warm_home, tmp_path, seed):
-    at = random.Random(seed).uniform(0.5, 6.0)
-    home = _home_with(warm_home, tmp_path, f16=seed != 11)  # seed 11: during the converter
+    during_converter = seed == SEEDS[0]
+    at = random.Random(seed).uniform(0.0, 3.0) if during_converter else random.Random(seed).uniform(0.5, 6.0)
+    home = _home_with(warm_home, tmp_path, f16=not during_converter)
     env = dict(os.environ, LQMF_HOME=str(home))
     out = tmp_path / "out"
     before = _journal_lines(home)
-    alive, _ = _kill_at(["quantize", "smollm2", "--type", "Q4_K_M", "--out", str(out)], env, at)
-    assert alive == [], f"{TOUCHED}: processes outlived a killed quantize (at {at:.2f}s): {alive}"
+    alive = _kill_at(["quantize", "smollm2", "--type", "Q4_K_M", "--out", str(out)], env, at,
+                     after_child="convert_hf_to_gguf" if during_converter else None)
+    assert alive == [], f"{ORPHAN}: processes outlived a killed quantize (at {at:.2f}s): {alive}"
     assert _journal_lines(home)[: len(before)] == before, f"{LOST}: the journal lost lines"
     r = run_lqmf("quantize", "smollm2", "--type", "Q4_K_M", "--out", str(out), env={"LQMF_HOME": str(home)})
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
@@ -98,9 +120,9 @@ def test_kill9_benchmark(warm_home, tmp_path, seed):
     at = random.Random(seed).uniform(0.5, 8.0)
     home = _home_with(warm_home, tmp_path, f16=True)
     env = dict(os.environ, LQMF_HOME=str(home))
-    alive, _ = _kill_at(["bench", "smollm2", "--type", "Q8_0", "--chunks", "2", "--ctx", "128", "--no-speed"],
+    alive = _kill_at(["bench", "smollm2", "--type", "Q8_0", "--chunks", "2", "--ctx", "128", "--no-speed"],
                         env, at)
-    assert alive == [], f"{TOUCHED}: processes outlived a killed bench (at {at:.2f}s): {alive}"
+    assert alive == [], f"{ORPHAN}: processes outlived a killed bench (at {at:.2f}s): {alive}"
     r = run_lqmf("bench", "smollm2", "--type", "Q8_0", "--chunks", "2", "--ctx", "128", "--no-speed", "--json",
                  env={"LQMF_HOME": str(home)})
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
@@ -133,7 +155,7 @@ def test_kill9_worker_requeues_without_user_action(tmp_path, seed):
         kids = _descendants(worker.pid)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        assert _gone(kids) == [], f"{TOUCHED}: the job process outlived its worker"
+        assert _gone(kids) == [], f"{ORPHAN}: the job process outlived its worker"
         end = time.monotonic() + 90
         s = state()
         while s.get("state") != "succeeded" and time.monotonic() < end:
