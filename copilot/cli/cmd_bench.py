@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from copilot.cli.args import number
-from copilot.cli.cmd_quantize import split_types
+from copilot.cli.cmd_quantize import require_types
 from tools.limits import Knob
 from copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     check_queue_flags(args)
     if args.chunks is not None and args.chunks < 1:
         raise InvalidInput(f"--chunks must be at least 1, not {args.chunks}")
-    types = split_types(args.types or [])
+    types = require_types(args.types) if args.types is not None else []  # `--type ,,` is not "no type"
     for t in types:
         resolve_type(t, None)
     if args.queue:
