@@ -2,6 +2,7 @@
 slots), declared once. ``check`` turns an out-of-range value into one sentence."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from enum import StrEnum
@@ -70,7 +71,7 @@ def check(knob: Knob, value, flag: str | None = None):
     name = flag or f"--{knob.value}"
     try:
         number = float(value)
-        if number != number or number in (float("inf"), float("-inf")):
+        if not math.isfinite(number):
             raise ValueError
         if r.integer:
             if number != int(number):

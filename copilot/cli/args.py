@@ -22,7 +22,7 @@ def number(knob: Knob):
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: ``error: lqmf bench: argument --ctx: ...``."""
 
-    def error(self, message: str):  # noqa: D401 - argparse API
+    def error(self, message: str):  # argparse API
         import sys
 
         from copilot.cli import escape_controls

@@ -216,8 +216,7 @@ JOURNALS: dict[str, bytes] = {
 def _journal_setup(bad: bytes):
     def setup(sb: Path, home: Path) -> None:
         # two good records around the bad line, then an append after a torn end
-        (home / "records.jsonl").write_bytes(_record("good-one").encode() + b"\n" + bad
-                                             + (b"" if bad.endswith(b"\n") else b"") )
+        (home / "records.jsonl").write_bytes(_record("good-one").encode() + b"\n" + bad)
         from tools.records import ExperimentRecord, JsonlStore
         JsonlStore(home / "records.jsonl").add(ExperimentRecord(kind="quantize", status="succeeded",
                                                                 model="good-two", quant_type="Q8_0"))

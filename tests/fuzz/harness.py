@@ -7,7 +7,7 @@ import os
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +16,13 @@ from tests.conftest import LQMF, ROOT, partial_files
 # markers in assertion messages; the summary counts failures by them
 TRACEBACK, TOUCHED, LOST, PARTIAL, SENTENCE, CODE, ORPHAN = (
     "TRACEBACK", "TOUCHED-OUTSIDE", "LOST-RECORD", "PARTIAL-FILE", "NOT-ONE-SENTENCE", "WRONG-EXIT", "ORPHAN-PROCESS")
+
+
+CASE_LIMIT_S = 60  # every case is a refusal or a small read: a longer one means a bad input ran
+
+
+class CaseTooLong(BaseException):
+    """Raised by SIGALRM inside a case that runs too long."""
 
 
 @dataclass
@@ -73,18 +80,27 @@ def devices() -> dict[str, int]:
 def run(case: Case, argv: list[str], env: dict, capsys) -> tuple[int, str, str]:
     if case.subprocess:
         full = dict(os.environ, **env)
-        r = subprocess.run([*LQMF, *argv], env=full, capture_output=True, text=True, cwd=ROOT, timeout=300,
-                           stdin=subprocess.DEVNULL)
+        r = subprocess.run([*LQMF, *argv], env=full, capture_output=True, text=True, cwd=ROOT,
+                           timeout=CASE_LIMIT_S * 2, stdin=subprocess.DEVNULL)
         return r.returncode, r.stdout, r.stderr
+    import signal
+
     from copilot.cli import main
+
+    def too_long(*_):
+        raise CaseTooLong(f"{CODE}: {argv} ran for over {CASE_LIMIT_S} s: a bad input was accepted and ran")
 
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(CASE_LIMIT_S)
     try:
         try:
             code = main(argv)
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        except CaseTooLong:
+            raise
         except BaseException as e:  # noqa: BLE001 - an escaped exception is what we look for
             import traceback
             traceback.print_exc()
@@ -92,6 +108,8 @@ def run(case: Case, argv: list[str], env: dict, capsys) -> tuple[int, str, str]:
             if isinstance(e, KeyboardInterrupt):
                 raise
     finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
