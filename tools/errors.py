@@ -186,3 +186,8 @@ def from_os_error(exc: OSError, path: object = None) -> LqmfError:
         message, fix = OS_ERRORS[name]
         return InvalidInput(message.format(path=where), fix)
     return BackendFailed(f"could not use {where}: {exc.strerror or exc}")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (from names the user typed) shown escaped, not raw."""
+    return "".join(c if c >= " " and c != "\x7f" else repr(c)[1:-1] for c in text)

@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 import sys
 
-from tools.errors import Interrupted, LqmfError, from_os_error
+from tools.errors import Interrupted, LqmfError, escape_controls, from_os_error
 
 # The order commands are listed in `lqmf --help`; any other cmd_* module follows.
 ORDER = ["chat", "quantize", "bench", "models", "parse", "query", "compare", "export",
@@ -30,10 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _command_modules():
         importlib.import_module(f"{__name__}.cmd_{name}").register(sub)
     return parser
-
-
-def escape_controls(text: str) -> str:
-    return "".join(c if c >= " " and c != "\x7f" else repr(c)[1:-1] for c in text)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -25,7 +25,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse API
         import sys
 
-        from copilot.cli import escape_controls
+        from tools.errors import escape_controls
 
         sys.stderr.write(f"error: {self.prog}: {escape_controls(message)} (see `{self.prog} --help`).\n")
         sys.exit(2)

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                                           "trust_remote_code": args.trust_remote_code or None}
                                          for t in types or [None]], args)
     chunks = args.chunks or DEFAULT_CHUNKS
-    check_numbers(args.target, args.ctx, chunks, args.threads)  # before any progress is drawn
+    check_numbers(args.target, args.ctx, chunks, args.threads, args.trust_remote_code)  # before any progress is drawn
     records = []
     for t in types or [None]:
         with rich_progress(enabled=not args.json) as progress:

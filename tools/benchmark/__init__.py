@@ -48,10 +48,12 @@ def _target(target: str, quant_type: str | None, progress: Progress,
     return res.artifact, read_sidecar(res.artifact) or {}
 
 
-def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None) -> None:
-    """Bad numbers are one sentence before anything runs (and before a record):
-    the ranges of tools/limits.py, and --ctx within the model's context length."""
-    from tools.errors import LqmfError
+def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None,
+                  trust_remote_code: bool = False) -> None:
+    """Bad input is one sentence before anything runs (and before a record):
+    a model folder that would run code (tools/safety.py), the ranges of
+    tools/limits.py, and --ctx within the model's context length."""
+    from tools.errors import LqmfError, UnsafeModel
     from tools.limits import Knob, check
 
     check(Knob.CTX, ctx, "--ctx")
@@ -67,7 +69,14 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
             n_ctx = g.get(f"{g.architecture}.context_length")
         else:
             from tools.models import inspect, resolve
-            n_ctx = inspect(resolve(target)).context
+            from tools.safety import require_safe
+
+            source = resolve(target)
+            if not source.is_gguf:
+                require_safe(source.path, trust_remote_code)
+            n_ctx = inspect(source).context
+    except UnsafeModel:
+        raise
     except (LqmfError, OSError):
         return  # the run itself reports what is wrong with the target
     if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and 0 < n_ctx < ctx:
@@ -96,7 +105,7 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
               store: RecordStore | None = None, trust_remote_code: bool = False) -> BenchResult:
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
-    check_numbers(target, ctx, chunks, threads)
+    check_numbers(target, ctx, chunks, threads, trust_remote_code)
     threads = threads or default_threads()
     rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())

@@ -98,15 +98,15 @@ def _check_architecture(hf_dir: Path, conv: Path) -> str:
     if not archs:
         raise InvalidModel(f"{hf_dir / 'config.json'} names no architecture",
                            "add an \"architectures\" entry or re-save the model with transformers")
+    supported = supported_architectures(conv)
+    if supported and archs[0] not in supported:
+        raise UnsupportedArchitecture(f"llama.cpp's converter does not support the architecture {archs[0]}",
+                                      "choose a model of a supported family (llama, qwen2, mistral, gemma, phi3 ...)")
     tokenizer_files = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
     if not any((hf_dir / f).is_file() for f in tokenizer_files) and not list(hf_dir.glob("*.tiktoken")):
         raise InvalidModel(f"the folder {hf_dir} has no tokenizer (tokenizer.json, tokenizer.model or vocab.json)",
                            "copy the tokenizer files of the model into that folder, or re-save it with "
                            "tokenizer.save_pretrained()")
-    supported = supported_architectures(conv)
-    if supported and archs[0] not in supported:
-        raise UnsupportedArchitecture(f"llama.cpp's converter does not support the architecture {archs[0]}",
-                                      "choose a model of a supported family (llama, qwen2, mistral, gemma, phi3 ...)")
     return archs[0]
 
 
