@@ -45,10 +45,12 @@ class IO:
         self.blocks([render.text(text)])
 
     def warning(self, text: str) -> None:
-        self.blocks([render.warn(text)])
+        from tools.errors import escape_controls
+        self.blocks([render.warn(escape_controls(text))])
 
     def error(self, text: str) -> None:
-        self.blocks([render.error(text)])
+        from tools.errors import escape_controls
+        self.blocks([render.error(escape_controls(text))])
 
     def echo(self, prompt: str, text: str) -> None:
         """Show what a script 'typed' (plain mode transcripts)."""

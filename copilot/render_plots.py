@@ -40,6 +40,12 @@ def plot(records: list, kind: str | PlotKind, width: int = 100, height: int = 25
     pts = [(r, _x(xf, x), y) for r, x, y in pts if x is not None and y is not None]
     if not pts:
         return f"(nothing to plot: no run has both {xl.split(' (')[0]} and {yl.split(' (')[0]})"
+    for axis, label in ((1, xl), (2, yl)):
+        if len({p[axis] for p in pts}) < 2:
+            what = label.split(" (")[0]
+            return (f"(nothing to plot: the {len(pts)} run{'s' if len(pts) != 1 else ''} shown "
+                    f"{'all have' if len(pts) != 1 else 'has'} the same {what}; "
+                    f"a plot needs at least two different values)")
     models = {r.model_name or r.model for r, _, _ in pts}
     groups: dict[str, list] = {}
     for r, x, y in pts:
@@ -60,6 +66,10 @@ def plot(records: list, kind: str | PlotKind, width: int = 100, height: int = 25
     fig.label(xl, axis=0)
     fig.label(yl, axis=1)
     fig.title(title or {PlotKind.SIZE_KLD: "size vs quality", PlotKind.SPEED_SIZE: "speed vs size"}[kind])
-    text = fig.build().string(colorless=not color)
+    try:
+        text = fig.build().string(colorless=not color)
+    except (ValueError, ZeroDivisionError, OverflowError):  # plotext on a degenerate scale
+        fig.clear()
+        return "(nothing to plot: the values span no range plotext can draw)"
     fig.clear()
     return text.rstrip("\n") + "\n" + "   ".join(legend)

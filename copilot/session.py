@@ -20,6 +20,41 @@ def db_path() -> Path:
     return data_dir() / "chat.sqlite"
 
 
+def set_aside_if_damaged(path: Path) -> str | None:
+    """Move a chat history that is not a readable SQLite database aside (with
+    its -wal/-shm), so the chat starts fresh instead of failing every turn;
+    returns the sentence to show, or None when the file is fine or absent."""
+    import os
+    import sqlite3
+
+    from tools.fsutil import unique_aside
+    from tools.store_files import looks_like_sqlite
+
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    ok = looks_like_sqlite(path)
+    if ok:
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+            try:
+                ok = con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as e:
+            if "locked" in str(e):
+                return None  # another chat has it open: not damage
+            ok = False
+    if ok:
+        return None
+    aside = unique_aside(path, "corrupt")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            os.replace(src, Path(str(aside) + suffix))
+    return (f"The chat history {path} was damaged; it was moved to {aside.name} "
+            "and this chat starts a fresh history.")
+
+
 def last_thread() -> str | None:
     path = data_dir() / THREADS_FILE
     if not path.is_file():
@@ -68,6 +103,7 @@ class Session:
                 f.write(self.thread_id + "\n")
         self._graph = None
         self._error: BaseException | None = None
+        self.notice: str | None = None   # one sentence to show on the next turn
         self._loader = threading.Thread(target=self._load, name="graph-loader", daemon=True)
         self._started = threading.Lock()
         self.lock = threading.RLock()
@@ -85,10 +121,14 @@ class Session:
         try:
             import sqlite3
 
-            from langgraph.checkpoint.sqlite import SqliteSaver
+            from tools.heavy import imports
 
-            from copilot.graph import build
+            with imports():  # the main thread may import heavy libraries meanwhile
+                from langgraph.checkpoint.sqlite import SqliteSaver
 
+                from copilot.graph import build
+
+            self.notice = set_aside_if_damaged(db_path())
             conn = sqlite3.connect(str(db_path()), check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             self._graph = build(SqliteSaver(conn))
@@ -100,10 +140,14 @@ class Session:
         self.start_loading()
         self._loader.join()
         if self._error is not None:
-            from tools.errors import MissingComponent
+            from tools.errors import BackendFailed, LqmfError, MissingComponent
 
-            raise MissingComponent(f"the chat engine could not start ({self._error})",
-                                   "install the copilot extra: pip install 'lqmf[copilot]'")
+            if isinstance(self._error, LqmfError):
+                raise self._error
+            if isinstance(self._error, ImportError):
+                raise MissingComponent(f"the chat engine could not start ({self._error})",
+                                       "install the copilot extra: pip install 'lqmf[copilot]'")
+            raise BackendFailed(f"the chat engine could not start ({self._error})")
         return self._graph
 
     @property
@@ -133,6 +177,11 @@ class Session:
         with self.lock:
             graph = self.graph
             turn = Turn()
+            if self.notice:
+                note, self.notice = [{"kind": "warn", "text": self.notice}], None
+                turn.blocks.extend(note)
+                if on_blocks:
+                    on_blocks(note)
             t0 = time.perf_counter()
             inp = Command(resume=text) if self.pending() is not None else {"text": text}
             for update in graph.stream(inp, self.config, stream_mode="updates"):

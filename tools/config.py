@@ -16,15 +16,53 @@ def data_dir() -> Path:
     else:
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         path = Path(base) / "lqmf"
-    path.mkdir(parents=True, exist_ok=True)
+    return _usable_dir(path)
+
+
+def _usable_dir(path: Path) -> Path:
+    """``path`` created if needed; a file there, a read-only disk or a name the
+    file system refuses is one sentence naming LQMF_HOME."""
+    from tools.errors import DataDirUnusable, short_path
+
+    fix = f"point {ENV_HOME} at a folder you can write to"
+    if not str(path).strip():
+        raise DataDirUnusable(f"{ENV_HOME} is set but empty", fix)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataDirUnusable(f"the data dir {short_path(path)} exists and is not a folder", fix) from None
+    except OSError as e:
+        raise DataDirUnusable(f"the data dir {short_path(path)} cannot be created ({e.strerror})", fix) from None
+    if not path.is_dir():
+        raise DataDirUnusable(f"the data dir {short_path(path)} is not a folder", fix)
+    if not os.access(path, os.W_OK | os.X_OK) or not _can_write(path):
+        raise DataDirUnusable(f"the data dir {short_path(path)} is not writable", fix)
     return path
+
+
+_WRITABLE: set[str] = set()
+
+
+def _can_write(path: Path) -> bool:
+    """A real write probe, once per folder and process (``os.access`` says yes
+    to root on a read-only mount)."""
+    key = str(path)
+    if key in _WRITABLE:
+        return True
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError:
+        return False
+    _WRITABLE.add(key)
+    return True
 
 
 def sub_dir(*parts: str) -> Path:
     """A folder inside the data dir (created on first use)."""
-    path = data_dir().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _usable_dir(data_dir().joinpath(*parts))
 
 
 def artifacts_dir() -> Path:

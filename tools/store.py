@@ -90,8 +90,11 @@ class ChromaStore:
         return self.url or str(self.path)
 
     def _open_client(self):
-        import chromadb
-        from chromadb.config import Settings
+        from tools.heavy import imports
+
+        with imports():  # an embedder warm-up may be importing torch/numpy in a thread
+            import chromadb
+            from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
         if self.url:

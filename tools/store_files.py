@@ -6,25 +6,35 @@ import json
 import os
 from pathlib import Path
 
-from tools.records import ExperimentRecord
+from tools.records import BadRecord, ExperimentRecord, parse_line, reject_line, split_lines
 
 
 def read_journal(path: Path, offset: int) -> tuple[list[ExperimentRecord], int]:
-    """Complete lines from ``offset``; a torn last line is left for later."""
+    """Complete lines from ``offset``; a torn last line is left for later (the
+    next append terminates it first). A complete bad line is skipped with one
+    warning and kept in records.rejected.jsonl."""
     records = []
     with open(path, "rb") as f:
         f.seek(offset)
         data = f.read()
     end = offset
-    for line in data.splitlines(keepends=True):
+    for line in split_lines(data):
         if not line.endswith(b"\n"):
             break
-        end += len(line)
-        try:
-            records.append(ExperimentRecord.from_dict(json.loads(line)))
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+        start, end = end, end + len(line)
+        if not line.strip():
             continue
+        try:
+            records.append(parse_line(line))
+        except BadRecord as e:
+            reject_line(path, _line_number(path, start), line, str(e))
     return records, end
+
+
+def _line_number(path: Path, pos: int) -> int:
+    """The 1-based line number of byte ``pos`` (only computed for a bad line)."""
+    with open(path, "rb") as f:
+        return f.read(pos).count(b"\n") + 1
 
 
 def read_known(path: Path) -> list[str]:

@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 import sys
 
-from tools.errors import Interrupted, LqmfError
+from tools.errors import Interrupted, LqmfError, escape_controls, from_os_error
 
 # The order commands are listed in `lqmf --help`; any other cmd_* module follows.
 ORDER = ["chat", "quantize", "bench", "models", "parse", "query", "compare", "export",
@@ -22,7 +22,9 @@ def _command_modules() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from copilot.cli.args import Parser
+
+    parser = Parser(
         prog="lqmf", description="LQMF Copilot: quantize, benchmark and compare local LLMs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _command_modules():
@@ -31,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fail(message: str, code: int = 2) -> int:
-    """The one place an error reaches the user from the command line."""
-    print(f"error: {message}", file=sys.stderr)
+    """The one place an error reaches the user from the command line (control
+    characters from names the user typed are shown escaped, not raw)."""
+    print(f"error: {escape_controls(message)}", file=sys.stderr)
     return code
 
 
@@ -50,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(e), e.exit_code)
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a file problem no engine mapped: still one sentence, never a traceback
+        return fail(str(from_os_error(e)), 2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.cmd_quantize import split_types
-from copilot.cli.queueing import add_queue_flags, submit_all
+from copilot.cli.args import number
+from copilot.cli.cmd_quantize import require_types
+from tools.limits import Knob
+from copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
 
 
 def register(sub) -> None:
@@ -14,19 +16,22 @@ def register(sub) -> None:
     p.add_argument("target", help="an artifact .gguf, or a model (smollm2, a folder, a hub id)")
     p.add_argument("--type", "-t", dest="types", action="append",
                    help="quant types for a model (repeat or comma-separate); none = the F16 baseline")
-    p.add_argument("--chunks", type=int, default=None,
-                   help="windows of --ctx tokens to score (default 40 = 20,480 tokens; 1 to 1000)")
-    p.add_argument("--ctx", type=int, default=512, help="context window (default 512)")
-    p.add_argument("--threads", type=int, help="threads (default: the cores that are free when it starts)")
+    p.add_argument("--chunks", type=number(Knob.CHUNKS), default=None,
+                   help="windows of --ctx tokens to score (default 40 = 20,480 tokens)")
+    p.add_argument("--ctx", type=number(Knob.CTX), default=512, help="context window (default 512)")
+    p.add_argument("--threads", type=number(Knob.THREADS),
+                   help="threads (default: the cores that are free when it starts)")
     p.add_argument("--base", help="F16 GGUF to compare against (default: the artifact's own)")
     p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     p.add_argument("--json", action="store_true", help="print records as JSON")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow code from the model folder to run (*.py, auto_map, pickle weights); off by default")
     add_queue_flags(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.benchmark import benchmark
+    from tools.benchmark import benchmark, check_numbers
     from tools.benchmark.quality import DEFAULT_CHUNKS
     from tools.errors import InvalidInput
     from tools.quantize import resolve_type
@@ -35,21 +40,25 @@ def run(args: argparse.Namespace) -> int:
     from copilot.cli.progress import rich_progress
     from copilot.cli.tables import caveat_for, quality_table
 
+    check_queue_flags(args)
     if args.chunks is not None and args.chunks < 1:
         raise InvalidInput(f"--chunks must be at least 1, not {args.chunks}")
-    types = split_types(args.types or [])
+    types = require_types(args.types) if args.types is not None else []  # `--type ,,` is not "no type"
     for t in types:
         resolve_type(t, None)
     if args.queue:
         return submit_all("benchmark", [{"target": args.target, "quant_type": t, "chunks": args.chunks,
-                                          "ctx": args.ctx, "threads": args.threads} for t in types or [None]], args)
+                                          "ctx": args.ctx, "threads": args.threads,
+                                          "trust_remote_code": args.trust_remote_code or None}
+                                         for t in types or [None]], args)
     chunks = args.chunks or DEFAULT_CHUNKS
+    check_numbers(args.target, args.ctx, chunks, args.threads, args.trust_remote_code)  # before any progress is drawn
     records = []
     for t in types or [None]:
         with rich_progress(enabled=not args.json) as progress:
             records.append(benchmark(args.target, quant_type=t, chunks=chunks, ctx=args.ctx,
                                      threads=args.threads, base=args.base, speed=not args.no_speed,
-                                     progress=progress).record)
+                                     progress=progress, trust_remote_code=args.trust_remote_code).record)
     if args.json:
         print_json([r.to_dict() for r in records])
         return 0

@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--csv", metavar="FILE", help="write CSV here ('-' for stdout)")
     g.add_argument("--parquet", metavar="FILE", help="write Parquet here (needs pyarrow)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it already exists")
     p.set_defaults(func=handle)
 
 
@@ -35,10 +36,17 @@ def rows(records) -> tuple[list[str], list[dict]]:
 def handle(args: argparse.Namespace) -> int:
     import sys
 
-    from tools.errors import MissingComponent
-    from tools.fsutil import atomic_output
+    from tools.errors import InvalidInput, MissingComponent, short_path
+    from tools.fsutil import atomic_output, check_output
     from tools.records import default_store
 
+    flag = "--csv" if args.csv is not None else "--parquet"
+    name = args.csv if args.csv is not None else args.parquet
+    if not name.strip():
+        raise InvalidInput(f"{flag} needs a file name", f"e.g. {flag} runs.{flag[2:]}")
+    target = None if args.csv == "-" else Path(name).expanduser()
+    if target is not None:  # refuse a folder, a device or someone's file before any work
+        check_output(target, replace_file=args.force)
     if args.parquet:
         try:
             import pyarrow  # noqa: F401
@@ -50,8 +58,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.csv == "-":
         _write_csv(sys.stdout, names, data)
         return 0
-    target = Path(args.csv or args.parquet).expanduser()
-    with atomic_output(target) as tmp:
+    with atomic_output(target, replace_file=args.force) as tmp:
         if args.csv:
             with open(tmp, "w", newline="", encoding="utf-8") as f:
                 _write_csv(f, names, data)
@@ -60,7 +67,7 @@ def handle(args: argparse.Namespace) -> int:
             import pyarrow.parquet as pq
 
             pq.write_table(pa.Table.from_pylist(data), tmp)
-    print(f"wrote {len(records)} runs to {target}", file=sys.stderr)
+    print(f"wrote {len(records)} runs to {short_path(target)}", file=sys.stderr)
     return 0
 
 

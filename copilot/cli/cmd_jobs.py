@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "`lqmf jobs cancel ID`, `lqmf jobs retry ID`.")
     p.add_argument("action", nargs="?", default="list", choices=["list", "show", "cancel", "retry"])
     p.add_argument("id", nargs="?", help="a job id (a unique prefix is enough)")
-    p.add_argument("--state", action="append", help="only jobs in this state (repeatable)")
+    p.add_argument("--state", action="append", help="only jobs in this state (repeatable)",
+                   choices=["queued", "running", "succeeded", "failed", "cancelled"])
     p.add_argument("--all", action="store_true", help="list every job, not just the last 50")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=handle)
@@ -33,6 +34,19 @@ def _progress(job) -> str:
     return f"{job.progress * 100:.0f}% {job.stage}".strip()
 
 
+def _requeue_orphans(store) -> None:
+    """Running jobs of a worker that died (kill -9, a crash) are queued again
+    now, and a worker is started for them: no job shows "running" forever."""
+    from tools import scheduler
+    from tools.scheduler import recovery
+
+    requeued = recovery.recover_orphans(store)
+    if requeued:
+        print(f"warning: {len(requeued)} job{'s' if len(requeued) != 1 else ''} of a worker that died "
+              f"{'were' if len(requeued) != 1 else 'was'} queued again ({', '.join(requeued)}).", file=sys.stderr)
+        scheduler.ensure_worker()
+
+
 def handle(args) -> int:
     from copilot.cli.output import console, print_json
     from tools import scheduler
@@ -43,6 +57,8 @@ def handle(args) -> int:
     try:
         if store.notice:
             print(f"warning: {store.notice}", file=sys.stderr)
+        if args.action in ("list", "show"):
+            _requeue_orphans(store)
         if args.action != "list" and not args.id:
             raise InvalidInput(f"`lqmf jobs {args.action}` needs a job id", "see `lqmf jobs` for the ids")
         if args.action == "list":

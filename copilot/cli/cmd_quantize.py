@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.queueing import add_queue_flags, submit_all
+from copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
 
 
 def register(sub) -> None:
@@ -16,6 +16,8 @@ def register(sub) -> None:
     p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
     p.add_argument("--force", action="store_true", help="rebuild even if the artifact exists")
     p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow code from the model folder to run (*.py, auto_map, pickle weights); off by default")
     add_queue_flags(p)
     p.set_defaults(func=run)
 
@@ -41,17 +43,20 @@ def run(args: argparse.Namespace) -> int:
     from copilot.cli.output import console, print_json
     from copilot.cli.progress import rich_progress
 
+    check_queue_flags(args)
     types = require_types(args.types)
     for t in types:  # reject a bad type before any work starts
         resolve_type(t, args.method)
     if args.queue:
         return submit_all("quantize", [{"model": args.model, "quant_type": t, "method": args.method,
-                                         "out_dir": args.out} for t in types], args)
+                                         "out_dir": args.out, "trust_remote_code": args.trust_remote_code or None}
+                                        for t in types], args)
     results = []
     for t in types:
         with rich_progress(enabled=not args.json) as progress:
             results.append(quantize(args.model, t, method=args.method, out_dir=args.out,
-                                    progress=progress, force=args.force))
+                                    progress=progress, force=args.force,
+                                    trust_remote_code=args.trust_remote_code))
     if args.json:
         print_json([{"artifact": str(r.artifact), "quant_type": r.quant_type, "method": r.method,
                      "size_bytes": r.size_bytes, "duration_s": round(r.duration_s, 3),

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from copilot.cli.args import number
+from tools.limits import Knob
+
 FLAG_SLOTS = ["task", "model", "method", "quant_type", "bits", "status", "max_size_gb",
               "min_tok_s", "since_days", "sort", "order", "limit"]
 
@@ -21,15 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="model name as you call it (smollm2, a hub id, a path)")
     p.add_argument("--method", choices=["gguf", "bnb", "gptq", "awq"])
     p.add_argument("--quant-type", dest="quant_type", help="e.g. Q4_K_M, NF4")
-    p.add_argument("--bits", type=int)
+    p.add_argument("--bits", type=number(Knob.BITS))
     p.add_argument("--status", choices=["succeeded", "failed", "running", "queued", "cancelled"])
-    p.add_argument("--max-size-gb", dest="max_size_gb", type=float)
-    p.add_argument("--min-tok-s", dest="min_tok_s", type=float)
-    p.add_argument("--since-days", dest="since_days", type=int)
+    p.add_argument("--max-size-gb", dest="max_size_gb", type=number(Knob.MAX_SIZE_GB))
+    p.add_argument("--min-tok-s", dest="min_tok_s", type=number(Knob.MIN_TOK_S))
+    p.add_argument("--since-days", dest="since_days", type=number(Knob.SINCE_DAYS))
     p.add_argument("--sort", choices=["speed", "size", "quality", "date"])
     p.add_argument("--order", choices=["asc", "desc"],
                    help="desc = most of it: fastest, largest, best quality, newest")
-    p.add_argument("--limit", type=int, help="rows to show (default 20)")
+    p.add_argument("--limit", type=number(Knob.LIMIT), help="rows to show (default 20)")
     p.add_argument("--like", help="semantic search text (e.g. 'runs where quality collapsed')")
     p.add_argument("--plot", choices=["size-kld", "speed-size"], help="also draw a terminal plot")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from copilot.cli.args import number
 from copilot.cli.cmd_quantize import split_types
+from tools.limits import Knob
 
 
 def register(sub) -> None:
@@ -18,8 +20,8 @@ def register(sub) -> None:
     p.add_argument("--batch", help="show the summary of this batch instead of queueing")
     p.add_argument("--pick", default="best_quality", choices=["smallest", "fastest", "best_quality"],
                    help="how the summary picks the best strategy")
-    p.add_argument("--max-kld", type=float, help="with --pick smallest: the mean KLD limit")
-    p.add_argument("--chunks", type=int, help="benchmark windows per strategy (default 40)")
+    p.add_argument("--max-kld", type=number(Knob.MAX_KLD), help="with --pick smallest: the mean KLD limit")
+    p.add_argument("--chunks", type=number(Knob.CHUNKS), help="benchmark windows per strategy (default 40)")
     p.add_argument("--priority", default="normal", choices=["high", "normal", "low"])
     p.add_argument("--at", dest="not_before", metavar="WHEN", help="not before WHEN (tonight, 02:00, in 2 hours)")
     p.add_argument("--json", action="store_true", help="print as JSON")

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import argparse
 
+from copilot.cli.args import number
+from tools.limits import Knob
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worker", help="run queued jobs (local pool, or a Ray cluster with --ray)",
                        description="Run jobs from the queue until stopped (Ctrl-C). Running jobs that are "
                                    "interrupted are queued again.")
-    p.add_argument("--max-jobs", type=int, help="jobs at once (default: the cores budget)")
+    p.add_argument("--max-jobs", type=number(Knob.MAX_JOBS), help="jobs at once (default: the cores budget)")
     p.add_argument("--ram-budget", help="RAM the jobs may use: a share (75%%) or a size (8G); default 75%%")
-    p.add_argument("--cores", type=int, help="cores the jobs may use (default: all)")
+    p.add_argument("--cores", type=number(Knob.CORES), help="cores the jobs may use (default: all)")
     p.add_argument("--once", action="store_true", help="run one job, then exit")
     p.add_argument("--drain", action="store_true", help="exit when the queue is empty")
     p.add_argument("--ray", metavar="ADDRESS", nargs="?", const="",

@@ -11,6 +11,19 @@ def add_queue_flags(p: argparse.ArgumentParser) -> None:
                    help="with --queue: not before WHEN (tonight, 02:00, in 2 hours, ISO time)")
 
 
+def check_queue_flags(args: argparse.Namespace) -> None:
+    """``--at`` only means something with ``--queue``: refuse it alone, before any work."""
+    from tools.errors import InvalidInput
+
+    if getattr(args, "not_before", None) and not getattr(args, "queue", False):
+        raise InvalidInput("--at only works with --queue (a run without --queue starts now)",
+                           f"add --queue, e.g. --queue --at {args.not_before!r}")
+    if getattr(args, "queue", False) and getattr(args, "not_before", None):
+        from tools.scheduler.timeparse import parse_not_before
+
+        parse_not_before(args.not_before)  # an unreadable or too-far time: one sentence now
+
+
 def submit_all(kind: str, jobs: list[dict], args: argparse.Namespace) -> int:
     """Submit one job per argument dict, make sure a local worker runs, print the ids."""
     from tools import scheduler

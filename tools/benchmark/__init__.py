@@ -11,8 +11,7 @@ from tools.formats import read_gguf
 from tools.progress import Progress, noop
 from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
-from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, MAX_CHUNKS, Baseline, baseline, measure
-from tools.benchmark.scorer import MAX_CTX
+from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, measure
 
 
 @dataclass
@@ -20,7 +19,8 @@ class BenchResult:
     record: ExperimentRecord
 
 
-def _target(target: str, quant_type: str | None, progress: Progress) -> tuple[Path, dict]:
+def _target(target: str, quant_type: str | None, progress: Progress,
+            trust_remote_code: bool = False) -> tuple[Path, dict]:
     """The GGUF to measure and what we know of its lineage (sidecar facts)."""
     from tools.quantize import quantize, read_sidecar
 
@@ -40,11 +40,47 @@ def _target(target: str, quant_type: str | None, progress: Progress) -> tuple[Pa
         from tools.models import resolve
         from tools.quantize.convert import cached_sha256, f16_gguf
 
-        f16 = f16_gguf(resolve(target), progress)
+        f16 = f16_gguf(resolve(target, trust_remote_code), progress)
         return f16, {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "quant_type": "F16",
                      "method": "gguf", "source": target}
-    res = quantize(target, quant_type, progress=progress)
+    res = quantize(target, quant_type, progress=progress, trust_remote_code=trust_remote_code)
     return res.artifact, read_sidecar(res.artifact) or {}
+
+
+def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None,
+                  trust_remote_code: bool = False) -> None:
+    """Bad input is one sentence before anything runs (and before a record):
+    a model folder that would run code (tools/safety.py), the ranges of
+    tools/limits.py, and --ctx within the model's context length."""
+    from tools.errors import LqmfError, UnsafeModel
+    from tools.limits import Knob, check
+
+    check(Knob.CTX, ctx, "--ctx")
+    if chunks is not None:
+        check(Knob.CHUNKS, chunks, "--chunks")
+    if threads is not None:
+        check(Knob.THREADS, threads, "--threads")
+    n_ctx = None
+    try:
+        path = Path(target).expanduser()
+        if path.is_file():
+            g = read_gguf(path)
+            n_ctx = g.get(f"{g.architecture}.context_length")
+        else:
+            from tools.models import inspect, resolve
+            from tools.safety import require_safe
+
+            source = resolve(target)
+            if not source.is_gguf:
+                require_safe(source.path, trust_remote_code)
+            n_ctx = inspect(source).context
+    except UnsafeModel:
+        raise
+    except (LqmfError, OSError):
+        return  # the run itself reports what is wrong with the target
+    if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and 0 < n_ctx < ctx:
+        raise InvalidInput(f"--ctx {ctx} is more than the model's context length ({n_ctx})",
+                           f"give at most {n_ctx}")
 
 
 def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threads: int,
@@ -65,25 +101,21 @@ def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threa
 def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None = DEFAULT_CHUNKS,
               ctx: int = DEFAULT_CTX, threads: int | None = None, base: str | None = None,
               speed: bool = True, progress: Progress | None = None,
-              store: RecordStore | None = None) -> BenchResult:
+              store: RecordStore | None = None, trust_remote_code: bool = False) -> BenchResult:
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
-    from tools.hardware import busy_cores, free_threads, usable_cores
+    check_numbers(target, ctx, chunks, threads, trust_remote_code)
+    if ctx % 2:
+        raise InvalidInput(f"--ctx {ctx} is odd", "use an even context, e.g. 512")
+    chunks = DEFAULT_CHUNKS if chunks is None else chunks  # one default everywhere (CLI, chat, sweep, jobs)
+    from tools.hardware import busy_cores, free_threads
 
     busy = busy_cores()
-    if threads is not None and not 1 <= threads <= usable_cores():
-        raise InvalidInput(f"--threads {threads} is out of range",
-                           f"use 1 to {usable_cores()} (the cores this process may use)")
     threads = threads or free_threads(busy)
-    if not 16 <= ctx <= MAX_CTX or ctx % 2:
-        raise InvalidInput(f"--ctx {ctx} is out of range", f"use an even context from 16 to {MAX_CTX}, e.g. 512")
-    chunks = DEFAULT_CHUNKS if chunks is None else chunks  # one default everywhere (CLI, chat, sweep, jobs)
-    if not 1 <= chunks <= MAX_CHUNKS:
-        raise InvalidInput(f"--chunks {chunks} is out of range", f"use 1 to {MAX_CHUNKS} windows")
     rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target, cpu_busy=round(busy, 2),
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())
     with recorded_run(rec, store or journal(), "the benchmark"):
-        path, facts = _target(target, quant_type, progress)
+        path, facts = _target(target, quant_type, progress, trust_remote_code)
         _fill_identity(rec, path, facts)
         b = _baseline(facts, base, ctx, chunks, threads, progress)
         q, sp = measure(path, base=b, ctx=ctx, chunks=chunks, threads=threads, speed=speed, progress=progress)

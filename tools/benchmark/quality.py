@@ -24,7 +24,6 @@ from tools.progress import Progress, noop
 
 DEFAULT_CTX = 512
 DEFAULT_CHUNKS = 40  # the one default number of windows: 40 x 512 = 20,480 tokens of the text
-MAX_CHUNKS = 1000
 BASELINE_FORMAT = "ht1"  # head + tail samples; bump when the cached layout changes
 
 
@@ -81,7 +80,7 @@ def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | N
     if not meta_path.is_file():
         with exclusive(folder):
             if not meta_path.is_file():
-                rows = (chunks or MAX_CHUNKS) * ctx
+                rows = (chunks or 1000) * ctx
                 ensure_free_space(folder.parent, rows * bytes_per_scored_token(), "the baseline cache")
                 with atomic_output(folder) as tmp:
                     tmp.mkdir(parents=True)

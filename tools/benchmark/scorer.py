@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from tools.errors import InvalidInput
 
-MAX_CTX = 8192
 # Bytes of output logits one batch may hold (n_seq windows x ctx/2 rows x vocab x 4).
 LOGITS_BUDGET = 256 << 20
 ROW_BLOCK = 64
@@ -31,9 +30,11 @@ def scored(ctx: int) -> tuple[int, int]:
 
 def plan_windows(n_tokens: int, ctx: int, chunks: int | None) -> int:
     """How many windows to score (llama-perplexity: n_tokens // ctx, capped)."""
-    if ctx < 16 or ctx % 2 or ctx > MAX_CTX:
-        raise InvalidInput(f"context {ctx} is out of range",
-                           f"use an even context from 16 to {MAX_CTX}, e.g. 512")
+    from tools.limits import Knob, ranges
+
+    r = ranges()[Knob.CTX]
+    if ctx % 2 or not r.lo <= ctx <= r.hi:
+        raise InvalidInput(f"context {ctx} is out of range", f"use an even context from {r.text()}, e.g. 512")
     n = n_tokens // ctx
     if n < 1:
         raise InvalidInput(f"the evaluation text has {n_tokens} tokens, fewer than one window of {ctx}",

@@ -99,8 +99,12 @@ def install_converter(force: bool = False) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         tarball = download_sdist(Path(tmp))
         staged = extract(tarball, Path(tmp) / "stage", CONVERTER_MEMBERS)
-        if final.exists():
-            shutil.rmtree(final)
+        if final.exists() or final.is_symlink():
+            if not (final / "convert_hf_to_gguf.py").is_file() or final.is_symlink():
+                from tools.errors import OutputInTheWay
+                raise OutputInTheWay(f"{final} exists and does not hold lqmf's converter",
+                                     "move it away or set LQMF_VENDOR_DIR to another folder")
+            shutil.rmtree(final)  # our own earlier install (it holds the converter)
         final.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(staged), str(final))
     return final

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from tools.config import artifacts_dir
 from tools.errors import UnknownQuantType
-from tools.fsutil import atomic_output, ensure_free_space, exclusive, file_sha256
+from tools.fsutil import atomic_output, check_output, ensure_free_space, exclusive, file_sha256
 from tools.models import ModelSource, inspect, resolve
 from tools.progress import Progress, noop
 from tools.quantize.registry import get_backend
 from tools.quantize.types import SPECS, QuantMethod, QuantType, parse_method, parse_quant_type
+from tools.safety import require_safe
 from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
 SIDECAR = ".lqmf.json"
@@ -49,6 +50,9 @@ def artifact_path(source: ModelSource, qtype: QuantType, method: QuantMethod,
 
 
 def resolve_type(quant_type: str, method: str | None) -> tuple[QuantType, QuantMethod]:
+    if method is not None and not method.strip():
+        from tools.errors import InvalidInput
+        raise InvalidInput("--method is empty", "name one (gguf, bnb, gptq) or leave --method out")
     m = parse_method(method) if method else None
     qtype = parse_quant_type(quant_type, m)
     spec = SPECS[qtype]
@@ -59,33 +63,43 @@ def resolve_type(quant_type: str, method: str | None) -> tuple[QuantType, QuantM
 
 def quantize(model: str, quant_type: str, *, method: str | None = None,
              out_dir: str | Path | None = None, progress: Progress | None = None,
-             store: RecordStore | None = None, force: bool = False) -> QuantizeResult:
-    """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``."""
+             store: RecordStore | None = None, force: bool = False,
+             trust_remote_code: bool = False) -> QuantizeResult:
+    """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``.
+    Code from a model folder runs only with ``trust_remote_code`` (tools/safety.py)."""
     progress = progress or noop
     rec = ExperimentRecord(kind=RunKind.QUANTIZE, status=Status.RUNNING, model=model,
                            quant_type=quant_type, method=method, tool_versions=tool_versions())
     with recorded_run(rec, store or journal(), "quantization"):
         qtype, qmethod = resolve_type(quant_type, method)
         rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, SPECS[qtype].bits
-        source = resolve(model)
+        source = resolve(model, trust_remote_code)
+        if not source.is_gguf:
+            require_safe(source.path, trust_remote_code)  # before any work
         info = inspect(source)
         rec.model_name, rec.family, rec.architecture = source.name, info.family, info.architecture
         rec.n_params, rec.tasks, rec.license = info.n_params, info.tasks, info.license
         rec.source_path = str(source.path)
         backend = get_backend(qmethod)
         out = artifact_path(source, qtype, qmethod, out_dir)
+        if force or not (out.exists() and read_sidecar(out)):
+            # before the lock file is made: a folder or someone's file there is refused untouched
+            # (an artifact without our sidecar is the user's file: only --force replaces it)
+            check_output(out, replace_file=force)
+            check_output(sidecar_path(out), replace_file=True)
         with exclusive(out):
             if out.exists() and read_sidecar(out) and not force:
                 facts = read_sidecar(out) or {}
             else:
+                check_output(out, replace_file=force)
                 ensure_free_space(out.parent, backend.estimate_bytes(info.n_params, qtype),
                                   f"the {qtype.value} artifact")
-                with atomic_output(out) as tmp:
+                with atomic_output(out, replace_file=force) as tmp:
                     facts = backend.build(source, qtype, tmp, progress)
                     facts.update(source=model, source_name=source.name, quant_type=qtype.value,
                                  method=qmethod.value, artifact_sha256=file_sha256(tmp),
                                  source_sha256=_source_sha(source))
-                    with atomic_output(sidecar_path(out)) as side:
+                    with atomic_output(sidecar_path(out), replace_file=True) as side:
                         side.write_text(json.dumps(facts, indent=1))
         rec.artifact = str(out)
         rec.size_bytes = out.stat().st_size if out.is_file() else None

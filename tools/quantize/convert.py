@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def cached_sha256(path: Path) -> str:
         db = {}
     if key not in db:
         db[key] = file_sha256(path)
-        with atomic_output(db_path) as tmp:
+        with atomic_output(db_path, replace_file=True) as tmp:
             tmp.write_text(json.dumps(db))
     return db[key]
 
@@ -113,8 +112,9 @@ def _dequantize(gguf: Path, out: Path) -> None:
 
 
 def _check_architecture(hf_dir: Path, conv: Path) -> str:
-    cfg = json.loads((hf_dir / "config.json").read_text())
-    archs = cfg.get("architectures") or []
+    from tools.models import read_config
+
+    archs = read_config(hf_dir).get("architectures") or []
     if not archs:
         raise InvalidModel(f"{hf_dir / 'config.json'} names no architecture",
                            "add an \"architectures\" entry or re-save the model with transformers")
@@ -122,6 +122,11 @@ def _check_architecture(hf_dir: Path, conv: Path) -> str:
     if supported and archs[0] not in supported:
         raise UnsupportedArchitecture(f"llama.cpp's converter does not support the architecture {archs[0]}",
                                       "choose a model of a supported family (llama, qwen2, mistral, gemma, phi3 ...)")
+    tokenizer_files = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model")
+    if not any((hf_dir / f).is_file() for f in tokenizer_files) and not list(hf_dir.glob("*.tiktoken")):
+        raise InvalidModel(f"the folder {hf_dir} has no tokenizer (tokenizer.json, tokenizer.model or vocab.json)",
+                           "copy the tokenizer files of the model into that folder, or re-save it with "
+                           "tokenizer.save_pretrained()")
     return archs[0]
 
 
@@ -158,18 +163,25 @@ def f16_gguf(source: ModelSource, progress: Progress = noop) -> Path:
             return final
         ensure_free_space(final.parent, expected, "converting to F16 GGUF")
         with atomic_output(final) as tmp:
-            _convert(conv, source.path, tmp, expected, progress)
+            _convert(conv, source.path, tmp, expected, progress, trust=source.trusted)
     return final
 
 
-def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress) -> None:
+def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress,
+             trust: bool = False) -> None:
+    from tools.safety import converter_command, require_safe
+
+    require_safe(hf, trust)  # names the file that would run; --trust-remote-code allows it
     env = dict(os.environ, PYTHONPATH=str(conv / "gguf-py"), HF_HUB_OFFLINE="1",
                OMP_NUM_THREADS=str(threads()))
     env.pop("NO_LOCAL_GGUF", None)
-    cmd = [sys.executable, str(conv / "convert_hf_to_gguf.py"), str(hf),
-           "--outtype", "f16", "--outfile", str(out)]
+    cmd = converter_command(conv / "convert_hf_to_gguf.py", trust) + [
+        str(hf), "--outtype", "f16", "--outfile", str(out)]
     with tempfile.TemporaryFile("w+") as logf, FileGrowth(out, expected, "convert", progress):
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=conv)
+        from tools.proc import die_with_parent
+
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=conv,
+                                preexec_fn=die_with_parent)  # a killed lqmf takes the converter along
         try:
             rc = proc.wait()
         except BaseException:

@@ -68,6 +68,13 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
     if not combos:
         raise InvalidInput("no quant type matches the methods asked for",
                            "pair GGUF types (Q4_K_M ...) with gguf and NF4/INT8 with bnb")
+    # everything else is checked too before the first job is queued
+    from tools.scheduler.timeparse import parse_not_before
+
+    parse_not_before(not_before)
+    if bench:
+        spec_for(JobKind.BENCHMARK).validate({"target": {"from_job": "check"}, "chunks": chunks,
+                                              "quant_type": combos[0]["quant_type"]})
     batch = "b" + uuid.uuid4().hex[:9]
     own = store is None
     store = store or JobStore()

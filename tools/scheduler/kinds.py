@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.errors import InvalidInput
+from tools.limits import Knob
 from tools.scheduler.jobs import JobKind, Needs
 
 Progress = Callable[[str, "float | None"], None]
@@ -67,6 +68,15 @@ def _number(args: dict, key: str, default, lo: float, hi: float, cast=float):
     return value
 
 
+def _limit(args: dict, knob, default=None):
+    """A job argument inside tools/limits.py's range for ``knob`` (None stays None)."""
+    from tools.limits import check
+
+    key = knob.value.replace("-", "_")
+    value = args.get(key, default)
+    return None if value is None else check(knob, value, key)
+
+
 # ---- noop / sleep (queue overhead, tests) --------------------------------------
 def _noop_validate(args: dict) -> dict:
     _unknown_keys(JobKind.NOOP, args, set())
@@ -105,7 +115,7 @@ def _sleep_run(args: dict, progress: Progress) -> dict:
             time.sleep(min(0.05, left))
 
     if args.get("out_dir"):
-        with atomic_output(Path(args["out_dir"]) / "sleep.out") as tmp:
+        with atomic_output(Path(args["out_dir"]) / "sleep.out", replace_file=True) as tmp:
             tmp.write_text("partial\n")
             body()
     else:
@@ -135,7 +145,8 @@ def _quant_validate(args: dict) -> dict:
     from tools.models import resolve
     from tools.quantize.types import SPECS, parse_method, parse_quant_type
 
-    _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads"})
+    _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads",
+                                                   "trust_remote_code"})
     if not args.get("model"):
         raise InvalidInput("a quantize job needs a model", "name one, e.g. smollm2")
     if not args.get("quant_type"):
@@ -148,7 +159,9 @@ def _quant_validate(args: dict) -> dict:
     if args.get("out_dir"):
         out["out_dir"] = str(Path(args["out_dir"]).expanduser().resolve())
     if args.get("threads"):
-        out["threads"] = _number(args, "threads", None, 1, 1024, int)
+        out["threads"] = _limit(args, Knob.THREADS)
+    if args.get("trust_remote_code"):
+        out["trust_remote_code"] = True
     return out
 
 
@@ -162,7 +175,8 @@ def _quant_run(args: dict, progress: Progress) -> dict:
     from tools.quantize import quantize
 
     res = quantize(args["model"], args["quant_type"], method=args["method"],
-                   out_dir=args.get("out_dir"), progress=progress)
+                   out_dir=args.get("out_dir"), progress=progress,
+                   trust_remote_code=bool(args.get("trust_remote_code")))
     return {"artifact": str(res.artifact), "quant_type": str(res.quant_type), "method": str(res.method),
             "size_bytes": res.size_bytes, "duration_s": res.duration_s, "record": res.record.to_dict()}
 
@@ -194,7 +208,8 @@ def _bench_validate(args: dict) -> dict:
     from tools.models import resolve
     from tools.quantize.types import parse_quant_type
 
-    _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads"})
+    _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads",
+                                                    "trust_remote_code"})
     target = args.get("target")
     if not target:
         raise InvalidInput("a benchmark job needs a target", "give an artifact path or a model")
@@ -209,11 +224,11 @@ def _bench_validate(args: dict) -> dict:
         out["target"] = str(p.resolve()) if p.exists() else str(resolve(str(target)).ref)
     if args.get("quant_type"):
         out["quant_type"] = parse_quant_type(str(args["quant_type"])).value
-    from tools.benchmark.quality import MAX_CHUNKS
-    out["chunks"] = _number(args, "chunks", None, 1, MAX_CHUNKS, int)
-    from tools.benchmark.scorer import MAX_CTX
-    out["ctx"] = _number(args, "ctx", 512, 16, MAX_CTX, int)
-    out["threads"] = _number(args, "threads", None, 1, 1024, int)
+    out["chunks"] = _limit(args, Knob.CHUNKS)
+    out["ctx"] = _limit(args, Knob.CTX, 512)
+    out["threads"] = _limit(args, Knob.THREADS)
+    if args.get("trust_remote_code"):
+        out["trust_remote_code"] = True
     return out
 
 
@@ -228,7 +243,8 @@ def _bench_run(args: dict, progress: Progress) -> dict:
     from tools.benchmark import benchmark
 
     res = benchmark(args["target"], quant_type=args.get("quant_type"), chunks=args.get("chunks"),
-                    ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress)
+                    ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress,
+                    trust_remote_code=bool(args.get("trust_remote_code")))
     return {"record": res.record.to_dict()}
 
 

@@ -81,9 +81,18 @@ def make_budget(ram: str | int | None = None, cores: int | None = None,
     ram = ram if ram is not None else os.environ.get("LQMF_RAM_BUDGET", "75%")
     env_cores = os.environ.get("LQMF_CORES")
     cores = cores if cores is not None else (int(env_cores) if env_cores and env_cores.isdigit() else machine_cores())
-    if cores < 1:
-        raise InvalidInput(f"--cores {cores} is less than one", "give at least 1")
-    return Budget(parse_size(ram), cores, max_jobs if max_jobs else cores)
+    from tools.limits import Knob, check
+
+    cores = check(Knob.CORES, cores)
+    if max_jobs is not None:
+        max_jobs = check(Knob.MAX_JOBS, max_jobs)
+    ram_bytes = parse_size(ram)
+    if ram_bytes < 64 * MB:
+        raise InvalidInput(f"a RAM budget of {ram} is too small to run any job", "give at least 64M, e.g. 75% or 8G")
+    if ram_bytes > total_ram():
+        raise InvalidInput(f"a RAM budget of {ram} is more than this machine has",
+                           "give a share like 75% or a size below the machine's RAM")
+    return Budget(ram_bytes, cores, max_jobs if max_jobs else cores)
 
 
 # ---- estimates ---------------------------------------------------------------

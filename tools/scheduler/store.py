@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tools.config import data_dir
 from tools.errors import JobNotFound, JobStoreCorrupt
+from tools.fsutil import unique_aside
 from tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority, dumps
 
 SCHEMA = """
@@ -95,8 +96,7 @@ class JobStore:
         except sqlite3.DatabaseError:
             pass
         rows = _salvage(self.path)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        aside = unique_aside(self.path, "corrupt")
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(self.path) + suffix)
             if src.exists():
@@ -136,8 +136,9 @@ class JobStore:
             raise
 
     def get(self, job_id: str) -> Job:
-        rows = self._q(f"SELECT {','.join(COLUMNS)} FROM jobs WHERE id = ? OR id LIKE ?",
-                       (job_id, f"{job_id}%")).fetchall()
+        prefix = job_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._q(f"SELECT {','.join(COLUMNS)} FROM jobs WHERE id = ? OR id LIKE ? ESCAPE '\\'",
+                       (job_id, f"{prefix}%")).fetchall()
         exact = [r for r in rows if r[0] == job_id]
         if exact or len(rows) == 1:
             return _row_to_job((exact or rows)[0])

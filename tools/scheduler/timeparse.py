@@ -61,7 +61,7 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
     if m:
         n = float(_WORDS.get(m.group(1), m.group(1)))
         unit = m.group(2).rstrip("s") or "s"
-        return now + timedelta(seconds=n * _UNITS[unit])
+        return _not_too_far(text, now, n * _UNITS[unit])
     try:
         t = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -69,7 +69,17 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
                            'say e.g. "tonight", "at 02:00", "in 2 hours" or 2026-11-20T02:00') from None
     if t.tzinfo is not None:
         t = t.astimezone().replace(tzinfo=None)
-    return t
+    return _not_too_far(text, now, (t - now).total_seconds()) if t > now else t
+
+
+def _not_too_far(text: str, now: datetime, seconds: float) -> datetime:
+    """``now + seconds``, refused past MAX_AHEAD_DAYS (a typo, not a plan)."""
+    from tools.limits import MAX_AHEAD_DAYS
+
+    if seconds > MAX_AHEAD_DAYS * 86400:
+        raise InvalidInput(f"'{text[:60]}' is more than {MAX_AHEAD_DAYS} days away",
+                           "give a time within a year, e.g. tonight or in 2 hours")
+    return now + timedelta(seconds=seconds)
 
 
 def parse_not_before(value: "str | float | datetime | None", now: datetime | None = None) -> float | None:

@@ -1,0 +1,23 @@
+"""One process-wide lock for importing heavy libraries.
+
+Two threads importing numpy, torch, chromadb or langgraph at the same time can
+see each other's half-initialised modules ("cannot import name 'NDArray' from
+partially initialized module 'numpy._typing'"). Every background warm-up (the
+embedder, the chat graph) and every main-thread import of such a library goes
+through ``imports()``, so only one thread imports them at a time; the work
+after the import (loading weights, opening a store) still overlaps.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+IMPORT_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def imports() -> Iterator[None]:
+    """Hold the heavy-import lock for the imports in the body."""
+    with IMPORT_LOCK:
+        yield
