@@ -187,7 +187,7 @@ def test_a_family_name_finds_every_model_of_the_family():
                                        architecture=arch, quant_type="Q8_0", method="gguf", size_bytes=10**8))
     r = run_lqmf("query", "--model", "gemma", "--json", timeout=300)
     assert r.returncode == 0, r.stderr
-    rows = json.loads(r.stdout)
-    rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
-    found = {row.get("model_name") or row.get("model") for row in rows}
+    data = json.loads(r.stdout)
+    assert not data["relaxations"], "the family filter itself matched; nothing was relaxed"
+    found = {row.get("model_name") or row.get("model") for row in data["records"]}
     assert {"gemma3-270m", "gemma-3-270m", "gemma-2-2b"} <= found and "smollm2" not in found, found

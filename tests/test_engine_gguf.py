@@ -39,7 +39,7 @@ def test_quantize_and_benchmark_bundled_model(use_warm_home):
 
 
 def test_second_quant_reuses_cached_f16(use_warm_home):
-    f16s = list((use_warm_home / "cache" / "f16").glob("*.F16.gguf"))
+    f16s = list((use_warm_home / "cache" / "f16").glob("smollm2-*.F16.gguf"))
     assert len(f16s) == 1
     before = f16s[0].stat().st_mtime_ns
     r = run_lqmf("quantize", "smollm2", "--type", "Q6_K", "--json")
@@ -47,7 +47,7 @@ def test_second_quant_reuses_cached_f16(use_warm_home):
     out = json.loads(r.stdout)[0]
     assert out["quant_type"] == "Q6_K" and out["size_bytes"] > 0
     assert f16s[0].stat().st_mtime_ns == before
-    assert len(list((use_warm_home / "cache" / "f16").glob("*.F16.gguf"))) == 1
+    assert len(list((use_warm_home / "cache" / "f16").glob("smollm2-*.F16.gguf"))) == 1
 
 
 @pytest.mark.parametrize("qtype", ["Q5_K_M", "Q5_K_S", "Q4_K_S", "Q4_0", "Q3_K_M", "Q2_K", "IQ4_XS"])

@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # What a signal death most likely means, in a user's words.
 SIGNAL_CAUSES = {
-    signal.SIGSEGV: "a segmentation fault inside the engine (often a llama.cpp build that does not suit this CPU)",
-    signal.SIGILL: "an illegal instruction (a llama.cpp build made for another CPU)",
-    signal.SIGBUS: "a bus error (a model file changed or truncated while it was read)",
-    signal.SIGABRT: "an abort inside the engine (a failed assertion in llama.cpp)",
+    signal.SIGSEGV: "a segmentation fault inside the engine, often a llama.cpp build that does not suit this CPU",
+    signal.SIGILL: "an illegal instruction, a llama.cpp build made for another CPU",
+    signal.SIGBUS: "a bus error, a model file changed or truncated while it was read",
+    signal.SIGABRT: "an abort inside the engine, a failed assertion in llama.cpp",
     signal.SIGFPE: "an arithmetic fault inside the engine",
-    signal.SIGKILL: "it was killed (often the system running out of memory)",
-    signal.SIGTERM: "it was asked to stop",
+    signal.SIGKILL: "killed, usually because the system ran out of memory",
+    signal.SIGTERM: "asked to stop",
 }
 
 
@@ -40,7 +40,7 @@ def signal_error(what: str, returncode: int) -> LqmfError:
     """The sentence for a child that died by signal ``-returncode``."""
     sig = signal.Signals(-returncode)
     cause = SIGNAL_CAUSES.get(sig, "a signal")
-    return BackendFailed(f"{what} crashed with {sig.name} ({cause})",
+    return BackendFailed(f"{what} died with {sig.name} ({cause})",
                          "run `lqmf doctor` to check the llama.cpp build and this machine, then try again")
 
 

@@ -97,6 +97,25 @@ def _home_with(warm_home: Path, tmp_path: Path, f16: bool) -> Path:
 SEEDS = [11, 23, 37]
 
 
+def _user_hf_folder(warm_home: Path, tmp_path: Path) -> str:
+    """A user's own HF folder (the bundled model's dense copy, without our origin
+    marker): quantizing it runs llama.cpp's converter. A GGUF source does not:
+    its F16 is written in-process by gguf-py."""
+    import subprocess
+    import sys
+
+    code = ("from tools.models import resolve; from tools.quantize.convert import dense_dir; "
+            "print(dense_dir(resolve('smollm2')))")
+    made = Path(subprocess.run([sys.executable, "-c", code], env=dict(os.environ, LQMF_HOME=str(warm_home)),
+                               capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1])
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    for f in made.iterdir():
+        if f.name != "lqmf-dense-origin.json":
+            os.symlink(f, folder / f.name)
+    return str(folder)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_kill9_quantize(warm_home, tmp_path, seed):
     during_converter = seed == SEEDS[0]
@@ -105,14 +124,16 @@ def test_kill9_quantize(warm_home, tmp_path, seed):
     env = dict(os.environ, LQMF_HOME=str(home))
     out = tmp_path / "out"
     before = _journal_lines(home)
-    alive = _kill_at(["quantize", "smollm2", "--type", "Q4_K_M", "--out", str(out)], env, at,
+    model = _user_hf_folder(warm_home, tmp_path) if during_converter else "smollm2"
+    alive = _kill_at(["quantize", model, "--type", "Q4_K_M", "--out", str(out)], env, at,
                      after_child="convert_hf_to_gguf" if during_converter else None)
     assert alive == [], f"{ORPHAN}: processes outlived a killed quantize (at {at:.2f}s): {alive}"
     assert _journal_lines(home)[: len(before)] == before, f"{LOST}: the journal lost lines"
-    r = run_lqmf("quantize", "smollm2", "--type", "Q4_K_M", "--out", str(out), env={"LQMF_HOME": str(home)})
+    r = run_lqmf("quantize", model, "--type", "Q4_K_M", "--out", str(out), env={"LQMF_HOME": str(home)})
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert not partial_files(out, home), f"{PARTIAL}: {partial_files(out, home)}"
-    assert (out / "smollm2.Q4_K_M.gguf").is_file()
+    name = "my-model" if during_converter else "smollm2"
+    assert (out / f"{name}.Q4_K_M.gguf").is_file()
 
 
 @pytest.mark.parametrize("seed", SEEDS[:2])
