@@ -76,7 +76,7 @@ def prompt(t: Tutorial, p: Progress) -> str:
     s = t.steps[p.step]
     head = f"[{t.title}, step {p.step + 1} of {len(t.steps)}] {s.text}"
     if s.check.kind is CheckKind.NONE or not s.action:
-        return head + " (say 'next' to go on)"
+        return head if "'next'" in s.text else head + " (say 'next' to go on)"
     return f"{head}\nTry: {s.action}"
 
 
