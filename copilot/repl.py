@@ -117,6 +117,11 @@ class Repl:
         if rows:
             self.io.output("Jobs of this conversation, as the job store has them now:")
             self.io.blocks([jobs_table(rows)])
+        from copilot.tutoring import resumed_note
+
+        note = resumed_note(s.values())
+        if note:
+            self.io.output(note)
         q = s.pending()
         if q:
             self.io.output("You were asked:")

@@ -196,6 +196,8 @@ def _relevant(check, intent: str) -> bool:
         return False
     if kind in (CheckKind.ARTIFACT, CheckKind.RECORD):
         return intent in ("quantize", "benchmark", "tune", "tick")
+    if kind is CheckKind.JOB and check.get("status") == "cancelled":
+        return intent in ("cancel", "tick")
     if kind is CheckKind.JOB:
         return intent in ("quantize", "benchmark", "tune", "cancel", "jobs", "tick")
     if kind is CheckKind.QUERY_ASKED:
@@ -233,12 +235,26 @@ def after_turn(state: ChatState) -> dict:
         return update
     out = _check(state, t, p, [e for e in _events({"tutorial": {"events": events}})])
     if out.move is Move.RETRY:
-        if busy(state) and check.kind in (CheckKind.ARTIFACT, CheckKind.RECORD, CheckKind.JOB):
+        if busy(state) and check.kind in (CheckKind.ARTIFACT, CheckKind.RECORD):
             return {**update, **(_said(WAITING) if intent != Intent.TICK else {})}
         return {**update, **_said(_with_notes(t, p, out.message + " Try again, or /tutorial skip."))}
     moved = _moved(state, t, out)
     return {"out": moved["out"], "tutorial": moved["tutorial"],
             "history": [{"role": "copilot", "text": render.plain(moved["out"][0])[:2000]}]}
+
+
+def resumed_note(values: dict) -> str | None:
+    """After a restart: the tutorial this conversation is in, and its current step."""
+    from tools import tutorials
+    from tools.tutorial_progress import Progress, prompt
+
+    name = active_name(values)
+    t = tutorials.load().get(name) if name else None
+    saved = ((values.get("tutorial") or {}).get("progress") or {}).get(name or "")
+    if t is None or not saved:
+        return None
+    p = Progress.from_dict(saved)
+    return _with_notes(t, p, f"You are in the tutorial '{t.title}':\n{prompt(t, p)}")
 
 
 # ---- the first run --------------------------------------------------------------

@@ -36,7 +36,7 @@ class SideIndex:
         with self._conn() as c:
             cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
             c.execute(f"CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, {cols})")
-            have = {row[1] for row in c.raw.execute("PRAGMA table_info(runs)")}
+            have = {row[1] for row in c.execute("PRAGMA table_info(runs)")}
             for k, t in COLUMNS.items():  # an index made by an older version gains the new columns
                 if k not in have:
                     c.execute(f"ALTER TABLE runs ADD COLUMN {k} {t}")
