@@ -88,7 +88,9 @@ def test_a_wrong_step_is_explained_and_retried_then_passes_and_a_restart_resumes
     assert "[Asking about past runs, step 3 of 4]" in again
 
 
-def test_a_tutorial_started_while_a_job_runs_goes_on(chat_env):
+def test_a_tutorial_started_while_a_job_runs_goes_on(chat_env, monkeypatch):
+    """Real quantize jobs in the real queue; no worker runs, so they stay queued (running)."""
+    monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "")
     got = chat(["quantize smollm2 to Q8_0", "yes", "/tutorial background", "quantize smollm2 to Q5_K_M with low "
                 "priority", "yes", "what's in the queue"])
     assert "Submitted job" in got
