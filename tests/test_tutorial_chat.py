@@ -70,6 +70,8 @@ def test_list_start_skip_quit_and_the_list_shows_progress(chat_env):
     ("is there a tutorial on voice", "Voice commands"),
     ("walk me through tuning", "Tuning with a quality gate"),
     ("teach me how to use my own model", "Using your own model"),
+    ("lesson about perplexity", "Reading a benchmark"),
+    ("can you show me how to compare quants", "Choosing a quant type"),
 ])
 def test_the_tutorial_intent_picks_one_by_topic(chat_env, said, title):
     assert f"Starting '{title}'" in chat([said])
