@@ -153,3 +153,25 @@ def test_every_tutorial_end_to_end_on_the_bundled_model(warm_home, tmp_path, cap
         print("\n" + printed)                                # per-tutorial durations, in the CI log
     assert rc == 0, printed[-6000:]
     assert printed.count(" ok\n") == 8
+
+
+def test_docs_warm_up_runs_in_the_loader_thread_before_the_first_turn(chat_env):
+    """The chat (terminal mode) warms the docs index after building the graph, in the same
+    thread, and a turn joins that thread first: no two threads import heavy modules at once."""
+    import threading
+
+    import tools.docs_index as di
+    from copilot.session import Session
+
+    di._INDEX = None
+    seen = []
+    real = di.warm_up
+    di.warm_up = lambda background=True: (seen.append((background, threading.current_thread().name)),
+                                          real(background=False))
+    try:
+        s = Session(warm_docs=True)
+        s.graph                                   # what every turn does first
+    finally:
+        di.warm_up = real
+    assert seen == [(False, "graph-loader")]
+    assert di._INDEX is not None                  # warm before the first turn runs
