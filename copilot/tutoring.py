@@ -34,7 +34,7 @@ NEXT_WORDS = frozenset({"next", "next step", "done", "i did it", "did it", "i'm 
 SKIP_WORDS = frozenset({"skip", "skip it", "skip this", "skip this step", "skip step", "skip the step"})
 QUIT_WORDS = frozenset({"quit tutorial", "quit the tutorial", "stop tutorial", "stop the tutorial", "exit tutorial",
                         "exit the tutorial", "leave the tutorial", "end tutorial", "end the tutorial"})
-TOUR = re.compile(r"\b(?:show me around|give me a tour|take me on a tour|tour of (?:lqmf|this|the app))\b", re.I)
+TOUR = re.compile(r"\b(?:show me around|give me a tour|take me on a tour|tour of (?:lqmf|this|the app))\b", re.IGNORECASE)
 FIRST_RUN_MARKER = "chat_first_run"
 VOICE_MISSING = ("This build has no voice front end yet (/voice is missing), so this step cannot be done here; "
                  "say /tutorial skip to go on.")
@@ -76,10 +76,20 @@ def active_name(state: ChatState) -> str | None:
     return (state.get("tutorial") or {}).get("active")
 
 
-def _progress_map(state: ChatState) -> dict:
+def _restore(d: dict):
+    """A saved Progress, its step kept inside the tutorial (its file may have lost steps since)."""
+    from tools import tutorials
     from tools.tutorial_progress import Progress
 
-    return {n: Progress.from_dict(d) for n, d in ((state.get("tutorial") or {}).get("progress") or {}).items()}
+    p = Progress.from_dict(d)
+    t = tutorials.load().get(p.tutorial)
+    if t is not None and not 0 <= p.step < len(t.steps):
+        p.step = max(0, min(p.step, len(t.steps) - 1))
+    return p
+
+
+def _progress_map(state: ChatState) -> dict:
+    return {n: _restore(d) for n, d in ((state.get("tutorial") or {}).get("progress") or {}).items()}
 
 
 def _saved(state: ChatState, p, active: str | None) -> dict:
@@ -210,7 +220,7 @@ def after_turn(state: ChatState) -> dict:
     state when this turn could have done it, and move on or say what is missing."""
     from tools import tutorials
     from tools.tutorial_checks import CheckKind
-    from tools.tutorial_progress import Move, Progress
+    from tools.tutorial_progress import Move
 
     name = active_name(state)
     intent = state.get("intent") or Intent.UNKNOWN.value
@@ -220,7 +230,7 @@ def after_turn(state: ChatState) -> dict:
     tut = state.get("tutorial") or {}
     if t is None or name not in (tut.get("progress") or {}):
         return {"tutorial": {"active": None}}
-    p = Progress.from_dict(tut["progress"][name])
+    p = _restore(tut["progress"][name])
     if p.finished:
         return {}
     update: dict = {}
@@ -246,14 +256,14 @@ def after_turn(state: ChatState) -> dict:
 def resumed_note(values: dict) -> str | None:
     """After a restart: the tutorial this conversation is in, and its current step."""
     from tools import tutorials
-    from tools.tutorial_progress import Progress, prompt
+    from tools.tutorial_progress import prompt
 
     name = active_name(values)
     t = tutorials.load().get(name) if name else None
     saved = ((values.get("tutorial") or {}).get("progress") or {}).get(name or "")
     if t is None or not saved:
         return None
-    p = Progress.from_dict(saved)
+    p = _restore(saved)
     return _with_notes(t, p, f"You are in the tutorial '{t.title}':\n{prompt(t, p)}")
 
 

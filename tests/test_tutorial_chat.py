@@ -93,8 +93,8 @@ def test_a_wrong_step_is_explained_and_retried_then_passes_and_a_restart_resumes
 def test_a_tutorial_started_while_a_job_runs_goes_on(chat_env, monkeypatch):
     """Real quantize jobs in the real queue; no worker runs, so they stay queued (running)."""
     monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "")
-    got = chat(["quantize smollm2 to Q8_0", "yes", "/tutorial background", "quantize smollm2 to Q5_K_M with low "
-                "priority", "yes", "what's in the queue"])
+    got = chat(["quantize smollm2 to Q8_0", "yes", "/tutorial background",
+                "quantize smollm2 to Q5_K_M with low priority", "yes", "what's in the queue"])
     assert "Submitted job" in got
     assert "Done: found a quantize job." in got and "Done: you made 1 jobs request." in got
     import tools.scheduler as s
@@ -170,7 +170,7 @@ def test_docs_warm_up_runs_in_the_loader_thread_before_the_first_turn(chat_env):
                                           real(background=False))
     try:
         s = Session(warm_docs=True)
-        s.graph                                   # what every turn does first
+        assert s.graph is not None                # what every turn does first
     finally:
         di.warm_up = real
     assert seen == [(False, "graph-loader")]

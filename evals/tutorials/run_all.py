@@ -75,7 +75,7 @@ def own_gguf(home: Path, where: Path) -> Path:
 
 def stop_workers(env: dict) -> None:
     code = "from tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, check=False)
     for pid in out.stdout.split():
         try:
             os.kill(int(pid), signal.SIGTERM)
@@ -95,7 +95,7 @@ def run_one(spec: dict, env: dict, subs: dict) -> Outcome:
                (["--no-wait"] if spec.get("no_wait") else [])
         lines = [line.format(**subs) for line in run["lines"]]
         r = subprocess.run([*LQMF, *args], input="\n".join(lines) + "\n", capture_output=True, text=True,
-                           env=env, cwd=ROOT, timeout=RUN_TIMEOUT_S)
+                           env=env, cwd=ROOT, timeout=RUN_TIMEOUT_S, check=False)
         text += r.stdout
         errors += r.stderr
         if r.returncode != 0:
