@@ -76,6 +76,13 @@ class Commands:
 
         self.io.blocks(models().blocks)
 
+    def cmd_tutorial(self, arg: str = "") -> None:
+        """Guided tutorials: /tutorial lists them with your progress; /tutorial NAME starts one; /tutorial skip, /tutorial quit."""
+        if self.repl.session.pending() is not None:
+            self.io.output("Answer the question above first (or say 'no'), then /tutorial.")
+            return
+        self.repl.session.send(f"/tutorial {arg}".strip(), on_blocks=self.io.blocks)
+
     def cmd_quit(self, arg: str = "") -> None:
         """Leave the chat (jobs keep running; `lqmf chat --resume` comes back)."""
         raise Quit

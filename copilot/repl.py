@@ -42,12 +42,12 @@ class Repl:
         self.last_turn = None
 
     # ---- one input --------------------------------------------------------------
-    def handle(self, raw: str) -> None:
-        """One line, whatever it is: never a traceback."""
+    def handle(self, raw: str, via: str = "text") -> None:
+        """One line, whatever it is: never a traceback. ``via="voice"`` for a transcript."""
         from tools.errors import LqmfError, from_backend
 
         try:
-            self._handle(raw)
+            self._handle(raw, via)
         except (KeyboardInterrupt, Quit):
             raise
         except LqmfError as e:
@@ -55,7 +55,7 @@ class Repl:
         except Exception as e:  # a bug somewhere below: one sentence, the chat goes on
             self.io.error(str(from_backend(e, "the copilot")))
 
-    def _handle(self, raw: str) -> None:
+    def _handle(self, raw: str, via: str = "text") -> None:
         self.last_turn = None
         text, note = clean(raw)
         if note:
@@ -66,7 +66,7 @@ class Repl:
         if not text and self.session.pending() is None:
             self.session.tick(self.io.blocks)
             return
-        turn = self.session.send(text, on_blocks=self.io.blocks)
+        turn = self.session.send(text, on_blocks=self.io.blocks, via=via)
         self.last_turn = turn
         if turn.question:
             self.io.question(turn.question)
@@ -117,6 +117,11 @@ class Repl:
         if rows:
             self.io.output("Jobs of this conversation, as the job store has them now:")
             self.io.blocks([jobs_table(rows)])
+        from copilot.tutoring import resumed_note
+
+        note = resumed_note(s.values())
+        if note:
+            self.io.output(note)
         q = s.pending()
         if q:
             self.io.output("You were asked:")

@@ -29,9 +29,14 @@ def handler(args: argparse.Namespace) -> int:
             script = open(args.script, encoding="utf-8", errors="replace")
         except OSError as e:
             raise InvalidInput(f"cannot read {args.script} ({e.strerror})", "check the path") from None
+    from copilot.tutoring import first_run_offer
+
     interactive = not (args.script or args.plain) and sys.stdin.isatty() and sys.stdout.isatty()
-    session = Session(resume=args.resume, load_now=not interactive)
+    offer = first_run_offer()           # before the Session notes its thread
+    session = Session(resume=args.resume, load_now=not interactive, warm_docs=interactive)
     repl = Repl(session, IO(plain=not interactive), interactive=interactive, wait=not args.no_wait)
+    if offer:
+        repl.io.output(offer)
     try:
         return repl.run(script or sys.stdin)
     finally:
