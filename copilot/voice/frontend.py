@@ -16,8 +16,28 @@ _TRAILING = re.compile(r"[\s.!?,;:]+$")
 
 
 def spoken_text(raw: str) -> str:
-    """Whisper's words as the parser reads typed text: no closing full stop."""
-    return _TRAILING.sub("", " ".join(raw.split()))
+    """Whisper's words as the parser reads typed text: no closing full stop, and a
+    catalog model's spelled variant ("gemma-3-270m") as its catalog name."""
+    text = _TRAILING.sub("", " ".join(raw.split()))
+    for pattern, name in _spellings():
+        text = pattern.sub(name, text)
+    return text
+
+
+def _spellings() -> list:
+    """(regex, catalog name) for each alias that differs only in spelling (a digit or a dash in it)."""
+    global _SPELLINGS
+    if _SPELLINGS is None:
+        import knowledge
+
+        pairs = [(a, e["name"]) for e in knowledge.catalog() for a in e.get("aliases") or []
+                 if re.search(r"[\d-]", a) and " " not in a and a != e["name"]]
+        _SPELLINGS = [(re.compile(rf"(?<![\w.-]){re.escape(a)}(?![\w-]|\.\d)", re.I), n)
+                      for a, n in sorted(pairs, key=lambda p: -len(p[0]))]
+    return _SPELLINGS
+
+
+_SPELLINGS = None
 
 
 @dataclass

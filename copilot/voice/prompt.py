@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-MAX_CHARS = 600   # Whisper keeps the last 223 tokens of a prompt; this stays well under
+MAX_CHARS = 700   # Whisper keeps the last 223 tokens of a prompt; this stays under
 
-VERBS = "Quantize, benchmark, compare, explain, cancel job, show the queue, tutorial."
-METHOD_WORDS = "GGUF, bitsandbytes, GPTQ, AWQ, NF4, 4-bit, 8-bit, KL divergence, perplexity, tokens per second"
+# Tuned on evals/voice/tune.jsonl (never on the eval list): example commands in sentences, last,
+# work best; a bare word list after them makes Whisper hear "quantize" as "Qwen ..." or "Q1 ...".
+COMMANDS = ("Quantize smollm2 to Q4_K_M. Quantize tinyllama to 8 bits with bitsandbytes. "
+            "Benchmark gemma3-270m on the CPU. Compare Q8_0 and Q4_0. Explain AWQ, GPTQ, GGUF, NF4. "
+            "Cancel job 3. Show the job queue. What can you do?")
 
 
 def quant_types() -> list[str]:
@@ -25,15 +28,16 @@ def catalog_models() -> list[str]:
 
 
 def domain_prompt(extra_models: Iterable[str] = ()) -> str:
-    """One prompt: the domain words, the catalog models first, then the store's."""
+    """Models (the catalog's, then the store's) and quant types first, example commands last."""
     models = list(dict.fromkeys([*catalog_models(), *(m for m in extra_models if m)]))
-    head = f"LQMF copilot commands. {VERBS} Types: {', '.join(quant_types())}. {METHOD_WORDS}. Models: "
-    text = head
+    types = "Types: " + ", ".join(quant_types()[:8]) + ". "
+    head = "Models: "
+    budget = MAX_CHARS - len(types) - len(COMMANDS) - 3
     for m in models:
-        if len(text) + len(m) + 2 > MAX_CHARS:
+        if len(head) + len(m) + 2 > budget:
             break
-        text += m + ", "
-    return text.rstrip(", ") + "."
+        head += m + ", "
+    return head.rstrip(", ") + ". " + types + COMMANDS
 
 
 def store_models() -> list[str]:

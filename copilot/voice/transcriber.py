@@ -96,7 +96,8 @@ class Transcriber:
         try:
             segments, _info = model.transcribe(audio.samples, language="en", beam_size=BEAM_SIZE,
                                                vad_filter=True, initial_prompt=prompt,
-                                               condition_on_previous_text=False)
+                                               condition_on_previous_text=False,
+                                               without_timestamps=True)
             segments = list(segments)
         except Exception as e:  # noqa: BLE001
             raise from_backend(e, "Whisper") from None
