@@ -19,6 +19,8 @@ def spoken_text(raw: str) -> str:
     """Whisper's words as the parser reads typed text: no closing full stop, and a
     catalog model's spelled variant ("gemma-3-270m") as its catalog name."""
     text = _TRAILING.sub("", " ".join(raw.split()))
+    for pattern, repl in _QUANT_SPELLINGS:
+        text = pattern.sub(repl, text)
     for pattern, name in _spellings():
         text = pattern.sub(name, text)
     return text
@@ -38,6 +40,13 @@ def _spellings() -> list:
 
 
 _SPELLINGS = None
+_SEP = r"[\s.\-_]?"
+# how Whisper writes a spoken quant type: "Q4-K-M", "Q4KM", "Q4.K.M", "Q 4 K M", "Q8-0", "Q6-K"
+_QUANT_SPELLINGS = [
+    (re.compile(rf"\b(I?Q)\s?([2-8]){_SEP}K{_SEP}([MSL])\b", re.I), lambda m: f"{m[1].upper()}{m[2]}_K_{m[3].upper()}"),
+    (re.compile(rf"\bQ\s?([2-8]){_SEP}K\b", re.I), lambda m: f"Q{m[1]}_K"),
+    (re.compile(r"\bQ\s?([4-8])[\s.\-_]([01])\b(?!\.\d)", re.I), lambda m: f"Q{m[1]}_{m[2]}"),
+]
 
 
 @dataclass
