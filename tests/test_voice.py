@@ -95,8 +95,8 @@ def _write_pcm(path, samples, rate=16000):
 
 @pytest.mark.parametrize("kind, words", [
     ("empty", "is empty"), ("silent", "is silent"), ("text", "not an audio file"),
-    ("header_only", "could not be read as audio|not an audio file|no audio samples"),
-    ("truncated", "not an audio file|could not be read|could not be decoded|no audio samples"),
+    ("header_only", "starts like a WAV file but is truncated or corrupt"),
+    ("truncated", "starts like a WAV file but is truncated or corrupt"),
     ("long", "at most 2 min"), ("missing", "there is no file"),
 ])
 def test_bad_recordings_get_one_sentence(kind, words, tmp_path, wavs):
@@ -181,3 +181,26 @@ def test_chat_voice_without_microphone_says_so(voice_ok):
     r = run_lqmf("chat", "--voice", "--script", "-", input="what can you do\n", timeout=120)
     assert r.returncode == 0, r.stderr
     assert "no microphone" in r.stdout and "Typed commands work as usual" in r.stdout
+
+
+def test_base_is_joined_once_from_its_two_packages_and_transcribes(wavs):
+    from copilot.voice.audio import load
+    from copilot.voice.models import PACKAGES, WhisperModelName, model_path
+    from copilot.voice.transcriber import Transcriber
+
+    path = model_path(WhisperModelName.BASE)
+    parts = [__import__(d.replace("-", "_")).__file__ for d in PACKAGES[WhisperModelName.BASE]]
+    from pathlib import Path
+
+    want = sum((Path(f).parent / "data" / f"model.bin.part{i}").stat().st_size for i, f in enumerate(parts, 1))
+    assert (path / "model.bin").stat().st_size == want
+    mtime = (path / "model.bin").stat().st_mtime_ns
+    assert model_path(WhisperModelName.BASE) == path and (path / "model.bin").stat().st_mtime_ns == mtime
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".whisper-base-")]  # no half join left
+    text = Transcriber(WhisperModelName.BASE, prompt="Cancel job 3.").transcribe(load(wavs["cancel"])).text
+    assert "12" in text, text
+
+
+def test_unknown_model_name_is_one_sentence(wavs):
+    r = run_lqmf("voice", "--file", str(wavs["cancel"]), "--model", "large", "--parse-only", timeout=60)
+    assert r.returncode == 2 and "there is no Whisper model 'large' here: choose one of tiny.en, base" in r.stderr

@@ -67,7 +67,10 @@ def _run(fe, heard, args) -> int:
 
     class HeardIO(IO):
         """Keeps the reply's blocks for --speak."""
-        said: list = []
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.said: list = []
 
         def blocks(self, blocks):
             self.said.extend(blocks)

@@ -43,7 +43,17 @@ def _too_long(name: str, seconds: float) -> InvalidInput:
 
 def _clock(seconds: float) -> str:
     m, s = divmod(round(seconds), 60)
-    return f"{m} min {s:02d} s" if m else f"{s} s"
+    return (f"{m} min {s:02d} s" if s else f"{m} min") if m else f"{s} s"
+
+
+# leading bytes of the audio containers people record in
+MAGIC = {b"RIFF": "WAV", b"fLaC": "FLAC", b"OggS": "OGG", b"ID3": "MP3", b"\xff\xfb": "MP3", b"FORM": "AIFF"}
+
+
+def _looks_like(path: Path) -> str | None:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return next((kind for magic, kind in MAGIC.items() if head.startswith(magic)), None)
 
 
 def _av():
@@ -74,6 +84,9 @@ def probe(path: Path) -> tuple[int | None, int | None, float | None]:
     except InvalidInput:
         raise
     except av.error.InvalidDataError:
+        kind = _looks_like(path)
+        if kind:
+            raise CorruptFile(f"{name} starts like a {kind} file but is truncated or corrupt", FIX_RECORD) from None
         raise InvalidInput(f"{name} is not an audio file (no known audio format)",
                            "give a WAV, FLAC, MP3 or OGG recording") from None
     except (av.FFmpegError, OSError, ValueError) as e:
