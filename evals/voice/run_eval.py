@@ -9,7 +9,8 @@ each Whisper model, parse, and score against the expected parse.
 Printed per model: intent accuracy, slot accuracy (exact slots dict after the
 parse eval's inference rule), full match, WER (transcript vs the written command,
 both lower-cased with punctuation, '-' and '_' as spaces), real-time factor
-(compute s / audio s), the share the front end would confirm ("I heard ... right?")
+(wall compute s / audio s; and CPU s / audio s, which other work on the machine
+does not inflate; the load average is printed with it), the share the front end would confirm ("I heard ... right?")
 and the accuracy of the turns it would not. First-command latency: a fresh
 `lqmf voice --file X --parse-only --json` process (Python start, imports, model
 load, transcription, parse), and in-process model load + first transcription.
@@ -96,9 +97,10 @@ def evaluate(model: str, items: list[tuple[dict, Path, str, bool]], prompt: str 
     errors = []
     first_s = None
     for row, wav, label, noisy in items:
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         try:
             heard = fe.hear(load(wav))
+            res["cpu_s"] += time.process_time() - c1
         except Exception as e:  # noqa: BLE001 - a refused file is a miss, and shown
             errors.append((row["text"], label, f"{type(e).__name__}: {e}"))
             res["n"] += 1
@@ -135,7 +137,8 @@ def evaluate(model: str, items: list[tuple[dict, Path, str, bool]], prompt: str 
     n = res["n"] or 1
     return {"model": model, "n": int(res["n"]), "intent_acc": res["intent"] / n, "slot_acc": res["slots"] / n,
             "full": res["full"] / n, "wer": res["wer_e"] / max(1, res["wer_n"]),
-            "rtf": res["compute_s"] / max(1e-9, res["audio_s"]), "load_s": load_s, "first_s": first_s,
+            "rtf": res["compute_s"] / max(1e-9, res["audio_s"]),
+            "cpu_rtf": res["cpu_s"] / max(1e-9, res["audio_s"]), "load_s": load_s, "first_s": first_s,
             "confirm_rate": res["confirm"] / n,
             "unconfirmed_full": res["passed_ok"] / res["passed"] if res["passed"] else None,
             "per": {k: f"{v[0]}/{v[1]}" for k, v in per.items()}, "errors": errors}
@@ -169,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     for m in models:
         r = evaluate(m, items, args.prompt)
         print(f"\n== {m}: intent {r['intent_acc']:.3f}  slots {r['slot_acc']:.3f}  full {r['full']:.3f}  "
-              f"WER {r['wer']:.3f}  RTF {r['rtf']:.3f}")
+              f"WER {r['wer']:.3f}  RTF {r['rtf']:.3f} (wall; CPU-s per audio-s {r['cpu_rtf']:.3f}, "
+              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
         print(f"   model load {r['load_s']:.2f} s; first command in-process {r['first_s']:.2f} s; "
               f"first command via `lqmf voice --parse-only` {cli[m]:.2f} s")
         uc = r["unconfirmed_full"]
