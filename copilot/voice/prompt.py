@@ -8,9 +8,10 @@ from collections.abc import Iterable
 
 MAX_TOKENS = 223  # faster-whisper keeps the last (448 // 2 - 1) tokens of an initial prompt
 
-# Tuned on evals/voice/tune.jsonl (48 commands, never the eval list): example commands in sentences,
-# last, work best (tiny.en: 44/48 intents vs 41/48 for the earlier prompt); a bare word list after
-# them makes Whisper hear "quantize" as "Qwen ..." or "Q1 ...".
+# Chosen on evals/voice/tune.jsonl (48 commands, never the eval list): example commands in sentences,
+# last, work best; a bare word list after them makes Whisper hear "quantize" as "Qwen ..." or "Q1 ...".
+# tiny.en on the tune list: 42/48 intents with this prompt (python evals/voice/run_eval.py --models
+# tiny.en --list evals/voice/tune.jsonl).
 COMMANDS = ("Quantize smollm2 to Q4_K_M. Find the smallest quant of tinyllama. Benchmark gemma3-270m on the CPU. "
             "Compare Q8_0 and Q4_0. Quantize qwen2.5-1.5b to 8 bits with bitsandbytes. Explain AWQ, GPTQ, GGUF, NF4. "
             "Cancel job 3. Show the job queue. What can you do?")
