@@ -83,6 +83,12 @@ class Commands:
             return
         self.repl.session.send(f"/tutorial {arg}".strip(), on_blocks=self.io.blocks)
 
+    def cmd_voice(self, arg: str = "") -> None:
+        """Speak a command (push-to-talk), or /voice FILE to read a recording instead."""
+        from copilot.voice.frontend import voice_turn
+
+        voice_turn(self.repl, arg)
+
     def cmd_quit(self, arg: str = "") -> None:
         """Leave the chat (jobs keep running; `lqmf chat --resume` comes back)."""
         raise Quit

@@ -40,6 +40,8 @@ class Repl:
         self._toolbar = ""
         self._stop = threading.Event()
         self.last_turn = None
+        self.voice = None          # copilot.voice.frontend.VoiceFrontEnd, made by the first /voice
+        self.voice_mode = False    # `lqmf chat --voice`: an empty line is push-to-talk
 
     # ---- one input --------------------------------------------------------------
     def handle(self, raw: str, via: str = "text") -> None:
@@ -60,9 +62,20 @@ class Repl:
         text, note = clean(raw)
         if note:
             self.io.warning(note)
+        if self.voice is not None and self.voice.pending is not None and not text.startswith("/"):
+            text = self.voice.answer(text, self.io.output)   # "I heard: '...' — is that right?"
+            if text is None:
+                return
         if text.startswith("/"):
             self.commands.run(text)
             return
+        if not text and self.voice_mode and self.session.pending() is None:
+            self.commands.run("/voice")
+            return
+        self.turn(text, via)
+
+    def turn(self, text: str, via: str = "text") -> None:
+        """One utterance (typed, or a voice transcript) through the Session."""
         if not text and self.session.pending() is None:
             self.session.tick(self.io.blocks)
             return
