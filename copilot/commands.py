@@ -76,6 +76,19 @@ class Commands:
 
         self.io.blocks(models().blocks)
 
+    def cmd_tutorial(self, arg: str = "") -> None:
+        """Guided tutorials: /tutorial lists them with your progress; /tutorial NAME starts one; /tutorial skip, /tutorial quit."""
+        if self.repl.session.pending() is not None:
+            self.io.output("Answer the question above first (or say 'no'), then /tutorial.")
+            return
+        self.repl.session.send(f"/tutorial {arg}".strip(), on_blocks=self.io.blocks)
+
+    def cmd_voice(self, arg: str = "") -> None:
+        """Speak a command (push-to-talk), or /voice FILE to read a recording instead."""
+        from copilot.voice.frontend import voice_turn
+
+        voice_turn(self.repl, arg)
+
     def cmd_quit(self, arg: str = "") -> None:
         """Leave the chat (jobs keep running; `lqmf chat --resume` comes back)."""
         raise Quit

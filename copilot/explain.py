@@ -24,7 +24,7 @@ HELP = """I can quantize, benchmark and compare local LLMs. Try:
   show my fastest models under 2GB  which experiments failed last week
   what should I run on an 8GB GPU   what does Q4_K_M mean
   what's in the queue               cancel job <id>
-Long work runs as background jobs; the chat goes on. Slash commands: /help /jobs /history /resume /models /quit"""
+Long work runs as background jobs; the chat goes on. Slash commands: /help /jobs /history /resume /models /tutorial /quit"""
 
 SOURCE_DIR = "knowledge/explain"
 

@@ -9,6 +9,7 @@ from copilot.nodes.ask import ask
 from copilot.nodes.plan import plan
 from copilot.nodes.respond import respond
 from copilot.nodes.sync import sync
+from copilot.nodes.tutor import tutor
 from copilot.nodes.understand import understand
 from copilot.state import AskResult, ChatInput, ChatState
 
@@ -35,6 +36,7 @@ def build(checkpointer=None):
     g.add_node("ask", ask)
     g.add_node("act", act)
     g.add_node("respond", respond)
+    g.add_node("tutor", tutor)
 
     g.add_edge(START, "sync")
     g.add_edge("sync", "understand")
@@ -42,5 +44,6 @@ def build(checkpointer=None):
     g.add_conditional_edges("plan", after_plan, ["ask", "act", "respond"])
     g.add_conditional_edges("ask", after_ask, ["act", "respond", "understand", "plan"])
     g.add_edge("act", "respond")
-    g.add_edge("respond", END)
+    g.add_edge("respond", "tutor")
+    g.add_edge("tutor", END)
     return g.compile(checkpointer=checkpointer)

@@ -40,14 +40,16 @@ class Repl:
         self._toolbar = ""
         self._stop = threading.Event()
         self.last_turn = None
+        self.voice = None          # copilot.voice.frontend.VoiceFrontEnd, made by the first /voice
+        self.voice_mode = False    # `lqmf chat --voice`: an empty line is push-to-talk
 
     # ---- one input --------------------------------------------------------------
-    def handle(self, raw: str) -> None:
-        """One line, whatever it is: never a traceback."""
+    def handle(self, raw: str, via: str = "text") -> None:
+        """One line, whatever it is: never a traceback. ``via="voice"`` for a transcript."""
         from tools.errors import LqmfError, from_backend
 
         try:
-            self._handle(raw)
+            self._handle(raw, via)
         except (KeyboardInterrupt, Quit):
             raise
         except LqmfError as e:
@@ -55,18 +57,29 @@ class Repl:
         except Exception as e:  # a bug somewhere below: one sentence, the chat goes on
             self.io.error(str(from_backend(e, "the copilot")))
 
-    def _handle(self, raw: str) -> None:
+    def _handle(self, raw: str, via: str = "text") -> None:
         self.last_turn = None
         text, note = clean(raw)
         if note:
             self.io.warning(note)
+        if self.voice is not None and self.voice.pending is not None and not text.startswith("/"):
+            text = self.voice.answer(text, self.io.output)   # "I heard: '...' — is that right?"
+            if text is None:
+                return
         if text.startswith("/"):
             self.commands.run(text)
             return
+        if not text and self.voice_mode and self.session.pending() is None:
+            self.commands.run("/voice")
+            return
+        self.turn(text, via)
+
+    def turn(self, text: str, via: str = "text") -> None:
+        """One utterance (typed, or a voice transcript) through the Session."""
         if not text and self.session.pending() is None:
             self.session.tick(self.io.blocks)
             return
-        turn = self.session.send(text, on_blocks=self.io.blocks)
+        turn = self.session.send(text, on_blocks=self.io.blocks, via=via)
         self.last_turn = turn
         if turn.question:
             self.io.question(turn.question)
@@ -117,6 +130,11 @@ class Repl:
         if rows:
             self.io.output("Jobs of this conversation, as the job store has them now:")
             self.io.blocks([jobs_table(rows)])
+        from copilot.tutoring import resumed_note
+
+        note = resumed_note(s.values())
+        if note:
+            self.io.output(note)
         q = s.pending()
         if q:
             self.io.output("You were asked:")

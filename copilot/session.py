@@ -95,13 +95,15 @@ class Turn:
 
 
 class Session:
-    def __init__(self, resume: bool = False, thread_id: str | None = None, load_now: bool = True):
+    def __init__(self, resume: bool = False, thread_id: str | None = None, load_now: bool = True,
+                 warm_docs: bool = False):
         self.thread_id = thread_id or (last_thread() if resume else None) or uuid.uuid4().hex[:12]
         self.resumed = bool(resume and self.thread_id == last_thread())
         if not self.resumed:
             with open(data_dir() / THREADS_FILE, "a") as f:
                 f.write(self.thread_id + "\n")
         self._graph = None
+        self._warm_docs = warm_docs
         self._error: BaseException | None = None
         self.notice: str | None = None   # one sentence to show on the next turn
         self._loader = threading.Thread(target=self._load, name="graph-loader", daemon=True)
@@ -134,6 +136,20 @@ class Session:
             self._graph = build(SqliteSaver(conn))
         except BaseException as e:  # noqa: BLE001 - reported on first use
             self._error = e
+            return
+        if self._warm_docs:
+            # The docs index (Chroma + the embedder) is warmed in this same loader thread,
+            # after the graph, and every turn joins this thread first (``graph``): so its
+            # heavy imports never run in two threads at once. The price: a turn typed in
+            # the first seconds waits for the warm-up too.
+            # TODO(tools/heavy.py): with the process-wide import lock of that branch, set
+            # ``graph`` ready before the warm-up and let the warm-up take the lock instead.
+            try:
+                from tools.docs_index import warm_up
+
+                warm_up(background=False)
+            except Exception:  # noqa: BLE001 - the first explanation reports a real problem
+                pass
 
     @property
     def graph(self):
@@ -170,8 +186,9 @@ class Session:
         st = self.state()
         return bool(st.next) and not st.interrupts
 
-    def send(self, text: str, on_blocks=None) -> Turn:
-        """Run one turn: a new utterance, or the answer to the pending question."""
+    def send(self, text: str, on_blocks=None, via: str = "text") -> Turn:
+        """Run one turn: a new utterance, or the answer to the pending question.
+        ``via``: "voice" when the text is a transcript (tutorial checks read it)."""
         from langgraph.types import Command
 
         with self.lock:
@@ -183,7 +200,7 @@ class Session:
                 if on_blocks:
                     on_blocks(note)
             t0 = time.perf_counter()
-            inp = Command(resume=text) if self.pending() is not None else {"text": text}
+            inp = Command(resume=text) if self.pending() is not None else {"text": text, "via": via}
             for update in graph.stream(inp, self.config, stream_mode="updates"):
                 for node, upd in update.items():
                     if node == "__interrupt__":

@@ -107,6 +107,8 @@ class ChatInput(TypedDict, total=False):
 
     text: str
     """What the user typed (already cleaned of control characters)."""
+    via: str
+    """How it came: "text" (typed) or "voice" (a transcript); tutorial checks read it."""
 
 
 class ChatState(ChatInput, total=False):
@@ -141,6 +143,11 @@ class ChatState(ChatInput, total=False):
     """One-time notices already given (e.g. "no LLM configured")."""
     step_seq: int
     """Counter for step ids."""
+    tutorial: Annotated[dict, merge_dict]
+    """Guided tutorials (copilot/tutoring.py): ``active`` (a tutorial name or None),
+    ``progress`` (name -> tools.tutorial_progress.Progress dict) and ``events`` (the
+    requests made since the current step began). Kept here so the checkpointer
+    saves it with the turn and ``lqmf chat --resume`` continues the tutorial."""
 
 
 def blocks(*items: dict) -> dict[str, Any]:

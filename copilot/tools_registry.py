@@ -133,11 +133,12 @@ def cancel(job_id: str) -> ToolOutcome:
     return ToolOutcome([render.text(f"Cancelled job {job_id} ({row['kind']}).")], {"job": row})
 
 
-def explain(topic: str | None = None) -> ToolOutcome:
-    """Explain a concept (quant types, GGUF, GPTQ, NF4, KL divergence, perplexity...)."""
+def explain(topic: str | None = None, question: str | None = None) -> ToolOutcome:
+    """Explain a concept (quant types, GGUF, GPTQ, NF4, KL divergence, perplexity...).
+    ``question``: the user's whole utterance, which retrieval reads (``topic`` is the parser's slot)."""
     from copilot import explain as ex
 
-    return ToolOutcome([render.text(ex.explain(topic))])
+    return ToolOutcome([render.text(ex.explain(topic, question=question))])
 
 
 def help() -> ToolOutcome:  # noqa: A001 - the tool's name

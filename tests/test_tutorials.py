@@ -69,6 +69,7 @@ HEAD = 'name = "t"\ntitle = "T"\nsummary = "S"\n'
     ('[[steps]]\nid = "a"\ntext = "x"\n[[steps]]\nid = "a"\ntext = "y"\n', "used twice"),
     ('[[steps]]\nid = "a"\ntext = "x"\naction = "do"\ncheck = { kind = "asked" }\n', "needs an intent"),
     ('', "has no \\[\\[steps\\]\\]"),
+    ('words = "quantize"\n[[steps]]\nid = "a"\ntext = "x"\n', "words must be a list"),
 ])
 def test_a_bad_tutorial_is_one_clear_error(body, problem):
     with pytest.raises(InvalidInput, match=problem):
@@ -167,3 +168,22 @@ def test_first_tutorial_walks_through_on_real_state_with_a_wrong_step(tmp_path):
     right = State(artifacts=[str(tmp_path / "smollm2.Q4_K_M.gguf")], records=[rec()],
                   events=[Event("explain")])
     assert all(evaluate(step.check, right).ok for step in t.steps)
+
+
+@pytest.mark.parametrize("topic, name", [
+    ("quantization", "first-quantization"),          # the parser's topic slot for "teach me how to quantize"
+    ("first quantization", "first-quantization"),
+    ("about background jobs", "background-jobs"),
+    ("benchmarking", "reading-a-benchmark"),
+    ("perplexity", "reading-a-benchmark"),            # a doc topic the tutorial teaches
+    ("comparison", "choosing-a-quant-type"),
+    ("tuning", "tuning-with-a-gate"),
+    ("voice", "voice-commands"),
+    ("my own model", "using-your-own-model"),
+    ("past runs", "asking-about-past-runs"),
+    ("knitting", None),
+    ("", None),
+])
+def test_pick_maps_a_topic_to_a_tutorial(topic, name):
+    got = tutorials.pick(topic)
+    assert (got.name if got else None) == name

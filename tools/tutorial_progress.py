@@ -76,7 +76,7 @@ def prompt(t: Tutorial, p: Progress) -> str:
     s = t.steps[p.step]
     head = f"[{t.title}, step {p.step + 1} of {len(t.steps)}] {s.text}"
     if s.check.kind is CheckKind.NONE or not s.action:
-        return head + " (say 'next' to go on)"
+        return head if "'next'" in s.text else head + " (say 'next' to go on)"
     return f"{head}\nTry: {s.action}"
 
 
@@ -101,6 +101,11 @@ def skip(p: Progress, t: Tutorial, now: float) -> Outcome:
     return _advance(p, t, State(since=now), now, step, StepStatus.SKIPPED, f"Skipped '{step.id}'. ")
 
 
+# checks a step must see done in its own time: a reading step, and requests made since it
+# began (one question must not pass three "ask something" steps at once)
+_PER_STEP = (CheckKind.NONE, CheckKind.ASKED, CheckKind.QUERY_ASKED)
+
+
 def _advance(p: Progress, t: Tutorial, state: State, now: float, step: Step, how: StepStatus,
              said: str) -> Outcome:
     status = dict(p.status)
@@ -109,7 +114,7 @@ def _advance(p: Progress, t: Tutorial, state: State, now: float, step: Step, how
     ahead: list[str] = []
     while i < len(t.steps):                     # steps already satisfied are passed over
         nxt = t.steps[i]
-        if nxt.check.kind is CheckKind.NONE or nxt.check.get("fresh") or not evaluate(nxt.check, state).ok:
+        if nxt.check.kind in _PER_STEP or nxt.check.get("fresh") or not evaluate(nxt.check, state).ok:
             break
         status[nxt.id] = StepStatus.DONE.value
         ahead.append(nxt.id)

@@ -7,6 +7,7 @@ A tutorial file::
     summary = "…"                        # one line, for /tutorial
     order = 1                            # position in the list
     topics = ["quantization", "q4-k"]    # explain docs it teaches (knowledge/explain)
+    words = ["quantize", "first"]        # what a user may call it ("teach me how to quantize")
 
     [[steps]]
     id = "quantize"
@@ -49,6 +50,7 @@ class Tutorial:
     order: int
     topics: tuple[str, ...]
     steps: tuple[Step, ...]
+    words: tuple[str, ...] = ()
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -126,8 +128,11 @@ def parse(name: str, text: str, known_topics: set[str] | None = None) -> Tutoria
         if check.kind is not CheckKind.NONE and not action:
             raise _bad(swhere, "checks something but gives the user no action", 'add action = "…"')
         steps.append(Step(sid, " ".join(st["text"].split()), action, " ".join(str(st.get("hint", "")).split()), check))
+    words = data.get("words", [])
+    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+        raise _bad(where, "words must be a list of strings", 'write words = ["…", "…"]')
     return Tutorial(name, data["title"].strip(), " ".join(data["summary"].split()), int(data.get("order", 99)),
-                    topics, tuple(steps))
+                    topics, tuple(steps), tuple(w.strip().lower() for w in words))
 
 
 @lru_cache(maxsize=4)
@@ -154,3 +159,25 @@ def find(name: str) -> Tutorial | None:
         return all_[key]
     cands = [t for n, t in all_.items() if n.startswith(key) or key in n or key in t.title.lower()]
     return cands[0] if len(cands) == 1 else None
+
+
+def pick(topic: str | None) -> Tutorial | None:
+    """The tutorial a free-text topic asks for ("quantization", "background jobs",
+    "voice"): by name or title first, then the one whose ``words`` or doc
+    ``topics`` the topic mentions most; None when nothing fits."""
+    if not topic or not topic.strip():
+        return None
+    hit = find(topic)
+    if hit:
+        return hit
+    text = " " + " ".join(topic.lower().replace("-", " ").replace("_", " ").split()) + " "
+    scored = []
+    for t in load().values():
+        keys = [*t.words, *(x.replace("-", " ") for x in t.topics)]
+        score = sum(len(k) for k in keys if f" {k} " in text or (len(k) > 4 and k in text))
+        if score:
+            scored.append((score, -t.order, t))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: (x[0], x[1]), reverse=True)
+    return scored[0][2]

@@ -14,6 +14,9 @@ def register(sub) -> None:
     p.add_argument("--plain", action="store_true", help="plain text even on a terminal")
     p.add_argument("--no-wait", action="store_true",
                    help="in script mode, do not wait for submitted jobs before the next line")
+    p.add_argument("--voice", action="store_true",
+                   help="push-to-talk: an empty line records a spoken command (where a microphone exists)")
+    p.add_argument("--voice-model", default="tiny.en", metavar="NAME", help="Whisper model for --voice and /voice")
     p.set_defaults(func=handler)
 
 
@@ -29,11 +32,38 @@ def handler(args: argparse.Namespace) -> int:
             script = open(args.script, encoding="utf-8", errors="replace")
         except OSError as e:
             raise InvalidInput(f"cannot read {args.script} ({e.strerror})", "check the path") from None
+    from copilot.tutoring import first_run_offer
+
     interactive = not (args.script or args.plain) and sys.stdin.isatty() and sys.stdout.isatty()
-    session = Session(resume=args.resume, load_now=not interactive)
+    offer = first_run_offer()           # before the Session notes its thread
+    session = Session(resume=args.resume, load_now=not interactive, warm_docs=interactive)
     repl = Repl(session, IO(plain=not interactive), interactive=interactive, wait=not args.no_wait)
+    if offer:
+        repl.io.output(offer)
+    if args.voice or args.voice_model != "tiny.en":
+        _voice(repl, args)
     try:
         return repl.run(script or sys.stdin)
     finally:
         if script:
             script.close()
+
+
+def _voice(repl, args) -> None:
+    """Attach the voice front end; push-to-talk only where a microphone exists."""
+    from copilot.voice.frontend import VoiceFrontEnd
+    from copilot.voice.models import model_name
+    from tools.errors import MissingComponent
+
+    repl.voice = VoiceFrontEnd(model_name(args.voice_model))
+    if not args.voice:
+        return
+    from copilot.voice.mic import input_device
+
+    try:
+        input_device()
+    except MissingComponent as e:
+        repl.io.warning(f"{e} Typed commands work as usual.")
+        return
+    repl.voice_mode = True
+    repl.io.output("Push-to-talk: press Enter on an empty line to speak a command.")

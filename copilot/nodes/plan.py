@@ -9,6 +9,7 @@ from copilot import render
 from copilot.nodes.resolve import public_slots, resolve
 from copilot.state import ChatState, Intent, Question, Step
 from copilot.tools_registry import ToolName
+from copilot.tutoring import plan_tutorial
 from tools.errors import LqmfError
 from tools.models import bundled_models
 
@@ -221,6 +222,13 @@ def plan_inline(tool: ToolName, args_from):
     return planner
 
 
+def plan_explain(req: dict, state: ChatState) -> dict:
+    """The parser's topic slot and the whole question: retrieval reads the question."""
+    args = {"topic": req.get("topic") or (req.get("quant_type") or "").lower() or req.get("method") or None,
+            "question": state.get("text") or None}
+    return {"plan": [step(state, 0, ToolName.EXPLAIN, {k: v for k, v in args.items() if v}, "explain")]}
+
+
 def plan_reply(text: str):
     def planner(req: dict, state: ChatState) -> dict:
         return {"out": [render.text(text)], "request": None}
@@ -246,11 +254,9 @@ PLANNERS = {
     Intent.QUERY: plan_inline(ToolName.QUERY, public_slots),
     Intent.RECOMMEND: plan_inline(ToolName.RECOMMEND, public_slots),
     Intent.JOBS: plan_inline(ToolName.JOBS, lambda r: {"status": r.get("status"), "job_id": r.get("job_id")}),
-    Intent.EXPLAIN: plan_inline(ToolName.EXPLAIN, lambda r: {"topic": r.get("topic") or
-                                                              (r.get("quant_type") or "").lower() or r.get("method")}),
+    Intent.EXPLAIN: plan_explain,
     Intent.HELP: plan_inline(ToolName.HELP, lambda r: {}),
-    Intent.TUTORIAL: plan_reply("Guided tutorials arrive in a later version. Meanwhile: 'quantize smollm2 to "
-                                "Q4_K_M', then 'benchmark it', then 'explain kl divergence'."),
+    Intent.TUTORIAL: plan_tutorial,
     Intent.UNKNOWN: plan_unknown,
     Intent.TICK: lambda req, state: {"request": None},
 }

@@ -86,8 +86,10 @@ def interpret(text: str) -> tuple[str, dict]:
 
 
 def understand(state: ChatState) -> dict:
+    from copilot.tutoring import intercept
+
     text = state.get("text", "")
-    intent, slots = interpret(text)
+    intent, slots = intercept(text, state) or interpret(text)
     update: dict = {"intent": intent, "slots": slots, "request": None, "plan": [],
                     "question": None, "confirmed": False}
     if intent != Intent.TICK:
