@@ -146,3 +146,15 @@ def test_jobs_run_on_both_nodes_and_survive_a_node_death(cluster, tmp_path, monk
     assert all(j.state is JobState.SUCCEEDED for j in jobs), [j.error for j in jobs]
     assert {j.result["node_ip"] for j in jobs} == {HEAD_IP}  # the killed node's job moved to the head
     assert all(m.read_text().count("\n") == 1 for m in markers)  # each completed exactly once
+
+
+def test_worker_on_an_address_where_nothing_listens_is_one_sentence_at_once():
+    import time
+
+    from tests.conftest import run_lqmf
+
+    t0 = time.monotonic()
+    r = run_lqmf("worker", "--ray", "127.0.0.1:1", timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "no Ray cluster answers at 127.0.0.1:1" in r.stderr
+    assert time.monotonic() - t0 < 15, "refused at once, not after Ray's own retries"

@@ -34,6 +34,24 @@ def ray_address(address: str | None = None) -> str:
     return addr
 
 
+def probe_address(address: str, timeout: float = 3.0) -> None:
+    """Refuse an address where nothing listens, before Ray retries for minutes.
+    "auto" and ray:// client addresses are left to Ray."""
+    import socket
+
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RayUnavailable(f"{address!r} is not a Ray address", "use HOST:PORT, e.g. 127.0.0.1:6379")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise RayUnavailable(f"no Ray cluster answers at {address} ({e.strerror or e})",
+                             "start one with `ray start --head` or check the address") from None
+
+
 def _import_ray():
     try:
         import ray
@@ -78,6 +96,7 @@ class RayExecutor:
         self._stop = False
 
     def _connect(self):
+        probe_address(self.address)  # one sentence at once, not minutes of Ray's own retries
         ray = _import_ray()
         root = Path(__file__).resolve().parents[2]
         runtime_env = {"py_modules": [str(root / "tools"), str(root / "knowledge")]} if self.ship_code else None
