@@ -139,7 +139,8 @@ def timing(ppl_bin: Path, f16: Path, art: Path, text_file: Path, args, common: l
             "--ctx", str(args.ctx), "--threads", str(args.threads), "--json"]
     ref_common = ["-c", str(args.ctx), "-t", str(args.threads), "--chunks", str(args.chunks)]
     base_file = tmp / "timing.kld"
-    rows = {"cached": [], "cached, no speed": [], "with baseline": []}
+    rows: dict[str, list] = {"cached, no speed": [], "with baseline, no speed": [],
+                             "cached, with speed": [], "with baseline, with speed": []}
     sizes = {}
     for _ in range(args.rounds):
         # llama.cpp: the F16 base pass, then the KLD pass over the artifact
@@ -148,16 +149,13 @@ def timing(ppl_bin: Path, f16: Path, art: Path, text_file: Path, args, common: l
         t_kld = _wall([str(ppl_bin), "-m", str(art), "--kl-divergence-base", str(base_file),
                        "--kl-divergence", *ref_common])
         sizes["llama.cpp"] = base_file.stat().st_size
-        # lqmf: baseline removed, so the run includes it; then again with it cached
-        shutil.rmtree(cache_dir() / "baseline", ignore_errors=True)
-        t_ours_full = _wall(lqmf)
-        t_ours = _wall(lqmf)
-        t_ours_nospeed = _wall([*lqmf, "--no-speed"])
-        folder = next((cache_dir() / "baseline").iterdir())
+        # lqmf: without the cached baseline (the run makes it), then with it; without and with speed
+        for label, extra in (("no speed", ["--no-speed"]), ("with speed", [])):
+            shutil.rmtree(cache_dir() / "baseline", ignore_errors=True)
+            rows[f"with baseline, {label}"].append((_wall([*lqmf, *extra]), t_base + t_kld))
+            rows[f"cached, {label}"].append((_wall([*lqmf, *extra]), t_kld))
+        folder = next(p for p in (cache_dir() / "baseline").iterdir() if p.is_dir())
         sizes["lqmf"] = sum(f.stat().st_size for f in folder.iterdir())
-        rows["cached"].append((t_ours, t_kld))
-        rows["cached, no speed"].append((t_ours_nospeed, t_kld))
-        rows["with baseline"].append((t_ours_full, t_base + t_kld))
     print(f"\nwall time, {args.rounds} rounds in turn ({args.chunks} windows of {args.ctx}, {args.threads} threads):")
     for name, pairs in rows.items():
         med = statistics.median

@@ -121,7 +121,6 @@ class Session:
 
     def _load(self) -> None:
         try:
-            import sqlite3
 
             from tools.heavy import imports
 
@@ -131,9 +130,7 @@ class Session:
                 from copilot.graph import build
 
             self.notice = set_aside_if_damaged(db_path())
-            conn = sqlite3.connect(str(db_path()), check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._graph = build(SqliteSaver(conn))
+            self._graph = self._open_graph(build, SqliteSaver)
         except BaseException as e:  # noqa: BLE001 - reported on first use
             self._error = e
             return
@@ -186,7 +183,46 @@ class Session:
         st = self.state()
         return bool(st.next) and not st.interrupts
 
+    def _open_graph(self, build, saver_cls):
+        import sqlite3
+
+        conn = sqlite3.connect(str(db_path()), check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = conn
+        return build(saver_cls(conn))
+
+    def _recover_history(self, err: Exception) -> str:
+        """The history was damaged while this chat ran: move it aside, start a fresh one."""
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        from copilot.graph import build
+
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - it is damaged anyway
+            pass
+        note = set_aside_if_damaged(db_path())
+        if note is None:  # not damage we can see: report the error itself
+            raise err
+        self._graph = self._open_graph(build, SqliteSaver)
+        return note
+
     def send(self, text: str, on_blocks=None, via: str = "text") -> Turn:
+        """Run one turn; a history damaged meanwhile is moved aside and the turn refused
+        with one sentence (the next turn starts the fresh history)."""
+        import sqlite3
+
+        from tools.errors import StoreCorrupt
+
+        try:
+            return self._send(text, on_blocks, via)
+        except sqlite3.DatabaseError as e:
+            if "locked" in str(e):
+                raise
+            note = self._recover_history(e)
+            raise StoreCorrupt(note.rstrip("."), "say that again") from None
+
+    def _send(self, text: str, on_blocks=None, via: str = "text") -> Turn:
         """Run one turn: a new utterance, or the answer to the pending question.
         ``via``: "voice" when the text is a transcript (tutorial checks read it)."""
         from langgraph.types import Command

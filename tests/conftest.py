@@ -61,3 +61,20 @@ def stop_workers(home: Path) -> None:
             os.kill(int(pid), signal.SIGTERM)
         except (ProcessLookupError, ValueError):
             pass
+
+
+@pytest.fixture
+def chat_env(tmp_path, monkeypatch):
+    """A chat data dir whose long tools submit the scheduler's noop kind and start no worker."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("LQMF_HOME", str(home))
+    monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "noop")
+    monkeypatch.setenv("LQMF_CHAT_NO_WORKER", "1")
+    monkeypatch.delenv("LQMF_CHAT_LLM", raising=False)
+    import copilot.backends
+    import copilot.llm
+
+    copilot.backends._STORE = None
+    copilot.llm.provider.cache_clear()
+    yield home
+    stop_workers(home)

@@ -23,21 +23,6 @@ from tests.conftest import stop_workers
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def chat_env(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("LQMF_HOME", str(home))
-    monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "noop")
-    monkeypatch.setenv("LQMF_CHAT_NO_WORKER", "1")
-    monkeypatch.delenv("LQMF_CHAT_LLM", raising=False)
-    import copilot.backends
-    import copilot.llm
-
-    copilot.backends._STORE = None
-    copilot.llm.provider.cache_clear()
-    yield home
-    stop_workers(home)
-
 
 def chat(lines: list[str], resume: bool = False) -> str:
     from copilot.io import IO

@@ -63,9 +63,9 @@ def op_baseline(req: dict) -> dict:
     nll = 0.0
     for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("baseline", f)):
         for s, e in blocks(len(b.targets)):
-            lse, tgt, _ = row_stats(b.logits, b.targets, s, e)
+            lse, tgt, _, ex = row_stats(b.logits, b.targets, s, e, argmax=False, keep_exp=True)
             nll += float((lse - tgt).sum())
-            parts = head_and_tail(b.logits[s:e], lse, k, m, rng)
+            parts = head_and_tail(b.logits[s:e], lse, k, m, rng, ex)
             r0, r1 = b.row0 + s, b.row0 + e
             for name, value in zip(BASE_ARRAYS, parts[:4]):
                 arrays[name][r0:r1] = value
@@ -123,7 +123,7 @@ def op_measure(req: dict) -> dict:
     klds = np.zeros(rows, dtype=np.float64) if base else None
     for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("score", f)):
         for s, e in blocks(len(b.targets)):
-            lse, tgt, am = row_stats(b.logits, b.targets, s, e)
+            lse, tgt, am, _ = row_stats(b.logits, b.targets, s, e, argmax=klds is not None)
             nll += float((lse - tgt).sum())
             if klds is None:
                 continue

@@ -24,9 +24,11 @@ def bytes_per_token(k: int = HEAD_K, m: int = TAIL_M) -> int:
     return (k + m) * (4 + 4) + 8
 
 
-def head_and_tail(x, lse, k: int, m: int, rng):
+def head_and_tail(x, lse, k: int, m: int, rng, exp_rows=None):
     """For logits rows ``x`` (r, V) and their log-sum-exp: head indices and
-    log-probs (r, k), tail sample indices and log-probs (r, m), tail mass (r,)."""
+    log-probs (r, k), tail sample indices and log-probs (r, m), tail mass (r,).
+    ``exp_rows``: exp(x - rowmax) when the caller has it already (it is reused,
+    and overwritten)."""
     import numpy as np
 
     top = np.argpartition(x, -k, axis=1)[:, -k:]
@@ -35,26 +37,39 @@ def head_and_tail(x, lse, k: int, m: int, rng):
     top = np.take_along_axis(top, order, axis=1)
     lp_head = np.take_along_axis(x, top, axis=1).astype(np.float64) - lse[:, None]
     rest = np.clip(1.0 - np.exp(lp_head).sum(axis=1), 0.0, 1.0)
-    tail = tail_samples(x, top, m, rng) if m else np.zeros((len(x), 0), dtype=np.int64)
+    tail = tail_samples(x, top, m, rng, exp_rows) if m else np.zeros((len(x), 0), dtype=np.int64)
     lp_tail = np.take_along_axis(x, tail, axis=1).astype(np.float64) - lse[:, None]
     return top, lp_head, tail, lp_tail, rest
 
 
-def tail_samples(x, head, m: int, rng):
+CHUNK = 64  # tail sampling walks a two-level CDF: chunk sums, then one chunk
+
+
+def tail_samples(x, head, m: int, rng, exp_rows=None):
     """``m`` token ids per row drawn from the row's softmax with the head removed
-    (systematic sampling: one uniform offset per row, ``m`` evenly spaced points)."""
+    (systematic sampling: one uniform offset per row, ``m`` evenly spaced points).
+    The CDF is two-level, over sums of ``CHUNK`` tokens and then inside the chosen
+    chunk, so a row costs one pass over the vocabulary plus ``m * CHUNK`` steps."""
     import numpy as np
 
     r, v = x.shape
-    p = np.exp(x - x.max(axis=1, keepdims=True))
+    p = exp_rows if exp_rows is not None else np.exp(x - x.max(axis=1, keepdims=True))
     np.put_along_axis(p, head, 0.0, axis=1)
-    c = np.cumsum(p, axis=1, dtype=np.float64)
-    total = c[:, -1]
-    u = (np.arange(m)[None, :] + rng.random((r, 1))) / m * total[:, None]
-    out = np.empty((r, m), dtype=np.int64)
+    pad = (-v) % CHUNK
+    if pad:
+        p = np.concatenate([p, np.zeros((r, pad), dtype=p.dtype)], axis=1)
+    chunks = p.reshape(r, -1, CHUNK)
+    ccum = np.cumsum(chunks.sum(axis=2, dtype=np.float64), axis=1)
+    n_chunks = ccum.shape[1]
+    u = (np.arange(m)[None, :] + rng.random((r, 1))) / m * ccum[:, -1:]
+    ci = np.empty((r, m), dtype=np.int64)
     for i in range(r):
-        out[i] = np.searchsorted(c[i], u[i], side="right")
-    return np.minimum(out, v - 1)
+        ci[i] = np.searchsorted(ccum[i], u[i], side="right")
+    ci = np.minimum(ci, n_chunks - 1)
+    before = np.where(ci > 0, np.take_along_axis(ccum, np.maximum(ci - 1, 0), axis=1), 0.0)
+    within = np.cumsum(chunks[np.arange(r)[:, None], ci].astype(np.float64), axis=2)  # (r, m, CHUNK)
+    j = np.minimum((within <= (u - before)[..., None]).sum(axis=2), CHUNK - 1)
+    return np.minimum(ci * CHUNK + j, v - 1)
 
 
 def kld_rows(x, lse, head, lp_head, tail, lp_tail, rest):
