@@ -191,36 +191,9 @@ class Session:
         self._conn = conn
         return build(saver_cls(conn))
 
-    def _recover_history(self, err: Exception) -> str:
-        """The history was damaged while this chat ran: move it aside, start a fresh one."""
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        from copilot.graph import build
-
-        try:
-            self._conn.close()
-        except Exception:  # noqa: BLE001 - it is damaged anyway
-            pass
-        note = set_aside_if_damaged(db_path())
-        if note is None:  # not damage we can see: report the error itself
-            raise err
-        self._graph = self._open_graph(build, SqliteSaver)
-        return note
-
     def send(self, text: str, on_blocks=None, via: str = "text") -> Turn:
-        """Run one turn; a history damaged meanwhile is moved aside and the turn refused
-        with one sentence (the next turn starts the fresh history)."""
-        import sqlite3
-
-        from tools.errors import StoreCorrupt
-
-        try:
-            return self._send(text, on_blocks, via)
-        except sqlite3.DatabaseError as e:
-            if "locked" in str(e):
-                raise
-            note = self._recover_history(e)
-            raise StoreCorrupt(note.rstrip("."), "say that again") from None
+        """Run one turn: a new utterance, or the answer to the pending question."""
+        return self._send(text, on_blocks, via)
 
     def _send(self, text: str, on_blocks=None, via: str = "text") -> Turn:
         """Run one turn: a new utterance, or the answer to the pending question.

@@ -105,8 +105,14 @@ def run_child(module: str, request: dict, *, what: str, progress: Progress = noo
     t.start()
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(json.dumps(request))
-        proc.stdin.close()
+        try:
+            proc.stdin.write(json.dumps(request))
+            proc.stdin.close()
+        except BrokenPipeError:  # the child died before it read its request: its exit status says why
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
         out = proc.stdout.read()
         proc.wait(timeout=timeout)
     except BaseException:
