@@ -86,10 +86,9 @@ def threads() -> int:
     env = os.environ.get("LQMF_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    from tools.hardware import usable_cores
+
+    return usable_cores()
 
 
 def user_config() -> dict:

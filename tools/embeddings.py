@@ -127,7 +127,9 @@ class Embedder:
         elif n_texts <= 8:
             want = 1
         else:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            from tools.hardware import usable_cores
+
+            cores = usable_cores()
             want = 1 if os.getloadavg()[0] >= cores else cores
         with self._encode_lock:
             before = torch.get_num_threads()

@@ -3,7 +3,6 @@ slots), declared once. ``check`` turns an out-of-range value into one sentence."
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,10 +10,9 @@ from tools.errors import InvalidInput
 
 
 def cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    from tools.hardware import usable_cores
+
+    return usable_cores()
 
 
 class Knob(StrEnum):

@@ -12,6 +12,7 @@ from tools.progress import Progress, noop
 from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
 from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, measure
+from tools.benchmark.scorer import check_ctx
 
 
 @dataclass
@@ -55,7 +56,7 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
     from tools.errors import LqmfError, UnsafeModel
     from tools.limits import Knob, check
 
-    check(Knob.CTX, ctx, "--ctx")
+    check_ctx(ctx)
     if chunks is not None:
         check(Knob.CHUNKS, chunks, "--chunks")
     if threads is not None:
@@ -105,8 +106,6 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
     """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
     progress = progress or noop
     check_numbers(target, ctx, chunks, threads, trust_remote_code)
-    if ctx % 2:
-        raise InvalidInput(f"--ctx {ctx} is odd", "use an even context, e.g. 512")
     chunks = DEFAULT_CHUNKS if chunks is None else chunks  # one default everywhere (CLI, chat, sweep, jobs)
     from tools.hardware import busy_cores, free_threads
 

@@ -17,15 +17,15 @@ from pathlib import Path
 from tools.proc import child_main, report
 
 
-def _open_scoring(model: str, ctx: int, threads: int):
-    """An engine whose batches hold as many windows as the logits budget allows."""
+def _open_scoring(model: str, ctx: int, threads: int, eng=None):
+    """An engine (``eng``'s loaded model, or ``model`` loaded now) with a scoring
+    context whose batches hold as many windows as the logits budget allows."""
     from tools.benchmark.scorer import seqs_per_batch
     from tools.llamacpp.runtime import Engine
 
-    eng = Engine(Path(model), n_ctx=ctx, n_batch=ctx, threads=threads)
+    eng = eng or Engine(Path(model), threads=threads)
     n_seq = seqs_per_batch(ctx, eng.n_vocab)
-    if n_seq > 1:
-        eng.new_context(n_ctx=n_seq * ctx, n_batch=n_seq * ctx, n_seq=n_seq)
+    eng.new_context(n_ctx=n_seq * ctx, n_batch=n_seq * ctx, n_seq=n_seq)
     return eng, n_seq
 
 
@@ -94,15 +94,15 @@ def op_measure(req: dict) -> dict:
 
     threads, ctx = int(req["threads"]), int(req["ctx"])
     result: dict = {}
-    if req.get("speed"):
+    loaded = None
+    if req.get("speed"):  # load time and peak RSS are the speed stage's; scoring reuses its model
         report("speed", None)
-        sp, eng = measure(Path(req["model"]), threads)
-        eng.close()
+        sp, loaded = measure(Path(req["model"]), threads)
         result["speed"] = asdict(sp)
         report("speed", 1.0)
     base = req.get("baseline")
     ev = evaldata.load(req["text"])
-    eng, n_seq = _open_scoring(req["model"], ctx, threads)
+    eng, n_seq = _open_scoring(req["model"], ctx, threads, loaded)
     if base:
         folder = Path(base)
         meta = json.loads((folder / "meta.json").read_text())

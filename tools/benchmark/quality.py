@@ -80,7 +80,10 @@ def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | N
     if not meta_path.is_file():
         with exclusive(folder):
             if not meta_path.is_file():
-                rows = (chunks or 1000) * ctx
+                from tools.benchmark.scorer import scored
+                from tools.limits import Knob, ranges
+
+                rows = int(chunks or ranges()[Knob.CHUNKS].hi) * scored(ctx)[1]
                 ensure_free_space(folder.parent, rows * bytes_per_scored_token(), "the baseline cache")
                 with atomic_output(folder) as tmp:
                     tmp.mkdir(parents=True)
@@ -113,13 +116,6 @@ def measure(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX
     if base:
         q.base_ppl = base.ppl
     return q, out.get("speed")
-
-
-def score(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX,
-          chunks: int | None = DEFAULT_CHUNKS, threads: int | None = None,
-          text: str = evaldata.DEFAULT, progress: Progress = noop) -> QualityResult:
-    """Perplexity of ``model`` (and KLD/top-1 against ``base`` when given)."""
-    return measure(model, base=base, ctx=ctx, chunks=chunks, threads=threads, text=text, progress=progress)[0]
 
 
 def clear_baselines() -> None:

@@ -28,13 +28,19 @@ def scored(ctx: int) -> tuple[int, int]:
     return first, ctx - 1 - first
 
 
+def check_ctx(ctx: int) -> None:
+    """A scoring context is inside its declared range (tools/limits.py) and even
+    (its second half is scored)."""
+    from tools.limits import Knob, check
+
+    check(Knob.CTX, ctx, "--ctx")
+    if ctx % 2:
+        raise InvalidInput(f"--ctx {ctx} is odd", "use an even context, e.g. 512")
+
+
 def plan_windows(n_tokens: int, ctx: int, chunks: int | None) -> int:
     """How many windows to score (llama-perplexity: n_tokens // ctx, capped)."""
-    from tools.limits import Knob, ranges
-
-    r = ranges()[Knob.CTX]
-    if ctx % 2 or not r.lo <= ctx <= r.hi:
-        raise InvalidInput(f"context {ctx} is out of range", f"use an even context from {r.text()}, e.g. 512")
+    check_ctx(ctx)
     n = n_tokens // ctx
     if n < 1:
         raise InvalidInput(f"the evaluation text has {n_tokens} tokens, fewer than one window of {ctx}",

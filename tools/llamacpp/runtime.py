@@ -64,10 +64,11 @@ def guard_llama_class() -> None:
 
 
 class Engine:
-    """One loaded model and one context. ``n_seq`` windows may share a batch."""
+    """One loaded model and (once ``new_context`` ran, or ``n_ctx`` was given) one
+    context. ``n_seq`` windows may share a batch."""
 
-    def __init__(self, path: Path, *, n_ctx: int, n_batch: int, n_ubatch: int = 512, threads: int,
-                 n_seq: int = 1):
+    def __init__(self, path: Path, *, threads: int, n_ctx: int | None = None, n_batch: int | None = None,
+                 n_ubatch: int = 512, n_seq: int = 1):
         import numpy as np
 
         self._np = np
@@ -82,8 +83,10 @@ class Engine:
         self.bos = int(ll.llama_vocab_bos(self.vocab))
         self.ctx = self.batch = None
         self.threads = threads
+        if n_ctx is None:
+            return
         try:
-            self.new_context(n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_ubatch, n_seq=n_seq)
+            self.new_context(n_ctx=n_ctx, n_batch=n_batch or n_ctx, n_ubatch=n_ubatch, n_seq=n_seq)
         except BaseException:
             self.close()
             raise
@@ -108,15 +111,7 @@ class Engine:
 
     # -- tokens ---------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
-        ll, data = self._ll, text.encode("utf-8")
-        cap = len(data) + 16
-        buf = (ll.llama_token * cap)()
-        n = ll.llama_tokenize(self.vocab, data, len(data), buf, cap, add_bos and self.add_bos, False)
-        if n < 0:
-            cap = -n
-            buf = (ll.llama_token * cap)()
-            n = ll.llama_tokenize(self.vocab, data, len(data), buf, cap, add_bos and self.add_bos, False)
-        return list(buf[:n])
+        return _tokenize(self._ll, self.vocab, text, add_bos and self.add_bos)
 
     # -- decoding -------------------------------------------------------------
     def clear(self) -> None:
@@ -187,10 +182,19 @@ def vocab_tokenize(path: Path, text: str) -> list[int]:
         raise CorruptFile(f"llama.cpp could not read the vocabulary of {path}", "re-create or re-download it")
     try:
         vocab = ll.llama_model_get_vocab(model)
-        data = text.encode("utf-8")
-        cap = len(data) + 16
-        buf = (ll.llama_token * cap)()
-        n = ll.llama_tokenize(vocab, data, len(data), buf, cap, bool(ll.llama_vocab_get_add_bos(vocab)), False)
-        return list(buf[:max(0, n)])
+        return _tokenize(ll, vocab, text, bool(ll.llama_vocab_get_add_bos(vocab)))
     finally:
         ll.llama_model_free(model)
+
+
+def _tokenize(ll, vocab, text: str, add_bos: bool) -> list[int]:
+    """``llama_tokenize`` into a buffer, grown once when llama.cpp says it is too small."""
+    data = text.encode("utf-8")
+    cap = len(data) + 16
+    buf = (ll.llama_token * cap)()
+    n = ll.llama_tokenize(vocab, data, len(data), buf, cap, add_bos, False)
+    if n < 0:
+        cap = -n
+        buf = (ll.llama_token * cap)()
+        n = ll.llama_tokenize(vocab, data, len(data), buf, cap, add_bos, False)
+    return list(buf[:max(0, n)])

@@ -51,10 +51,9 @@ def free_ram() -> int:
 
 
 def machine_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover
-        return max(1, os.cpu_count() or 1)
+    from tools.hardware import usable_cores
+
+    return usable_cores()
 
 
 def parse_size(text: str | int | float, total: int | None = None) -> int:
