@@ -24,14 +24,14 @@ sys.path.insert(0, str(ROOT))
 CHILD = """
 import json, sys
 from pathlib import Path
-import knowledge.evaldata as evaldata
-from tools.llamacpp import load
-import tools.llamacpp.runtime as rt
+import lqmf.knowledge.evaldata as evaldata
+from lqmf.tools.llamacpp import load
+import lqmf.tools.llamacpp.runtime as rt
 load()
 repack = sys.argv[3] == "1"
 orig = rt.model_params
 rt.model_params = lambda **kw: orig(use_extra_bufts=repack, **kw)
-from tools.benchmark.speed import measure
+from lqmf.tools.benchmark.speed import measure
 res, eng = measure(Path(sys.argv[1]), int(sys.argv[2]))
 eng.close()
 print(json.dumps({"pp": res.prompt_tok_s, "tg": res.gen_tok_s}))
@@ -52,8 +52,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
-    from tools.hardware import busy_cores, cpu_info
-    from tools.quantize import quantize
+    from lqmf.tools.hardware import busy_cores, cpu_info
+    from lqmf.tools.quantize import quantize
 
     cpu = cpu_info()
     print(f"CPU: {cpu.model}; flags: {' '.join(cpu.flags)}; busy cores before: {busy_cores():.2f}")

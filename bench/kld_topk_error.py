@@ -31,16 +31,16 @@ def main() -> int:
 
     import numpy as np
 
-    import knowledge.evaldata as evaldata
-    from tools.benchmark.scorer import batches, scored
-    from tools.llamacpp import load
-    from tools.llamacpp.runtime import Engine
-    from tools.models import resolve
-    from tools.quantize import quantize
-    from tools.quantize.convert import f16_gguf
+    import lqmf.knowledge.evaldata as evaldata
+    from lqmf.tools.benchmark.scorer import batches, scored
+    from lqmf.tools.llamacpp import load
+    from lqmf.tools.llamacpp.runtime import Engine
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize import quantize
+    from lqmf.tools.quantize.convert import f16_gguf
 
     load()
-    from tools.benchmark.kld import head_and_tail, kld_rows
+    from lqmf.tools.benchmark.kld import head_and_tail, kld_rows
 
     ks = [int(k) for k in args.ks.split(",")]
     ms = [int(m) for m in args.ms.split(",")]

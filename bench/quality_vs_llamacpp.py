@@ -61,13 +61,13 @@ def main() -> int:
 
     from rich.console import Console
 
-    import knowledge.evaldata as evaldata
-    from copilot.cli.tables import caveat_for, quality_table
-    from tools.benchmark import benchmark
-    from tools.quantize import quantize, read_sidecar
+    import lqmf.knowledge.evaldata as evaldata
+    from lqmf.copilot.cli.tables import caveat_for, quality_table
+    from lqmf.tools.benchmark import benchmark
+    from lqmf.tools.quantize import quantize, read_sidecar
 
-    from tools.hardware import cpu_info
-    from tools.llamacpp.build import CMAKE_FLAGS, tools
+    from lqmf.tools.hardware import cpu_info
+    from lqmf.tools.llamacpp.build import CMAKE_FLAGS, tools
 
     cpu = cpu_info()
     print(f"CPU: {cpu.model}; flags: {' '.join(cpu.flags)}; build: {' '.join(CMAKE_FLAGS)}")
@@ -133,9 +133,9 @@ def timing(ppl_bin: Path, f16: Path, art: Path, text_file: Path, args, common: l
     import shutil
     import statistics
 
-    from tools.config import cache_dir
+    from lqmf.tools.config import cache_dir
 
-    lqmf = [sys.executable, "-m", "copilot.cli", "bench", str(art), "--chunks", str(args.chunks),
+    lqmf = [sys.executable, "-m", "lqmf.copilot.cli", "bench", str(art), "--chunks", str(args.chunks),
             "--ctx", str(args.ctx), "--threads", str(args.threads), "--json"]
     ref_common = ["-c", str(args.ctx), "-t", str(args.threads), "--chunks", str(args.chunks)]
     base_file = tmp / "timing.kld"

@@ -32,12 +32,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
 
-    from tools.config import threads
-    from tools.models import resolve
-    from tools.quantize import quantize
-    from tools.quantize.convert import f16_gguf
-    from tools.quantize.gguf import llama_quantize
-    from tools.quantize.types import parse_quant_type
+    from lqmf.tools.config import threads
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize import quantize
+    from lqmf.tools.quantize.convert import f16_gguf
+    from lqmf.tools.quantize.gguf import llama_quantize
+    from lqmf.tools.quantize.types import parse_quant_type
 
     qtype = parse_quant_type(args.type)
     f16 = f16_gguf(resolve(args.model))  # converted once, cached

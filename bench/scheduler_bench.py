@@ -29,13 +29,13 @@ def pct(values: list[float], p: float) -> float:
 
 
 def start_worker(*flags: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tools.scheduler.worker", *flags], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "lqmf.tools.scheduler.worker", *flags], cwd=ROOT,
                             env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
 def wait_done(ids: list[str], timeout: float = 600) -> list:
     """Poll one open store lightly (the bench must not steal the job's CPU)."""
-    from tools.scheduler.store import JobStore
+    from lqmf.tools.scheduler.store import JobStore
     store = JobStore(check=False)
     end = time.monotonic() + timeout
     try:
@@ -50,9 +50,9 @@ def wait_done(ids: list[str], timeout: float = 600) -> list:
 
 
 def bench_noop(n: int) -> None:
-    from tools import scheduler
-    from tools.scheduler.jobs import Job, JobKind
-    from tools.scheduler.store import JobStore
+    from lqmf.tools import scheduler
+    from lqmf.tools.scheduler.jobs import Job, JobKind
+    from lqmf.tools.scheduler.store import JobStore
 
     store = JobStore()
     jobs = [Job(JobKind.NOOP, {}) for _ in range(n)]
@@ -92,7 +92,7 @@ def bench_noop(n: int) -> None:
 
 def warm_f16(user_home: Path | None) -> None:
     """Copy the user's cached F16 / dense model of the bundled model, or make it once."""
-    from tools.config import cache_dir
+    from lqmf.tools.config import cache_dir
     if user_home and (user_home / "cache").is_dir():
         for sub in ("f16", "dense", "digests.json"):
             src = user_home / "cache" / sub
@@ -100,10 +100,10 @@ def warm_f16(user_home: Path | None) -> None:
                 shutil.copytree(src, cache_dir() / sub, dirs_exist_ok=True)
             elif src.is_file():
                 shutil.copy2(src, cache_dir() / sub)
-    from tools.scheduler.resources import f16_cached
+    from lqmf.tools.scheduler.resources import f16_cached
     if not f16_cached("smollm2"):
-        from tools.quantize.convert import f16_gguf
-        from tools.models import resolve
+        from lqmf.tools.quantize.convert import f16_gguf
+        from lqmf.tools.models import resolve
         t = time.perf_counter()
         f16_gguf(resolve("smollm2"))
         print(f"(made the F16 cache once: {time.perf_counter() - t:.1f} s)")
@@ -114,7 +114,7 @@ FOREGROUND = ("import sys; from tools.quantize import quantize; "
 
 
 def bench_quantize(tmp: Path, reps: int) -> None:
-    from tools import scheduler
+    from lqmf.tools import scheduler
     fg, q = [], []
     w = start_worker()
     time.sleep(1.0)
@@ -139,7 +139,7 @@ def bench_quantize(tmp: Path, reps: int) -> None:
 
 def rss_of_running() -> int:
     import psutil
-    from tools import scheduler
+    from lqmf.tools import scheduler
     total = 0
     for j in scheduler.list(["running"]):
         if not j.pid:
@@ -153,8 +153,8 @@ def rss_of_running() -> int:
 
 
 def bench_ram_budget(tmp: Path) -> None:
-    from tools import scheduler
-    from tools.fsutil import human_bytes
+    from lqmf.tools import scheduler
+    from lqmf.tools.fsutil import human_bytes
     types = ["Q4_K_M", "Q5_K_M", "Q8_0", "Q6_K"]
     ids = [scheduler.submit("quantize", {"model": "smollm2", "quant_type": t, "threads": 1,
                                          "out_dir": str(tmp / f"budget-{t}")}) for t in types]
@@ -174,8 +174,8 @@ def bench_ram_budget(tmp: Path) -> None:
 
 
 def bench_kill9(tmp: Path) -> None:
-    from tools import scheduler
-    from tools.records import default_store
+    from lqmf.tools import scheduler
+    from lqmf.tools.records import default_store
     out = tmp / "kill9"
     jid = scheduler.submit("quantize", {"model": "smollm2", "quant_type": "Q8_0", "out_dir": str(out)})
     w1 = start_worker()

@@ -42,10 +42,10 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
 
-    from tools.benchmark.speed import measure_in_subprocess
-    from tools.hardware import busy_cores, cpu_info
-    from tools.llamacpp.build import CMAKE_FLAGS, tools
-    from tools.quantize import quantize
+    from lqmf.tools.benchmark.speed import measure_in_subprocess
+    from lqmf.tools.hardware import busy_cores, cpu_info
+    from lqmf.tools.llamacpp.build import CMAKE_FLAGS, tools
+    from lqmf.tools.quantize import quantize
 
     cpu = cpu_info()
     print(f"CPU: {cpu.model}; flags: {' '.join(cpu.flags)}; build: {' '.join(CMAKE_FLAGS)}")

@@ -2,12 +2,12 @@
 catalog model and quant type that fit the stated memory and task."""
 from __future__ import annotations
 
-from copilot import render
+from lqmf.copilot import render
 
 
 def recommend(slots: dict) -> list[dict]:
     try:
-        import tools.recommend as rec  # the real recommender, when it exists
+        import lqmf.tools.recommend as rec  # the real recommender, when it exists
     except ImportError:
         rec = None
     if rec is not None and hasattr(rec, "recommend"):
@@ -17,8 +17,8 @@ def recommend(slots: dict) -> list[dict]:
             cols = list(rows[0])
             return [render.table("Recommendation", cols, [[r.get(c) for c in cols] for r in rows])]
         return [render.text(str(result))]
-    import knowledge
-    from tools.quantize.types import SPECS, QuantType
+    from lqmf import knowledge
+    from lqmf.tools.quantize.types import SPECS, QuantType
 
     mem = slots.get("vram_gb") or slots.get("ram_gb") or slots.get("max_size_gb") or 8
     task = slots.get("task", "chat")

@@ -34,7 +34,7 @@ def job_row(job: Any) -> dict:
 
 
 def scheduler():
-    import tools.scheduler as s
+    import lqmf.tools.scheduler as s
 
     return s
 
@@ -42,7 +42,7 @@ def scheduler():
 def dry_run() -> str:
     """"" normally; "noop" or "sleep:SECONDS" makes long tools submit that quick
     scheduler kind instead (evals, fast tests), keeping everything else real."""
-    from copilot.settings import load
+    from lqmf.copilot.settings import load
 
     return load().dry_run
 
@@ -90,7 +90,7 @@ def store():
     """The experiment store, opened once per process (Chroma when installed)."""
     global _STORE
     if _STORE is None:
-        from tools.records import default_store
+        from lqmf.tools.records import default_store
 
         _STORE = default_store()
     return _STORE
@@ -99,12 +99,12 @@ def store():
 def query(slots: dict, text: str | None = None) -> tuple[list[dict], str | None]:
     """Rows of past experiments matching the slots, and a note (what matched, or the
     nearest relaxation when nothing did)."""
-    from tools.query import from_slots
+    from lqmf.tools.query import from_slots
 
     q = from_slots(slots, text)
     st = store()
     if hasattr(st, "index"):
-        from tools.query_exec import run
+        from lqmf.tools.query_exec import run
 
         res = run(st, q)
         rows, note = [r.to_dict() for r in res.records], res.message()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 
-from copilot import render
+from lqmf.copilot import render
 
 
 class Quit(Exception):
@@ -35,7 +35,7 @@ class Commands:
 
     def cmd_help(self, arg: str = "") -> None:
         """Show the commands and what you can ask."""
-        from copilot.explain import HELP
+        from lqmf.copilot.explain import HELP
 
         self.io.output(HELP.split("\nLong work")[0])
         rows = [[f"/{n}", (getattr(self, f"cmd_{n}").__doc__ or "").strip().splitlines()[0]] for n in self.names()]
@@ -43,7 +43,7 @@ class Commands:
 
     def cmd_jobs(self, arg: str = "") -> None:
         """Show the job queue (running, queued and recent jobs)."""
-        from copilot.tools_registry import jobs
+        from lqmf.copilot.tools_registry import jobs
 
         self.io.blocks(jobs(job_id=arg or None).blocks)
 
@@ -60,7 +60,7 @@ class Commands:
 
     def cmd_resume(self, arg: str = "") -> None:
         """Go back to the last saved conversation (or /resume THREAD_ID): its plan, question and jobs."""
-        from copilot.session import Session, last_thread
+        from lqmf.copilot.session import Session, last_thread
 
         thread = arg or last_thread()
         if not thread or thread == self.repl.session.thread_id and not arg:
@@ -72,7 +72,7 @@ class Commands:
 
     def cmd_models(self, arg: str = "") -> None:
         """List the models I know (bundled ones first)."""
-        from copilot.tools_registry import models
+        from lqmf.copilot.tools_registry import models
 
         self.io.blocks(models().blocks)
 
@@ -85,7 +85,7 @@ class Commands:
 
     def cmd_voice(self, arg: str = "") -> None:
         """Speak a command (push-to-talk), or /voice FILE to read a recording instead."""
-        from copilot.voice.frontend import voice_turn
+        from lqmf.copilot.voice.frontend import voice_turn
 
         voice_turn(self.repl, arg)
 

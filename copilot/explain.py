@@ -44,7 +44,7 @@ class Answer:
 
 def answer(question: str, use_llm: bool = True) -> Answer:
     """The grounded answer to one question."""
-    from tools.docs_index import search
+    from lqmf.tools.docs_index import search
 
     question = " ".join((question or "").split())
     hits = search(question, k=3)
@@ -72,21 +72,21 @@ def explain(topic: str | None, question: str | None = None) -> str:
 
 def find(topic: str) -> str | None:
     """The stem of the doc that answers ``topic``, or None."""
-    from tools.docs_index import search
+    from lqmf.tools.docs_index import search
 
     hits = search(topic, k=1)
     return hits[0].doc if hits and hits[0].answers else None
 
 
 def topic_titles() -> list[str]:
-    from tools import docs
+    from lqmf.tools import docs
 
     return [d.title for d in docs.load().values()]
 
 
 # ---- the plain answer ---------------------------------------------------------
 def _plain(best, hits: list, own: list) -> str:
-    from tools import docs
+    from lqmf.tools import docs
 
     doc = docs.load()[best.doc]
     parts = [f"{doc.headline} (from {SOURCE_DIR}/{best.doc}.md):", _flow(doc.intro)]
@@ -119,7 +119,7 @@ def _flow(markdown: str) -> str:
 def _bundled_caveats(own: list) -> list[str]:
     """One line per bundled model among the runs: its weights come from an
     already-quantized file, which skews the ranking of types."""
-    import knowledge
+    from lqmf import knowledge
 
     out = []
     names = {o.record.model_name or o.record.model for o in own}
@@ -134,7 +134,7 @@ def _bundled_caveats(own: list) -> list[str]:
 
 # ---- the user's numbers ---------------------------------------------------
 def _own_runs(question: str) -> list:
-    from tools.docs_facts import own_runs, quant_types_in
+    from lqmf.tools.docs_facts import own_runs, quant_types_in
 
     types = quant_types_in(question)
     if not types:
@@ -148,12 +148,12 @@ def _own_runs(question: str) -> list:
 
 
 def _records_for(types: list) -> list:
-    from tools.records import default_store
+    from lqmf.tools.records import default_store
 
     store = default_store()
     if not hasattr(store, "get_where"):
         return store.all()
-    from tools.store_schema import from_metadata
+    from lqmf.tools.store_schema import from_metadata
 
     got = {i: m for i, m in store.get_where({"quant_type": {"$in": [t.value for t in types]}}, limit=2000)}
     models = sorted({m.get("model_name", "") for m in got.values()})
@@ -164,14 +164,14 @@ def _records_for(types: list) -> list:
 
 # ---- the LLM's phrasing ---------------------------------------------------------
 def _prompt() -> str:
-    import prompts
+    from lqmf import prompts
 
     return (Path(prompts.__file__).resolve().parent / "explain.md").read_text(encoding="utf-8")
 
 
 def _phrase(question: str, best, own: list) -> str | None:
-    from copilot import llm
-    from tools import docs
+    from lqmf.copilot import llm
+    from lqmf.tools import docs
 
     doc = docs.load()[best.doc]
     notes = f"{doc.headline}\n{doc.intro}" + (f"\n{best.section}\n{best.text}" if best.section != docs.INTRO else "")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from copilot.nodes.act import act
-from copilot.nodes.ask import ask
-from copilot.nodes.plan import plan
-from copilot.nodes.respond import respond
-from copilot.nodes.sync import sync
-from copilot.nodes.tutor import tutor
-from copilot.nodes.understand import understand
-from copilot.state import AskResult, ChatInput, ChatState
+from lqmf.copilot.nodes.act import act
+from lqmf.copilot.nodes.ask import ask
+from lqmf.copilot.nodes.plan import plan
+from lqmf.copilot.nodes.respond import respond
+from lqmf.copilot.nodes.sync import sync
+from lqmf.copilot.nodes.tutor import tutor
+from lqmf.copilot.nodes.understand import understand
+from lqmf.copilot.state import AskResult, ChatInput, ChatState
 
 
 def after_plan(state: ChatState) -> str:

@@ -7,7 +7,7 @@ import sys
 import threading
 from typing import TextIO
 
-from copilot import render
+from lqmf.copilot import render
 
 
 class IO:
@@ -45,11 +45,11 @@ class IO:
         self.blocks([render.text(text)])
 
     def warning(self, text: str) -> None:
-        from tools.errors import escape_controls
+        from lqmf.tools.errors import escape_controls
         self.blocks([render.warn(escape_controls(text))])
 
     def error(self, text: str) -> None:
-        from tools.errors import escape_controls
+        from lqmf.tools.errors import escape_controls
         self.blocks([render.error(escape_controls(text))])
 
     def echo(self, prompt: str, text: str) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
 
-from copilot.settings import Settings, load
+from lqmf.copilot.settings import Settings, load
 
 log = logging.getLogger(__name__)
 

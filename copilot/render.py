@@ -27,7 +27,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> dict:
 
 
 def _size(n: Any) -> str:
-    from tools.fsutil import human_bytes
+    from lqmf.tools.fsutil import human_bytes
 
     return human_bytes(int(n)) if isinstance(n, (int, float)) and n else ""
 

@@ -11,9 +11,9 @@ import threading
 import time
 from typing import TextIO
 
-from copilot import backends
-from copilot.commands import Commands, Quit
-from copilot.io import IO
+from lqmf.copilot import backends
+from lqmf.copilot.commands import Commands, Quit
+from lqmf.copilot.io import IO
 
 MAX_INPUT = 2000
 PROMPT = "> "
@@ -46,7 +46,7 @@ class Repl:
     # ---- one input --------------------------------------------------------------
     def handle(self, raw: str, via: str = "text") -> None:
         """One line, whatever it is: never a traceback. ``via="voice"`` for a transcript."""
-        from tools.errors import LqmfError, from_backend
+        from lqmf.tools.errors import LqmfError, from_backend
 
         try:
             self._handle(raw, via)
@@ -118,8 +118,8 @@ class Repl:
 
     def show_resumed(self) -> None:
         """After a restart: the true state of this conversation's jobs, and its pending question."""
-        from copilot.render import jobs_table
-        from copilot.session import journaled
+        from lqmf.copilot.render import jobs_table
+        from lqmf.copilot.session import journaled
 
         s = self.session
         if s.cut_off():
@@ -130,7 +130,7 @@ class Repl:
         if rows:
             self.io.output("Jobs of this conversation, as the job store has them now:")
             self.io.blocks([jobs_table(rows)])
-        from copilot.tutoring import resumed_note
+        from lqmf.copilot.tutoring import resumed_note
 
         note = resumed_note(s.values())
         if note:
@@ -196,9 +196,9 @@ class Repl:
         from prompt_toolkit.history import FileHistory
         from prompt_toolkit.patch_stdout import patch_stdout
 
-        import knowledge
-        from tools.config import data_dir
-        from tools.quantize.types import QuantType
+        from lqmf import knowledge
+        from lqmf.tools.config import data_dir
+        from lqmf.tools.quantize.types import QuantType
 
         words = ["/" + n for n in self.commands.names()] + [q.value for q in QuantType] + \
             [e["name"] for e in knowledge.catalog()] + ["quantize", "benchmark", "compare", "explain", "cancel"]

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.config import data_dir, sub_dir
+from lqmf.tools.config import data_dir, sub_dir
 
 THREADS_FILE = "chat_threads.txt"
 
@@ -27,8 +27,8 @@ def set_aside_if_damaged(path: Path) -> str | None:
     import os
     import sqlite3
 
-    from tools.fsutil import unique_aside
-    from tools.store_files import looks_like_sqlite
+    from lqmf.tools.fsutil import unique_aside
+    from lqmf.tools.store_files import looks_like_sqlite
 
     if not path.exists() or path.stat().st_size == 0:
         return None
@@ -122,12 +122,12 @@ class Session:
     def _load(self) -> None:
         try:
 
-            from tools.heavy import imports
+            from lqmf.tools.heavy import imports
 
             with imports():  # the main thread may import heavy libraries meanwhile
                 from langgraph.checkpoint.sqlite import SqliteSaver
 
-                from copilot.graph import build
+                from lqmf.copilot.graph import build
 
             self.notice = set_aside_if_damaged(db_path())
             self._graph = self._open_graph(build, SqliteSaver)
@@ -142,7 +142,7 @@ class Session:
             # TODO(tools/heavy.py): with the process-wide import lock of that branch, set
             # ``graph`` ready before the warm-up and let the warm-up take the lock instead.
             try:
-                from tools.docs_index import warm_up
+                from lqmf.tools.docs_index import warm_up
 
                 warm_up(background=False)
             except Exception:  # noqa: BLE001 - the first explanation reports a real problem
@@ -153,7 +153,7 @@ class Session:
         self.start_loading()
         self._loader.join()
         if self._error is not None:
-            from tools.errors import BackendFailed, LqmfError, MissingComponent
+            from lqmf.tools.errors import BackendFailed, LqmfError, MissingComponent
 
             if isinstance(self._error, LqmfError):
                 raise self._error

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from tools.config import user_config
+from lqmf.tools.config import user_config
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import operator
 from enum import StrEnum
 from typing import Annotated, Any, TypedDict
 
-from copilot.parser.schema import Intent as ParserIntent
+from lqmf.copilot.parser.schema import Intent as ParserIntent
 
 
 # What the user wants: the parse contract's intents (copilot/parser/schema.py)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from copilot import backends, render
-from tools.errors import InvalidInput
+from lqmf.copilot import backends, render
+from lqmf.tools.errors import InvalidInput
 
 
 class ToolName(StrEnum):
@@ -47,7 +47,7 @@ def benchmark(model: str, quant_type: str | None = None, artifact: str | None = 
               job_id: str | None = None) -> ToolOutcome:
     """Submit a job that measures speed, size and quality of a model or artifact.
     ``job_id``: the quantize job that makes the artifact (the benchmark waits for it)."""
-    from copilot.settings import load
+    from lqmf.copilot.settings import load
 
     target: str | dict = artifact or model
     depends_on = None
@@ -101,7 +101,7 @@ def compare(model: str | None = None, quant_types: list[str] | None = None,
 
 def recommend(**slots) -> ToolOutcome:
     """Suggest a model and quant type for a need (task, memory, device)."""
-    from copilot import advice
+    from lqmf.copilot import advice
 
     return ToolOutcome(advice.recommend(slots))
 
@@ -136,21 +136,21 @@ def cancel(job_id: str) -> ToolOutcome:
 def explain(topic: str | None = None, question: str | None = None) -> ToolOutcome:
     """Explain a concept (quant types, GGUF, GPTQ, NF4, KL divergence, perplexity...).
     ``question``: the user's whole utterance, which retrieval reads (``topic`` is the parser's slot)."""
-    from copilot import explain as ex
+    from lqmf.copilot import explain as ex
 
     return ToolOutcome([render.text(ex.explain(topic, question=question))])
 
 
 def help() -> ToolOutcome:  # noqa: A001 - the tool's name
     """What the copilot can do, with examples."""
-    from copilot import explain as ex
+    from lqmf.copilot import explain as ex
 
     return ToolOutcome([render.text(ex.HELP)])
 
 
 def models() -> ToolOutcome:
     """The models LQMF knows (bundled ones first) and artifacts made so far."""
-    import knowledge
+    from lqmf import knowledge
 
     rows = [[e["name"], e.get("title", ""), f"{e.get('params_b', '?')}B",
              "bundled" if e.get("bundled") else "hub cache"] for e in knowledge.catalog()]

@@ -15,9 +15,9 @@ import re
 import time
 from enum import StrEnum
 
-from copilot import render
-from copilot.nodes import words
-from copilot.state import ChatState, Intent
+from lqmf.copilot import render
+from lqmf.copilot.nodes import words
+from lqmf.copilot.state import ChatState, Intent
 
 
 class TutorialCmd(StrEnum):
@@ -78,8 +78,8 @@ def active_name(state: ChatState) -> str | None:
 
 def _restore(d: dict):
     """A saved Progress, its step kept inside the tutorial (its file may have lost steps since)."""
-    from tools import tutorials
-    from tools.tutorial_progress import Progress
+    from lqmf.tools import tutorials
+    from lqmf.tools.tutorial_progress import Progress
 
     p = Progress.from_dict(d)
     t = tutorials.load().get(p.tutorial)
@@ -100,7 +100,7 @@ def _saved(state: ChatState, p, active: str | None) -> dict:
 
 
 def voice_available() -> bool:
-    from copilot.commands import Commands
+    from lqmf.copilot.commands import Commands
 
     return hasattr(Commands, "cmd_voice")
 
@@ -120,14 +120,14 @@ def busy(state: ChatState) -> bool:
 
 
 def _events(state: ChatState) -> list:
-    from tools.tutorial_checks import Event
+    from lqmf.tools.tutorial_checks import Event
 
     return [Event(e["intent"], {}, e.get("via", "text"), float(e.get("at", 0.0)))
             for e in (state.get("tutorial") or {}).get("events") or []]
 
 
 def _check(state: ChatState, t, p, events=None):
-    from tools.tutorial_progress import check_step, gather
+    from lqmf.tools.tutorial_progress import check_step, gather
 
     now = time.time()
     return check_step(p, t, gather(since=p.step_started_at, events=events if events is not None else _events(state)),
@@ -140,8 +140,8 @@ def _said(text: str) -> dict:
 
 # ---- the planner of the tutorial intent ------------------------------------------
 def plan_tutorial(req: dict, state: ChatState) -> dict:
-    from tools import tutorials
-    from tools.tutorial_progress import Move, overview, prompt, skip, start
+    from lqmf.tools import tutorials
+    from lqmf.tools.tutorial_progress import Move, overview, prompt, skip, start
 
     cmd = TutorialCmd(req.get("tutorial_cmd") or TutorialCmd.START.value)
     everything = tutorials.load()
@@ -187,7 +187,7 @@ def plan_tutorial(req: dict, state: ChatState) -> dict:
 
 
 def _moved(state: ChatState, t, out) -> dict:
-    from tools.tutorial_progress import Move
+    from lqmf.tools.tutorial_progress import Move
 
     p = out.progress
     text = _with_notes(t, p, out.message)
@@ -199,7 +199,7 @@ def _moved(state: ChatState, t, out) -> dict:
 
 # ---- after every turn: did the user just do the step? -----------------------------
 def _relevant(check, intent: str) -> bool:
-    from tools.tutorial_checks import QUERY_INTENTS, CheckKind
+    from lqmf.tools.tutorial_checks import QUERY_INTENTS, CheckKind
 
     kind = check.kind
     if kind is CheckKind.NONE:
@@ -218,9 +218,9 @@ def _relevant(check, intent: str) -> bool:
 def after_turn(state: ChatState) -> dict:
     """The ``tutor`` node: note the request, check the current step against the real
     state when this turn could have done it, and move on or say what is missing."""
-    from tools import tutorials
-    from tools.tutorial_checks import CheckKind
-    from tools.tutorial_progress import Move
+    from lqmf.tools import tutorials
+    from lqmf.tools.tutorial_checks import CheckKind
+    from lqmf.tools.tutorial_progress import Move
 
     name = active_name(state)
     intent = state.get("intent") or Intent.UNKNOWN.value
@@ -255,8 +255,8 @@ def after_turn(state: ChatState) -> dict:
 
 def resumed_note(values: dict) -> str | None:
     """After a restart: the tutorial this conversation is in, and its current step."""
-    from tools import tutorials
-    from tools.tutorial_progress import prompt
+    from lqmf.tools import tutorials
+    from lqmf.tools.tutorial_progress import prompt
 
     name = active_name(values)
     t = tutorials.load().get(name) if name else None
@@ -271,8 +271,8 @@ def resumed_note(values: dict) -> str | None:
 def first_run_offer() -> str | None:
     """The one-line offer of the first tutorial, the first time the chat runs in this
     data dir (no saved conversation, no marker); writes the marker."""
-    from copilot.session import THREADS_FILE
-    from tools.config import data_dir
+    from lqmf.copilot.session import THREADS_FILE
+    from lqmf.tools.config import data_dir
 
     marker = data_dir() / FIRST_RUN_MARKER
     threads = data_dir() / THREADS_FILE

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LQMF = [sys.executable, "-m", "copilot.cli"]
+LQMF = [sys.executable, "-m", "lqmf.copilot.cli"]
 
 
 @pytest.fixture(autouse=True)
@@ -71,10 +71,10 @@ def chat_env(tmp_path, monkeypatch):
     monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "noop")
     monkeypatch.setenv("LQMF_CHAT_NO_WORKER", "1")
     monkeypatch.delenv("LQMF_CHAT_LLM", raising=False)
-    import copilot.backends
-    import copilot.llm
+    import lqmf.copilot.backends as backends
+    import lqmf.copilot.llm as llm
 
-    copilot.backends._STORE = None
-    copilot.llm.provider.cache_clear()
+    backends._STORE = None
+    llm.provider.cache_clear()
     yield home
     stop_workers(home)

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tools.records import ExperimentRecord
+from lqmf.tools.records import ExperimentRecord
 
 DAY = 86400.0
 
@@ -56,7 +56,7 @@ class ChromaServer:
 
 def rec(model="smollm2", qt="Q4_K_M", size=105e6, tok=96.0, kld=0.06, status="succeeded",
         kind="benchmark", age_days=1.0, error=None, **kw) -> ExperimentRecord:
-    from tools.quantize.types import SPECS, QuantType
+    from lqmf.tools.quantize.types import SPECS, QuantType
 
     spec = SPECS[QuantType(qt)]
     return ExperimentRecord(

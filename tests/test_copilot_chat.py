@@ -17,15 +17,15 @@ import pytest
 
 
 ROOT = Path(__file__).resolve().parents[1]
-LQMF = [sys.executable, "-m", "copilot.cli"]
+LQMF = [sys.executable, "-m", "lqmf.copilot.cli"]
 
 
 
 def chat(lines: list[str]) -> str:
     """Run the real REPL in plain mode on these lines; return the transcript."""
-    from copilot.io import IO
-    from copilot.repl import Repl
-    from copilot.session import Session
+    from lqmf.copilot.io import IO
+    from lqmf.copilot.repl import Repl
+    from lqmf.copilot.session import Session
 
     out = io.StringIO()
     Repl(Session(), IO(plain=True, stream=out), wait=False).run(io.StringIO("\n".join(lines) + "\n"))
@@ -56,12 +56,12 @@ Go ahead? [Y/n]
 > y
 Submitted job <id>: benchmark smollm2 Q4_K_M (after job <id>).
 > /quit
-""" % __import__("copilot.nodes.plan", fromlist=["ram_gb"]).ram_gb()
+""" % __import__("lqmf.copilot.nodes.plan", fromlist=["ram_gb"]).ram_gb()
 
 
 def test_the_scheduler_got_the_jobs_with_the_dependency(chat_env):
     chat(["quantize smollm2 to Q8_0", "yes", "benchmark it", "yes"])
-    import tools.scheduler as s
+    import lqmf.tools.scheduler as s
 
     jobs = sorted(s.list(), key=lambda j: j.created_at)
     assert [j.kind.value for j in jobs] == ["noop", "noop"]
@@ -98,10 +98,10 @@ def test_without_llm_says_so_once(chat_env):
 
 def test_free_form_reply_fake_llm(chat_env, monkeypatch):
     """Fakes only the LLM (the edge we do not own): free-form text goes to it with the history."""
-    import copilot.llm
+    import lqmf.copilot.llm as llm
 
     seen = []
-    monkeypatch.setattr(copilot.llm, "provider", lambda: (lambda text, hist: seen.append((text, len(hist))) or
+    monkeypatch.setattr(llm, "provider", lambda: (lambda text, hist: seen.append((text, len(hist))) or
                                                           f"(fake llm) you said: {text}"))
     got = chat(["what can you do", "tell me a joke"])
     assert "(fake llm) you said: tell me a joke" in got

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.nodes import words
-from copilot.repl import MAX_INPUT, clean
-from copilot.state import RESET, AskResult, Intent, merge_dict, turn_blocks, upsert_tracked
+from lqmf.copilot.nodes import words
+from lqmf.copilot.repl import MAX_INPUT, clean
+from lqmf.copilot.state import RESET, AskResult, Intent, merge_dict, turn_blocks, upsert_tracked
 
 
 @pytest.mark.parametrize("state,node", [
@@ -15,7 +15,7 @@ from copilot.state import RESET, AskResult, Intent, merge_dict, turn_blocks, ups
     ({}, "respond"),
 ])
 def test_after_plan(state, node):
-    from copilot.graph import after_plan
+    from lqmf.copilot.graph import after_plan
 
     assert after_plan(state) == node
 
@@ -25,7 +25,7 @@ def test_after_plan(state, node):
     (AskResult.REDIRECT, "understand"), (AskResult.ANSWERED, "plan"),
 ])
 def test_after_ask(result, node):
-    from copilot.graph import after_ask
+    from lqmf.copilot.graph import after_ask
 
     assert after_ask({"ask_result": result.value}) == node
 
@@ -70,8 +70,8 @@ def test_clean(raw, text, noted):
 
 
 def test_registries_are_complete():
-    from copilot.nodes.plan import PLANNERS
-    from copilot.tools_registry import REGISTRY, ToolName, describe
+    from lqmf.copilot.nodes.plan import PLANNERS
+    from lqmf.copilot.tools_registry import REGISTRY, ToolName, describe
 
     assert set(PLANNERS) == set(Intent)
     assert set(REGISTRY) == set(ToolName)
@@ -79,7 +79,7 @@ def test_registries_are_complete():
 
 
 def test_explain_docs_are_found():
-    from copilot.explain import explain, find
+    from lqmf.copilot.explain import explain, find
 
     for topic in ("q4_k_m", "gguf", "gptq", "nf4", "kl divergence", "perplexity", "imatrix", "kld"):
         assert find(topic), topic

@@ -27,7 +27,7 @@ def assert_one_sentence(r, *needles: str) -> None:
 
 
 def bundled_gguf() -> Path:
-    from tools.models import resolve
+    from lqmf.tools.models import resolve
 
     return resolve("smollm2").path
 
@@ -169,9 +169,9 @@ def test_ctrl_c_during_quantization_and_concurrent_writer(warm_home, tmp_path):
 
 
 def test_records_a_failed_run(tmp_path):
-    from tools.errors import LqmfError
-    from tools.quantize import quantize
-    from tools.records import journal
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.quantize import quantize
+    from lqmf.tools.records import journal
 
     with pytest.raises(LqmfError):
         quantize("no-such-model-xyz", "Q4_K_M")

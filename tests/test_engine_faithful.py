@@ -27,7 +27,7 @@ BUNDLED = ["smollm2", "gemma3-270m"]
     ("qwen2-7b.gguf", "qwen2-7b"),                            # no suffix: nothing stripped
 ])
 def test_model_name_from_file_strips_quant_suffix_in_any_spelling(name, expected):
-    from tools.models import name_from_file
+    from lqmf.tools.models import name_from_file
 
     assert name_from_file(name) == expected
 
@@ -39,8 +39,8 @@ def test_gguf_to_f16_keeps_tokenizer_and_metadata_byte_for_byte(model, use_warm_
     from gguf import GGUFReader
     from gguf.quants import dequantize
 
-    from tools.models import resolve
-    from tools.quantize.convert import f16_gguf
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.convert import f16_gguf
 
     src = resolve(model)
     f16 = f16_gguf(src)
@@ -61,8 +61,8 @@ def test_gguf_to_f16_keeps_tokenizer_and_metadata_byte_for_byte(model, use_warm_
             want = dequantize(np.asarray(ta.data), ta.tensor_type).astype(np.float16)
             assert np.array_equal(want.view(np.uint16).reshape(-1), np.asarray(tb.data).view(np.uint16).reshape(-1))
     # llama.cpp tokenizes the evaluation text identically from both files
-    import knowledge.evaldata as evaldata
-    from tools.llamacpp.runtime import vocab_tokenize
+    import lqmf.knowledge.evaldata as evaldata
+    from lqmf.tools.llamacpp.runtime import vocab_tokenize
 
     text = evaldata.load().text[:20000]
     assert vocab_tokenize(src.path, text) == vocab_tokenize(f16, text)
@@ -82,7 +82,7 @@ def test_second_bundled_model_quantizes_and_benchmarks(use_warm_home):
     assert rec["gen_tok_s"] > 1 and rec["prompt_tok_s"] > 1 and rec["threads"] >= 1
     assert rec["eval_tokens"] == 2 * 255
     # the baseline cache is bounded for a 262k vocabulary: a head and tail samples, not the whole distribution
-    from tools.benchmark.quality import bytes_per_scored_token
+    from lqmf.tools.benchmark.quality import bytes_per_scored_token
 
     base = [p for p in (use_warm_home / "cache" / "baseline").iterdir() if p.is_dir()
             and "gemma3" in json.loads((p / "meta.json").read_text())["f16"]]
@@ -94,8 +94,8 @@ def test_second_bundled_model_quantizes_and_benchmarks(use_warm_home):
 
 @pytest.mark.slow
 def test_dense_folder_of_a_gguf_shares_its_f16_cache_entry(use_warm_home):
-    from tools.models import resolve
-    from tools.quantize.convert import dense_dir, f16_path
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.convert import dense_dir, f16_path
 
     src = resolve("smollm2")
     dense = dense_dir(src)
@@ -106,10 +106,10 @@ def test_dense_folder_of_a_gguf_shares_its_f16_cache_entry(use_warm_home):
 def test_engine_killed_by_sigsegv_is_one_sentence_naming_the_signal_and_doctor(use_warm_home):
     import psutil
 
-    from tools.benchmark import benchmark
-    from tools.errors import LqmfError
-    from tools.quantize import quantize
-    from tools.records import journal
+    from lqmf.tools.benchmark import benchmark
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.quantize import quantize
+    from lqmf.tools.records import journal
 
     art = quantize("smollm2", "Q8_0").artifact
     box: dict = {}
@@ -127,7 +127,7 @@ def test_engine_killed_by_sigsegv_is_one_sentence_naming_the_signal_and_doctor(u
     while time.time() < deadline and not killed and t.is_alive():
         for child in psutil.Process().children(recursive=True):
             try:
-                if "tools.benchmark.engine" in " ".join(child.cmdline()):
+                if "lqmf.tools.benchmark.engine" in " ".join(child.cmdline()):
                     os.kill(child.pid, signal.SIGSEGV)
                     killed = True
                     break
@@ -156,7 +156,7 @@ def test_doctor_self_checks_both_bundled_models():
 
 
 def test_build_key_changes_with_cpu_features_and_flags(monkeypatch):
-    from tools.llamacpp import build
+    from lqmf.tools.llamacpp import build
 
     base = build.build_key()
     monkeypatch.setattr(build, "cpu_flags", lambda: ["sse2"])
@@ -178,7 +178,7 @@ def test_numbers_out_of_range_are_refused_before_any_work():
 def test_a_family_name_finds_every_model_of_the_family():
     """'gemma' matches the bundled gemma3-270m, a GGUF file named gemma-3-270m-q4_k_m
     and the catalogued gemma-2-2b; not smollm2."""
-    from tools.records import ExperimentRecord, journal
+    from lqmf.tools.records import ExperimentRecord, journal
 
     for model, name, arch in [("gemma3-270m", "gemma3-270m", "gemma3"),
                               ("/models/gemma-3-270m-q4_k_m.gguf", "gemma-3-270m", "gemma3"),

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_quantize_and_benchmark_bundled_model(use_warm_home):
-    from tools.benchmark import benchmark
-    from tools.quantize import quantize
-    from tools.records import journal
+    from lqmf.tools.benchmark import benchmark
+    from lqmf.tools.quantize import quantize
+    from lqmf.tools.records import journal
 
     q8 = quantize("smollm2", "Q8_0")
     q4 = quantize("smollm2", "q4_k_m")  # loose spelling is accepted
@@ -52,8 +52,8 @@ def test_second_quant_reuses_cached_f16(use_warm_home):
 
 @pytest.mark.parametrize("qtype", ["Q5_K_M", "Q5_K_S", "Q4_K_S", "Q4_0", "Q3_K_M", "Q2_K", "IQ4_XS"])
 def test_every_standard_type_quantizes(use_warm_home, qtype):
-    from tools.formats import read_gguf
-    from tools.quantize import quantize
+    from lqmf.tools.formats import read_gguf
+    from lqmf.tools.quantize import quantize
 
     res = quantize("smollm2", qtype)
     info = read_gguf(res.artifact)  # a complete, readable GGUF
@@ -77,8 +77,8 @@ def test_models_lists_artifacts(use_warm_home):
 
 def _dense_dir(home):
     """The dense HF copy of the bundled model (made by transformers on first use)."""
-    from tools.models import resolve
-    from tools.quantize.convert import dense_dir
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.convert import dense_dir
 
     return dense_dir(resolve("smollm2"))
 
@@ -88,7 +88,7 @@ def test_hf_folder_and_cached_hub_id_quantize(use_warm_home, tmp_path):
     the same files laid out as a hub id in a local Hugging Face cache."""
     import os
 
-    from tools.quantize.convert import DENSE_ORIGIN
+    from lqmf.tools.quantize.convert import DENSE_ORIGIN
 
     made = _dense_dir(use_warm_home)
     dense = tmp_path / "my-hf-model"  # a user's folder: no marker of ours, so the HF converter runs
@@ -121,8 +121,8 @@ def test_peak_rss_is_the_benchmark_process_own(use_warm_home):
     (ru_maxrss after fork+exec would)."""
     import numpy as np
 
-    from tools.benchmark.speed import measure_in_subprocess
-    from tools.quantize import quantize
+    from lqmf.tools.benchmark.speed import measure_in_subprocess
+    from lqmf.tools.quantize import quantize
 
     art = quantize("smollm2", "Q8_0").artifact
     ballast = np.ones(125_000_000)  # 1 GB resident in this process

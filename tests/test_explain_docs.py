@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from tools import docs
-from tools.docs_index import NO_NOTE, DocsIndex, passages
-from tools.docs_lexical import normalize
-from tools.quantize.types import QuantType
+from lqmf.tools import docs
+from lqmf.tools.docs_index import NO_NOTE, DocsIndex, passages
+from lqmf.tools.docs_lexical import normalize
+from lqmf.tools.quantize.types import QuantType
 
 
 def test_at_least_40_docs_parse_with_front_matter_and_links():
@@ -36,7 +36,7 @@ def test_every_quant_type_has_a_doc_that_names_it():
     ('+++\ntitle = "x"\nkind = "recipe"\n+++\n# x\nbody\n', "unknown kind"),
 ])
 def test_a_malformed_doc_is_one_clear_error(text, problem):
-    from tools.errors import InvalidInput
+    from lqmf.tools.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match=problem):
         docs.parse("bad", text)
@@ -84,7 +84,7 @@ def test_index_is_rebuilt_when_the_docs_change(tmp_path):
 
 
 def test_search_names_doc_and_section_and_scores_off_topic_low():
-    from tools.docs_index import search
+    from lqmf.tools.docs_index import search
 
     hit = search("why is my Q2_K so bad?", k=3)[0]
     assert (hit.doc, hit.section) == ("q2-k", "Why it is so bad")
@@ -94,7 +94,7 @@ def test_search_names_doc_and_section_and_scores_off_topic_low():
 
 
 def _bench(qt, kld, ppl_delta, top1, size, tok, model="smollm2"):
-    from tools.records import ExperimentRecord
+    from lqmf.tools.records import ExperimentRecord
 
     return ExperimentRecord(kind="benchmark", status="succeeded", model=model, model_name=model,
                             method="gguf", quant_type=qt, kld_mean=kld, ppl_delta_pct=ppl_delta,
@@ -102,8 +102,8 @@ def _bench(qt, kld, ppl_delta, top1, size, tok, model="smollm2"):
 
 
 def test_why_is_my_q2k_bad_answers_with_the_users_own_numbers_from_the_store():
-    from copilot.explain import answer
-    from tools.records import default_store
+    from lqmf.copilot.explain import answer
+    from lqmf.tools.records import default_store
 
     store = default_store()
     store.add(_bench("Q2_K", 0.4123, 48.2, 61.5, 88e6, 120))
@@ -120,14 +120,14 @@ def test_why_is_my_q2k_bad_answers_with_the_users_own_numbers_from_the_store():
 
 
 def test_a_type_never_measured_gets_the_doc_without_numbers():
-    from copilot.explain import answer
+    from lqmf.copilot.explain import answer
 
     a = answer("why is my Q3_K_M slow", use_llm=False)
     assert a.doc == "q3-k" and a.own == [] and "Your " not in a.text
 
 
 def test_no_note_gives_nearest_topics_and_no_invented_answer():
-    from copilot.explain import answer, explain
+    from lqmf.copilot.explain import answer, explain
 
     a = answer("what's the capital of australia", use_llm=False)
     assert a.doc is None
@@ -138,8 +138,8 @@ def test_no_note_gives_nearest_topics_and_no_invented_answer():
 
 
 def test_llm_phrasing_is_kept_when_grounded_fake_llm_edge(monkeypatch):
-    from copilot import explain as ex
-    from copilot import llm
+    from lqmf.copilot import explain as ex
+    from lqmf.copilot import llm
 
     prompts_seen = []
 
@@ -155,8 +155,8 @@ def test_llm_phrasing_is_kept_when_grounded_fake_llm_edge(monkeypatch):
 
 
 def test_llm_phrasing_with_an_unsourced_number_falls_back_to_the_note_fake_llm_edge(monkeypatch):
-    from copilot import explain as ex
-    from copilot import llm
+    from lqmf.copilot import explain as ex
+    from lqmf.copilot import llm
 
     monkeypatch.setattr(llm, "reply", lambda text, history: "Q8_0 loses exactly 3.7% quality.")
     a = ex.answer("is Q8 basically the same as the original model?")
@@ -175,9 +175,9 @@ def test_llm_phrasing_with_the_real_bundled_gguf_stays_grounded(monkeypatch):
     not in the note."""
     pytest.importorskip("llama_cpp")
 
-    from copilot import explain as ex
-    from copilot import llm
-    from tools.models import _bundled_file, catalog_entry
+    from lqmf.copilot import explain as ex
+    from lqmf.copilot import llm
+    from lqmf.tools.models import _bundled_file, catalog_entry
 
     monkeypatch.setenv("LQMF_CHAT_LLM", "gguf")
     monkeypatch.setenv("LQMF_CHAT_LLM_MODEL", str(_bundled_file(catalog_entry("smollm2"))))

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.errors import DataDirUnusable, InvalidInput, OutputInTheWay
+from lqmf.tools.errors import DataDirUnusable, InvalidInput, OutputInTheWay
 
 
 def test_atomic_output_refuses_folder_device_link_and_foreign_file(tmp_path):
-    from tools.fsutil import atomic_output
+    from lqmf.tools.fsutil import atomic_output
 
     folder = tmp_path / "proj"
     (folder / "src").mkdir(parents=True)
@@ -36,7 +36,7 @@ def test_atomic_output_refuses_folder_device_link_and_foreign_file(tmp_path):
 
 
 def test_a_folder_that_appears_while_writing_is_not_replaced(tmp_path):
-    from tools.fsutil import atomic_output
+    from lqmf.tools.fsutil import atomic_output
 
     target = tmp_path / "out.csv"
     with pytest.raises(OutputInTheWay):
@@ -51,8 +51,8 @@ def test_full_disk_is_one_sentence_and_nothing_partial(tmp_path, monkeypatch):
     """The disk is faked full at the edge we do not own (os.replace raising ENOSPC)."""
     import errno
 
-    from tools import fsutil
-    from tools.errors import NotEnoughDisk
+    from lqmf.tools import fsutil
+    from lqmf.tools.errors import NotEnoughDisk
 
     def full(*a):
         raise OSError(errno.ENOSPC, "No space left on device", str(a[0]))
@@ -65,7 +65,7 @@ def test_full_disk_is_one_sentence_and_nothing_partial(tmp_path, monkeypatch):
 
 
 def test_journal_append_after_a_torn_line_and_bad_lines_kept_aside(tmp_path, capsys):
-    from tools.records import ExperimentRecord, JsonlStore, rejected_path
+    from lqmf.tools.records import ExperimentRecord, JsonlStore, rejected_path
 
     path = tmp_path / "records.jsonl"
     path.write_bytes(b'{"kind": "quantize", "status": "succ')
@@ -83,7 +83,7 @@ def test_journal_append_after_a_torn_line_and_bad_lines_kept_aside(tmp_path, cap
 
 
 def test_data_dir_that_is_a_file_or_unwritable(tmp_path, monkeypatch):
-    from tools.config import data_dir
+    from lqmf.tools.config import data_dir
 
     f = tmp_path / "file"
     f.write_text("x")
@@ -97,14 +97,14 @@ def test_data_dir_that_is_a_file_or_unwritable(tmp_path, monkeypatch):
                                         ("threads", 100_000), ("limit", 0), ("max-jobs", -1), ("cores", 9999),
                                         ("chunks", "nan"), ("chunks", 1.5)])
 def test_limits(knob, value):
-    from tools.limits import Knob, check
+    from lqmf.tools.limits import Knob, check
 
     with pytest.raises(InvalidInput):
         check(Knob(knob), value)
 
 
 def test_at_far_future_and_at_without_queue():
-    from tools.scheduler.timeparse import parse_when
+    from lqmf.tools.scheduler.timeparse import parse_when
 
     with pytest.raises(InvalidInput, match="days away"):
         parse_when("in 1000000000 hours")
@@ -113,7 +113,7 @@ def test_at_far_future_and_at_without_queue():
 
 
 def test_unique_backup_names(tmp_path):
-    from tools.fsutil import unique_aside
+    from lqmf.tools.fsutil import unique_aside
 
     db = tmp_path / "jobs.db"
     first = unique_aside(db, "corrupt")
@@ -123,8 +123,8 @@ def test_unique_backup_names(tmp_path):
 
 
 def test_job_id_prefix_is_not_a_like_pattern(tmp_path, monkeypatch):
-    from tools import scheduler
-    from tools.errors import JobNotFound
+    from lqmf.tools import scheduler
+    from lqmf.tools.errors import JobNotFound
 
     monkeypatch.setenv("LQMF_HOME", str(tmp_path))
     jid = scheduler.submit("noop", {})
@@ -139,9 +139,9 @@ def test_job_id_prefix_is_not_a_like_pattern(tmp_path, monkeypatch):
 
 
 def test_shared_cache_entry_is_waited_for_not_refused(tmp_path, monkeypatch):
-    from tools.config import cache_dir
-    from tools.errors import ArtifactBusy
-    from tools.fsutil import exclusive
+    from lqmf.tools.config import cache_dir
+    from lqmf.tools.errors import ArtifactBusy
+    from lqmf.tools.fsutil import exclusive
 
     monkeypatch.setenv("LQMF_HOME", str(tmp_path))
     entry = cache_dir() / "f16" / "x.F16.gguf"
@@ -178,8 +178,8 @@ def test_shared_cache_entry_is_waited_for_not_refused(tmp_path, monkeypatch):
 
 
 def test_plot_with_every_point_the_same_size():
-    from copilot.render_plots import plot
-    from tools.records import ExperimentRecord
+    from lqmf.copilot.render_plots import plot
+    from lqmf.tools.records import ExperimentRecord
 
     recs = [ExperimentRecord(kind="benchmark", status="succeeded", model="m", quant_type=q, size_bytes=100,
                              kld_mean=k) for q, k in (("Q4_K_M", 0.1), ("Q8_0", 0.01))]
@@ -187,7 +187,7 @@ def test_plot_with_every_point_the_same_size():
 
 
 def test_control_characters_are_escaped_in_errors(capsys):
-    from copilot.cli import main
+    from lqmf.copilot.cli import main
 
     assert main(["quantize", "smoll\x01m2", "--type", "Q8_0"]) == 2
     err = capsys.readouterr().err

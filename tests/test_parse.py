@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from copilot.parser import parse
-from copilot.parser.numbers import words_to_digits
-from copilot.parser.schema import validate
+from lqmf.copilot.parser import parse
+from lqmf.copilot.parser.numbers import words_to_digits
+from lqmf.copilot.parser.schema import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "evals" / "parse" / "run_eval.py"
@@ -143,7 +143,7 @@ def test_non_requests_are_unknown(text):
 
 
 def _cli(args: list[str], stdin: bytes | None = None, env: dict | None = None):
-    return subprocess.run([sys.executable, "-m", "copilot.cli", "parse", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", "parse", *args], input=stdin,
                           capture_output=True, cwd=ROOT, timeout=120, env={**os.environ, **(env or {})})
 
 
@@ -198,8 +198,8 @@ def test_models_seen_in_past_experiments_are_known(tmp_path, monkeypatch):
 
 
 def test_config_file_and_env_choose_the_mode(monkeypatch):
-    from copilot.parser.config import ParserMode, load
-    from tools.errors import InvalidInput
+    from lqmf.copilot.parser.config import ParserMode, load
+    from lqmf.tools.errors import InvalidInput
 
     home = Path(os.environ["LQMF_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -228,8 +228,8 @@ def test_hybrid_asks_the_llm_only_when_unsure(monkeypatch):
 
 def test_llm_answers_are_validated_scripted_model():
     """The model is scripted (the edge we do not own); validation and fallback are real."""
-    from copilot.parser import llm
-    from copilot.parser.config import ParserSettings
+    from lqmf.copilot.parser import llm
+    from lqmf.copilot.parser.config import ParserSettings
 
     rules = parse("cancel job 3", "builtin")
     good = llm.parse("cancel job 3", ParserSettings(), fallback=rules,
@@ -242,7 +242,7 @@ def test_llm_answers_are_validated_scripted_model():
 
 
 def test_llm_prompt_ships_with_the_package():
-    from copilot.parser import llm
+    from lqmf.copilot.parser import llm
 
     text = llm.prompt()
     assert "quantize" in text and "unknown" in text
@@ -265,7 +265,7 @@ def test_eval_gate_passes_and_can_fail():
 def test_dev_set_is_large_and_covers_every_intent_and_slot():
     rows = parse_eval.load(parse_eval.DEFAULT_DATA)
     assert len(rows) >= 250
-    from copilot.parser.schema import Intent, Slot
+    from lqmf.copilot.parser.schema import Intent, Slot
 
     assert {r["intent"] for r in rows} == {i.value for i in Intent}
     assert {k for r in rows for k in r["slots"]} == {s.value for s in Slot}
@@ -290,7 +290,7 @@ def test_heldout_gate():
 def test_heldout_set_is_large_covers_the_contract_and_is_apart_from_training():
     rows = parse_eval.load(HELDOUT)
     assert len(rows) >= 300
-    from copilot.parser.schema import Intent, Slot
+    from lqmf.copilot.parser.schema import Intent, Slot
 
     assert {r["intent"] for r in rows} == {i.value for i in Intent}
     assert {k for r in rows for k in r["slots"]} == {s.value for s in Slot}
@@ -303,7 +303,7 @@ def test_heldout_set_is_large_covers_the_contract_and_is_apart_from_training():
 
 
 def test_training_refuses_the_heldout_set():
-    from copilot.parser import train
+    from lqmf.copilot.parser import train
 
     with pytest.raises(SystemExit):
         train.load_rows([HELDOUT])
@@ -386,7 +386,7 @@ def test_unknown_quant_types_are_not_guessed_into_slots(text):
 
 
 def test_classifier_missing_falls_back_to_the_rules(monkeypatch):
-    from copilot.parser import classifier
+    from lqmf.copilot.parser import classifier
 
     monkeypatch.setattr(classifier, "_model", lambda *a, **k: None)
     check("quantize smollm2 to 4-bit gguf", "quantize", {"model": "smollm2", "method": "gguf", "bits": 4})
@@ -396,7 +396,7 @@ def test_classifier_missing_falls_back_to_the_rules(monkeypatch):
 def test_cli_odd_lines_each_give_valid_json():
     lines = [b"", b"\x00\x01\x02", "\u4f60\u597d\uff0c\u91cf\u5316\u4e00\u4e0b".encode(), b"\xff\xfe\xfa",
              ("quantize smollm2 to q4_k_m " * 2000).encode(), "r\u00e9sume les exp\u00e9riences".encode()]
-    res = subprocess.run([sys.executable, "-m", "copilot.cli", "parse", "-"], input=b"\n".join(lines) + b"\n",
+    res = subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", "parse", "-"], input=b"\n".join(lines) + b"\n",
                          capture_output=True, cwd=ROOT, timeout=60, env={**os.environ, "LQMF_PARSER": "builtin"})
     assert res.returncode == 0, res.stderr
     out = [json.loads(line) for line in res.stdout.decode().splitlines()]

@@ -11,16 +11,16 @@ from contextlib import redirect_stdout
 
 import pytest
 
-from copilot.cli import main as lqmf
-from copilot.cli.cmd_compare import targets_from_text
-from copilot.parser import parse
+from lqmf.copilot.cli import main as lqmf
+from lqmf.copilot.cli.cmd_compare import targets_from_text
+from lqmf.copilot.parser import parse
 from tests.store_fixtures import ChromaServer, sample_records
-from tools import store as store_mod
-from tools.compare import compare, resolve_targets
-from tools.errors import InvalidInput, UnknownQuantType
-from tools.query import from_slots, remainder
-from tools.query_exec import Engine, run
-from tools.records import default_store
+from lqmf.tools import store as store_mod
+from lqmf.tools.compare import compare, resolve_targets
+from lqmf.tools.errors import InvalidInput, UnknownQuantType
+from lqmf.tools.query import from_slots, remainder
+from lqmf.tools.query_exec import Engine, run
+from lqmf.tools.records import default_store
 
 
 @pytest.fixture(scope="module")

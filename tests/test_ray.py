@@ -118,8 +118,8 @@ def drive(cluster, home: Path, timeout: float = 180) -> subprocess.Popen:
 
 
 def test_jobs_run_on_both_nodes_and_survive_a_node_death(cluster, tmp_path, monkeypatch):
-    from tools import scheduler
-    from tools.scheduler.jobs import JobState
+    from lqmf.tools import scheduler
+    from lqmf.tools.scheduler.jobs import JobState
 
     home = tmp_path / "home"
     monkeypatch.setenv("LQMF_HOME", str(home))

@@ -20,7 +20,7 @@ HOWS = {"tokenizer": "tokenization_evil.py", "modeling": "modeling_evil.py",
 
 
 def _converter() -> Path:
-    from tools.llamacpp.sdist import find_converter
+    from lqmf.tools.llamacpp.sdist import find_converter
     try:
         return find_converter()
     except Exception as e:  # noqa: BLE001

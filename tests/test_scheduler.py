@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tools import scheduler
-from tools.errors import ImpossibleJob, InvalidInput, ModelNotFound, UnknownQuantType
-from tools.scheduler import admission
-from tools.scheduler.fanout import Criterion, Strategy, pick
-from tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority
-from tools.scheduler.resources import Budget, parse_size
-from tools.scheduler.store import JobStore
-from tools.scheduler.timeparse import parse_when
+from lqmf.tools import scheduler
+from lqmf.tools.errors import ImpossibleJob, InvalidInput, ModelNotFound, UnknownQuantType
+from lqmf.tools.scheduler import admission
+from lqmf.tools.scheduler.fanout import Criterion, Strategy, pick
+from lqmf.tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority
+from lqmf.tools.scheduler.resources import Budget, parse_size
+from lqmf.tools.scheduler.store import JobStore
+from lqmf.tools.scheduler.timeparse import parse_when
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -219,7 +219,7 @@ def test_corrupt_store_keeps_readable_jobs(home):
 def test_garbage_store_via_cli(home):
     home.mkdir(parents=True)
     (home / "jobs.db").write_bytes(b"this is not a database" * 500)
-    r = subprocess.run([sys.executable, "-m", "copilot.cli", "jobs", "--json"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", "jobs", "--json"], cwd=ROOT,
                        capture_output=True, text=True, env={**os.environ, "LQMF_HOME": str(home)})
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("\n") == 1 and "was damaged; 0 readable jobs were kept" in r.stderr
@@ -230,7 +230,7 @@ def test_garbage_store_via_cli(home):
 def test_cli_errors_are_one_line(home):
     env = {**os.environ, "LQMF_HOME": str(home)}
     for argv in (["jobs", "show", "nope"], ["jobs", "cancel"], ["worker", "--ram-budget", "lots", "--drain"]):
-        r = subprocess.run([sys.executable, "-m", "copilot.cli", *argv], cwd=ROOT, capture_output=True,
+        r = subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", *argv], cwd=ROOT, capture_output=True,
                            text=True, env=env)
         assert r.returncode == 2, (argv, r.stdout, r.stderr)
         assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
@@ -238,7 +238,7 @@ def test_cli_errors_are_one_line(home):
 
 # ---- fan-out --------------------------------------------------------------------
 def test_fanout_queues_every_combination_or_nothing(home):
-    from tools.scheduler.fanout import fan_out, summarize
+    from lqmf.tools.scheduler.fanout import fan_out, summarize
 
     with pytest.raises(UnknownQuantType):
         fan_out(["smollm2"], ["Q4_K_M", "Q7_Z"])

@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tools import scheduler
-from tools.scheduler.jobs import JobState
+from lqmf.tools import scheduler
+from lqmf.tools.scheduler.jobs import JobState
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def workers():
     procs: list[subprocess.Popen] = []
 
     def start(*flags: str) -> subprocess.Popen:
-        p = subprocess.Popen([sys.executable, "-m", "tools.scheduler.worker", *flags], cwd=ROOT,
+        p = subprocess.Popen([sys.executable, "-m", "lqmf.tools.scheduler.worker", *flags], cwd=ROOT,
                              env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         procs.append(p)
         return p
@@ -187,10 +187,10 @@ def test_ensure_worker_starts_one_and_reuses_it(home):
 def test_cli_worker_once_and_jobs_json(home):
     env = dict(os.environ)
     jid = scheduler.submit("noop", {})
-    r = subprocess.run([sys.executable, "-m", "copilot.cli", "worker", "--once", "--json"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", "worker", "--once", "--json"], cwd=ROOT,
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert '"succeeded": 1' in r.stdout
-    r = subprocess.run([sys.executable, "-m", "copilot.cli", "jobs", "show", jid, "--json"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", "jobs", "show", jid, "--json"], cwd=ROOT,
                        env=env, capture_output=True, text=True)
     assert r.returncode == 0 and '"state": "succeeded"' in r.stdout

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.store_fixtures import ChromaServer, free_port, rec, sample_records
-from tools import store as store_mod
-from tools import store_schema
-from tools.errors import StoreCorrupt, StoreLocked, StoreUnreachable
-from tools.records import JsonlStore, default_store
-from tools.store import ChromaStore
+from lqmf.tools import store as store_mod
+from lqmf.tools import store_schema
+from lqmf.tools.errors import StoreCorrupt, StoreLocked, StoreUnreachable
+from lqmf.tools.records import JsonlStore, default_store
+from lqmf.tools.store import ChromaStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +146,7 @@ def test_locked_store_gives_one_sentence_and_the_record_survives(home, monkeypat
 WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from tools.store import ChromaStore
+from lqmf.tools.store import ChromaStore
 from tests.store_fixtures import rec
 st = ChromaStore()
 i = 0
@@ -209,7 +209,7 @@ def test_unreachable_server_names_the_url(home, monkeypatch):
 
 
 def test_embedder_loads_once_and_warms_up_in_background():
-    from tools.embeddings import embedder
+    from lqmf.tools.embeddings import embedder
 
     emb = embedder()
     t = emb.warm_up()

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def chat(lines: list[str], resume: bool = False) -> str:
-    from copilot.io import IO
-    from copilot.repl import Repl
-    from copilot.session import Session
+    from lqmf.copilot.io import IO
+    from lqmf.copilot.repl import Repl
+    from lqmf.copilot.session import Session
 
     out = io.StringIO()
     Repl(Session(resume=resume), IO(plain=True, stream=out), wait=False).run(io.StringIO("\n".join(lines) + "\n"))
@@ -82,13 +82,13 @@ def test_a_tutorial_started_while_a_job_runs_goes_on(chat_env, monkeypatch):
                 "quantize smollm2 to Q5_K_M with low priority", "yes", "what's in the queue"])
     assert "Submitted job" in got
     assert "Done: found a quantize job." in got and "Done: you made 1 jobs request." in got
-    import tools.scheduler as s
+    import lqmf.tools.scheduler as s
 
     assert [j.state.value for j in s.list()] == ["queued", "queued"]   # the first job was left alone
 
 
 def test_the_voice_step_says_when_there_is_no_voice_front_end(chat_env):
-    from copilot.tutoring import VOICE_MISSING, voice_available
+    from lqmf.copilot.tutoring import VOICE_MISSING, voice_available
 
     got = chat(["/tutorial voice", "next", "/tutorial skip", "/tutorial skip"])
     if not voice_available():
@@ -108,7 +108,7 @@ def test_first_run_offers_the_first_tutorial_once(chat_env):
 
 
 def test_explain_gets_the_whole_question(chat_env):
-    from copilot.session import Session
+    from lqmf.copilot.session import Session
 
     s = Session()
     turn = s.send("why is my Q2_K so bad")
@@ -145,8 +145,8 @@ def test_docs_warm_up_runs_in_the_loader_thread_before_the_first_turn(chat_env):
     thread, and a turn joins that thread first: no two threads import heavy modules at once."""
     import threading
 
-    import tools.docs_index as di
-    from copilot.session import Session
+    import lqmf.tools.docs_index as di
+    from lqmf.copilot.session import Session
 
     di._INDEX = None
     seen = []

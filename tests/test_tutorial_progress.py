@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import time
 
-from tools import tutorials
-from tools.records import ExperimentRecord
-from tools.tutorial_checks import Event, State, evaluate
-from tools.tutorial_progress import Move, Progress, check_step, gather, overview, prompt, skip, start
+from lqmf.tools import tutorials
+from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.tutorial_checks import Event, State, evaluate
+from lqmf.tools.tutorial_progress import Move, Progress, check_step, gather, overview, prompt, skip, start
 
 
 def bench(qt="Q4_K_M", model="smollm2"):
@@ -73,7 +73,7 @@ def test_skip_moves_on_without_a_check_and_overview_shows_progress():
 def test_checks_against_the_real_state(use_warm_home):
     """The warm data dir holds a real Q8_0 quantization of the bundled model (its
     record in the journal and its file on disk); jobs go through the real job store."""
-    from tools import scheduler
+    from lqmf.tools import scheduler
 
     state = gather(since=0.0)
     t = tutorials.find("choosing-a-quant-type")
@@ -83,7 +83,7 @@ def test_checks_against_the_real_state(use_warm_home):
     state = gather(since=started)
     jobs_t = tutorials.find("background-jobs")
     assert not evaluate(jobs_t.step("queue").check, state).ok             # a noop is not a quantize job
-    from tools.tutorial_checks import Check, CheckKind
+    from lqmf.tools.tutorial_checks import Check, CheckKind
     assert evaluate(Check(CheckKind.JOB, {"priority": "low", "status": "queued", "fresh": True}), state).ok
     assert not evaluate(jobs_t.step("cancel").check, state).ok
     scheduler.cancel(job)

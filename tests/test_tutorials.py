@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from tools import tutorials
-from tools.errors import InvalidInput
-from tools.records import ExperimentRecord
-from tools.tutorial_checks import (CHECK_FIELDS, QUERY_INTENTS, Check, CheckKind, Event, State,
+from lqmf.tools import tutorials
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.tutorial_checks import (CHECK_FIELDS, QUERY_INTENTS, Check, CheckKind, Event, State,
                                    evaluate)
 
 REQUIRED = {"first-quantization", "choosing-a-quant-type", "reading-a-benchmark",
@@ -36,7 +36,7 @@ def test_every_tutorial_file_parses_and_every_check_kind_is_known():
 
 
 def test_intents_named_by_checks_are_the_parsers_intents():
-    from copilot.parser.schema import Intent
+    from lqmf.copilot.parser.schema import Intent
 
     assert set(QUERY_INTENTS) <= {i.value for i in Intent}
     for t in tutorials.load().values():

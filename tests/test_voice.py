@@ -38,7 +38,7 @@ def voice_ok():
 @pytest.fixture(scope="module")
 def wavs(voice_ok, tmp_path_factory):
     """A few spoken commands, synthesized now: (file, expected intent)."""
-    from copilot.voice.speak import SpeechEngine, synthesize
+    from lqmf.copilot.voice.speak import SpeechEngine, synthesize
 
     d = tmp_path_factory.mktemp("voice")
     spec = {
@@ -58,7 +58,7 @@ def wavs(voice_ok, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def front_end(voice_ok):
-    from copilot.voice.frontend import VoiceFrontEnd
+    from lqmf.copilot.voice.frontend import VoiceFrontEnd
 
     return VoiceFrontEnd(store_models=False)
 
@@ -72,7 +72,7 @@ def test_spoken_commands_are_transcribed_and_parsed(wavs, front_end):
 
 
 def test_stereo_44k_is_resampled(wavs, front_end):
-    from copilot.voice.audio import SAMPLE_RATE, load
+    from lqmf.copilot.voice.audio import SAMPLE_RATE, load
 
     audio = load(wavs["stereo"])
     assert (audio.source_rate, audio.source_channels) == (44100, 2)
@@ -102,8 +102,8 @@ def _write_pcm(path, samples, rate=16000):
 def test_bad_recordings_get_one_sentence(kind, words, tmp_path, wavs):
     import re
 
-    from copilot.voice.audio import load
-    from tools.errors import LqmfError
+    from lqmf.copilot.voice.audio import load
+    from lqmf.tools.errors import LqmfError
 
     p = tmp_path / f"{kind}.wav"
     if kind == "empty":
@@ -184,9 +184,9 @@ def test_chat_voice_without_microphone_says_so(voice_ok):
 
 
 def test_base_is_joined_once_from_its_two_packages_and_transcribes(wavs):
-    from copilot.voice.audio import load
-    from copilot.voice.models import PACKAGES, WhisperModelName, model_path
-    from copilot.voice.transcriber import Transcriber
+    from lqmf.copilot.voice.audio import load
+    from lqmf.copilot.voice.models import PACKAGES, WhisperModelName, model_path
+    from lqmf.copilot.voice.transcriber import Transcriber
 
     path = model_path(WhisperModelName.BASE)
     parts = [__import__(d.replace("-", "_")).__file__ for d in PACKAGES[WhisperModelName.BASE]]

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tools.errors import InvalidInput
-from tools.records import ExperimentRecord
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.records import ExperimentRecord
 
 
 class Better(StrEnum):
@@ -98,7 +98,7 @@ def resolve_targets(store, targets: list[str]) -> list[ExperimentRecord]:
 
 
 def resolve_target(store, target: str) -> ExperimentRecord:
-    from tools.store_schema import model_keys_for
+    from lqmf.tools.store_schema import model_keys_for
 
     store.maybe_sync()
     text = target.strip()
@@ -124,7 +124,7 @@ def resolve_target(store, target: str) -> ExperimentRecord:
                            f"benchmark it first: lqmf bench {text}")
     # 3. model:QTYPE
     if ":" in text:
-        from tools.quantize.types import parse_quant_type
+        from lqmf.tools.quantize.types import parse_quant_type
 
         model, _, qtype = text.rpartition(":")
         qt = parse_quant_type(qtype).value

@@ -22,7 +22,7 @@ def data_dir() -> Path:
 def _usable_dir(path: Path) -> Path:
     """``path`` created if needed; a file there, a read-only disk or a name the
     file system refuses is one sentence naming LQMF_HOME."""
-    from tools.errors import DataDirUnusable, short_path
+    from lqmf.tools.errors import DataDirUnusable, short_path
 
     fix = f"point {ENV_HOME} at a folder you can write to"
     if not str(path).strip():
@@ -86,7 +86,7 @@ def threads() -> int:
     env = os.environ.get("LQMF_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
-    from tools.hardware import usable_cores
+    from lqmf.tools.hardware import usable_cores
 
     return usable_cores()
 
@@ -96,7 +96,7 @@ def user_config() -> dict:
     TOML is one clear error."""
     import tomllib
 
-    from tools.errors import InvalidInput
+    from lqmf.tools.errors import InvalidInput
 
     path = data_dir() / "config.toml"
     if not path.is_file():

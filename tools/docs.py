@@ -27,8 +27,8 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-import knowledge
-from tools.errors import InvalidInput
+from lqmf import knowledge
+from lqmf.tools.errors import InvalidInput
 
 INTRO = "overview"          # the section name of the text before the first ``##``
 _FRONT = re.compile(r"\A\+\+\+\n(?P<front>.*?)\n\+\+\+\n(?P<body>.*)\Z", re.S)

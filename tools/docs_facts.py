@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tools.docs_lexical import normalize
-from tools.records import ExperimentRecord, RunKind, Status
-from tools.quantize.types import QuantType
+from lqmf.tools.docs_lexical import normalize
+from lqmf.tools.records import ExperimentRecord, RunKind, Status
+from lqmf.tools.quantize.types import QuantType
 
 _BY_KEY = {t.value.lower(): t for t in QuantType}
 

@@ -28,10 +28,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import docs as docs_mod
-from tools.config import data_dir
-from tools.docs import Doc, DocKind
-from tools.docs_lexical import Aliases, Bm25, expand, normalize, saturate, tokens
+from lqmf.tools import docs as docs_mod
+from lqmf.tools.config import data_dir
+from lqmf.tools.docs import Doc, DocKind
+from lqmf.tools.docs_lexical import Aliases, Bm25, expand, normalize, saturate, tokens
 
 COLLECTION = "explain_docs"
 W_EMBED, W_ABOUT, W_BM25, W_ALIAS, W_LINK = 0.55, 0.30, 0.40, 0.10, 0.20
@@ -118,7 +118,7 @@ class DocsIndex:
         import chromadb
         from chromadb.config import Settings
 
-        from tools.embeddings import embedding_function
+        from lqmf.tools.embeddings import embedding_function
 
         self.path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(self.path), settings=Settings(anonymized_telemetry=False))

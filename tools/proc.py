@@ -16,13 +16,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
-from tools.errors import BackendFailed, LqmfError, from_backend
-from tools.progress import Progress, noop
+from lqmf.tools.errors import BackendFailed, LqmfError, from_backend
+from lqmf.tools.progress import Progress, noop
 
 PROGRESS_MARK = "\x1elqmf-progress"
-ROOT = Path(__file__).resolve().parents[1]
+
 
 # What a signal death most likely means, in a user's words.
 SIGNAL_CAUSES = {
@@ -72,9 +71,7 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH", "")
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + path if path else "")
+    env = dict(os.environ)  # `lqmf` is installed (editable or wheel): the child finds it as we did
     env.update(extra or {})
     return env
 
@@ -84,7 +81,7 @@ def run_child(module: str, request: dict, *, what: str, progress: Progress = noo
     """Run ``python -m module`` with ``request`` as JSON on stdin; return its JSON result."""
     cmd = [sys.executable, "-m", module, *args]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env(), cwd=ROOT, preexec_fn=die_with_parent)
+                            text=True, env=child_env(), preexec_fn=die_with_parent)
     err_lines: list[str] = []
 
     def pump() -> None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tools.errors import InvalidInput
-from tools.records import Status
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.records import Status
 
 
 class SortKey(StrEnum):
@@ -134,13 +134,13 @@ class Filter:
 
 
 def _family_word(text: str) -> str | None:
-    from tools.store_schema import family_word
+    from lqmf.tools.store_schema import family_word
 
     return family_word(text)
 
 
 def _model_keys(text: str) -> list[str]:
-    from tools.store_schema import model_keys_for
+    from lqmf.tools.store_schema import model_keys_for
 
     return model_keys_for(text)
 
@@ -236,7 +236,7 @@ def _positive(name: str, value: Any, kind: type) -> Any:
 
 def from_slots(slots: dict, text: str | None = None) -> Query:
     """A Query from the parser's slots (unknown slots are ignored)."""
-    from tools.quantize.types import parse_method, parse_quant_type
+    from lqmf.tools.quantize.types import parse_method, parse_quant_type
 
     q = Query(text=(text or None))
     s = {k: v for k, v in slots.items() if v is not None and v != ""}
@@ -301,7 +301,7 @@ def remainder(utterance: str, slots: dict) -> str | None:
     """The part of the utterance the slots do not explain, or None.
 
     Used as semantic search text ("runs where quality collapsed")."""
-    from tools.quantize.types import QuantMethod, QuantType
+    from lqmf.tools.quantize.types import QuantMethod, QuantType
 
     known = set(_QUERY_WORDS)
     known |= {t.lower() for t in QuantType} | {m.value for m in QuantMethod}

@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
-from tools.config import data_dir
+from lqmf.tools.config import data_dir
 
 
 class RunKind(StrEnum):
@@ -243,7 +243,7 @@ def journal() -> JsonlStore:
 def default_store() -> RecordStore:
     """The store every tool writes to: Chroma (tools/store.py) when chromadb is
     installed, which imports the JSONL records on first open; else JSONL."""
-    from tools.store import chroma_available, open_store
+    from lqmf.tools.store import chroma_available, open_store
 
     if chroma_available():
         return open_store()
@@ -255,7 +255,7 @@ def recorded_run(rec: ExperimentRecord, store: RecordStore, what: str) -> Iterat
     """Run the body as one experiment: the record ends succeeded, failed (with
     the one-sentence error) or cancelled, and is stored whatever happens.
     Backend exceptions leave as one LqmfError; Ctrl-C as Interrupted."""
-    from tools.errors import Interrupted, LqmfError, from_backend
+    from lqmf.tools.errors import Interrupted, LqmfError, from_backend
 
     start = time.perf_counter()
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from tools.errors import UnsafeModel, short_path
+from lqmf.tools.errors import UnsafeModel, short_path
 
 FLAG = "--trust-remote-code"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 
-from tools.config import data_dir, user_config
-from tools.errors import InvalidInput, MissingComponent, StoreCorrupt, StoreLocked, StoreUnreachable
-from tools.records import ExperimentRecord, JsonlStore
-from tools.store_index import SideIndex
-from tools import store_schema as schema
-from tools.store_files import looks_like_sqlite, read_journal, read_known, write_json_atomic
+from lqmf.tools.config import data_dir, user_config
+from lqmf.tools.errors import InvalidInput, MissingComponent, StoreCorrupt, StoreLocked, StoreUnreachable
+from lqmf.tools.records import ExperimentRecord, JsonlStore
+from lqmf.tools.store_index import SideIndex
+from lqmf.tools import store_schema as schema
+from lqmf.tools.store_files import looks_like_sqlite, read_journal, read_known, write_json_atomic
 
 ENV_URL = "LQMF_CHROMA_URL"
 ENV_LOCK_TIMEOUT = "LQMF_STORE_LOCK_TIMEOUT"
@@ -90,7 +90,7 @@ class ChromaStore:
         return self.url or str(self.path)
 
     def _open_client(self):
-        from tools.heavy import imports
+        from lqmf.tools.heavy import imports
 
         with imports():  # an embedder warm-up may be importing torch/numpy in a thread
             import chromadb
@@ -120,7 +120,7 @@ class ChromaStore:
             raise self._map_open_error(e) from None
 
     def _open_collection(self):
-        from tools.embeddings import embedding_function
+        from lqmf.tools.embeddings import embedding_function
 
         try:
             return self._client.get_or_create_collection(
@@ -140,7 +140,7 @@ class ChromaStore:
         return self._corrupt(_short(e))
 
     def _map_write_error(self, e: Exception):
-        from tools.errors import from_backend
+        from lqmf.tools.errors import from_backend
 
         text = str(e).lower()
         if "locked" in text:
@@ -207,7 +207,7 @@ class ChromaStore:
         order); when this returns, every batch is committed."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from tools.embeddings import embedder
+        from lqmf.tools.embeddings import embedder
 
         emb = embedder()
         records = list({r.id: r for r in records}.values())   # one entry per id, last wins
@@ -268,7 +268,7 @@ class ChromaStore:
 
     def semantic(self, text: str, where: dict | None = None, n: int = 10) -> list[tuple[str, float, dict]]:
         """(id, distance, metadata) of the n entries nearest to ``text``."""
-        from tools.embeddings import embedder
+        from lqmf.tools.embeddings import embedder
 
         total = max(self.index.count(), 1)   # local, no round trip; Chroma caps n anyway
         vec = embedder().embed([text])[0]

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from tools.records import BadRecord, ExperimentRecord, parse_line, reject_line, split_lines
+from lqmf.tools.records import BadRecord, ExperimentRecord, parse_line, reject_line, split_lines
 
 
 def read_journal(path: Path, offset: int) -> tuple[list[ExperimentRecord], int]:

@@ -17,7 +17,7 @@ import os
 from dataclasses import fields
 from functools import lru_cache
 
-from tools.records import ExperimentRecord, Status
+from lqmf.tools.records import ExperimentRecord, Status
 
 TASKS = ("chat", "code", "creative", "math", "summarization", "general")
 RECORD_JSON = "record_json"
@@ -34,7 +34,7 @@ def catalog_facts(model: str, model_name: str = "") -> tuple[str, dict | None]:
 
     model_key is the catalog's short name when the model is known (``smollm``,
     ``HuggingFaceTB/SmolLM2-135M-Instruct`` -> ``smollm2``), else a slug."""
-    from tools.models import catalog_entry, slug
+    from lqmf.tools.models import catalog_entry, slug
 
     candidates = [model, model_name, os.path.basename(model.rstrip("/")) if model else ""]
     for cand in candidates:
@@ -60,8 +60,8 @@ def family_word(text: str) -> str | None:
 def model_keys_for(text: str) -> list[str]:
     """The model_key values a user's model name may match (for filters). A bare
     family name ("gemma") matches every catalog model of that family."""
-    import knowledge
-    from tools.models import slug
+    from lqmf import knowledge
+    from lqmf.tools.models import slug
 
     key, entry = catalog_facts(text.strip(), "")
     keys = [key]

@@ -14,8 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from tools.errors import InvalidInput, LqmfError
-from tools.records import ExperimentRecord, RunKind, Status
+from lqmf.tools.errors import InvalidInput, LqmfError
+from lqmf.tools.records import ExperimentRecord, RunKind, Status
 
 
 class CheckKind(StrEnum):
@@ -60,7 +60,7 @@ class Check:
 
     def validate(self, where: str) -> None:
         """Values must be domain words: a quant type, a run kind, a job state…"""
-        from tools.quantize.types import parse_quant_type
+        from lqmf.tools.quantize.types import parse_quant_type
 
         p = self.params
 
@@ -128,7 +128,7 @@ def evaluate(check: Check, state: State) -> Result:
 
 # ---- the evaluators ---------------------------------------------------------
 def _qt(check: Check) -> str | None:
-    from tools.quantize.types import parse_quant_type
+    from lqmf.tools.quantize.types import parse_quant_type
 
     q = check.get("quant_type")
     return parse_quant_type(q).value if q else None
@@ -151,7 +151,7 @@ def _none(check: Check, state: State) -> Result:
 
 
 def _artifact(check: Check, state: State) -> Result:
-    from tools.quantize.types import QuantType
+    from lqmf.tools.quantize.types import QuantType
 
     qt = _qt(check)
     present = {str(Path(a)) for a in state.artifacts}

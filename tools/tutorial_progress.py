@@ -21,8 +21,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Sequence
 
-from tools.tutorial_checks import CheckKind, Event, State, evaluate
-from tools.tutorials import Step, Tutorial
+from lqmf.tools.tutorial_checks import CheckKind, Event, State, evaluate
+from lqmf.tools.tutorials import Step, Tutorial
 
 
 class StepStatus(StrEnum):
@@ -146,9 +146,9 @@ def overview(tutorials: dict[str, Tutorial], progress: dict[str, Progress]) -> l
 def gather(since: float = 0.0, events: Sequence[Event] = (), job_limit: int = 200) -> State:
     """The real state: the journal's records, the newest jobs, and the artifact
     files that exist (under the data dir's artifacts/, or named by a record)."""
-    from tools.config import artifacts_dir
-    from tools.records import journal
-    from tools.scheduler.store import JobStore
+    from lqmf.tools.config import artifacts_dir
+    from lqmf.tools.records import journal
+    from lqmf.tools.scheduler.store import JobStore
 
     records = journal().all()
     store = JobStore()

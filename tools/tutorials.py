@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import knowledge
-from tools.errors import InvalidInput
-from tools.tutorial_checks import CHECK_FIELDS, Check, CheckKind
+from lqmf import knowledge
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.tutorial_checks import CHECK_FIELDS, Check, CheckKind
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def parse(name: str, text: str, known_topics: set[str] | None = None) -> Tutoria
 
 @lru_cache(maxsize=4)
 def _load(path: str, stamp: tuple) -> dict[str, Tutorial]:
-    from tools import docs
+    from lqmf.tools import docs
 
     topics = set(docs.load())
     out = {f.stem: parse(f.stem, f.read_text(encoding="utf-8"), topics) for f in sorted(Path(path).glob("*.toml"))}

@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 import sys
 
-from tools.errors import Interrupted, LqmfError, escape_controls, from_os_error
+from lqmf.tools.errors import Interrupted, LqmfError, escape_controls, from_os_error
 
 # The order commands are listed in `lqmf --help`; any other cmd_* module follows.
 ORDER = ["chat", "quantize", "bench", "models", "parse", "query", "compare", "export",
@@ -22,7 +22,7 @@ def _command_modules() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from copilot.cli.args import Parser
+    from lqmf.copilot.cli.args import Parser
 
     parser = Parser(
         prog="lqmf", description="LQMF Copilot: quantize, benchmark and compare local LLMs.")

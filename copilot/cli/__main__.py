@@ -1,5 +1,5 @@
 import sys
 
-from copilot.cli import main
+from lqmf.copilot.cli import main
 
 sys.exit(main())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from tools.errors import InvalidInput
-from tools.limits import Knob, check
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.limits import Knob, check
 
 
 def number(knob: Knob):
@@ -25,7 +25,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse API
         import sys
 
-        from tools.errors import escape_controls
+        from lqmf.tools.errors import escape_controls
 
         sys.stderr.write(f"error: {self.prog}: {escape_controls(message)} (see `{self.prog} --help`).\n")
         sys.exit(2)

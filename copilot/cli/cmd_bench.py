@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.args import number
-from copilot.cli.cmd_quantize import require_types
-from tools.limits import Knob
-from copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
+from lqmf.copilot.cli.args import number
+from lqmf.copilot.cli.cmd_quantize import require_types
+from lqmf.tools.limits import Knob
+from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
 
 
 def register(sub) -> None:
@@ -31,14 +31,14 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.benchmark import benchmark, check_numbers
-    from tools.benchmark.quality import DEFAULT_CHUNKS
-    from tools.errors import InvalidInput
-    from tools.quantize import resolve_type
+    from lqmf.tools.benchmark import benchmark, check_numbers
+    from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS
+    from lqmf.tools.errors import InvalidInput
+    from lqmf.tools.quantize import resolve_type
 
-    from copilot.cli.output import console, print_json
-    from copilot.cli.progress import rich_progress
-    from copilot.cli.tables import caveat_for, quality_table
+    from lqmf.copilot.cli.output import console, print_json
+    from lqmf.copilot.cli.progress import rich_progress
+    from lqmf.copilot.cli.tables import caveat_for, quality_table
 
     check_queue_flags(args)
     if args.chunks is not None and args.chunks < 1:

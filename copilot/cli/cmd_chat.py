@@ -21,10 +21,10 @@ def register(sub) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from copilot.io import IO
-    from copilot.repl import Repl
-    from copilot.session import Session
-    from tools.errors import InvalidInput
+    from lqmf.copilot.io import IO
+    from lqmf.copilot.repl import Repl
+    from lqmf.copilot.session import Session
+    from lqmf.tools.errors import InvalidInput
 
     script = None
     if args.script and args.script != "-":
@@ -32,7 +32,7 @@ def handler(args: argparse.Namespace) -> int:
             script = open(args.script, encoding="utf-8", errors="replace")
         except OSError as e:
             raise InvalidInput(f"cannot read {args.script} ({e.strerror})", "check the path") from None
-    from copilot.tutoring import first_run_offer
+    from lqmf.copilot.tutoring import first_run_offer
 
     interactive = not (args.script or args.plain) and sys.stdin.isatty() and sys.stdout.isatty()
     offer = first_run_offer()           # before the Session notes its thread
@@ -51,14 +51,14 @@ def handler(args: argparse.Namespace) -> int:
 
 def _voice(repl, args) -> None:
     """Attach the voice front end; push-to-talk only where a microphone exists."""
-    from copilot.voice.frontend import VoiceFrontEnd
-    from copilot.voice.models import model_name
-    from tools.errors import MissingComponent
+    from lqmf.copilot.voice.frontend import VoiceFrontEnd
+    from lqmf.copilot.voice.models import model_name
+    from lqmf.tools.errors import MissingComponent
 
     repl.voice = VoiceFrontEnd(model_name(args.voice_model))
     if not args.voice:
         return
-    from copilot.voice.mic import input_device
+    from lqmf.copilot.voice.mic import input_device
 
     try:
         input_device()

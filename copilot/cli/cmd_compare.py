@@ -21,7 +21,7 @@ def targets_from_text(targets: list[str]) -> list[str]:
     """One sentence ("the Q4_K_M and Q8_0 runs of smollm2") -> model:QTYPE targets."""
     if len(targets) != 1 or " " not in targets[0].strip():
         return targets
-    from copilot.parser import parse
+    from lqmf.copilot.parser import parse
 
     slots = parse(targets[0]).get("slots", {})
     model = slots.get("model")
@@ -32,23 +32,23 @@ def targets_from_text(targets: list[str]) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from tools.compare import compare, resolve_targets
-    from tools.records import default_store
+    from lqmf.tools.compare import compare, resolve_targets
+    from lqmf.tools.records import default_store
 
     store = default_store()
     if not hasattr(store, "index"):
-        from tools.errors import MissingComponent
+        from lqmf.tools.errors import MissingComponent
 
         raise MissingComponent("compare needs the Chroma store, and chromadb is not installed",
                                "pip install chromadb")
     records = resolve_targets(store, targets_from_text(args.targets))
     result = compare(records)
     if args.json:
-        from copilot.cli.output import print_json
+        from lqmf.copilot.cli.output import print_json
 
         print_json(result.to_dict())
         return 0
-    from copilot.cli.output import console
+    from lqmf.copilot.cli.output import console
 
     console().print(comparison_table(result))
     return 0
@@ -60,7 +60,7 @@ STYLE = {"better": "green", "worse": "red"}
 def comparison_table(result):
     from rich.table import Table
 
-    from copilot.cli.tables import fmt
+    from lqmf.copilot.cli.tables import fmt
 
     table = Table(title="compared with the first run (green better, red worse)", title_justify="left")
     table.add_column("")

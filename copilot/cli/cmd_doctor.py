@@ -12,9 +12,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.doctor import build_advice, doctor
+    from lqmf.tools.doctor import build_advice, doctor
 
-    from copilot.cli.output import console, print_json
+    from lqmf.copilot.cli.output import console, print_json
 
     rep = doctor(check=not args.no_check)
     if args.json:

@@ -21,7 +21,7 @@ def rows(records) -> tuple[list[str], list[dict]]:
     """Flat rows: lists joined with commas, dicts as JSON."""
     from dataclasses import fields
 
-    from tools.records import ExperimentRecord
+    from lqmf.tools.records import ExperimentRecord
 
     names = [f.name for f in fields(ExperimentRecord)]
     out = []
@@ -36,9 +36,9 @@ def rows(records) -> tuple[list[str], list[dict]]:
 def handle(args: argparse.Namespace) -> int:
     import sys
 
-    from tools.errors import InvalidInput, MissingComponent, short_path
-    from tools.fsutil import atomic_output, check_output
-    from tools.records import default_store
+    from lqmf.tools.errors import InvalidInput, MissingComponent, short_path
+    from lqmf.tools.fsutil import atomic_output, check_output
+    from lqmf.tools.records import default_store
 
     flag = "--csv" if args.csv is not None else "--parquet"
     name = args.csv if args.csv is not None else args.parquet

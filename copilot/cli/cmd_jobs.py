@@ -37,8 +37,8 @@ def _progress(job) -> str:
 def _requeue_orphans(store) -> None:
     """Running jobs of a worker that died (kill -9, a crash) are queued again
     now, and a worker is started for them: no job shows "running" forever."""
-    from tools import scheduler
-    from tools.scheduler import recovery
+    from lqmf.tools import scheduler
+    from lqmf.tools.scheduler import recovery
 
     requeued = recovery.recover_orphans(store)
     if requeued:
@@ -48,10 +48,10 @@ def _requeue_orphans(store) -> None:
 
 
 def handle(args) -> int:
-    from copilot.cli.output import console, print_json
-    from tools import scheduler
-    from tools.errors import InvalidInput
-    from tools.scheduler.jobs import JobState
+    from lqmf.copilot.cli.output import console, print_json
+    from lqmf.tools import scheduler
+    from lqmf.tools.errors import InvalidInput
+    from lqmf.tools.scheduler.jobs import JobState
 
     store = scheduler.JobStore()
     try:
@@ -68,7 +68,7 @@ def handle(args) -> int:
                 print_json([j.to_dict() for j in jobs])
                 return 0
             from rich.table import Table
-            from tools.scheduler.kinds import spec_for
+            from lqmf.tools.scheduler.kinds import spec_for
             t = Table(title=f"{len(jobs)} jobs" + ("" if args.all else " (newest 50; --all for every one)"))
             for col in ("id", "kind", "what", "priority", "state", "progress", "when", "note / error"):
                 t.add_column(col)
@@ -90,7 +90,7 @@ def handle(args) -> int:
             print_json(job.to_dict())
             return 0
         if args.action == "show":
-            from tools.fsutil import human_bytes
+            from lqmf.tools.fsutil import human_bytes
             c = console()
             d = job.to_dict()
             for k in ("id", "kind", "state", "priority", "args", "attempts", "max_attempts", "worker",

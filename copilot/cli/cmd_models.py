@@ -12,16 +12,16 @@ def register(sub) -> None:
 
 def inventory() -> dict:
     """Bundled models, cached dense/F16 sources, and artifacts with their latest benchmark."""
-    import knowledge
-    from tools.config import artifacts_dir, cache_dir
-    from tools.errors import LqmfError
-    from tools.quantize import read_sidecar
-    from tools.records import journal
+    from lqmf import knowledge
+    from lqmf.tools.config import artifacts_dir, cache_dir
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.quantize import read_sidecar
+    from lqmf.tools.records import journal
 
     sources, hints = [], []
     for entry in knowledge.catalog():
         if entry.get("bundled"):
-            from tools.models import resolve
+            from lqmf.tools.models import resolve
 
             try:
                 src = resolve(entry["name"])
@@ -58,8 +58,8 @@ def inventory() -> dict:
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from copilot.cli.output import console, print_json
-    from copilot.cli.tables import fmt
+    from lqmf.copilot.cli.output import console, print_json
+    from lqmf.copilot.cli.tables import fmt
 
     inv = inventory()
     if args.json:

@@ -24,12 +24,12 @@ def _emit(obj: dict) -> None:
 
 
 def _safe_parse(text: str, mode: str | None) -> dict:
-    from copilot.parser import parse
+    from lqmf.copilot.parser import parse
 
     try:
         return parse(text, mode)
     except Exception as e:  # noqa: BLE001 - one bad line must not end the run
-        from tools.errors import LqmfError
+        from lqmf.tools.errors import LqmfError
 
         if isinstance(e, LqmfError):
             raise
@@ -37,7 +37,7 @@ def _safe_parse(text: str, mode: str | None) -> dict:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from copilot.parser import load, parse_mode
+    from lqmf.copilot.parser import load, parse_mode
 
     mode = parse_mode(args.mode).value if args.mode else load().mode.value
     if args.text != ["-"]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
+from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
 
 
 def register(sub) -> None:
@@ -27,8 +27,8 @@ def split_types(values: list[str]) -> list[str]:
 
 
 def require_types(values: list[str]) -> list[str]:
-    from tools.errors import InvalidInput
-    from tools.quantize.types import QuantType
+    from lqmf.tools.errors import InvalidInput
+    from lqmf.tools.quantize.types import QuantType
 
     types = split_types(values)
     if not types:
@@ -37,11 +37,11 @@ def require_types(values: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.quantize import quantize, resolve_type
-    from tools.fsutil import human_bytes
+    from lqmf.tools.quantize import quantize, resolve_type
+    from lqmf.tools.fsutil import human_bytes
 
-    from copilot.cli.output import console, print_json
-    from copilot.cli.progress import rich_progress
+    from lqmf.copilot.cli.output import console, print_json
+    from lqmf.copilot.cli.progress import rich_progress
 
     check_queue_flags(args)
     types = require_types(args.types)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.args import number
-from tools.limits import Knob
+from lqmf.copilot.cli.args import number
+from lqmf.tools.limits import Knob
 
 FLAG_SLOTS = ["task", "model", "method", "quant_type", "bits", "status", "max_size_gb",
               "min_tok_s", "since_days", "sort", "order", "limit"]
@@ -41,13 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_query(args: argparse.Namespace):
     """(Query, parsed) from the text and flags; flags win over parsed slots."""
-    from tools.query import from_slots, remainder
+    from lqmf.tools.query import from_slots, remainder
 
     text = " ".join(args.text).strip()
     slots: dict = {}
     parsed = None
     if text:
-        from copilot.parser import parse
+        from lqmf.copilot.parser import parse
 
         parsed = parse(text)
         slots.update(parsed.get("slots", {}))
@@ -60,32 +60,32 @@ def build_query(args: argparse.Namespace):
 
 
 def handle(args: argparse.Namespace) -> int:
-    from tools.query_exec import run
-    from tools.records import default_store
+    from lqmf.tools.query_exec import run
+    from lqmf.tools.records import default_store
 
     query, parsed = build_query(args)
     if args.plot and query.limit is None:
         query.limit = 500
     if query.text:
-        from tools.embeddings import warm_up
+        from lqmf.tools.embeddings import warm_up
 
         warm_up()            # load the embedder while chromadb is imported and opened
     store = default_store()
     if not hasattr(store, "index"):
-        from tools.errors import MissingComponent
+        from lqmf.tools.errors import MissingComponent
 
         raise MissingComponent("queries need the Chroma store, and chromadb is not installed",
                                "pip install chromadb")
     result = run(store, query)
     if args.json:
-        from copilot.cli.output import print_json
+        from lqmf.copilot.cli.output import print_json
 
         data = result.to_dict()
         if parsed is not None:
             data["parsed"] = parsed
         print_json(data)
         return 0
-    from copilot.cli.output import console
+    from lqmf.copilot.cli.output import console
 
     con = console()
     msg = result.message()
@@ -94,7 +94,7 @@ def handle(args: argparse.Namespace) -> int:
     if msg:
         con.print(msg)
     if args.plot and result.records:
-        from copilot.render_plots import plot
+        from lqmf.copilot.render_plots import plot
 
         con.print(plot(result.records, args.plot, color=con.is_terminal), markup=False,
                   highlight=False)
@@ -106,7 +106,7 @@ def results_table(result):
 
     from rich.table import Table
 
-    from tools.fsutil import human_bytes
+    from lqmf.tools.fsutil import human_bytes
 
     q = result.query
     table = Table(title=q.describe(), title_justify="left")

@@ -13,9 +13,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.doctor import self_check
-    from tools.errors import BackendFailed
-    from tools.llamacpp.sdist import install_converter
+    from lqmf.tools.doctor import self_check
+    from lqmf.tools.errors import BackendFailed
+    from lqmf.tools.llamacpp.sdist import install_converter
 
     path = install_converter(force=args.force)
     print(f"converter ready: {path}")

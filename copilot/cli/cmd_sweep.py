@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.args import number
-from copilot.cli.cmd_quantize import split_types
-from tools.limits import Knob
+from lqmf.copilot.cli.args import number
+from lqmf.copilot.cli.cmd_quantize import split_types
+from lqmf.tools.limits import Knob
 
 
 def register(sub) -> None:
@@ -31,11 +31,11 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from tools import scheduler
-    from tools.errors import InvalidInput
-    from tools.scheduler.fanout import fan_out, summarize
+    from lqmf.tools import scheduler
+    from lqmf.tools.errors import InvalidInput
+    from lqmf.tools.scheduler.fanout import fan_out, summarize
 
-    from copilot.cli.output import console, print_json
+    from lqmf.copilot.cli.output import console, print_json
 
     if args.batch:
         s = summarize(args.batch, args.pick, kld_limit=args.max_kld)
@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 def _print_summary(s) -> None:
     from rich.table import Table
 
-    from copilot.cli.output import console
-    from copilot.cli.tables import fmt
+    from lqmf.copilot.cli.output import console
+    from lqmf.copilot.cli.tables import fmt
 
     t = Table(title=f"batch {s.batch}: best by {s.criterion.value}", title_justify="left")
     for h in ("model", "type", "method", "state", "size", "mean KLD", "ppl", "tg tok/s", ""):

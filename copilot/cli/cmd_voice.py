@@ -28,10 +28,10 @@ def register(sub) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from copilot.voice.confidence import CONFIRM_BELOW
-    from copilot.voice.frontend import VoiceFrontEnd
-    from copilot.voice.models import model_name
-    from tools.errors import InvalidInput
+    from lqmf.copilot.voice.confidence import CONFIRM_BELOW
+    from lqmf.copilot.voice.frontend import VoiceFrontEnd
+    from lqmf.copilot.voice.models import model_name
+    from lqmf.tools.errors import InvalidInput
 
     below = CONFIRM_BELOW if args.confirm_below is None else args.confirm_below
     if not 0.0 <= below <= 1.0:
@@ -48,7 +48,7 @@ def handler(args: argparse.Namespace) -> int:
 def _print_parse(heard, as_json: bool) -> int:
     import json
 
-    from copilot.cli.output import print_json
+    from lqmf.copilot.cli.output import print_json
 
     if as_json:
         print_json(heard.to_dict())
@@ -61,9 +61,9 @@ def _print_parse(heard, as_json: bool) -> int:
 
 
 def _run(fe, heard, args) -> int:
-    from copilot.io import IO
-    from copilot.repl import Repl
-    from copilot.session import Session
+    from lqmf.copilot.io import IO
+    from lqmf.copilot.repl import Repl
+    from lqmf.copilot.session import Session
 
     class HeardIO(IO):
         """Keeps the reply's blocks for --speak."""
@@ -88,7 +88,7 @@ def _run(fe, heard, args) -> int:
         repl.handle(heard.text)
     _answers(repl, fe, io)
     if args.speak:
-        from copilot.voice.speak import speak, summary
+        from lqmf.copilot.voice.speak import speak, summary
 
         print(speak(summary(io.said), args.speak_to))
     return 0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from copilot.cli.args import number
-from tools.limits import Knob
+from lqmf.copilot.cli.args import number
+from lqmf.tools.limits import Knob
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,9 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args) -> int:
-    from copilot.cli.output import print_json
-    from tools import scheduler
-    from tools.scheduler.resources import make_budget
+    from lqmf.copilot.cli.output import print_json
+    from lqmf.tools import scheduler
+    from lqmf.tools.scheduler.resources import make_budget
 
     if args.ray is None:
         budget = make_budget(args.ram_budget, args.cores, args.max_jobs)

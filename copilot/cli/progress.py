@@ -17,7 +17,7 @@ def rich_progress(enabled: bool = True) -> Iterator:
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from copilot.cli.output import console
+    from lqmf.copilot.cli.output import console
 
     bars = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                     TimeElapsedColumn(), console=console(stderr=True), transient=False)

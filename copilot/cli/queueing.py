@@ -13,22 +13,22 @@ def add_queue_flags(p: argparse.ArgumentParser) -> None:
 
 def check_queue_flags(args: argparse.Namespace) -> None:
     """``--at`` only means something with ``--queue``: refuse it alone, before any work."""
-    from tools.errors import InvalidInput
+    from lqmf.tools.errors import InvalidInput
 
     if getattr(args, "not_before", None) and not getattr(args, "queue", False):
         raise InvalidInput("--at only works with --queue (a run without --queue starts now)",
                            f"add --queue, e.g. --queue --at {args.not_before!r}")
     if getattr(args, "queue", False) and getattr(args, "not_before", None):
-        from tools.scheduler.timeparse import parse_not_before
+        from lqmf.tools.scheduler.timeparse import parse_not_before
 
         parse_not_before(args.not_before)  # an unreadable or too-far time: one sentence now
 
 
 def submit_all(kind: str, jobs: list[dict], args: argparse.Namespace) -> int:
     """Submit one job per argument dict, make sure a local worker runs, print the ids."""
-    from tools import scheduler
+    from lqmf.tools import scheduler
 
-    from copilot.cli.output import console, print_json
+    from lqmf.copilot.cli.output import console, print_json
 
     ids = [scheduler.submit(kind, {k: v for k, v in a.items() if v is not None}, priority=args.priority,
                             not_before=args.not_before) for a in jobs]

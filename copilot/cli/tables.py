@@ -1,7 +1,7 @@
 """Tables for engine results (quantize, bench, models)."""
 from __future__ import annotations
 
-from tools.fsutil import human_bytes
+from lqmf.tools.fsutil import human_bytes
 
 QUALITY_COLUMNS = [
     # (header, record field, format)
@@ -43,7 +43,7 @@ def quality_table(records: list, title: str):
 
 
 def caveat_for(model_ref: str) -> str | None:
-    from tools.models import catalog_entry
+    from lqmf.tools.models import catalog_entry
 
     entry = catalog_entry(model_ref) if model_ref else None
     if entry and entry.get("bundled", {}).get("source_quant"):

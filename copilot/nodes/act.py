@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
-from copilot import render
-from copilot.nodes.resolve import EXTRAS
-from copilot.state import ChatState
-from copilot.tools_registry import LONG, ToolName, call
-from tools.errors import LqmfError, from_backend
+from lqmf.copilot import render
+from lqmf.copilot.nodes.resolve import EXTRAS
+from lqmf.copilot.state import ChatState
+from lqmf.copilot.tools_registry import LONG, ToolName, call
+from lqmf.tools.errors import LqmfError, from_backend
 
 
 def _benchmark_args(step: dict, done: dict[str, dict]) -> dict:
@@ -61,7 +61,7 @@ def act(state: ChatState, config: RunnableConfig) -> dict:
                  "announced": False}
             tracked.append(t)
             if thread:
-                from copilot.session import journal
+                from lqmf.copilot.session import journal
 
                 journal(thread, t["job_id"], tool.value, args)
             if tool is ToolName.QUANTIZE:

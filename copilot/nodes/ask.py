@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from langgraph.types import interrupt
 
-from copilot import render
-from copilot.nodes import words
-from copilot.nodes.plan import BNB_BY_BITS, BY_BITS
-from copilot.nodes.understand import interpret
-from copilot.state import RESET, AskResult, ChatState, Intent
+from lqmf.copilot import render
+from lqmf.copilot.nodes import words
+from lqmf.copilot.nodes.plan import BNB_BY_BITS, BY_BITS
+from lqmf.copilot.nodes.understand import interpret
+from lqmf.copilot.state import RESET, AskResult, ChatState, Intent
 
 CHANGE_SLOTS = ("model", "quant_type", "quant_types", "bits", "method", "priority", "device",
                 "max_kld", "max_size_gb", "max_ppl_delta_pct")
@@ -45,7 +45,7 @@ def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     if slot == "model":
         if slots.get("model"):
             return {"model": slots["model"]}
-        from tools.models import catalog_entry
+        from lqmf.tools.models import catalog_entry
 
         raw = answer.strip()
         if catalog_entry(raw) or "/" in raw or raw.endswith(".gguf"):

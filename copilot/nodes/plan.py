@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 
-from copilot import render
-from copilot.nodes.resolve import public_slots, resolve
-from copilot.state import ChatState, Intent, Question, Step
-from copilot.tools_registry import ToolName
-from copilot.tutoring import plan_tutorial
-from tools.errors import LqmfError
-from tools.models import bundled_models
+from lqmf.copilot import render
+from lqmf.copilot.nodes.resolve import public_slots, resolve
+from lqmf.copilot.state import ChatState, Intent, Question, Step
+from lqmf.copilot.tools_registry import ToolName
+from lqmf.copilot.tutoring import plan_tutorial
+from lqmf.tools.errors import LqmfError
+from lqmf.tools.models import bundled_models
 
 BY_BITS = {2: "Q2_K", 3: "Q3_K_M", 4: "Q4_K_M", 5: "Q5_K_M", 6: "Q6_K", 8: "Q8_0", 16: "F16"}
 BNB_BY_BITS = {4: "NF4", 8: "INT8"}
@@ -51,7 +51,7 @@ def quant_types(req: dict) -> list[str]:
 
 def check_type(qt: str, method: str | None) -> str | None:
     """None if usable, else one sentence."""
-    from tools.quantize.types import SPECS, parse_method, parse_quant_type
+    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
 
     try:
         t = parse_quant_type(qt)
@@ -63,8 +63,8 @@ def check_type(qt: str, method: str | None) -> str | None:
 
 
 def size_note(model: str, qt: str) -> str:
-    from tools.models import catalog_entry
-    from tools.quantize.types import SPECS, QuantType
+    from lqmf.tools.models import catalog_entry
+    from lqmf.tools.quantize.types import SPECS, QuantType
 
     entry = catalog_entry(model)
     if not entry or qt not in QuantType.__members__:
@@ -74,7 +74,7 @@ def size_note(model: str, qt: str) -> str:
 
 
 def check_model(model: str) -> str | None:
-    from tools.models import resolve as resolve_model
+    from lqmf.tools.models import resolve as resolve_model
 
     try:
         resolve_model(model)

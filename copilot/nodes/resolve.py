@@ -3,7 +3,7 @@ resolving it against the conversation ("now do Q8_0", "benchmark it",
 "compare them", "actually use 5 bits")."""
 from __future__ import annotations
 
-from copilot.state import ChatState, Intent
+from lqmf.copilot.state import ChatState, Intent
 
 QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs",

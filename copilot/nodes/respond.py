@@ -2,8 +2,8 @@
 when nothing else answered) and record it in the history."""
 from __future__ import annotations
 
-from copilot import render
-from copilot.state import ChatState, Intent
+from lqmf.copilot import render
+from lqmf.copilot.state import ChatState, Intent
 
 FALLBACK = ("I didn't understand that. I can quantize, benchmark, compare and search your experiments, "
             "watch jobs, recommend a model or explain a term; say 'help' for examples.")
@@ -15,7 +15,7 @@ def respond(state: ChatState) -> dict:
     said: list[str] = []
     intent = state.get("intent")
     if intent == Intent.UNKNOWN and not state.get("out") and not state.get("question"):
-        from copilot import llm
+        from lqmf.copilot import llm
 
         reply = llm.reply(state.get("text", ""), state.get("history") or [])
         if reply:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
-from copilot import backends, render
-from copilot.state import RESET, ChatState
+from lqmf.copilot import backends, render
+from lqmf.copilot.state import RESET, ChatState
 
 
 def describe_result(t: dict, row: dict) -> str:
@@ -76,7 +76,7 @@ def sync(state: ChatState, config: RunnableConfig) -> dict:
     known = {t["job_id"] for t in tracked}
     lost = []  # submitted by a turn that was killed before its checkpoint
     if thread:
-        from copilot.session import journaled
+        from lqmf.copilot.session import journaled
 
         lost = [{**j, "status": None, "announced": False} for j in journaled(thread) if j["job_id"] not in known]
         tracked += lost

@@ -2,8 +2,8 @@
 state and move on, or say what is missing (copilot/tutoring.py)."""
 from __future__ import annotations
 
-from copilot.state import ChatState
-from copilot.tutoring import after_turn
+from lqmf.copilot.state import ChatState
+from lqmf.copilot.tutoring import after_turn
 
 
 def tutor(state: ChatState) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from copilot.nodes import words
-from copilot.state import ChatState, Intent
+from lqmf.copilot.nodes import words
+from lqmf.copilot.state import ChatState, Intent
 
 FRAGMENT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 CONFIRM_BELOW = 0.5   # a reading less sure than this is confirmed ("Did you mean: ...?") before acting
@@ -16,8 +16,8 @@ _PLACEHOLDER = "Q4_K_M"   # stands in for a made-up type so that the rest of the
 
 def unknown_types(text: str) -> list[str]:
     """Quant types the user wrote that are no real type (upper case, in order)."""
-    from tools.errors import LqmfError
-    from tools.quantize.types import parse_quant_type
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.quantize.types import parse_quant_type
 
     bad = []
     for m in _TYPE_SHAPED.finditer(text):
@@ -44,7 +44,7 @@ def interpret(text: str) -> tuple[str, dict]:
     """(intent, slots) for one utterance; never raises for odd text."""
     if not text.strip():
         return Intent.TICK.value, {}
-    from copilot.parser import parse
+    from lqmf.copilot.parser import parse
 
     try:
         res = parse(text)
@@ -86,7 +86,7 @@ def interpret(text: str) -> tuple[str, dict]:
 
 
 def understand(state: ChatState) -> dict:
-    from copilot.tutoring import intercept
+    from lqmf.copilot.tutoring import intercept
 
     text = state.get("text", "")
     intent, slots = intercept(text, state) or interpret(text)

@@ -8,13 +8,13 @@ rules, and the LLM only when their confidence is low). The mode comes from
 """
 from __future__ import annotations
 
-from copilot.parser.config import ParserMode, load, parse_mode
+from lqmf.copilot.parser.config import ParserMode, load, parse_mode
 
 __all__ = ["parse", "ParserMode", "load", "parse_mode"]
 
 
 def parse(text: str, mode: str | None = None) -> dict:
-    from copilot.parser import builtin
+    from lqmf.copilot.parser import builtin
 
     settings = load() if mode is None or mode != ParserMode.BUILTIN else None
     chosen = parse_mode(mode) if mode is not None else settings.mode
@@ -23,6 +23,6 @@ def parse(text: str, mode: str | None = None) -> dict:
         return rules
     if chosen is ParserMode.HYBRID and rules["confidence"] >= settings.hybrid_threshold:
         return rules
-    from copilot.parser import llm
+    from lqmf.copilot.parser import llm
 
     return llm.parse(text, settings, fallback=rules)

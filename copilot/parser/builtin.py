@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
-from copilot.parser import intents, models, quants, slots as slot_finders, topics
-from copilot.parser.lexicon import PERCENT
-from copilot.parser.numbers import clean_number
-from copilot.parser.quants import TYPE_FACTS, Hit
-from copilot.parser.schema import ALLOWED, Intent
-from copilot.parser.text import normalize
+from lqmf.copilot.parser import intents, models, quants, slots as slot_finders, topics
+from lqmf.copilot.parser.lexicon import PERCENT
+from lqmf.copilot.parser.numbers import clean_number
+from lqmf.copilot.parser.quants import TYPE_FACTS, Hit
+from lqmf.copilot.parser.schema import ALLOWED, Intent
+from lqmf.copilot.parser.text import normalize
 
 _HAS_LETTER = re.compile(r"[a-z]")
 ALTERNATIVE_MIN = 0.25   # an unknown utterance whose best guess is this likely gets it as "alternative"
@@ -129,7 +129,7 @@ def analyze(norm: str) -> tuple[dict, str, str, intents.IntentScore]:
 
 def features_of(text: str) -> dict[str, float]:
     """The classifier's features of one raw utterance (training uses the same path)."""
-    from copilot.parser import features
+    from lqmf.copilot.parser import features
 
     norm = normalize(text or "")
     found, shaped, _, rules = analyze(norm)
@@ -147,7 +147,7 @@ def _alternative(probs: dict[str, float], found: dict, norm: str, canon: str) ->
 def parse(text: str) -> dict:
     """``{"intent", "slots", "confidence", "parser"}`` for one utterance; for an unknown one
     also ``chitchat`` (greeting, thanks, ...) or ``alternative`` (a guess worth confirming)."""
-    from copilot.parser import chitchat, classifier, features
+    from lqmf.copilot.parser import chitchat, classifier, features
 
     norm = normalize(text or "")
     if not _HAS_LETTER.search(norm):

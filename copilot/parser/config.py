@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tools.errors import InvalidInput
+from lqmf.tools.errors import InvalidInput
 
 
 class ParserMode(StrEnum):
@@ -55,7 +55,7 @@ def parse_mode(value: str) -> ParserMode:
 
 
 def load() -> ParserSettings:
-    from tools.config import user_config
+    from lqmf.tools.config import user_config
 
     data = user_config()
     table = data.get("parser") if isinstance(data.get("parser"), dict) else {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from copilot.parser.intents import MIN_SCORE, IntentScore
+from lqmf.copilot.parser.intents import MIN_SCORE, IntentScore
 
 _NUM = re.compile(r"\b\d+(?:\.\d+)?\b")
 _TOKEN = re.compile(r"<[mq]>|<n>|[a-z][a-z0-9'/\-]*")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from copilot.parser.schema import Intent
+from lqmf.copilot.parser.schema import Intent
 
 I = Intent
 MIN_SCORE = 1.9

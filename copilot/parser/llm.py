@@ -16,8 +16,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from copilot.parser.config import LlmProvider, ParserSettings
-from copilot.parser.schema import Intent, json_schema, validate
+from lqmf.copilot.parser.config import LlmProvider, ParserSettings
+from lqmf.copilot.parser.schema import Intent, json_schema, validate
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ _LOCK = threading.Lock()          # llama.cpp contexts are not thread-safe
 
 
 def prompt() -> str:
-    import prompts
+    from lqmf import prompts
 
     return (Path(prompts.__file__).resolve().parent / "parse.md").read_text(encoding="utf-8")
 
@@ -66,11 +66,11 @@ def _messages(text: str) -> list[dict]:
 def _gguf(s: ParserSettings) -> Complete:
     from llama_cpp import Llama
 
-    from tools.config import threads
+    from lqmf.tools.config import threads
 
     path = s.llm_model
     if not path:
-        from tools.models import resolve
+        from lqmf.tools.models import resolve
 
         path = str(resolve("smollm2").path)
     model = Llama(model_path=path, n_ctx=2048, n_threads=threads(), verbose=False, seed=0)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from copilot.parser.lexicon import COMMON
-from copilot.parser.quants import Hit
+from lqmf.copilot.parser.lexicon import COMMON
+from lqmf.copilot.parser.quants import Hit
 
 _PATH = re.compile(r"(?:(?<=\s)|^)((?:~|\.{1,2})?/[^\s]+|[^\s/]*[^\s]*\.(?:gguf|safetensors|bin))(?=\s|$)")
 _HUB = re.compile(r"(?:(?<=\s)|^)([a-z0-9][\w.\-]{1,}/[\w.\-]*[a-z][\w.\-]*)(?=\s|$)")
@@ -44,7 +44,7 @@ class ModelLexicon:
 
 
 def _known_file() -> Path | None:
-    from tools.config import data_dir
+    from lqmf.tools.config import data_dir
 
     path = data_dir() / "known_models.json"
     return path if path.is_file() else None
@@ -67,7 +67,7 @@ def _read_known(path: Path | None) -> list[str]:
 
 @lru_cache(maxsize=4)
 def _build(known_path: str | None, mtime: float) -> ModelLexicon:
-    import knowledge
+    from lqmf import knowledge
 
     keys: dict[str, str] = {}
 

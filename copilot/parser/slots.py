@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import re
 
-from copilot.parser import lexicon as L
-from copilot.parser.numbers import clean_number, to_number
+from lqmf.copilot.parser import lexicon as L
+from lqmf.copilot.parser.numbers import clean_number, to_number
 
 
 def _first(table: list[tuple[str, re.Pattern]], text: str) -> str | None:

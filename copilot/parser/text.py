@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from copilot.parser.numbers import words_to_digits
+from lqmf.copilot.parser.numbers import words_to_digits
 
 MAX_CHARS = 2000  # longer input is cut: nobody asks a request in more
 

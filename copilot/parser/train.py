@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from copilot.parser.classifier import MODEL_FILE
-from copilot.parser.schema import Intent
+from lqmf.copilot.parser.classifier import MODEL_FILE
+from lqmf.copilot.parser.schema import Intent
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = [ROOT / "evals" / "parse" / "dev.jsonl", ROOT / "evals" / "parse" / "tune.jsonl"]
@@ -30,7 +30,7 @@ def load_rows(paths: list[Path]) -> list[dict]:
 
 
 def featurize(rows: list[dict]) -> list[dict[str, float]]:
-    from copilot.parser import builtin
+    from lqmf.copilot.parser import builtin
 
     return [builtin.features_of(r["text"]) for r in rows]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.errors import CorruptFile, InvalidInput, MissingComponent
+from lqmf.tools.errors import CorruptFile, InvalidInput, MissingComponent
 
 SAMPLE_RATE = 16_000          # what Whisper reads
 MAX_SECONDS = 120.0           # a spoken command; longer recordings are refused

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from copilot.voice.confidence import CONFIRM_BELOW, combined, needs_confirmation
-from copilot.voice.models import DEFAULT_MODEL, WhisperModelName
-from copilot.voice.transcriber import Transcript, Transcriber
+from lqmf.copilot.voice.confidence import CONFIRM_BELOW, combined, needs_confirmation
+from lqmf.copilot.voice.models import DEFAULT_MODEL, WhisperModelName
+from lqmf.copilot.voice.transcriber import Transcript, Transcriber
 
 _TRAILING = re.compile(r"[\s.!?,;:]+$")
 
@@ -30,7 +30,7 @@ def _spellings() -> list:
     """(regex, catalog name) for each alias that differs only in spelling (a digit or a dash in it)."""
     global _SPELLINGS
     if _SPELLINGS is None:
-        import knowledge
+        from lqmf import knowledge
 
         pairs = [(a, e["name"]) for e in knowledge.catalog() for a in e.get("aliases") or []
                  if re.search(r"[\d-]", a) and " " not in a and a != e["name"]]
@@ -88,7 +88,7 @@ class VoiceFrontEnd:
     @property
     def transcriber(self) -> Transcriber:
         if self._transcriber is None:
-            from copilot.voice.prompt import domain_prompt, store_models
+            from lqmf.copilot.voice.prompt import domain_prompt, store_models
 
             prompt = self._prompt if self._prompt is not None else \
                 domain_prompt(store_models() if self._store_models else ())
@@ -96,7 +96,7 @@ class VoiceFrontEnd:
         return self._transcriber
 
     def hear(self, audio) -> Heard:
-        from copilot.parser import parse
+        from lqmf.copilot.parser import parse
 
         tr = self.transcriber.transcribe(audio)
         text = spoken_text(tr.text)
@@ -105,19 +105,19 @@ class VoiceFrontEnd:
         return Heard(tr, text, res, score, needs_confirmation(score, self.confirm_below))
 
     def hear_file(self, path: str | Path) -> Heard:
-        from copilot.voice.audio import load
+        from lqmf.copilot.voice.audio import load
 
         return self.hear(load(path))
 
     def hear_mic(self, say) -> Heard:
-        from copilot.voice.mic import record
+        from lqmf.copilot.voice.mic import record
 
         return self.hear(record(say))
 
     def answer(self, text: str, say) -> str | None:
         """The reply to "is that right?": the transcript to run (yes), None (no),
         or, for anything else, that text as the corrected command."""
-        from copilot.nodes import words
+        from lqmf.copilot.nodes import words
 
         heard, self.pending = self.pending, None
         if heard is None:

@@ -7,8 +7,8 @@ import threading
 
 import numpy as np
 
-from copilot.voice.audio import MAX_SECONDS, SAMPLE_RATE, Audio, check
-from tools.errors import MissingComponent
+from lqmf.copilot.voice.audio import MAX_SECONDS, SAMPLE_RATE, Audio, check
+from lqmf.tools.errors import MissingComponent
 
 NO_MIC_FIX = "read a recording instead: /voice FILE in the chat, or `lqmf voice --file cmd.wav`"
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from importlib import import_module
 from pathlib import Path
 
-from tools.errors import CorruptFile, InvalidInput, MissingComponent
+from lqmf.tools.errors import CorruptFile, InvalidInput, MissingComponent
 
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -57,7 +57,7 @@ def _tiny_en() -> Path:
 
 
 def _base() -> Path:
-    from tools.config import cache_dir
+    from lqmf.tools.config import cache_dir
 
     parts = [Path(_package(d).__file__).parent / "data" / f"model.bin.part{i}"
              for i, d in enumerate(PACKAGES[WhisperModelName.BASE], 1)]

@@ -18,13 +18,13 @@ COMMANDS = ("Quantize smollm2 to Q4_K_M. Find the smallest quant of tinyllama. B
 
 
 def quant_types() -> list[str]:
-    from copilot.parser.schema import QUANT_TYPES
+    from lqmf.copilot.parser.schema import QUANT_TYPES
 
     return [q for q in QUANT_TYPES if q not in ("NF4", "FP4", "INT8")]
 
 
 def catalog_models() -> list[str]:
-    import knowledge
+    from lqmf import knowledge
 
     return [e["name"] for e in knowledge.catalog()]
 
@@ -33,7 +33,7 @@ def domain_prompt(extra_models: Iterable[str] = ()) -> str:
     """Models, quant types, then example commands, within what Whisper reads of a prompt
     (its last MAX_TOKENS tokens): models in order of priority (the bundled ones, the store's,
     the rest of the catalog) until the budget is spent, so none is cut silently."""
-    import knowledge
+    from lqmf import knowledge
 
     entries = knowledge.catalog()
     bundled = [e["name"] for e in entries if e.get("bundled")]
@@ -65,7 +65,7 @@ def _token_counter():
 def store_models() -> list[str]:
     """Model names in the experiment store (none when it cannot be opened: the prompt does without)."""
     try:
-        from copilot import backends
+        from lqmf.copilot import backends
 
         return sorted({r.get("model_name") or r.get("model") or "" for r in backends.records()} - {""})
     except Exception:  # noqa: BLE001 - a prompt hint is never worth a failure

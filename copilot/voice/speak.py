@@ -12,7 +12,7 @@ import wave
 from enum import StrEnum
 from pathlib import Path
 
-from tools.errors import InvalidInput, MissingComponent
+from lqmf.tools.errors import InvalidInput, MissingComponent
 
 MAX_SPOKEN = 240
 
@@ -97,7 +97,7 @@ def synthesize(text: str, out: Path, engine: SpeechEngine | None = None, voice: 
 
 
 def default_reply_path() -> Path:
-    from tools.config import sub_dir
+    from lqmf.tools.config import sub_dir
 
     return sub_dir("voice") / "last_reply.wav"
 
@@ -105,7 +105,7 @@ def default_reply_path() -> Path:
 def speak(text: str, out: Path | None = None) -> str:
     """Say ``text``: played on a sound device, else written to ``out`` (or the data dir).
     Returns one sentence saying which."""
-    from copilot.voice.mic import has_output_device
+    from lqmf.copilot.voice.mic import has_output_device
 
     if not text:
         return "Nothing to say."

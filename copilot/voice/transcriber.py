@@ -7,10 +7,10 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
-from copilot.voice.audio import SAMPLE_RATE, Audio
-from copilot.voice.confidence import whisper_confidence
-from copilot.voice.models import DEFAULT_MODEL, WhisperModelName, model_path
-from tools.errors import InvalidInput, MissingComponent, from_backend
+from lqmf.copilot.voice.audio import SAMPLE_RATE, Audio
+from lqmf.copilot.voice.confidence import whisper_confidence
+from lqmf.copilot.voice.models import DEFAULT_MODEL, WhisperModelName, model_path
+from lqmf.tools.errors import InvalidInput, MissingComponent, from_backend
 
 BEAM_SIZE = 5
 
@@ -53,7 +53,7 @@ def device() -> tuple[str, str]:
 
 
 def _threads() -> int:
-    from tools.config import threads
+    from lqmf.tools.config import threads
 
     return threads()
 
@@ -88,7 +88,7 @@ class Transcriber:
 
     def transcribe(self, audio: Audio) -> Transcript:
         """The words of ``audio``; an error when Whisper hears no speech in it."""
-        from copilot.voice.prompt import domain_prompt
+        from lqmf.copilot.voice.prompt import domain_prompt
 
         model = self.load()
         prompt = self.prompt if self.prompt is not None else domain_prompt()

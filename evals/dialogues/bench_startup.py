@@ -37,7 +37,7 @@ def one_run(home: str) -> tuple[float, float]:
     t0 = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:  # child: the real command on a terminal
-        os.execve(sys.executable, [sys.executable, "-m", "copilot.cli", "chat"], env)
+        os.execve(sys.executable, [sys.executable, "-m", "lqmf.copilot.cli", "chat"], env)
     try:
         t_prompt, _ = read_until(fd, b"\x1b[0m>", 20)  # prompt_toolkit draws the prompt
         os.write(fd, b"what can you do\r")

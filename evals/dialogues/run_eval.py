@@ -49,9 +49,9 @@ def check_turn(turn: dict, repl, out: str) -> str | None:
 
 
 def run_dialogue(d: dict, verbose: bool) -> tuple[bool, list[float], str]:
-    from copilot.io import IO
-    from copilot.repl import Repl
-    from copilot.session import Session
+    from lqmf.copilot.io import IO
+    from lqmf.copilot.repl import Repl
+    from lqmf.copilot.session import Session
 
     buf = io.StringIO()
     repl = Repl(Session(), IO(plain=True, stream=buf), interactive=False, wait=False)

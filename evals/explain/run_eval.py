@@ -32,7 +32,7 @@ def load(path: Path) -> list[dict]:
 
 
 def evaluate(rows: list[dict], misses: bool = False) -> dict:
-    from tools.docs_index import NO_NOTE, index
+    from lqmf.tools.docs_index import NO_NOTE, index
 
     idx = index()
     t0 = time.perf_counter()

@@ -26,7 +26,7 @@ DEV = Path(__file__).resolve().parent / "dev.jsonl"
 
 def _command() -> list[str]:
     exe = Path(sys.executable).with_name("lqmf")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "copilot.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "lqmf.copilot.cli"]
 
 
 def _cpu() -> float:

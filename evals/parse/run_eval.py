@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from copilot.parser.quants import TYPE_FACTS  # noqa: E402
+from lqmf.copilot.parser.quants import TYPE_FACTS  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "dev.jsonl"
 
@@ -112,13 +112,13 @@ def evaluate(rows: list[dict], parse, mode: str) -> dict:
 
 
 def _parser_for(mode: str):
-    from copilot.parser import parse
+    from lqmf.copilot.parser import parse
 
     if mode != "builtin":
         try:
             import llama_cpp  # noqa: F401
         except ImportError:
-            from copilot.parser.config import load as load_settings
+            from lqmf.copilot.parser.config import load as load_settings
 
             if load_settings().llm.value == "gguf":
                 return None
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = load(args.data)
     if args.rules_only:
-        from copilot.parser import classifier
+        from lqmf.copilot.parser import classifier
 
         classifier._model = lambda *a, **k: None
     if args.limit and args.limit < len(rows):   # evenly spread, so every intent is sampled

@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts.toml"
-LQMF = [sys.executable, "-m", "copilot.cli"]
+LQMF = [sys.executable, "-m", "lqmf.copilot.cli"]
 RUN_TIMEOUT_S = 1200
 
 
@@ -84,7 +84,7 @@ def stop_workers(env: dict) -> None:
 
 
 def run_one(spec: dict, env: dict, subs: dict) -> Outcome:
-    from tools import tutorials
+    from lqmf.tools import tutorials
 
     t = tutorials.load()[spec["name"]]
     env = {**env, **{k: str(v) for k, v in (spec.get("env") or {}).items()}}

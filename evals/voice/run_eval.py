@@ -78,14 +78,14 @@ def conditions(rows: list[dict]) -> list[tuple[dict, synth.Voice, float | None]]
 
 def first_command_cli(wav: Path, model: str) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "copilot.cli", "voice", "--file", str(wav), "--model", model,
+    subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", "voice", "--file", str(wav), "--model", model,
                     "--parse-only", "--json"], cwd=ROOT, check=True, capture_output=True)
     return time.perf_counter() - t0
 
 
 def evaluate(model: str, items: list[tuple[dict, Path, str, bool]], prompt: str | None) -> dict:
-    from copilot.voice.audio import load
-    from copilot.voice.frontend import VoiceFrontEnd
+    from lqmf.copilot.voice.audio import load
+    from lqmf.copilot.voice.frontend import VoiceFrontEnd
 
     fe = VoiceFrontEnd(model, prompt=prompt, store_models=False)
     t0 = time.perf_counter()
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tools.config import cache_dir
+    from lqmf.tools.config import cache_dir
 
     rows = load_rows(args.list)[: args.limit or None]
     cache = cache_dir() / "voice_eval"

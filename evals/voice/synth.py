@@ -70,7 +70,7 @@ def add_noise(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
 
 def synthesize(text: str, voice: Voice, cache: Path, snr_db: float | None = None, seed: int = 0) -> Path:
     """The WAV of ``text`` said by ``voice`` (cached)."""
-    from copilot.voice.speak import SpeechEngine, synthesize as tts
+    from lqmf.copilot.voice.speak import SpeechEngine, synthesize as tts
 
     said = speech_form(text)
     key = hashlib.sha1(f"{said}|{voice}|{snr_db}|{seed}".encode()).hexdigest()[:16]

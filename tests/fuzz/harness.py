@@ -85,7 +85,7 @@ def run(case: Case, argv: list[str], env: dict, capsys) -> tuple[int, str, str]:
         return r.returncode, r.stdout, r.stderr
     import signal
 
-    from copilot.cli import main
+    from lqmf.copilot.cli import main
 
     def too_long(*_):
         raise CaseTooLong(f"{CODE}: {argv} ran for over {CASE_LIMIT_S} s: a bad input was accepted and ran")

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import InvalidInput
-from tools.formats import read_gguf
-from tools.progress import Progress, noop
-from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.formats import read_gguf
+from lqmf.tools.progress import Progress, noop
+from lqmf.tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
-from tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, measure
-from tools.benchmark.scorer import check_ctx
+from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, measure
+from lqmf.tools.benchmark.scorer import check_ctx
 
 
 @dataclass
@@ -23,14 +23,14 @@ class BenchResult:
 def _target(target: str, quant_type: str | None, progress: Progress,
             trust_remote_code: bool = False) -> tuple[Path, dict]:
     """The GGUF to measure and what we know of its lineage (sidecar facts)."""
-    from tools.quantize import quantize, read_sidecar
+    from lqmf.tools.quantize import quantize, read_sidecar
 
     path = Path(target).expanduser()
     if path.is_file():
         read_gguf(path)
         facts = read_sidecar(path) or {}
         if quant_type:  # allowed when it names what the artifact is
-            from tools.quantize import resolve_type
+            from lqmf.tools.quantize import resolve_type
 
             want = resolve_type(quant_type, None)[0].value
             if facts.get("quant_type") != want:
@@ -38,8 +38,8 @@ def _target(target: str, quant_type: str | None, progress: Progress,
                                    "drop --type, or pass the model name to benchmark it at that type")
         return path, facts
     if not quant_type:
-        from tools.models import resolve
-        from tools.quantize.convert import cached_sha256, f16_gguf
+        from lqmf.tools.models import resolve
+        from lqmf.tools.quantize.convert import cached_sha256, f16_gguf
 
         f16 = f16_gguf(resolve(target, trust_remote_code), progress)
         return f16, {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "quant_type": "F16",
@@ -53,8 +53,8 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
     """Bad input is one sentence before anything runs (and before a record):
     a model folder that would run code (tools/safety.py), the ranges of
     tools/limits.py, and --ctx within the model's context length."""
-    from tools.errors import LqmfError, UnsafeModel
-    from tools.limits import Knob, check
+    from lqmf.tools.errors import LqmfError, UnsafeModel
+    from lqmf.tools.limits import Knob, check
 
     check_ctx(ctx)
     if chunks is not None:
@@ -68,8 +68,8 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
             g = read_gguf(path)
             n_ctx = g.get(f"{g.architecture}.context_length")
         else:
-            from tools.models import inspect, resolve
-            from tools.safety import require_safe
+            from lqmf.tools.models import inspect, resolve
+            from lqmf.tools.safety import require_safe
 
             source = resolve(target)
             if not source.is_gguf:
@@ -86,7 +86,7 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
 
 def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threads: int,
               progress: Progress) -> Baseline | None:
-    from tools.quantize.convert import cached_sha256
+    from lqmf.tools.quantize.convert import cached_sha256
 
     f16 = Path(base) if base else Path(facts["f16_path"]) if facts.get("f16_path") else None
     if f16 is None:
@@ -107,7 +107,7 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
     progress = progress or noop
     check_numbers(target, ctx, chunks, threads, trust_remote_code)
     chunks = DEFAULT_CHUNKS if chunks is None else chunks  # one default everywhere (CLI, chat, sweep, jobs)
-    from tools.hardware import busy_cores, free_threads
+    from lqmf.tools.hardware import busy_cores, free_threads
 
     busy = busy_cores()
     threads = threads or free_threads(busy)
@@ -128,8 +128,8 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
 
 
 def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict) -> None:
-    from tools.models import catalog_entry
-    from tools.quantize.types import SPECS, QuantType
+    from lqmf.tools.models import catalog_entry
+    from lqmf.tools.quantize.types import SPECS, QuantType
 
     info = read_gguf(path)
     rec.artifact, rec.size_bytes = str(path), path.stat().st_size

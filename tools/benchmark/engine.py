@@ -14,14 +14,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from tools.proc import child_main, report
+from lqmf.tools.proc import child_main, report
 
 
 def _open_scoring(model: str, ctx: int, threads: int, eng=None):
     """An engine (``eng``'s loaded model, or ``model`` loaded now) with a scoring
     context whose batches hold as many windows as the logits budget allows."""
-    from tools.benchmark.scorer import seqs_per_batch
-    from tools.llamacpp.runtime import Engine
+    from lqmf.tools.benchmark.scorer import seqs_per_batch
+    from lqmf.tools.llamacpp.runtime import Engine
 
     eng = eng or Engine(Path(model), threads=threads)
     n_seq = seqs_per_batch(ctx, eng.n_vocab)
@@ -30,7 +30,7 @@ def _open_scoring(model: str, ctx: int, threads: int, eng=None):
 
 
 def op_speed(req: dict) -> dict:
-    from tools.benchmark.speed import measure
+    from lqmf.tools.benchmark.speed import measure
 
     res, eng = measure(Path(req["model"]), int(req["threads"]))
     eng.close()
@@ -43,9 +43,9 @@ BASE_ARRAYS = ("head_idx", "head_logp", "tail_idx", "tail_logp")
 def op_baseline(req: dict) -> dict:
     import numpy as np
 
-    import knowledge.evaldata as evaldata
-    from tools.benchmark.kld import head_and_tail
-    from tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
+    import lqmf.knowledge.evaldata as evaldata
+    from lqmf.tools.benchmark.kld import head_and_tail
+    from lqmf.tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
 
     ctx, k, m, out = int(req["ctx"]), int(req["head_k"]), int(req["tail_m"]), Path(req["out"])
     ev = evaldata.load(req["text"])
@@ -87,10 +87,10 @@ def op_baseline(req: dict) -> dict:
 def op_measure(req: dict) -> dict:
     import numpy as np
 
-    import knowledge.evaldata as evaldata
-    from tools.benchmark.kld import kld_rows
-    from tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
-    from tools.benchmark.speed import measure
+    import lqmf.knowledge.evaldata as evaldata
+    from lqmf.tools.benchmark.kld import kld_rows
+    from lqmf.tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
+    from lqmf.tools.benchmark.speed import measure
 
     threads, ctx = int(req["threads"]), int(req["ctx"])
     result: dict = {}
@@ -111,7 +111,7 @@ def op_measure(req: dict) -> dict:
         stored = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in BASE_ARRAYS}
         b_rest = np.load(folder / "rest.npy")
         if meta.get("n_vocab") not in (None, eng.n_vocab):
-            from tools.errors import InvalidInput
+            from lqmf.tools.errors import InvalidInput
 
             raise InvalidInput(f"the model has {eng.n_vocab} tokens in its vocabulary but its baseline has "
                                f"{meta['n_vocab']}", "benchmark it against the F16 of the same model")
@@ -144,7 +144,7 @@ def op_measure(req: dict) -> dict:
 def op_selfcheck(req: dict) -> dict:
     import numpy as np
 
-    from tools.llamacpp.runtime import Engine
+    from lqmf.tools.llamacpp.runtime import Engine
 
     with Engine(Path(req["model"]), n_ctx=64, n_batch=64, threads=int(req.get("threads", 1))) as eng:
         toks = eng.tokenize("The quick brown fox jumps over the lazy dog.")[:16]
@@ -159,7 +159,7 @@ OPS = {"speed": op_speed, "measure": op_measure, "baseline": op_baseline, "selfc
 
 
 def handle(req: dict) -> dict:
-    from tools.llamacpp import load
+    from lqmf.tools.llamacpp import load
 
     load()  # quiet llama.cpp logging
     return OPS[req["op"]](req)

@@ -17,10 +17,10 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import knowledge.evaldata as evaldata
-from tools.config import cache_dir
-from tools.fsutil import atomic_output, ensure_free_space, exclusive
-from tools.progress import Progress, noop
+import lqmf.knowledge.evaldata as evaldata
+from lqmf.tools.config import cache_dir
+from lqmf.tools.fsutil import atomic_output, ensure_free_space, exclusive
+from lqmf.tools.progress import Progress, noop
 
 DEFAULT_CTX = 512
 DEFAULT_CHUNKS = 40  # the one default number of windows: 40 x 512 = 20,480 tokens of the text
@@ -28,7 +28,7 @@ BASELINE_FORMAT = "ht1"  # head + tail samples; bump when the cached layout chan
 
 
 def bytes_per_scored_token() -> int:
-    from tools.benchmark.kld import bytes_per_token
+    from lqmf.tools.benchmark.kld import bytes_per_token
 
     return bytes_per_token()
 
@@ -71,8 +71,8 @@ def _folder(f16_key: str, ev, ctx: int, chunks: int | None) -> Path:
 def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | None = DEFAULT_CHUNKS,
              threads: int | None = None, text: str = evaldata.DEFAULT, progress: Progress = noop) -> Baseline:
     """The cached baseline of an F16 GGUF; computed on first use."""
-    from tools.config import threads as default_threads
-    from tools.proc import run_child
+    from lqmf.tools.config import threads as default_threads
+    from lqmf.tools.proc import run_child
 
     ev = evaldata.load(text)
     folder = _folder(f16_key, ev, ctx, chunks)
@@ -80,16 +80,16 @@ def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | N
     if not meta_path.is_file():
         with exclusive(folder):
             if not meta_path.is_file():
-                from tools.benchmark.scorer import scored
-                from tools.limits import Knob, ranges
+                from lqmf.tools.benchmark.scorer import scored
+                from lqmf.tools.limits import Knob, ranges
 
                 rows = int(chunks or ranges()[Knob.CHUNKS].hi) * scored(ctx)[1]
                 ensure_free_space(folder.parent, rows * bytes_per_scored_token(), "the baseline cache")
                 with atomic_output(folder) as tmp:
                     tmp.mkdir(parents=True)
-                    from tools.benchmark.kld import HEAD_K, TAIL_M
+                    from lqmf.tools.benchmark.kld import HEAD_K, TAIL_M
 
-                    run_child("tools.benchmark.engine",
+                    run_child("lqmf.tools.benchmark.engine",
                               {"op": "baseline", "model": str(f16), "ctx": ctx, "chunks": chunks, "text": text,
                                "threads": threads or default_threads(), "head_k": HEAD_K, "tail_m": TAIL_M,
                                "out": str(tmp)},
@@ -104,10 +104,10 @@ def measure(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX
             text: str = evaldata.DEFAULT, progress: Progress = noop) -> tuple[QualityResult, dict | None]:
     """Quality of ``model`` (against ``base`` when given), and its speed when
     ``speed``: one fresh engine process does both, speed first."""
-    from tools.config import threads as default_threads
-    from tools.proc import run_child
+    from lqmf.tools.config import threads as default_threads
+    from lqmf.tools.proc import run_child
 
-    out = run_child("tools.benchmark.engine",
+    out = run_child("lqmf.tools.benchmark.engine",
                     {"op": "measure", "model": str(model), "ctx": base.ctx if base else ctx, "chunks": chunks,
                      "text": text, "threads": threads or default_threads(), "speed": speed,
                      "baseline": str(base.folder) if base else None},

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tools.errors import InvalidInput
+from lqmf.tools.errors import InvalidInput
 
 # Bytes of output logits one batch may hold (n_seq windows x ctx/2 rows x vocab x 4).
 LOGITS_BUDGET = 256 << 20
@@ -31,7 +31,7 @@ def scored(ctx: int) -> tuple[int, int]:
 def check_ctx(ctx: int) -> None:
     """A scoring context is inside its declared range (tools/limits.py) and even
     (its second half is scored)."""
-    from tools.limits import Knob, check
+    from lqmf.tools.limits import Knob, check
 
     check(Knob.CTX, ctx, "--ctx")
     if ctx % 2:

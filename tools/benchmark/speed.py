@@ -76,8 +76,8 @@ def measure(model: Path, threads: int, n_prompt: int = N_PROMPT, n_gen: int = N_
             reps: int = REPS, text_tokens: list[int] | None = None) -> tuple[SpeedResult, object]:
     """Load ``model`` in this (fresh) process and measure it. Returns the result
     and the open engine (the caller may go on to score with it, then close it)."""
-    import knowledge.evaldata as evaldata
-    from tools.llamacpp.runtime import Engine
+    import lqmf.knowledge.evaldata as evaldata
+    from lqmf.tools.llamacpp.runtime import Engine
 
     t0 = time.perf_counter()
     eng = Engine(model, n_ctx=n_prompt + n_gen, n_batch=max(n_prompt, 1), threads=threads)
@@ -104,10 +104,10 @@ def peak_rss_mb() -> float:
 
 def measure_in_subprocess(model: Path, n_threads: int | None = None, timeout: float = 900) -> SpeedResult:
     """Speed alone, in a fresh engine process (``tools.benchmark.engine``)."""
-    from tools.config import threads as default_threads
-    from tools.proc import run_child
+    from lqmf.tools.config import threads as default_threads
+    from lqmf.tools.proc import run_child
 
-    out = run_child("tools.benchmark.engine", {"op": "speed", "model": str(model),
+    out = run_child("lqmf.tools.benchmark.engine", {"op": "speed", "model": str(model),
                                                "threads": n_threads or default_threads()},
                     what="the speed benchmark", timeout=timeout)
     return SpeedResult(**out["speed"])

@@ -5,7 +5,7 @@ import ctypes
 import os
 import sys
 
-from tools.errors import MissingComponent
+from lqmf.tools.errors import MissingComponent
 
 # ggml's log levels in the vendored llama.cpp (ggml.h): the table inside
 # llama-cpp-python's own logger predates DEBUG=1 and maps WARN to ERROR, so
@@ -38,7 +38,7 @@ def load():
 
         _callback = _log  # keep a reference: C holds only a pointer
         llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
-        from tools.llamacpp.runtime import guard_llama_class
+        from lqmf.tools.llamacpp.runtime import guard_llama_class
 
         guard_llama_class()  # models loaded through llama_cpp.Llama get the AMX guard too
     return llama_cpp

@@ -15,8 +15,8 @@ import ctypes
 from functools import lru_cache
 from pathlib import Path
 
-from tools.errors import CorruptFile, from_backend
-from tools.llamacpp import load
+from lqmf.tools.errors import CorruptFile, from_backend
+from lqmf.tools.llamacpp import load
 
 
 @lru_cache(maxsize=1)

@@ -15,8 +15,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from tools.config import vendor_dir
-from tools.errors import MissingComponent
+from lqmf.tools.config import vendor_dir
+from lqmf.tools.errors import MissingComponent
 
 PACKAGE = "llama-cpp-python"
 CONVERTER_MEMBERS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")
@@ -101,7 +101,7 @@ def install_converter(force: bool = False) -> Path:
         staged = extract(tarball, Path(tmp) / "stage", CONVERTER_MEMBERS)
         if final.exists() or final.is_symlink():
             if not (final / "convert_hf_to_gguf.py").is_file() or final.is_symlink():
-                from tools.errors import OutputInTheWay
+                from lqmf.tools.errors import OutputInTheWay
                 raise OutputInTheWay(f"{final} exists and does not hold lqmf's converter",
                                      "move it away or set LQMF_VENDOR_DIR to another folder")
             shutil.rmtree(final)  # our own earlier install (it holds the converter)

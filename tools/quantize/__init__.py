@@ -9,15 +9,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.config import artifacts_dir
-from tools.errors import UnknownQuantType
-from tools.fsutil import atomic_output, check_output, ensure_free_space, exclusive, file_sha256
-from tools.models import ModelSource, inspect, resolve
-from tools.progress import Progress, noop
-from tools.quantize.registry import get_backend
-from tools.quantize.types import SPECS, QuantMethod, QuantType, parse_method, parse_quant_type
-from tools.safety import require_safe
-from tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
+from lqmf.tools.config import artifacts_dir
+from lqmf.tools.errors import UnknownQuantType
+from lqmf.tools.fsutil import atomic_output, check_output, ensure_free_space, exclusive, file_sha256
+from lqmf.tools.models import ModelSource, inspect, resolve
+from lqmf.tools.progress import Progress, noop
+from lqmf.tools.quantize.registry import get_backend
+from lqmf.tools.quantize.types import SPECS, QuantMethod, QuantType, parse_method, parse_quant_type
+from lqmf.tools.safety import require_safe
+from lqmf.tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
 
 SIDECAR = ".lqmf.json"
 
@@ -51,7 +51,7 @@ def artifact_path(source: ModelSource, qtype: QuantType, method: QuantMethod,
 
 def resolve_type(quant_type: str, method: str | None) -> tuple[QuantType, QuantMethod]:
     if method is not None and not method.strip():
-        from tools.errors import InvalidInput
+        from lqmf.tools.errors import InvalidInput
         raise InvalidInput("--method is empty", "name one (gguf, bnb, gptq) or leave --method out")
     m = parse_method(method) if method else None
     qtype = parse_quant_type(quant_type, m)
@@ -109,7 +109,7 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
 
 
 def _source_sha(source: ModelSource) -> str | None:
-    from tools.quantize.convert import cached_sha256
+    from lqmf.tools.quantize.convert import cached_sha256
 
     if source.is_gguf:
         return cached_sha256(source.path)

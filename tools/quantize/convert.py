@@ -17,12 +17,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tools.config import cache_dir, threads
-from tools.errors import InvalidModel, UnsupportedArchitecture, from_backend
-from tools.fsutil import atomic_output, ensure_free_space, exclusive, file_sha256
-from tools.llamacpp.sdist import find_converter, supported_architectures
-from tools.models import ModelSource, inspect
-from tools.progress import FileGrowth, Progress, noop
+from lqmf.tools.config import cache_dir, threads
+from lqmf.tools.errors import InvalidModel, UnsupportedArchitecture, from_backend
+from lqmf.tools.fsutil import atomic_output, ensure_free_space, exclusive, file_sha256
+from lqmf.tools.llamacpp.sdist import find_converter, supported_architectures
+from lqmf.tools.models import ModelSource, inspect
+from lqmf.tools.progress import FileGrowth, Progress, noop
 
 
 def _digest_cache() -> Path:
@@ -112,7 +112,7 @@ def _dequantize(gguf: Path, out: Path) -> None:
 
 
 def _check_architecture(hf_dir: Path, conv: Path) -> str:
-    from tools.models import read_config
+    from lqmf.tools.models import read_config
 
     archs = read_config(hf_dir).get("architectures") or []
     if not archs:
@@ -144,7 +144,7 @@ def f16_gguf(source: ModelSource, progress: Progress = noop) -> Path:
     if final.is_file():
         return final
     if source.is_gguf:
-        from tools.quantize.gguf_f16 import write_f16
+        from lqmf.tools.quantize.gguf_f16 import write_f16
 
         info = inspect(source)
         with exclusive(final):
@@ -169,7 +169,7 @@ def f16_gguf(source: ModelSource, progress: Progress = noop) -> Path:
 
 def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress,
              trust: bool = False) -> None:
-    from tools.safety import converter_command, require_safe
+    from lqmf.tools.safety import converter_command, require_safe
 
     require_safe(hf, trust)  # names the file that would run; --trust-remote-code allows it
     env = dict(os.environ, PYTHONPATH=str(conv / "gguf-py"), HF_HUB_OFFLINE="1",
@@ -178,7 +178,7 @@ def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress,
     cmd = converter_command(conv / "convert_hf_to_gguf.py", trust) + [
         str(hf), "--outtype", "f16", "--outfile", str(out)]
     with tempfile.TemporaryFile("w+") as logf, FileGrowth(out, expected, "convert", progress):
-        from tools.proc import die_with_parent
+        from lqmf.tools.proc import die_with_parent
 
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=conv,
                                 preexec_fn=die_with_parent)  # a killed lqmf takes the converter along
@@ -191,7 +191,7 @@ def _convert(conv: Path, hf: Path, out: Path, expected: int, progress: Progress,
         logf.seek(0)
         text = logf.read()
     if rc != 0:
-        from tools.proc import child_error
+        from lqmf.tools.proc import child_error
 
         raise child_error("llama.cpp's converter", rc, text)
     progress("convert", 1.0)

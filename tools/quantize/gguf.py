@@ -4,14 +4,14 @@ from __future__ import annotations
 import ctypes
 from pathlib import Path
 
-from tools.config import threads
-from tools.llamacpp import load
-from tools.errors import BackendFailed, MissingComponent
-from tools.models import ModelSource
-from tools.progress import FileGrowth, Progress, run_in_thread
-from tools.quantize.convert import cached_sha256, f16_gguf
-from tools.quantize.registry import Backend
-from tools.quantize.types import SPECS, QuantMethod, QuantType
+from lqmf.tools.config import threads
+from lqmf.tools.llamacpp import load
+from lqmf.tools.errors import BackendFailed, MissingComponent
+from lqmf.tools.models import ModelSource
+from lqmf.tools.progress import FileGrowth, Progress, run_in_thread
+from lqmf.tools.quantize.convert import cached_sha256, f16_gguf
+from lqmf.tools.quantize.registry import Backend
+from lqmf.tools.quantize.types import SPECS, QuantMethod, QuantType
 
 
 def llama_quantize(src: Path, dst: Path, qtype: QuantType, nthread: int | None = None,

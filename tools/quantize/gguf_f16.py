@@ -14,8 +14,8 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from tools.errors import CorruptFile
-from tools.progress import Progress, noop
+from lqmf.tools.errors import CorruptFile
+from lqmf.tools.progress import Progress, noop
 
 F16, F32, BF16 = 1, 0, 30
 KEEP = {F32, F16, BF16}

@@ -5,10 +5,10 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from tools.errors import MissingComponent
-from tools.models import ModelSource
-from tools.progress import Progress
-from tools.quantize.types import QuantMethod, QuantType
+from lqmf.tools.errors import MissingComponent
+from lqmf.tools.models import ModelSource
+from lqmf.tools.progress import Progress
+from lqmf.tools.quantize.types import QuantMethod, QuantType
 
 BACKENDS: dict[QuantMethod, type["Backend"]] = {}
 
@@ -48,4 +48,4 @@ def get_backend(method: QuantMethod) -> Backend:
 
 def _load_builtin() -> None:
     # importing registers them; each imports its heavy library lazily
-    from tools.quantize import gguf  # noqa: F401
+    from lqmf.tools.quantize import gguf  # noqa: F401

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tools.errors import UnknownQuantType
+from lqmf.tools.errors import UnknownQuantType
 
 
 class QuantMethod(StrEnum):

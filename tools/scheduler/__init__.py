@@ -20,11 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-from tools.config import sub_dir
-from tools.errors import ImpossibleJob, InvalidInput
-from tools.fsutil import human_bytes
-from tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority
-from tools.scheduler.store import JobStore
+from lqmf.tools.config import sub_dir
+from lqmf.tools.errors import ImpossibleJob, InvalidInput
+from lqmf.tools.fsutil import human_bytes
+from lqmf.tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority
+from lqmf.tools.scheduler.store import JobStore
 
 __all__ = ["submit", "get", "list", "cancel", "retry", "run_worker", "ensure_worker", "Job", "JobKind",
            "JobState", "Priority", "Needs", "JobStore"]
@@ -35,9 +35,9 @@ def submit(kind: JobKind | str, args: dict | None = None, priority: str | int | 
            depends_on: str | None = None, store: JobStore | None = None, check_machine: bool = True) -> str:
     """Check the arguments and the machine, queue the job, return its id.
     Bad arguments and impossible jobs raise one clear LqmfError; nothing is queued."""
-    from tools.scheduler.kinds import spec_for
-    from tools.scheduler.resources import total_ram
-    from tools.scheduler.timeparse import parse_not_before
+    from lqmf.tools.scheduler.kinds import spec_for
+    from lqmf.tools.scheduler.resources import total_ram
+    from lqmf.tools.scheduler.timeparse import parse_not_before
 
     spec = spec_for(kind)
     clean = spec.validate(dict(args or {}))
@@ -91,8 +91,8 @@ def list(states: "builtins.list[JobState | str] | None" = None, *, batch: str | 
 def cancel(job_id: str, *, wait_s: float = 10.0, store: JobStore) -> Job:
     """Cancel a queued job at once; a running one is killed by its worker (or
     here, when its worker is gone) and its partial files are removed."""
-    from tools.scheduler import recovery
-    from tools.scheduler.kinds import spec_for
+    from lqmf.tools.scheduler import recovery
+    from lqmf.tools.scheduler.kinds import spec_for
 
     job = store.get(job_id)
     if job.state.done:
@@ -129,7 +129,7 @@ def _unknown(store: JobStore, worker_id: str) -> set[str]:
 
 
 def _wait_gone(pid: int | None, timeout: float = 5.0) -> None:
-    from tools.scheduler.recovery import pid_alive
+    from lqmf.tools.scheduler.recovery import pid_alive
     end = time.monotonic() + timeout
     while pid and pid_alive(pid) and time.monotonic() < end:
         time.sleep(0.02)
@@ -152,14 +152,14 @@ def run_worker(*, ram: str | int | None = None, cores: int | None = None, max_jo
                drain: bool = False, once: bool = False, ray_address: str | None = None, **kw):
     """Run a worker in this process until stopped (or drained)."""
     if ray_address is not None:
-        from tools.scheduler.ray_executor import RayExecutor
+        from lqmf.tools.scheduler.ray_executor import RayExecutor
         return RayExecutor(ray_address, max_jobs=max_jobs, drain=drain).run()
-    from tools.scheduler.worker import run_worker as _run
+    from lqmf.tools.scheduler.worker import run_worker as _run
     return _run(ram=ram, cores=cores, max_jobs=max_jobs, drain=drain, once=once, **kw)
 
 
 def alive_workers(store: JobStore) -> "builtins.list[dict]":
-    from tools.scheduler.recovery import dead_workers
+    from lqmf.tools.scheduler.recovery import dead_workers
     dead = dead_workers(store)
     return [w for w in store.workers() if w["id"] not in dead]
 
@@ -175,7 +175,7 @@ def ensure_worker(*, idle_exit_s: float = 900, wait_s: float = 10.0, extra_args=
                 return live[0]["id"]
             log = open(sub_dir("jobs", "logs") / "worker.log", "ab")
             code_root = str(Path(__file__).resolve().parents[1].parent)
-            proc = subprocess.Popen([sys.executable, "-m", "tools.scheduler.worker", "--idle-exit",
+            proc = subprocess.Popen([sys.executable, "-m", "lqmf.tools.scheduler.worker", "--idle-exit",
                                      str(idle_exit_s), *extra_args], stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=code_root, start_new_session=True,
                                     env=dict(os.environ))

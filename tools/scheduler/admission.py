@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tools.fsutil import human_bytes
-from tools.scheduler.jobs import Job, JobState
-from tools.scheduler.resources import Budget
+from lqmf.tools.fsutil import human_bytes
+from lqmf.tools.scheduler.jobs import Job, JobState
+from lqmf.tools.scheduler.resources import Budget
 
 
 @dataclass

@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tools.errors import InvalidInput
-from tools.scheduler.jobs import JobKind, JobState
-from tools.scheduler.store import JobStore
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.scheduler.jobs import JobKind, JobState
+from lqmf.tools.scheduler.store import JobStore
 
 
 class Criterion(StrEnum):
@@ -48,9 +48,9 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
             not_before=None, store: JobStore | None = None) -> str:
     """Queue every combination; returns the batch id. All combinations are
     checked before anything is queued, so a typo queues nothing."""
-    from tools import scheduler
-    from tools.quantize.types import SPECS, parse_method, parse_quant_type
-    from tools.scheduler.kinds import spec_for
+    from lqmf.tools import scheduler
+    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
+    from lqmf.tools.scheduler.kinds import spec_for
 
     if not models or not quant_types:
         raise InvalidInput("a multi-strategy run needs at least one model and one quant type",
@@ -69,7 +69,7 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
         raise InvalidInput("no quant type matches the methods asked for",
                            "pair GGUF types (Q4_K_M ...) with gguf and NF4/INT8 with bnb")
     # everything else is checked too before the first job is queued
-    from tools.scheduler.timeparse import parse_not_before
+    from lqmf.tools.scheduler.timeparse import parse_not_before
 
     parse_not_before(not_before)
     if bench:

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 
-from tools.errors import InvalidInput
+from lqmf.tools.errors import InvalidInput
 
 
 class JobKind(StrEnum):

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import InvalidInput
-from tools.limits import Knob
-from tools.scheduler.jobs import JobKind, Needs
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.limits import Knob
+from lqmf.tools.scheduler.jobs import JobKind, Needs
 
 Progress = Callable[[str, "float | None"], None]
 
@@ -70,7 +70,7 @@ def _number(args: dict, key: str, default, lo: float, hi: float, cast=float):
 
 def _limit(args: dict, knob, default=None):
     """A job argument inside tools/limits.py's range for ``knob`` (None stays None)."""
-    from tools.limits import check
+    from lqmf.tools.limits import check
 
     key = knob.value.replace("-", "_")
     value = args.get(key, default)
@@ -102,7 +102,7 @@ def _sleep_run(args: dict, progress: Progress) -> dict:
     """Hold ``mem_mb`` of touched RAM for ``seconds``; write a partial file in
     ``out_dir`` that is renamed into place at the end; append one line to
     ``marker`` when it completes (so a test can count completions)."""
-    from tools.fsutil import atomic_output
+    from lqmf.tools.fsutil import atomic_output
 
     hold = bytearray(args["mem_mb"] << 20)
     for i in range(0, len(hold), 4096):
@@ -142,8 +142,8 @@ register(KindSpec(
 
 # ---- quantize ------------------------------------------------------------------
 def _quant_validate(args: dict) -> dict:
-    from tools.models import resolve
-    from tools.quantize.types import SPECS, parse_method, parse_quant_type
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
 
     _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads",
                                                    "trust_remote_code"})
@@ -166,13 +166,13 @@ def _quant_validate(args: dict) -> dict:
 
 
 def _quant_needs(args: dict) -> Needs:
-    from tools.quantize.types import QuantMethod
-    from tools.scheduler.resources import estimate_quantize
+    from lqmf.tools.quantize.types import QuantMethod
+    from lqmf.tools.scheduler.resources import estimate_quantize
     return estimate_quantize(args["model"], QuantMethod(args["method"]), args.get("threads"))
 
 
 def _quant_run(args: dict, progress: Progress) -> dict:
-    from tools.quantize import quantize
+    from lqmf.tools.quantize import quantize
 
     res = quantize(args["model"], args["quant_type"], method=args["method"],
                    out_dir=args.get("out_dir"), progress=progress,
@@ -182,7 +182,7 @@ def _quant_run(args: dict, progress: Progress) -> dict:
 
 
 def _quant_outputs(args: dict) -> list[Path]:
-    from tools.config import artifacts_dir, cache_dir
+    from lqmf.tools.config import artifacts_dir, cache_dir
     dirs = [Path(args["out_dir"])] if args.get("out_dir") else []
     art = artifacts_dir()
     dirs += [art, *[p for p in art.iterdir() if p.is_dir()]]
@@ -193,8 +193,8 @@ def _quant_outputs(args: dict) -> list[Path]:
 def _quant_shared(args: dict) -> str | None:
     if args["method"] != "gguf":
         return None
-    from tools.models import resolve
-    from tools.quantize.convert import f16_path
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.convert import f16_path
     return f"f16:{f16_path(resolve(args['model']))}"
 
 
@@ -205,8 +205,8 @@ register(KindSpec(JobKind.QUANTIZE, _quant_validate, _quant_needs, _quant_run,
 
 # ---- benchmark -----------------------------------------------------------------
 def _bench_validate(args: dict) -> dict:
-    from tools.models import resolve
-    from tools.quantize.types import parse_quant_type
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.types import parse_quant_type
 
     _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads",
                                                     "trust_remote_code"})
@@ -233,14 +233,14 @@ def _bench_validate(args: dict) -> dict:
 
 
 def _bench_needs(args: dict) -> Needs:
-    from tools.scheduler.resources import estimate_benchmark
+    from lqmf.tools.scheduler.resources import estimate_benchmark
     if isinstance(args["target"], dict):  # the artifact does not exist yet: budget as its source
         return Needs(ram_bytes=1 << 30, cpus=args.get("threads") or 1, basis="artifact not made yet; 1 GB")
     return estimate_benchmark(args["target"], args.get("threads"))
 
 
 def _bench_run(args: dict, progress: Progress) -> dict:
-    from tools.benchmark import benchmark
+    from lqmf.tools.benchmark import benchmark
 
     res = benchmark(args["target"], quant_type=args.get("quant_type"), chunks=args.get("chunks"),
                     ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress,

@@ -68,7 +68,7 @@ def start(job_id: str, attempt: int, env: dict[str, str], log_path: Path, how: L
     how = how or default_launch()
     if how is Launch.EXEC:
         with open(log_path, "ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "tools.scheduler.run_job", job_id, str(attempt)],
+            return subprocess.Popen([sys.executable, "-m", "lqmf.tools.scheduler.run_job", job_id, str(attempt)],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                     cwd=_code_root(), start_new_session=True)
     sys.stdout.flush()
@@ -91,7 +91,7 @@ def start(job_id: str, attempt: int, env: dict[str, str], log_path: Path, how: L
         os.close(null)
         os.environ.clear()
         os.environ.update(env)
-        from tools.scheduler import run_job
+        from lqmf.tools.scheduler import run_job
         run_job.die_with_parent()
         code = run_job.run(job_id, attempt)
     except BaseException:

@@ -10,18 +10,19 @@ The address comes from the argument, ``LQMF_RAY_ADDRESS``, or Ray's own
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import LqmfError, MissingComponent, RayUnavailable
-from tools.scheduler import admission
-from tools.scheduler.jobs import Job, JobState
-from tools.scheduler.resources import Budget
-from tools.scheduler.store import JobStore
-from tools.scheduler.worker import WorkerStats
+from lqmf.tools.errors import LqmfError, MissingComponent, RayUnavailable
+from lqmf.tools.scheduler import admission
+from lqmf.tools.scheduler.jobs import Job, JobState
+from lqmf.tools.scheduler.resources import Budget
+from lqmf.tools.scheduler.store import JobStore
+from lqmf.tools.scheduler.worker import WorkerStats
 
 NODE_RETRIES = int(os.environ.get("LQMF_RAY_RETRIES", "3"))
 
@@ -52,6 +53,17 @@ def probe_address(address: str, timeout: float = 3.0) -> None:
                              "start one with `ray start --head` or check the address") from None
 
 
+def _package_for_ray() -> str:
+    """The `lqmf` package as Ray ships it: its engine half (tools, knowledge), copied once per process."""
+    import tempfile
+
+    root = Path(__file__).resolve().parents[2]
+    stage = Path(tempfile.mkdtemp(prefix="lqmf-ray-")) / "lqmf"
+    for part in ("tools", "knowledge"):
+        shutil.copytree(root / part, stage / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return str(stage)
+
+
 def _import_ray():
     try:
         import ray
@@ -65,7 +77,7 @@ def execute(kind: str, args: dict) -> dict:
     """What runs on a Ray node: the job's kind, without the job store."""
     import ray
 
-    from tools.scheduler.kinds import spec_for
+    from lqmf.tools.scheduler.kinds import spec_for
     node_ip = ray.util.get_node_ip_address()
     os.environ["LQMF_NODE_IP"] = node_ip
     try:
@@ -98,14 +110,17 @@ class RayExecutor:
     def _connect(self):
         probe_address(self.address)  # one sentence at once, not minutes of Ray's own retries
         ray = _import_ray()
-        root = Path(__file__).resolve().parents[2]
-        runtime_env = {"py_modules": [str(root / "tools"), str(root / "knowledge")]} if self.ship_code else None
+        stage = _package_for_ray() if self.ship_code else None
+        runtime_env = {"py_modules": [stage]} if stage else None
         try:
             ray.init(address=self.address, runtime_env=runtime_env, log_to_driver=False,
                      logging_level="ERROR", ignore_reinit_error=True)
         except Exception as e:
             raise RayUnavailable(f"cannot reach the Ray cluster at {self.address} ({str(e).splitlines()[0][:160]})",
                                  "start it with `ray start --head` or check the address") from None
+        finally:
+            if stage:  # Ray has uploaded its own copy by now
+                shutil.rmtree(Path(stage).parent, ignore_errors=True)
         self._remote = ray.remote(execute)
         return ray
 
@@ -126,7 +141,7 @@ class RayExecutor:
                 self._collect(ray)
                 self._cancels(ray)
                 if time.time() - last_beat > self.heartbeat_s:
-                    from tools.scheduler import recovery
+                    from lqmf.tools.scheduler import recovery
                     self.store.worker_heartbeat(self.id)
                     self.store.heartbeat(list(self.in_flight))
                     recovery.recover_orphans(self.store, own={self.id})
@@ -175,7 +190,7 @@ class RayExecutor:
             if not self.store.claim(job.id, self.id):
                 continue
             job = self.store.get(job.id)
-            from tools.scheduler.run_job import resolve_refs
+            from lqmf.tools.scheduler.run_job import resolve_refs
             try:
                 args = resolve_refs(job.args, self.store)
             except LqmfError as e:

@@ -8,9 +8,9 @@ import socket
 import time
 from pathlib import Path
 
-from tools.fsutil import clean_stale_partials
-from tools.scheduler.jobs import Job, JobState
-from tools.scheduler.store import JobStore
+from lqmf.tools.fsutil import clean_stale_partials
+from lqmf.tools.scheduler.jobs import Job, JobState
+from lqmf.tools.scheduler.store import JobStore
 
 BACKOFF_S = float(os.environ.get("LQMF_RETRY_BACKOFF_S", "2"))
 STALE_S = float(os.environ.get("LQMF_WORKER_STALE_S", "20"))
@@ -111,7 +111,7 @@ def dead_workers(store: JobStore, now: float | None = None, stale_s: float = STA
 
 def recover_orphans(store: JobStore, own: set[str] | None = None, stale_s: float = STALE_S) -> list[str]:
     """Requeue running jobs whose worker is dead or unknown. Returns their ids."""
-    from tools.scheduler.kinds import spec_for
+    from lqmf.tools.scheduler.kinds import spec_for
 
     own = own or set()
     known = {w["id"] for w in store.workers()}

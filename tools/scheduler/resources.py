@@ -6,10 +6,10 @@ import os
 import re
 from dataclasses import dataclass
 
-from tools.errors import InvalidInput
-from tools.fsutil import human_bytes
-from tools.quantize.types import QuantMethod
-from tools.scheduler.jobs import JobKind, JobState, Needs
+from lqmf.tools.errors import InvalidInput
+from lqmf.tools.fsutil import human_bytes
+from lqmf.tools.quantize.types import QuantMethod
+from lqmf.tools.scheduler.jobs import JobKind, JobState, Needs
 
 MB = 1 << 20
 # RAM per parameter (bytes) and fixed overhead per method while quantizing. The
@@ -51,7 +51,7 @@ def free_ram() -> int:
 
 
 def machine_cores() -> int:
-    from tools.hardware import usable_cores
+    from lqmf.tools.hardware import usable_cores
 
     return usable_cores()
 
@@ -80,7 +80,7 @@ def make_budget(ram: str | int | None = None, cores: int | None = None,
     ram = ram if ram is not None else os.environ.get("LQMF_RAM_BUDGET", "75%")
     env_cores = os.environ.get("LQMF_CORES")
     cores = cores if cores is not None else (int(env_cores) if env_cores and env_cores.isdigit() else machine_cores())
-    from tools.limits import Knob, check
+    from lqmf.tools.limits import Knob, check
 
     cores = check(Knob.CORES, cores)
     if max_jobs is not None:
@@ -101,7 +101,7 @@ def _calibration(kind: JobKind, method: str | None) -> float:
     below 0.5, and a 10% margin over the worst seen."""
     ratios: list[float] = []
     try:
-        from tools.scheduler.store import JobStore, default_path
+        from lqmf.tools.scheduler.store import JobStore, default_path
         if default_path().exists():
             store = JobStore(check=False)
             try:
@@ -117,7 +117,7 @@ def _calibration(kind: JobKind, method: str | None) -> float:
     if kind is JobKind.QUANTIZE and method:
         try:
             # the plain JSONL records only: opening Chroma here would cost seconds per submission
-            from tools.records import JsonlStore
+            from lqmf.tools.records import JsonlStore
             for rec in JsonlStore().all()[-500:]:
                 if rec.kind == "quantize" and rec.peak_rss_mb and rec.n_params and rec.method == method:
                     raw = raw_quantize_bytes(rec.n_params, QuantMethod(method))
@@ -131,9 +131,9 @@ def _calibration(kind: JobKind, method: str | None) -> float:
 
 def f16_cached(source) -> bool:
     """Is the F16 GGUF of this source (a ModelSource or a model reference) already in the cache?"""
-    from tools.errors import LqmfError
-    from tools.models import resolve
-    from tools.quantize.convert import f16_path
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.convert import f16_path
     try:
         return f16_path(resolve(source) if isinstance(source, str) else source).is_file()
     except LqmfError:
@@ -146,7 +146,7 @@ def raw_quantize_bytes(n_params: int, method: QuantMethod, from_f16: bool = Fals
 
 
 def estimate_quantize(model: str, method: QuantMethod, threads: int | None = None) -> Needs:
-    from tools.models import inspect, resolve
+    from lqmf.tools.models import inspect, resolve
 
     source = resolve(model)
     info = inspect(source)
@@ -167,7 +167,7 @@ def estimate_benchmark(target: str, threads: int | None = None) -> Needs:
     if p.is_file():
         size = p.stat().st_size
     else:
-        from tools.models import inspect, resolve
+        from lqmf.tools.models import inspect, resolve
         size = inspect(resolve(target)).size_bytes
     raw = int(size * BENCH_FACTOR + BENCH_OVERHEAD)
     cal = _calibration(JobKind.BENCHMARK, None)

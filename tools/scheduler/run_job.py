@@ -13,10 +13,10 @@ import sys
 import time
 import traceback
 
-from tools.errors import LqmfError, from_backend
-from tools.scheduler.jobs import JobState
-from tools.scheduler.kinds import spec_for
-from tools.scheduler.store import JobStore
+from lqmf.tools.errors import LqmfError, from_backend
+from lqmf.tools.scheduler.jobs import JobState
+from lqmf.tools.scheduler.kinds import spec_for
+from lqmf.tools.scheduler.store import JobStore
 
 
 def die_with_parent() -> None:

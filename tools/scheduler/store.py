@@ -14,10 +14,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tools.config import data_dir
-from tools.errors import JobNotFound, JobStoreCorrupt
-from tools.fsutil import unique_aside
-from tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority, dumps
+from lqmf.tools.config import data_dir
+from lqmf.tools.errors import JobNotFound, JobStoreCorrupt
+from lqmf.tools.fsutil import unique_aside
+from lqmf.tools.scheduler.jobs import Job, JobKind, JobState, Needs, Priority, dumps
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from tools.errors import InvalidInput
+from lqmf.tools.errors import InvalidInput
 
 TONIGHT_HOUR = 22
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
@@ -74,7 +74,7 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
 
 def _not_too_far(text: str, now: datetime, seconds: float) -> datetime:
     """``now + seconds``, refused past MAX_AHEAD_DAYS (a typo, not a plan)."""
-    from tools.limits import MAX_AHEAD_DAYS
+    from lqmf.tools.limits import MAX_AHEAD_DAYS
 
     if seconds > MAX_AHEAD_DAYS * 86400:
         raise InvalidInput(f"'{text[:60]}' is more than {MAX_AHEAD_DAYS} days away",

@@ -17,12 +17,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.config import sub_dir
-from tools.scheduler import admission, launch, recovery
-from tools.scheduler.jobs import Job, JobState
-from tools.scheduler.kinds import spec_for
-from tools.scheduler.resources import Budget, free_ram, make_budget
-from tools.scheduler.store import JobStore
+from lqmf.tools.config import sub_dir
+from lqmf.tools.scheduler import admission, launch, recovery
+from lqmf.tools.scheduler.jobs import Job, JobState
+from lqmf.tools.scheduler.kinds import spec_for
+from lqmf.tools.scheduler.resources import Budget, free_ram, make_budget
+from lqmf.tools.scheduler.store import JobStore
 
 
 @dataclass
@@ -204,7 +204,7 @@ class LocalWorker:
                 self.store.update(jid, peak_rss_bytes=r.peak_rss)
             if job.state is JobState.RUNNING and job.attempts == r.attempt:
                 # exited without writing an outcome: it crashed or was killed
-                from tools.proc import child_error
+                from lqmf.tools.proc import child_error
 
                 why = str(child_error("the job process", code, "")) if code < 0 else \
                     f"the job process exited with code {code} without a result"
