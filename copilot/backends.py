@@ -3,7 +3,6 @@ recommend). They only normalise shapes (objects or dicts) so the nodes see one
 kind of row; every real decision stays in ``tools/``. Imported lazily."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 FINAL = ("succeeded", "failed", "cancelled")
@@ -61,7 +60,9 @@ def submit(kind: str, args: dict, *, priority: str | None = None, depends_on: st
     if depends_on:
         kw["depends_on"] = depends_on
     job_id = str(s.submit(kind, args, **kw))
-    if os.environ.get("LQMF_CHAT_NO_WORKER") != "1":
+    from lqmf.copilot.settings import load
+
+    if not load().no_worker:
         s.ensure_worker()
     return job_id
 

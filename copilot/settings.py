@@ -1,22 +1,18 @@
 """The copilot's user settings: ``[chat]`` in ``data_dir()/config.toml``.
 
-    [chat]
-    llm = "none"                 # none | gguf | openai | ollama
-    llm_model = ""               # a .gguf path, or the endpoint's model name
-    llm_url = ""                 # OpenAI-compatible / Ollama base URL
-    dry_run = ""                 # "noop" / "sleep:5": long tools submit that quick kind
-    bench_chunks = 0             # benchmark windows per job (0: the benchmark's default)
-
-Environment overrides (for tests and evals): ``LQMF_CHAT_LLM``,
-``LQMF_CHAT_LLM_MODEL``, ``LQMF_CHAT_LLM_URL``, ``LQMF_CHAT_DRY_RUN=noop``,
-``LQMF_CHAT_BENCH_CHUNKS``.
+Every key is declared once in ``lqmf.tools.settings.TABLE`` (type, default,
+environment override, meaning); this is the copilot's typed view of it. The
+LLM keys (``llm``, ``llm_model``, ``llm_url``) are read by ``lqmf.copilot.llm``.
+``config`` and ``environ`` stand in for the file and the environment (tests).
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lqmf.tools.config import user_config
+from lqmf.tools.settings import get
 
 
 @dataclass(frozen=True)
@@ -26,17 +22,20 @@ class Settings:
     llm_url: str = ""
     dry_run: str = ""
     bench_chunks: int = 0
+    no_worker: bool = False
 
 
-def load() -> Settings:
-    chat = user_config().get("chat", {}) or {}
-    env = os.environ
+def load(config: Mapping | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    data = user_config() if config is None else config
+    chat = data.get("chat", {}) or {}
+    env = os.environ if environ is None else environ
     return Settings(
-        llm=str(env.get("LQMF_CHAT_LLM", chat.get("llm", "none"))).lower(),
-        llm_model=str(env.get("LQMF_CHAT_LLM_MODEL", chat.get("llm_model", ""))),
-        llm_url=str(env.get("LQMF_CHAT_LLM_URL", chat.get("llm_url", ""))),
+        llm=str(get("chat.llm", config=data, environ=env)),
+        llm_model=str(get("chat.llm_model", config=data, environ=env)),
+        llm_url=str(get("chat.llm_url", config=data, environ=env)),
         dry_run=_dry(env.get("LQMF_CHAT_DRY_RUN", chat.get("dry_run", ""))),
-        bench_chunks=int(env.get("LQMF_CHAT_BENCH_CHUNKS", chat.get("bench_chunks", 0)) or 0),
+        bench_chunks=int(get("chat.bench_chunks", config=data, environ=env)),  # type: ignore[call-overload]
+        no_worker=bool(get("chat.no_worker", config=data, environ=env)),
     )
 
 

@@ -72,9 +72,7 @@ def chat_env(tmp_path, monkeypatch):
     monkeypatch.setenv("LQMF_CHAT_NO_WORKER", "1")
     monkeypatch.delenv("LQMF_CHAT_LLM", raising=False)
     import lqmf.copilot.backends as backends
-    import lqmf.copilot.llm as llm
 
     backends._STORE = None
-    llm.provider.cache_clear()
     yield home
     stop_workers(home)

@@ -5,12 +5,14 @@ import os
 import sys
 from pathlib import Path
 
-ENV_HOME = "LQMF_HOME"
+from lqmf.tools.settings import BY_KEY, get
+
+ENV_HOME = str(BY_KEY["home"].env)
 
 
 def data_dir() -> Path:
     """The user data dir (created on first use)."""
-    env = os.environ.get(ENV_HOME)
+    env = str(get("home"))
     if env:
         path = Path(env).expanduser()
     else:
@@ -77,15 +79,18 @@ def vendor_dir() -> Path:
     """Install-time files taken from the llama-cpp-python sdist (the HF→GGUF
     converter). They belong to the Python environment, not to one user's data,
     so they live under ``sys.prefix``; ``LQMF_VENDOR_DIR`` overrides."""
-    env = os.environ.get("LQMF_VENDOR_DIR")
+    env = str(get("vendor_dir"))
     return Path(env) if env else Path(sys.prefix) / "share" / "lqmf"
 
 
 def threads() -> int:
     """Threads for llama.cpp work: ``LQMF_THREADS`` or the cores we may use."""
-    env = os.environ.get("LQMF_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
+    try:
+        want = int(get("compute.threads"))  # type: ignore[call-overload]
+    except Exception:  # noqa: BLE001 - a bad value here falls back to the cores (the CLI checks --threads)
+        want = 0
+    if want > 0:
+        return want
     from lqmf.tools.hardware import usable_cores
 
     return usable_cores()

@@ -191,3 +191,7 @@ def from_os_error(exc: OSError, path: object = None) -> LqmfError:
 def escape_controls(text: str) -> str:
     """Control characters (from names the user typed) shown escaped, not raw."""
     return "".join(c if c >= " " and c != "\x7f" else repr(c)[1:-1] for c in text)
+
+
+class LlmUnavailable(LqmfError):
+    """The configured LLM (a local GGUF or an endpoint) cannot start or does not answer."""

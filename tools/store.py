@@ -32,14 +32,14 @@ from typing import Iterable, Iterator, Sequence
 from urllib.parse import urlparse
 
 from lqmf.tools.config import data_dir, user_config
+from lqmf.tools.settings import BY_KEY, get
 from lqmf.tools.errors import InvalidInput, MissingComponent, StoreCorrupt, StoreLocked, StoreUnreachable
 from lqmf.tools.records import ExperimentRecord, JsonlStore
 from lqmf.tools.store_index import SideIndex
 from lqmf.tools import store_schema as schema
 from lqmf.tools.store_files import looks_like_sqlite, read_journal, read_known, write_json_atomic
 
-ENV_URL = "LQMF_CHROMA_URL"
-ENV_LOCK_TIMEOUT = "LQMF_STORE_LOCK_TIMEOUT"
+ENV_URL = str(BY_KEY["store.chroma_url"].env)
 COLLECTION = "experiments"
 BATCH = 2000
 KNOWN_MODELS = "known_models.json"
@@ -53,15 +53,11 @@ def chroma_available() -> bool:
 
 def configured_url() -> str | None:
     """The Chroma server URL from the environment or data_dir()/config.toml."""
-    url = os.environ.get(ENV_URL, "").strip()
-    if url:
-        return url
     try:
         data = user_config()
     except (OSError, InvalidInput):
-        return None  # a broken config file must not hide the local store
-    value = data.get("chroma_url") or data.get("store", {}).get("chroma_url")
-    return str(value).strip() or None if value else None
+        data = {}  # a broken config file must not hide the local store
+    return str(get("store.chroma_url", config=data)) or None
 
 
 class ChromaStore:
@@ -169,7 +165,7 @@ class ChromaStore:
             yield
             return
         lock = self.path / ".lqmf-write.lock"
-        timeout = float(os.environ.get(ENV_LOCK_TIMEOUT, "30"))
+        timeout = float(get("store.lock_timeout"))  # type: ignore[arg-type]
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             deadline = time.monotonic() + timeout

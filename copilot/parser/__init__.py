@@ -16,12 +16,11 @@ __all__ = ["parse", "ParserMode", "load", "parse_mode"]
 def parse(text: str, mode: str | None = None) -> dict:
     from lqmf.copilot.parser import builtin
 
-    settings = load() if mode is None or mode != ParserMode.BUILTIN else None
-    chosen = parse_mode(mode) if mode is not None else settings.mode
+    settings = load(mode=mode) if mode is None or parse_mode(mode) is not ParserMode.BUILTIN else None
     rules = builtin.parse(text)
-    if chosen is ParserMode.BUILTIN:
+    if settings is None or settings.mode is ParserMode.BUILTIN:
         return rules
-    if chosen is ParserMode.HYBRID and rules["confidence"] >= settings.hybrid_threshold:
+    if settings.mode is ParserMode.HYBRID and rules["confidence"] >= settings.hybrid_threshold:
         return rules
     from lqmf.copilot.parser import llm
 

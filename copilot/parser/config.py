@@ -2,26 +2,25 @@
 
 In ``data_dir()/config.toml``::
 
-    parser = "builtin"          # builtin (default) | llm | hybrid
+    parser = "builtin"          # builtin (default) | llm | hybrid   ([parser] mode = ... also works)
 
     [parser_llm]                # optional; all keys optional
     llm = "gguf"                # gguf (local, llama-cpp-python) | openai | ollama
-    llm_model = ""              # gguf: a .gguf path (default: the bundled SmolLM2);
-                                # endpoint: the model name
+    llm_model = ""              # gguf: a .gguf path (default: the bundled SmolLM2); endpoint: the model name
     llm_url = ""                # OpenAI-compatible / Ollama base URL
     hybrid_threshold = 0.5      # hybrid asks the LLM when the built-in confidence (a probability) is below
 
-(``[parser] mode = "hybrid"`` is accepted instead of the top-level key.)
 When ``[parser_llm] llm`` is absent, the copilot's ``[chat] llm`` settings are used if
-they name one. Environment overrides: ``LQMF_PARSER`` (the mode),
-``LQMF_PARSER_LLM``, ``LQMF_PARSER_LLM_MODEL``, ``LQMF_PARSER_LLM_URL``.
+they name one (``lqmf.copilot.llm.parser_config``). Every key, with its environment
+override, is declared in ``lqmf.tools.settings.TABLE``.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from lqmf.copilot.llm import LlmConfig, Provider
 from lqmf.tools.errors import InvalidInput
 
 
@@ -31,18 +30,10 @@ class ParserMode(StrEnum):
     HYBRID = "hybrid"
 
 
-class LlmProvider(StrEnum):
-    GGUF = "gguf"
-    OPENAI = "openai"
-    OLLAMA = "ollama"
-
-
 @dataclass(frozen=True)
 class ParserSettings:
     mode: ParserMode = ParserMode.BUILTIN
-    llm: LlmProvider = LlmProvider.GGUF
-    llm_model: str = ""
-    llm_url: str = ""
+    llm: LlmConfig = field(default_factory=lambda: LlmConfig(Provider.GGUF))
     hybrid_threshold: float = 0.5
 
 
@@ -54,32 +45,20 @@ def parse_mode(value: str) -> ParserMode:
                            "use one of " + ", ".join(m.value for m in ParserMode)) from None
 
 
-def load() -> ParserSettings:
+def load(config: Mapping | None = None, environ: Mapping[str, str] | None = None,
+         mode: str | None = None) -> ParserSettings:
+    """The parser's settings; ``mode`` (e.g. ``lqmf parse --mode``) replaces the configured one."""
+    from lqmf.copilot.llm import parser_config
     from lqmf.tools.config import user_config
+    from lqmf.tools.settings import get
 
-    data = user_config()
-    table = data.get("parser") if isinstance(data.get("parser"), dict) else {}
-    section = data.get("parser_llm") if isinstance(data.get("parser_llm"), dict) else {}
-    chat = data.get("chat") if isinstance(data.get("chat"), dict) else {}
-    mode = data.get("parser") if isinstance(data.get("parser"), str) else table.get("mode", "builtin")
-    llm, model, url = section.get("llm"), section.get("llm_model", ""), section.get("llm_url", "")
-    if not llm and str(chat.get("llm", "none")).lower() in {p.value for p in LlmProvider}:
-        llm, model, url = chat["llm"], chat.get("llm_model", ""), chat.get("llm_url", "")
-    env = os.environ
-    llm = str(env.get("LQMF_PARSER_LLM", llm or "gguf")).strip().lower()
-    try:
-        provider = LlmProvider(llm)
-    except ValueError:
-        raise InvalidInput(f"unknown parser LLM '{llm}'",
-                           "use one of " + ", ".join(p.value for p in LlmProvider)) from None
-    try:
-        threshold = float(section.get("hybrid_threshold", 0.5))
-    except (TypeError, ValueError):
-        raise InvalidInput("[parser_llm] hybrid_threshold must be a number", "e.g. hybrid_threshold = 0.5") from None
-    return ParserSettings(
-        mode=parse_mode(env.get("LQMF_PARSER", mode)),
-        llm=provider,
-        llm_model=str(env.get("LQMF_PARSER_LLM_MODEL", model or "")),
-        llm_url=str(env.get("LQMF_PARSER_LLM_URL", url or "")),
-        hybrid_threshold=threshold,
-    )
+    data = user_config() if config is None else config
+    chosen = parse_mode(mode if mode is not None else str(get("parser.mode", config=data, environ=environ)))
+    if chosen is ParserMode.BUILTIN:  # the LLM keys matter only to the other modes
+        return ParserSettings(mode=chosen)
+    llm = parser_config(data, environ)
+    if llm.provider is Provider.NONE:
+        raise InvalidInput("[parser_llm] llm = \"none\" leaves the llm parser without a model",
+                           "name gguf, openai or ollama, or set parser = \"builtin\"")
+    threshold = float(get("parser_llm.hybrid_threshold", config=data, environ=environ))  # type: ignore[arg-type]
+    return ParserSettings(mode=chosen, llm=llm, hybrid_threshold=threshold)

@@ -118,9 +118,9 @@ def _parser_for(mode: str):
         try:
             import llama_cpp  # noqa: F401
         except ImportError:
-            from lqmf.copilot.parser.config import load as load_settings
+            from lqmf.copilot.llm import Provider, parser_config
 
-            if load_settings().llm.value == "gguf":
+            if parser_config().provider is Provider.GGUF:
                 return None
     return lambda text: parse(text, mode)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 
 from lqmf.tools.errors import MissingComponent
@@ -25,7 +24,9 @@ def load():
         raise MissingComponent("llama-cpp-python is not installed",
                                "run `make setup` (it builds it once, about 5 minutes)") from None
     if _callback is None:
-        verbose = os.environ.get("LQMF_LLAMA_VERBOSE") == "1"
+        from lqmf.tools.settings import get
+
+        verbose = bool(get("compute.llama_verbose"))
 
         @llama_cpp.llama_log_callback
         def _log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:

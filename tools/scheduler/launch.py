@@ -26,7 +26,9 @@ class Launch(StrEnum):
 
 
 def default_launch() -> Launch:
-    env = os.environ.get("LQMF_JOB_LAUNCH", "").lower()
+    from lqmf.tools.settings import get
+
+    env = str(get("scheduler.launch"))
     if env in (m.value for m in Launch):
         return Launch(env)
     return Launch.FORK if hasattr(os, "fork") and sys.platform.startswith("linux") else Launch.EXEC

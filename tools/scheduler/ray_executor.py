@@ -20,15 +20,16 @@ from pathlib import Path
 from lqmf.tools.errors import LqmfError, MissingComponent, RayUnavailable
 from lqmf.tools.scheduler import admission
 from lqmf.tools.scheduler.jobs import Job, JobState
+from lqmf.tools.settings import get
 from lqmf.tools.scheduler.resources import Budget
 from lqmf.tools.scheduler.store import JobStore
 from lqmf.tools.scheduler.worker import WorkerStats
 
-NODE_RETRIES = int(os.environ.get("LQMF_RAY_RETRIES", "3"))
+NODE_RETRIES = int(get("ray.retries"))  # type: ignore[call-overload]
 
 
 def ray_address(address: str | None = None) -> str:
-    addr = address or os.environ.get("LQMF_RAY_ADDRESS") or os.environ.get("RAY_ADDRESS")
+    addr = address or str(get("ray.address")) or os.environ.get("RAY_ADDRESS")
     if not addr:
         raise RayUnavailable("no Ray cluster address is configured",
                              "pass --ray HOST:6379 or set LQMF_RAY_ADDRESS")
@@ -104,7 +105,7 @@ class RayExecutor:
         self.id = f"ray:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.in_flight: dict[str, InFlight] = {}
         self.stats = WorkerStats()
-        self.ship_code = ship_code if ship_code is not None else os.environ.get("LQMF_RAY_SHIP_CODE", "1") == "1"
+        self.ship_code = ship_code if ship_code is not None else bool(get("ray.ship_code"))
         self._stop = False
 
     def _connect(self):

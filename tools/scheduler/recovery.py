@@ -11,9 +11,10 @@ from pathlib import Path
 from lqmf.tools.fsutil import clean_stale_partials
 from lqmf.tools.scheduler.jobs import Job, JobState
 from lqmf.tools.scheduler.store import JobStore
+from lqmf.tools.settings import get
 
-BACKOFF_S = float(os.environ.get("LQMF_RETRY_BACKOFF_S", "2"))
-STALE_S = float(os.environ.get("LQMF_WORKER_STALE_S", "20"))
+BACKOFF_S = float(get("scheduler.retry_backoff_s"))  # type: ignore[arg-type]
+STALE_S = float(get("scheduler.worker_stale_s"))  # type: ignore[arg-type]
 
 
 def backoff_s(attempts: int) -> float:

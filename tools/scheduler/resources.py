@@ -2,7 +2,6 @@
 budget a worker may use ("at most 75% of RAM and 1 core")."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
@@ -77,9 +76,10 @@ def parse_size(text: str | int | float, total: int | None = None) -> int:
 def make_budget(ram: str | int | None = None, cores: int | None = None,
                 max_jobs: int | None = None) -> Budget:
     """A budget from flags, else ``LQMF_RAM_BUDGET`` / ``LQMF_CORES``, else 75% and every core."""
-    ram = ram if ram is not None else os.environ.get("LQMF_RAM_BUDGET", "75%")
-    env_cores = os.environ.get("LQMF_CORES")
-    cores = cores if cores is not None else (int(env_cores) if env_cores and env_cores.isdigit() else machine_cores())
+    from lqmf.tools.settings import get
+
+    ram = ram if ram is not None else str(get("scheduler.ram_budget"))
+    cores = cores if cores is not None else (int(get("scheduler.cores")) or machine_cores())  # type: ignore[call-overload]
     from lqmf.tools.limits import Knob, check
 
     cores = check(Knob.CORES, cores)

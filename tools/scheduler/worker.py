@@ -23,6 +23,7 @@ from lqmf.tools.scheduler.jobs import Job, JobState
 from lqmf.tools.scheduler.kinds import spec_for
 from lqmf.tools.scheduler.resources import Budget, free_ram, make_budget
 from lqmf.tools.scheduler.store import JobStore
+from lqmf.tools.settings import present
 
 
 @dataclass
@@ -179,7 +180,7 @@ class LocalWorker:
         threads = admission.effective_cpus(job, self.budget)
         env = dict(os.environ, LQMF_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                    LQMF_WORKER_PID=str(os.getpid()), LQMF_JOB_ID=job.id)
-        if os.environ.get("LQMF_HOME") is None:
+        if not present("home"):
             env["LQMF_HOME"] = str(self.store_path.parent)
         proc = launch.start(job.id, job.attempts, env, self.log_dir / f"{job.id}.log", self.launch)
         self.running[job.id] = Running(job, job.attempts, proc, threads)
