@@ -38,10 +38,18 @@ def bundled_gguf() -> str:
     return str(_bundled_file(catalog_entry("smollm2")))
 
 
+def test_make_setup_installs_the_endpoint_packages():
+    """`make setup` installs lqmf[llm]: the packages [chat] llm = "openai" / "ollama" need, and the
+    server extra's. A failure here is the 'could not start (No module named ...)' users saw."""
+    import importlib
+
+    for name in ("langchain_openai", "langchain_ollama", "llama_cpp.server.app"):
+        importlib.import_module(name)
+
+
 @pytest.fixture(scope="module")
 def openai_server(tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server on a free loopback port, killed in all cases."""
-    pytest.importorskip("llama_cpp.server.app", reason="pip install 'lqmf[llm]' (the server extra's packages)")
     port = free_port()
     log = tmp_path_factory.mktemp("llm-server") / "server.log"
     with open(log, "wb") as out:
