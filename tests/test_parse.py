@@ -1,6 +1,6 @@
 """`lqmf parse` and copilot.parser: the contract's examples, tricky cases (one
 comment per odd case), bad input through the real CLI, import hygiene, the eval
-gate. Expected slots follow contracts/parse.md; a method/bits inferred from the
+gate. Expected slots follow copilot/parser/CONTRACT.md; a method/bits inferred from the
 quant type is accepted when it agrees with it (the contract's inference rule)."""
 from __future__ import annotations
 

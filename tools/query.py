@@ -1,7 +1,7 @@
 """Structured queries over the experiment store.
 
 A ``Query`` (filters, sort, order, limit, since, free text) is built from the
-slots of ``lqmf parse`` (contracts/parse.md) or from command-line flags. It
+slots of ``lqmf parse`` (copilot/parser/CONTRACT.md) or from command-line flags. It
 runs as Chroma ``where`` filters plus sorting; the SQLite side index answers
 filter+sort+limit fast and Chroma returns the rows (tools/store_index.py says
 why). A free-text remainder ("runs where quality collapsed") goes to semantic
@@ -52,7 +52,7 @@ SORTS: dict[SortKey, SortSpec] = {
 
 
 class Field(StrEnum):
-    """Filterable slots (names as in contracts/parse.md)."""
+    """Filterable slots (names as in copilot/parser/CONTRACT.md)."""
     TASK = "task"
     MAX_SIZE_GB = "max_size_gb"
     MIN_TOK_S = "min_tok_s"

@@ -11,7 +11,7 @@ INVALID_UTF8 = {"intent": "unknown", "slots": {}, "error": "line is not valid UT
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("parse", help="turn a request into intent + slots (JSON), without running it",
                        description="Parse one utterance, or one per line from stdin with '-', into "
-                                   "{\"intent\", \"slots\"} JSON (contracts/parse.md).")
+                                   "{\"intent\", \"slots\"} JSON (copilot/parser/CONTRACT.md).")
     p.add_argument("text", nargs="+", help="the utterance, or '-' to read one per line from stdin")
     p.add_argument("--mode", choices=["builtin", "llm", "hybrid"], default=None,
                    help="parser to use (default: config.toml 'parser', LQMF_PARSER, else builtin); "

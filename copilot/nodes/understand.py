@@ -1,5 +1,5 @@
 """understand: the turn's text -> intent + slots, with the parser of
-contracts/parse.md plus the conversation words of ``words``."""
+copilot/parser/CONTRACT.md plus the conversation words of ``words``."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""Understanding: one utterance -> ``{"intent", "slots"}`` (contracts/parse.md).
+"""Understanding: one utterance -> ``{"intent", "slots"}`` (the contract: CONTRACT.md here).
 
 ``parse(text, mode=None)``: ``builtin`` rules (default, no model), ``llm``
 (a local GGUF or an endpoint, output constrained to the same schema and

@@ -1,6 +1,6 @@
 """The parser's output: intents, slots, their canonical values, and validation.
 
-This is ``contracts/parse.md`` as code. Every parser (built-in or LLM) returns
+This is ``CONTRACT.md`` (next to this file) as code. Every parser (built-in or LLM) returns
 ``{"intent": ..., "slots": {...}}``; :func:`validate` turns any candidate dict
 into that shape or raises ``ValueError``; :func:`json_schema` is the JSON
 schema handed to constrained LLM decoding.

@@ -14,7 +14,7 @@ Metrics (per mode):
   that is not predicted with the same value is a false negative.
 - utterances/s: parse() calls per second in this process (model load excluded for llm).
 
-Inference rule (contracts/parse.md: "inferring them is right, not required"): when the
+Inference rule (copilot/parser/CONTRACT.md, "Inference": allowed, not required): when the
 expected and the predicted slots name the same ``quant_type``, a ``method`` or ``bits`` equal
 to what that type implies (Q*_K* / Q*_0 / F16 -> gguf, NF4/FP4/INT8 -> bnb; bits from the
 type) is optional on both sides: it is removed from both before comparing. An inferred value
