@@ -54,7 +54,7 @@ def stop_workers(home: Path) -> None:
     if not (home / "jobs.db").exists() and not (home / "jobs").exists():
         return
     env = dict(os.environ, LQMF_HOME=str(home))
-    code = "from tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
+    code = "from lqmf.tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     for pid in out.stdout.split():
         try:
