@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from lqmf.tools.errors import LlmUnavailable, LqmfError, MissingComponent
@@ -165,13 +166,21 @@ def _langchain(cfg: LlmConfig, purpose: Purpose, schema: dict | None) -> Chat:
                                "pip install 'lqmf[llm]' (make setup installs it)") from None
     _reachable(cfg, url)
     parse = purpose is Purpose.PARSE
+    model: Any
     if cfg.provider is Provider.OLLAMA:
+        extra: dict[str, Any] = {"format": "json"} if parse else {}
         model = ChatOllama(model=cfg.model or "smollm2", base_url=url, temperature=0 if parse else 0.2,
-                           num_predict=200, **({"format": "json"} if parse else {}))
+                           num_predict=200, **extra)
     else:
-        model = ChatOpenAI(model=cfg.model or "default", base_url=url, max_tokens=200, max_retries=0, timeout=120,
-                           api_key=os.environ.get("OPENAI_API_KEY") or "unused", temperature=0 if parse else 0.2,
-                           **({"model_kwargs": {"response_format": {"type": "json_object"}}} if parse else {}))
+        from pydantic import SecretStr
+
+        extra = {"model_kwargs": {"response_format": {"type": "json_object"}}} if parse else {}
+        # OpenAI itself takes max_completion_tokens; compatible servers (llama.cpp's among them)
+        # know only max_tokens and would otherwise write until the context is full
+        limit = {"max_completion_tokens": 200} if not cfg.url else {"extra_body": {"max_tokens": 200}}
+        model = ChatOpenAI(model=cfg.model or "default", base_url=url, max_retries=0, timeout=120,
+                           api_key=SecretStr(os.environ.get("OPENAI_API_KEY") or "unused"),
+                           temperature=0 if parse else 0.2, **limit, **extra)
 
     def chat(messages: list[dict]) -> str:
         return str(model.invoke([(m["role"], m["content"]) for m in messages]).content).strip()

@@ -34,7 +34,7 @@ def load(config: Mapping | None = None, environ: Mapping[str, str] | None = None
         llm_model=str(get("chat.llm_model", config=data, environ=env)),
         llm_url=str(get("chat.llm_url", config=data, environ=env)),
         dry_run=_dry(env.get("LQMF_CHAT_DRY_RUN", chat.get("dry_run", ""))),
-        bench_chunks=int(get("chat.bench_chunks", config=data, environ=env)),  # type: ignore[call-overload]
+        bench_chunks=int(get("chat.bench_chunks", config=data, environ=env)),
         no_worker=bool(get("chat.no_worker", config=data, environ=env)),
     )
 

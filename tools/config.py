@@ -86,7 +86,7 @@ def vendor_dir() -> Path:
 def threads() -> int:
     """Threads for llama.cpp work: ``LQMF_THREADS`` or the cores we may use."""
     try:
-        want = int(get("compute.threads"))  # type: ignore[call-overload]
+        want = int(get("compute.threads"))
     except Exception:  # noqa: BLE001 - a bad value here falls back to the cores (the CLI checks --threads)
         want = 0
     if want > 0:

@@ -125,7 +125,7 @@ class Embedder:
 
         from lqmf.tools.settings import get
 
-        env = int(get("embeddings.threads"))  # type: ignore[call-overload]
+        env = int(get("embeddings.threads"))
         if env > 0:
             want = env
         elif n_texts <= 8:

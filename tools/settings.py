@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _from_file(s: Setting, config: Mapping) -> object:
     return None
 
 
-def _convert(s: Setting, raw: object, where: str) -> object:
+def _convert(s: Setting, raw: object, where: str) -> Any:
     from lqmf.tools.errors import InvalidInput
 
     kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(s.type, "text")
@@ -107,7 +108,7 @@ def _convert(s: Setting, raw: object, where: str) -> object:
         if s.type is bool:
             text = str(raw).strip().lower()
             if isinstance(raw, bool):
-                value: object = raw
+                value: Any = raw
             elif text in _TRUE or text in _FALSE:
                 value = text in _TRUE
             else:
@@ -129,7 +130,7 @@ def _convert(s: Setting, raw: object, where: str) -> object:
         if value not in s.choices:
             noun = s.key.replace(".", " ").replace("_", " ")
             raise InvalidInput(f"unknown {noun} {str(raw)[:60]!r} (from {where})", fix) from None
-    if s.type in (int, float) and value < 0:  # type: ignore[operator]
+    if s.type in (int, float) and value < 0:
         raise InvalidInput(f"{where} = {raw!r} is negative", fix)
     return value
 
@@ -142,7 +143,7 @@ def where(key: str) -> str:
     return " or ".join(x for x in (spot, s.env or "") if x)
 
 
-def get(key: str, *, config: Mapping | None = None, environ: Mapping[str, str] | None = None) -> object:
+def get(key: str, *, config: Mapping | None = None, environ: Mapping[str, str] | None = None) -> Any:
     """The value of ``key``: the environment override, else ``config.toml``, else the default.
     ``config`` (the file's table) and ``environ`` default to the real ones. A value of
     the wrong type or outside its choices is one clear error naming where it was set."""

@@ -165,7 +165,7 @@ class ChromaStore:
             yield
             return
         lock = self.path / ".lqmf-write.lock"
-        timeout = float(get("store.lock_timeout"))  # type: ignore[arg-type]
+        timeout = float(get("store.lock_timeout"))
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             deadline = time.monotonic() + timeout

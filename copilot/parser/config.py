@@ -60,5 +60,5 @@ def load(config: Mapping | None = None, environ: Mapping[str, str] | None = None
     if llm.provider is Provider.NONE:
         raise InvalidInput("[parser_llm] llm = \"none\" leaves the llm parser without a model",
                            "name gguf, openai or ollama, or set parser = \"builtin\"")
-    threshold = float(get("parser_llm.hybrid_threshold", config=data, environ=environ))  # type: ignore[arg-type]
+    threshold = float(get("parser_llm.hybrid_threshold", config=data, environ=environ))
     return ParserSettings(mode=chosen, llm=llm, hybrid_threshold=threshold)

@@ -49,8 +49,8 @@ def _template() -> tuple[str, tuple[tuple[str, str], ...]]:
     """The prompt's instructions, and its ``utterance => json`` examples as chat turns
     (small instruct models follow turns far better than examples inside the system text)."""
     head, _, tail = prompt().partition("\nExamples:\n")
-    shots = tuple(tuple(p.strip() for p in line.split(" => ", 1))
-                  for line in tail.splitlines() if " => " in line)
+    pairs = (line.split(" => ", 1) for line in tail.splitlines() if " => " in line)
+    shots = tuple((user.strip(), answer.strip()) for user, answer in pairs)
     return head.strip(), shots
 
 

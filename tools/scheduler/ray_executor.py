@@ -25,7 +25,7 @@ from lqmf.tools.scheduler.resources import Budget
 from lqmf.tools.scheduler.store import JobStore
 from lqmf.tools.scheduler.worker import WorkerStats
 
-NODE_RETRIES = int(get("ray.retries"))  # type: ignore[call-overload]
+NODE_RETRIES = int(get("ray.retries"))
 
 
 def ray_address(address: str | None = None) -> str:

@@ -13,8 +13,8 @@ from lqmf.tools.scheduler.jobs import Job, JobState
 from lqmf.tools.scheduler.store import JobStore
 from lqmf.tools.settings import get
 
-BACKOFF_S = float(get("scheduler.retry_backoff_s"))  # type: ignore[arg-type]
-STALE_S = float(get("scheduler.worker_stale_s"))  # type: ignore[arg-type]
+BACKOFF_S = float(get("scheduler.retry_backoff_s"))
+STALE_S = float(get("scheduler.worker_stale_s"))
 
 
 def backoff_s(attempts: int) -> float:

@@ -79,7 +79,7 @@ def make_budget(ram: str | int | None = None, cores: int | None = None,
     from lqmf.tools.settings import get
 
     ram = ram if ram is not None else str(get("scheduler.ram_budget"))
-    cores = cores if cores is not None else (int(get("scheduler.cores")) or machine_cores())  # type: ignore[call-overload]
+    cores = cores if cores is not None else (int(get("scheduler.cores")) or machine_cores())
     from lqmf.tools.limits import Knob, check
 
     cores = check(Knob.CORES, cores)
