@@ -52,7 +52,7 @@ HOSTS = ["vm", "workstation", "laptop", "gpu-box", "pi5"]
 def synthetic_records(n: int, seed: int = 0):
     from lqmf import knowledge
     from lqmf.tools.quantize.types import SPECS
-    from lqmf.tools.records import ExperimentRecord
+    from lqmf.tools.store.records import ExperimentRecord
 
     rnd = random.Random(seed)
     models = knowledge.catalog()
@@ -133,9 +133,9 @@ def pct(values: list[float], p: float) -> float:
 
 
 def measure(store, n_queries: int, label: str, chroma_only: bool) -> dict:
-    from lqmf.tools.embeddings import embedder
-    from lqmf.tools.query import from_slots
-    from lqmf.tools.query_exec import Engine, run
+    from lqmf.tools.store.embeddings import embedder
+    from lqmf.tools.store.query import from_slots
+    from lqmf.tools.store.query_exec import Engine, run
 
     out = {}
     engines = [Engine.INDEX] + ([Engine.CHROMA] if chroma_only else [])
@@ -168,7 +168,7 @@ def measure(store, n_queries: int, label: str, chroma_only: bool) -> dict:
 
 
 def import_records(store, records, label: str) -> float:
-    from lqmf.tools.embeddings import embedder
+    from lqmf.tools.store.embeddings import embedder
 
     emb = embedder()
     enc0, es0 = emb.encoded, emb.encode_s
@@ -240,8 +240,8 @@ def main() -> int:
     work = Path(args.dir or tempfile.mkdtemp(prefix="lqmf-store-bench-"))
     os.environ["LQMF_HOME"] = str(work / "home")
     os.environ.pop("LQMF_CHROMA_URL", None)
-    from lqmf.tools.embeddings import embedder
-    from lqmf.tools.store import ChromaStore
+    from lqmf.tools.store.embeddings import embedder
+    from lqmf.tools.store.experiments import ChromaStore
 
     print(f"store bench: {args.n} records, {args.queries} queries each, cpus={os.cpu_count()}", flush=True)
     t = time.perf_counter()

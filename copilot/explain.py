@@ -148,12 +148,12 @@ def _own_runs(question: str) -> list:
 
 
 def _records_for(types: list) -> list:
-    from lqmf.tools.records import default_store
+    from lqmf.tools.store.experiments import default_store
 
     store = default_store()
     if not hasattr(store, "get_where"):
         return store.all()
-    from lqmf.tools.store_schema import from_metadata
+    from lqmf.tools.store.schema import from_metadata
 
     got = {i: m for i, m in store.get_where({"quant_type": {"$in": [t.value for t in types]}}, limit=2000)}
     models = sorted({m.get("model_name", "") for m in got.values()})

@@ -15,12 +15,12 @@ from lqmf.copilot.cli import main as lqmf
 from lqmf.copilot.cli.cmd_compare import targets_from_text
 from lqmf.copilot.parser import parse
 from tests.store_fixtures import ChromaServer, sample_records
-from lqmf.tools import store as store_mod
-from lqmf.tools.compare import compare, resolve_targets
+from lqmf.tools.store import experiments as store_mod
+from lqmf.tools.store.compare import compare, resolve_targets
 from lqmf.tools.errors import InvalidInput, UnknownQuantType
-from lqmf.tools.query import from_slots, remainder
-from lqmf.tools.query_exec import Engine, run
-from lqmf.tools.records import default_store
+from lqmf.tools.store.query import from_slots, remainder
+from lqmf.tools.store.query_exec import Engine, run
+from lqmf.tools.store.experiments import default_store
 
 
 @pytest.fixture(scope="module")

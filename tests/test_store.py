@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.store_fixtures import ChromaServer, free_port, rec, sample_records
-from lqmf.tools import store as store_mod
-from lqmf.tools import store_schema
+from lqmf.tools.store import experiments as store_mod
+from lqmf.tools.store import schema as store_schema
 from lqmf.tools.errors import StoreCorrupt, StoreLocked, StoreUnreachable
-from lqmf.tools.records import JsonlStore, default_store
-from lqmf.tools.store import ChromaStore
+from lqmf.tools.store.journal import JsonlStore
+from lqmf.tools.store.experiments import default_store
+from lqmf.tools.store.experiments import ChromaStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +147,7 @@ def test_locked_store_gives_one_sentence_and_the_record_survives(home, monkeypat
 WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from lqmf.tools.store import ChromaStore
+from lqmf.tools.store.experiments import ChromaStore
 from tests.store_fixtures import rec
 st = ChromaStore()
 i = 0
@@ -209,7 +210,7 @@ def test_unreachable_server_names_the_url(home, monkeypatch):
 
 
 def test_embedder_loads_once_and_warms_up_in_background():
-    from lqmf.tools.embeddings import embedder
+    from lqmf.tools.store.embeddings import embedder
 
     emb = embedder()
     t = emb.warm_up()

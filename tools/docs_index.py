@@ -118,7 +118,7 @@ class DocsIndex:
         import chromadb
         from chromadb.config import Settings
 
-        from lqmf.tools.embeddings import embedding_function
+        from lqmf.tools.store.embeddings import embedding_function
 
         self.path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(self.path), settings=Settings(anonymized_telemetry=False))

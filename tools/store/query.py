@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from lqmf.tools.errors import InvalidInput
-from lqmf.tools.records import Status
+from lqmf.tools.store.records import Status
 
 
 class SortKey(StrEnum):
@@ -134,13 +134,13 @@ class Filter:
 
 
 def _family_word(text: str) -> str | None:
-    from lqmf.tools.store_schema import family_word
+    from lqmf.tools.store.schema import family_word
 
     return family_word(text)
 
 
 def _model_keys(text: str) -> list[str]:
-    from lqmf.tools.store_schema import model_keys_for
+    from lqmf.tools.store.schema import model_keys_for
 
     return model_keys_for(text)
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lqmf.tools.fsutil import human_bytes
-from lqmf.tools.query import NUMERIC, Field, Filter, Query
-from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.store.query import NUMERIC, Field, Filter, Query
+from lqmf.tools.store.records import ExperimentRecord
 
 DEFAULT_LIMIT = 20
 SEMANTIC_POOL = 50     # nearest candidates fetched before sorting a semantic query
@@ -74,7 +74,7 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
         ids = [r[0] for r in store.index.select(where_sql, params, query.order_sql(), limit)]
         res = QueryResult(query, store.get(ids), total, engine.value)
     else:
-        from lqmf.tools.store_schema import from_metadata
+        from lqmf.tools.store.schema import from_metadata
 
         rows = [m for _, m in store.get_where(query.where(now))]
         rows = query.sort_records(rows)
@@ -86,7 +86,7 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
 
 
 def _semantic(store, query: Query, now: float, limit: int) -> QueryResult:
-    from lqmf.tools.store_schema import from_metadata
+    from lqmf.tools.store.schema import from_metadata
 
     pool = max(limit, SEMANTIC_POOL) if query.sort else limit
     hits = store.semantic(query.text, query.where(now), n=pool)

@@ -17,7 +17,7 @@ import os
 from dataclasses import fields
 from functools import lru_cache
 
-from lqmf.tools.records import ExperimentRecord, Status
+from lqmf.tools.store.records import ExperimentRecord, Status
 
 TASKS = ("chat", "code", "creative", "math", "summarization", "general")
 RECORD_JSON = "record_json"

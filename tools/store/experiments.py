@@ -33,10 +33,11 @@ from urllib.parse import urlparse
 
 from lqmf.tools.config import data_dir, user_config
 from lqmf.tools.errors import InvalidInput, MissingComponent, StoreCorrupt, StoreLocked, StoreUnreachable
-from lqmf.tools.records import ExperimentRecord, JsonlStore
-from lqmf.tools.store_index import SideIndex
-from lqmf.tools import store_schema as schema
-from lqmf.tools.store_files import looks_like_sqlite, read_journal, read_known, write_json_atomic
+from lqmf.tools.store.records import ExperimentRecord, RecordStore
+from lqmf.tools.store.journal import JsonlStore, read_journal
+from lqmf.tools.store.index import SideIndex
+from lqmf.tools.store import schema
+from lqmf.tools.store.files import looks_like_sqlite, read_known, write_json_atomic
 
 ENV_URL = "LQMF_CHROMA_URL"
 ENV_LOCK_TIMEOUT = "LQMF_STORE_LOCK_TIMEOUT"
@@ -120,7 +121,7 @@ class ChromaStore:
             raise self._map_open_error(e) from None
 
     def _open_collection(self):
-        from lqmf.tools.embeddings import embedding_function
+        from lqmf.tools.store.embeddings import embedding_function
 
         try:
             return self._client.get_or_create_collection(
@@ -207,7 +208,7 @@ class ChromaStore:
         order); when this returns, every batch is committed."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from lqmf.tools.embeddings import embedder
+        from lqmf.tools.store.embeddings import embedder
 
         emb = embedder()
         records = list({r.id: r for r in records}.values())   # one entry per id, last wins
@@ -268,7 +269,7 @@ class ChromaStore:
 
     def semantic(self, text: str, where: dict | None = None, n: int = 10) -> list[tuple[str, float, dict]]:
         """(id, distance, metadata) of the n entries nearest to ``text``."""
-        from lqmf.tools.embeddings import embedder
+        from lqmf.tools.store.embeddings import embedder
 
         total = max(self.index.count(), 1)   # local, no round trip; Chroma caps n anyway
         vec = embedder().embed([text])[0]
@@ -397,3 +398,11 @@ def open_store(path: Path | None = None, url: str | None = None) -> ChromaStore:
     if store is None:
         store = _STORES[key] = ChromaStore(path=path, url=url)
     return store
+
+
+def default_store() -> RecordStore:
+    """The store every tool writes to: Chroma when chromadb is installed (it
+    imports the journal's records on first open), else the JSONL journal."""
+    if chroma_available():
+        return open_store()
+    return JsonlStore()
