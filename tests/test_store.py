@@ -38,19 +38,25 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def test_record_round_trips_exactly_and_metadata_is_flat(home):
+def test_record_round_trips_exactly_and_chroma_keeps_only_the_sentence(home):
     st = default_store()
     assert isinstance(st, ChromaStore)
-    r = rec("smollm2", "Q4_K_M", tool_versions={"llama-cpp-python": "0.3.36"}, ctx=512)
+    r = rec("smollm2", "Q4_K_M", tool_versions={"llama-cpp-python": "0.3.36"}, ctx=512,
+            source_sha256="ab" * 32, error=None)
     st.add(r)
     back = st.get([r.id])[0]
     assert back == r                                   # exact, every field
-    meta = st.collection.get(ids=[r.id], include=["metadatas"])["metadatas"][0]
-    assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
-    assert meta["task_chat"] is True and meta["tasks"] == "chat,general"   # from the catalog
-    assert json.loads(meta["tool_versions"]) == {"llama-cpp-python": "0.3.36"}
-    assert "kld_p99" not in meta                       # None values are left out
-    assert meta["model_key"] == "smollm2" and meta["license"] == "Apache-2.0"
+    # the side index answers filters on the catalog's facts, without writing them into the record
+    row = st.index.select("id = ?", [r.id], columns="model_key, task_tags, family_tag")[0]
+    assert row == ("smollm2", ",chat,general,", "llama") and back.tasks == [] and back.family is None
+    # Chroma: one entry per distinct sentence, the sentence as document, no metadata
+    entry = st.collection.get(include=["metadatas", "documents"])
+    assert entry["documents"] == [store_schema.describe(r)] and entry["metadatas"] == [None]
+    twin = rec("smollm2", "Q4_K_M", id="twin")         # reads the same: shares the vector
+    st.add(twin)
+    assert st.count() == 2 and st.collection.count() == 1
+    st.delete([r.id, "twin"])                          # the last run of a sentence takes its vector along
+    assert st.count() == 0 and st.collection.count() == 0
 
 
 def test_collection_uses_our_offline_embedding_function_never_the_default(home):
@@ -195,7 +201,7 @@ def test_server_store_works_like_the_embedded_one(home, server, monkeypatch):
     assert st.count() >= len(recs)
     assert st.get(["sm-q80"])[0] == next(r for r in recs if r.id == "sm-q80")
     hits = st.semantic("runs where quality collapsed", n=3)
-    assert hits[0][0] == "sm-q2k"
+    assert hits[0][0].id == "sm-q2k"
 
 
 def test_unreachable_server_names_the_url(home, monkeypatch):

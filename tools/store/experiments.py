@@ -1,72 +1,48 @@
-"""The experiment store: Chroma, embedded by default, a server when configured.
+"""The experiment store: the journal, the side index and Chroma's vectors.
 
-- Embedded: ``chromadb.PersistentClient`` under ``data_dir()/"chroma"``.
-- Server: ``chromadb.HttpClient`` when ``LQMF_CHROMA_URL`` (or ``chroma_url``
-  in ``data_dir()/config.toml``) names one, e.g. ``http://127.0.0.1:8000``.
+- The journal (tools/store/journal.py, data_dir()/records.jsonl) is where
+  ``add`` writes first (fsync'd) and where engines append their runs.
+- The side index (tools/store/index.py, SQLite) holds every record and
+  answers every filter and sort.
+- Chroma (tools/store/vectors.py) holds one vector per distinct description,
+  for semantic search: Chroma gives the nearest description ids, the side
+  index the runs that have them, within the query's filters.
 
-Every collection gets the explicit offline embedding function of
-tools/embeddings.py; Chroma's default one (which downloads) is never used.
-Each record is one Chroma entry: id = record id, document = a generated
-sentence (tools/store_schema.describe), metadata = the flattened record.
-
-Durability: ``add`` first appends the record to the JSON-lines journal that
-tools/records.JsonlStore writes (data_dir()/records.jsonl), then writes Chroma.
-Opening the store imports journal lines it has not seen (records written
-before this store existed, or by a writer killed between the two writes), by
-record id, so importing twice changes nothing.
-
-Beside Chroma sits a SQLite side index (tools/store_index.py) for
-filter+sort queries; see that module for why.
+Opening the store imports journal lines it has not seen (by record id, so
+importing twice changes nothing), moves a store of the layout before into
+this one (tools/store/migrate.py; the old data is left where it was), and
+adds any vector a writer killed between the two writes left out.
 """
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import time
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
-from urllib.parse import urlparse
+from typing import Iterator, Sequence
 
-from lqmf.tools.config import data_dir, user_config
-from lqmf.tools.errors import InvalidInput, MissingComponent, StoreCorrupt, StoreLocked, StoreUnreachable
-from lqmf.tools.store.records import ExperimentRecord, RecordStore
-from lqmf.tools.store.journal import JsonlStore, read_journal
-from lqmf.tools.store.index import SideIndex
+from lqmf.tools.config import data_dir
+from lqmf.tools.errors import MissingComponent
 from lqmf.tools.store import schema
-from lqmf.tools.store.files import looks_like_sqlite, read_known, write_json_atomic
+from lqmf.tools.store.files import read_known, write_json_atomic, write_lock
+from lqmf.tools.store.index import SideIndex
+from lqmf.tools.store.journal import JsonlStore, read_journal
+from lqmf.tools.store.records import ExperimentRecord, RecordStore
+from lqmf.tools.store.vectors import Vectors, chroma_available, configured_url
 
-ENV_URL = "LQMF_CHROMA_URL"
 ENV_LOCK_TIMEOUT = "LQMF_STORE_LOCK_TIMEOUT"
-COLLECTION = "experiments"
 BATCH = 2000
 KNOWN_MODELS = "known_models.json"
-
-
-def chroma_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("chromadb") is not None
-
-
-def configured_url() -> str | None:
-    """The Chroma server URL from the environment or data_dir()/config.toml."""
-    url = os.environ.get(ENV_URL, "").strip()
-    if url:
-        return url
-    try:
-        data = user_config()
-    except (OSError, InvalidInput):
-        return None  # a broken config file must not hide the local store
-    value = data.get("chroma_url") or data.get("store", {}).get("chroma_url")
-    return str(value).strip() or None if value else None
+INDEX_FILE = "lqmf_records.sqlite3"
+RESTRICT_MAX = 4000   # filtered semantic search: search only among this many descriptions at most
 
 
 class ChromaStore:
-    """RecordStore on Chroma (plus get/query helpers). One per process and place."""
+    """RecordStore on the side index and Chroma (plus query helpers). One per process and place."""
+
+    SYNC_EVERY_S = 2.0   # maybe_sync: journal lines and vectors from other processes
 
     def __init__(self, path: Path | None = None, url: str | None = None,
                  journal: Path | None = None, import_journal: bool = True):
@@ -76,136 +52,65 @@ class ChromaStore:
         self.path = None if url else Path(path or data_dir() / "chroma")
         self.journal = JsonlStore(journal or data_dir() / "records.jsonl")
         self.known_models_path = data_dir() / KNOWN_MODELS
-        self._client = self._open_client()
-        self.collection = self._open_collection()
+        self.vectors = Vectors(self.path, url, self.journal.path)
         self.index = SideIndex(self._index_path())
         self._known: set[str] | None = None
-        self.sync_index()
+        from lqmf.tools.store.migrate import migrate_old_layout
+
+        migrate_old_layout(self)
+        self.sync_vectors(full=self.url is not None)
         self._synced_at = time.monotonic()
         if import_journal:
             self.import_journal()
 
-    # ---- opening -------------------------------------------------------
     @property
     def where(self) -> str:
-        return self.url or str(self.path)
+        return self.vectors.where
 
-    def _open_client(self):
-        from lqmf.tools.heavy import imports
+    @property
+    def collection(self):
+        return self.vectors.collection
 
-        with imports():  # an embedder warm-up may be importing torch/numpy in a thread
-            import chromadb
-            from chromadb.config import Settings
-
-        settings = Settings(anonymized_telemetry=False)
-        if self.url:
-            u = urlparse(self.url if "//" in self.url else f"http://{self.url}")
-            try:
-                client = chromadb.HttpClient(host=u.hostname or "127.0.0.1",
-                                             port=u.port or (443 if u.scheme == "https" else 8000),
-                                             ssl=u.scheme == "https", settings=settings)
-                client.heartbeat()
-            except Exception as e:  # noqa: BLE001 - any transport error means the same
-                raise StoreUnreachable(
-                    f"the Chroma server at {self.url} does not answer ({_short(e)})",
-                    f"start it (`chroma run --path DIR --port {u.port or 8000}`) "
-                    f"or unset {ENV_URL} to use the local store") from None
-            return client
-        self.path.mkdir(parents=True, exist_ok=True)
-        sqlite_file = self.path / "chroma.sqlite3"
-        if sqlite_file.exists() and not looks_like_sqlite(sqlite_file):
-            raise self._corrupt("its database file is not a SQLite file")
-        try:
-            return chromadb.PersistentClient(path=str(self.path), settings=settings)
-        except Exception as e:  # noqa: BLE001
-            raise self._map_open_error(e) from None
-
-    def _open_collection(self):
-        from lqmf.tools.store.embeddings import embedding_function
-
-        try:
-            return self._client.get_or_create_collection(
-                COLLECTION, embedding_function=embedding_function(),
-                configuration={"hnsw": {"space": "cosine"}})
-        except Exception as e:  # noqa: BLE001
-            raise self._map_open_error(e) from None
-
-    def _map_open_error(self, e: Exception):
-        text = str(e)
-        if "locked" in text.lower():
-            return StoreLocked(f"the experiment store at {self.where} is locked by another process",
-                               "wait for the other lqmf command to finish, then retry")
-        if self.url:
-            return StoreUnreachable(f"the Chroma server at {self.url} failed ({_short(e)})",
-                                    "check the server's log")
-        return self._corrupt(_short(e))
-
-    def _map_write_error(self, e: Exception):
-        from lqmf.tools.errors import from_backend
-
-        text = str(e).lower()
-        if "locked" in text:
-            return self._map_open_error(e)
-        if self.url and any(w in text for w in ("connect", "timed out", "refused", "unreachable")):
-            return StoreUnreachable(f"the Chroma server at {self.url} stopped answering ({_short(e)})",
-                                    "check that it is running, then retry")
-        return from_backend(e, "writing to the experiment store")
-
-    def _corrupt(self, why: str) -> StoreCorrupt:
-        return StoreCorrupt(
-            f"the experiment store at {self.path} cannot be read ({why})",
-            f"move that folder aside and run the command again: records are re-imported from "
-            f"{self.journal.path}")
+    @property
+    def owns_vectors(self) -> bool:
+        """Embedded: this store alone writes its Chroma folder, so it may delete
+        vectors no run uses. A server's collection may serve other clients too."""
+        return self.path is not None
 
     def _index_path(self) -> Path:
         if self.path is not None:
-            return self.path / "lqmf_index.sqlite3"
-        digest = hashlib.sha1(f"{self.url}/{COLLECTION}".encode()).hexdigest()[:16]
-        return data_dir() / "chroma-index" / f"{digest}.sqlite3"
+            return self.path / INDEX_FILE
+        digest = hashlib.sha1(f"{self.url}/{self.collection.name}".encode()).hexdigest()[:16]
+        return data_dir() / "chroma-index" / f"{digest}.records.sqlite3"
 
-    # ---- locking (embedded: one writer at a time across processes) -------
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
+        """Embedded: one writer at a time across processes."""
         if self.path is None:
             yield
             return
-        lock = self.path / ".lqmf-write.lock"
         timeout = float(os.environ.get(ENV_LOCK_TIMEOUT, "30"))
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as e:
-                    if e.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise StoreLocked(
-                            f"the experiment store at {self.path} is locked by another process "
-                            f"for more than {timeout:.0f} s",
-                            "wait for the other lqmf command to finish, then retry") from None
-                    time.sleep(0.05)
+        with write_lock(self.path / ".lqmf-write.lock", timeout, str(self.path)):
             yield
-        finally:
-            os.close(fd)
 
     # ---- RecordStore ---------------------------------------------------
     def add(self, record: ExperimentRecord) -> None:
-        """Journal first (fsync'd), then Chroma and the index."""
+        """Journal first (fsync'd), then the side index and Chroma."""
         self.journal.add(record)
         self.add_many([record])
 
     def all(self) -> list[ExperimentRecord]:
         return list(self.iter_records())
 
-    # ---- bulk and helpers ------------------------------------------------
-    def add_many(self, records: Sequence[ExperimentRecord], batch: int = BATCH) -> int:
+    # ---- writes ----------------------------------------------------------
+    def add_many(self, records: Sequence[ExperimentRecord], batch: int = BATCH,
+                 known_vectors: dict | None = None) -> int:
         """Upsert records by id in batches. Returns the count.
 
-        Embedding batch i+1 overlaps with writing batch i (one writer thread, in
-        order); when this returns, every batch is committed."""
+        Only descriptions the store has not seen are embedded (``known_vectors``,
+        text -> vector, supplies some); embedding batch i+1 overlaps with writing
+        batch i (one writer thread, in order); when this returns, every batch is
+        committed."""
         from concurrent.futures import ThreadPoolExecutor
 
         from lqmf.tools.store.embeddings import embedder
@@ -214,17 +119,20 @@ class ChromaStore:
         records = list({r.id: r for r in records}.values())   # one entry per id, last wins
         if not records:
             return 0
+        seen: set[str] = set()
         pending = None
         with ThreadPoolExecutor(1, thread_name_prefix="lqmf-store-writer") as writer:
             try:
                 for i in range(0, len(records), batch):
-                    chunk = records[i:i + batch]
-                    docs = [schema.describe(r) for r in chunk]
-                    metas = [schema.to_metadata(r) for r in chunk]
-                    vecs = emb.embed(docs)
+                    rows = [schema.to_row(r) for r in records[i:i + batch]]
+                    texts = {row[-1]: text for row, _, text in rows}
+                    todo = [d for d in texts if d not in seen]
+                    seen.update(todo)
+                    fresh = [d for d in todo if d not in self.index.known_descriptions(todo)]
+                    vecs = self._vectors_for([texts[d] for d in fresh], emb, known_vectors)
                     if pending is not None:
                         pending.result()
-                    pending = writer.submit(self._write, [r.id for r in chunk], docs, metas, vecs)
+                    pending = writer.submit(self._write, rows, dict(zip(fresh, vecs)))
                 pending.result()
             except BaseException:
                 if pending is not None:
@@ -232,105 +140,112 @@ class ChromaStore:
                 raise
         return len(records)
 
-    def _write(self, ids: list[str], docs: list[str], metas: list[dict], vecs: list) -> None:
+    @staticmethod
+    def _vectors_for(texts: list[str], emb, known: dict | None) -> list:
+        if not known:
+            return emb.embed(texts) if texts else []
+        out = [known.get(t) for t in texts]
+        todo = [t for t, v in zip(texts, out) if v is None]
+        made = iter(emb.embed(todo) if todo else [])
+        return [v if v is not None else next(made) for v in out]
+
+    def _write(self, rows: list, vecs: dict) -> None:
         with self._write_lock():
-            try:
-                self.collection.upsert(ids=ids, documents=docs, metadatas=metas, embeddings=vecs)
-            except Exception as e:  # noqa: BLE001
-                raise self._map_write_error(e) from None
-            self.index.upsert(zip(ids, metas))
-        self._note_models(metas)
+            new, unused = self.index.upsert(rows)
+            missing = [d for d in new if d not in vecs]
+            if missing:   # another writer dropped them between our check and this write
+                from lqmf.tools.store.embeddings import embedder
 
-    def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
-        """Records by id, in the order asked (missing ids are skipped)."""
-        if not ids:
-            return []
-        found: dict[str, ExperimentRecord] = {}
-        for i in range(0, len(ids), BATCH):
-            res = self.collection.get(ids=list(ids[i:i + BATCH]), include=["metadatas"])
-            for rid, meta in zip(res["ids"], res["metadatas"]):
-                found[rid] = schema.from_metadata(meta)
-        return [found[i] for i in ids if i in found]
-
-    def get_where(self, where: dict | None, limit: int | None = None) -> list[tuple[str, dict]]:
-        """(id, metadata) of entries matching a Chroma ``where`` (no index)."""
-        # paged: one unpaged get of more than ~32k rows fails inside Chroma 1.5.9
-        # ("too many SQL variables")
-        out: list[tuple[str, dict]] = []
-        page = 5000
-        while limit is None or len(out) < limit:
-            size = page if limit is None else min(page, limit - len(out))
-            res = self.collection.get(where=where or None, limit=size, offset=len(out),
-                                      include=["metadatas"])
-            out += zip(res["ids"], res["metadatas"])
-            if len(res["ids"]) < size:
-                break
-        return out
-
-    def semantic(self, text: str, where: dict | None = None, n: int = 10) -> list[tuple[str, float, dict]]:
-        """(id, distance, metadata) of the n entries nearest to ``text``."""
-        from lqmf.tools.store.embeddings import embedder
-
-        total = max(self.index.count(), 1)   # local, no round trip; Chroma caps n anyway
-        vec = embedder().embed([text])[0]
-        res = self.collection.query(query_embeddings=[vec], n_results=min(n, total),
-                                    where=where or None, include=["metadatas", "distances"])
-        return list(zip(res["ids"][0], res["distances"][0], res["metadatas"][0]))
-
-    def count(self) -> int:
-        return self.collection.count()
+                vecs.update(zip(missing, embedder().embed([new[d] for d in missing])))
+            ids = list(new)
+            self.vectors.upsert(ids, [new[d] for d in ids], [vecs[d] for d in ids])
+            if unused and self.owns_vectors:
+                self.vectors.delete(sorted(unused))
+        self._note_models(rows)
 
     def delete(self, ids: Sequence[str]) -> None:
         with self._write_lock():
-            self.collection.delete(ids=list(ids))
-            self.index.delete(list(ids))
+            unused = self.index.delete(list(ids))
+            if unused and self.owns_vectors:
+                self.vectors.delete(sorted(unused))
+
+    # ---- reads -----------------------------------------------------------
+    def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
+        """Records by id, in the order asked (missing ids are skipped)."""
+        return self.index.get(ids) if ids else []
+
+    def find(self, where_sql: str = "", params: Sequence = (), order_sql: str = "",
+             limit: int | None = None) -> list[ExperimentRecord]:
+        """Records matching a side-index condition (tools/store/query.Query.sql)."""
+        return self.index.records(where_sql, params, order_sql, limit)
+
+    def count(self) -> int:
+        return self.index.count()
 
     def iter_records(self, batch: int = BATCH) -> Iterator[ExperimentRecord]:
-        offset = 0
-        while True:
-            res = self.collection.get(include=["metadatas"], limit=batch, offset=offset)
-            if not res["ids"]:
-                return
-            for meta in res["metadatas"]:
-                yield schema.from_metadata(meta)
-            offset += len(res["ids"])
+        return self.index.iter_records(batch)
 
-    # ---- index and journal -------------------------------------------------
-    SYNC_EVERY_S = 5.0          # embedded
-    SERVER_SYNC_EVERY_S = 1.0   # a server
+    def semantic(self, text: str, where_sql: str = "", params: Sequence = (),
+                 n: int = 10) -> list[tuple[ExperimentRecord, float]]:
+        """(record, cosine distance) of the n runs whose descriptions are nearest
+        to ``text``, among the runs matching ``where_sql``; newest first within
+        one description."""
+        from lqmf.tools.store.embeddings import embedder
 
+        if n <= 0 or not self.index.description_count():
+            return []
+        among = None
+        if where_sql:
+            among = self.index.description_ids(where_sql, params, limit=RESTRICT_MAX + 1)
+            if not among:
+                return []
+            if len(among) > RESTRICT_MAX:
+                among = None   # a broad filter: nearest first, filtered after
+        vec = embedder().embed([text])[0]
+        if among is not None:
+            hits = self.vectors.nearest(vec, min(n, len(among)), among)
+            rows = self.index.by_descriptions([d for d, _ in hits], where_sql, params, n)
+        else:
+            total = self.vectors.count()
+            k = min(total, max(n, 16))
+            while True:
+                hits = self.vectors.nearest(vec, k)
+                rows = self.index.by_descriptions([d for d, _ in hits], where_sql, params, n)
+                if len(rows) >= n or k >= total:
+                    break
+                k = min(total, k * 4)
+        dist = dict(hits)
+        return [(r, dist[d]) for d, r in rows]
+
+    # ---- keeping the parts together ----------------------------------------
     def maybe_sync(self) -> None:
-        """Before an index query: a server may have other writers (their records
-        show up here within a second); locally every writer updates the shared
-        index right after Chroma, so a check every few seconds catches a killed one."""
+        """Before a query: every few seconds, import what other processes appended
+        to the journal and add vectors a killed writer left out."""
         now = time.monotonic()
-        every = self.SERVER_SYNC_EVERY_S if self.url else self.SYNC_EVERY_S
-        if now - self._synced_at > every:
-            self.sync_index()
+        if now - self._synced_at > self.SYNC_EVERY_S:
             self._synced_at = now
+            self.import_journal()
+            self.sync_vectors()
 
-    def sync_index(self, force: bool = False) -> int:
-        """Make the side index hold exactly Chroma's ids. Returns rows changed."""
-        if not force and self.index.count() == self.count():
+    def sync_vectors(self, full: bool = False) -> int:
+        """Give every description in the side index its vector in Chroma (and, when
+        this store owns its Chroma folder, drop vectors no run uses). Returns how
+        many changed. Cheap when the counts agree, unless ``full``."""
+        from lqmf.tools.store.embeddings import embedder
+
+        want_n = self.index.description_count()
+        if not full and want_n == self.vectors.count():
             return 0
-        chroma_ids: set[str] = set()
-        offset = 0
-        while True:
-            res = self.collection.get(include=[], limit=10_000, offset=offset)
-            if not res["ids"]:
-                break
-            chroma_ids.update(res["ids"])
-            offset += len(res["ids"])
-        have = self.index.ids()
-        missing = sorted(chroma_ids - have)
-        extra = sorted(have - chroma_ids)
-        for i in range(0, len(missing), BATCH):
-            res = self.collection.get(ids=missing[i:i + BATCH], include=["metadatas"])
-            self.index.upsert(zip(res["ids"], res["metadatas"]))
-        if extra:
-            self.index.delete(extra)
-        if missing or extra:
-            self._write_known_models()
+        with self._write_lock():
+            have = self.vectors.ids()
+            want = set(self.index.description_ids())
+            missing = sorted(want - have)
+            extra = sorted(have - want) if self.owns_vectors else []
+            for i in range(0, len(missing), BATCH):
+                texts = self.index.descriptions(missing[i:i + BATCH])
+                ids = list(texts)
+                self.vectors.upsert(ids, [texts[d] for d in ids], embedder().embed([texts[d] for d in ids]))
+            self.vectors.delete(extra)
         return len(missing) + len(extra)
 
     def import_journal(self, path: Path | None = None) -> int:
@@ -358,32 +273,20 @@ class ChromaStore:
         return added
 
     # ---- known model names for the parser --------------------------------
-    def _note_models(self, metas: Iterable[dict]) -> None:
+    def _note_models(self, rows: list) -> None:
         if self._known is None:
             self._known = set(read_known(self.known_models_path))
-        new = set()
-        for m in metas:
-            for k in ("model", "model_key", "model_name"):
-                v = m.get(k)
-                if v and v not in self._known:
-                    new.add(v)
+        at = [schema.ROW_NAMES.index("model"), schema.ROW_NAMES.index("model_name"),
+              len(schema.ROW_NAMES) + list(schema.DERIVED).index("model_key")]
+        new = {row[i] for row, _, _ in rows for i in at if row[i]} - self._known
         if new:
             self._known |= new
             write_json_atomic(self.known_models_path, sorted(self._known))
-
-    def _write_known_models(self) -> None:
-        self._known = set(self.index.distinct_models())
-        write_json_atomic(self.known_models_path, sorted(self._known))
 
     def disk_bytes(self) -> int:
         if self.path is None:
             return 0
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
-
-
-def _short(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return (text[-1] if text else type(e).__name__)[:200]
 
 
 _STORES: dict[tuple, ChromaStore] = {}

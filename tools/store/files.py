@@ -2,9 +2,14 @@
 reads, atomic JSON writes, a SQLite header check and the cross-process write lock."""
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
+import time
 from pathlib import Path
+from typing import Iterator
 
 
 def read_known(path: Path) -> list[str]:
@@ -28,3 +33,30 @@ def looks_like_sqlite(path: Path) -> bool:
     except OSError:
         return False
     return head == b"SQLite format 3\x00" or head == b""
+
+
+@contextlib.contextmanager
+def write_lock(path: Path, timeout: float, what: str) -> Iterator[None]:
+    """An exclusive flock on ``path`` (one writer at a time across processes);
+    StoreLocked after ``timeout`` seconds, naming ``what``."""
+    from lqmf.tools.errors import StoreLocked
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreLocked(
+                        f"the experiment store at {what} is locked by another process "
+                        f"for more than {timeout:.0f} s",
+                        "wait for the other lqmf command to finish, then retry") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)

@@ -1,31 +1,28 @@
-"""A SQLite side index of the numeric and categorical metadata, for filter+sort.
+"""The SQLite side index: every record, answering filters and sorts.
 
-Why it exists: Chroma has no ORDER BY, so a sorted query must fetch every
-matching row's metadata and sort in Python; with 100,000 records a filtered
-``get`` alone takes 120-500 ms here. This table answers "filter, sort, limit"
-with B-tree indexes in a few ms and returns record ids; the rows themselves are
-then read from Chroma, which stays the store of record. The index is derived
-data: it is rebuilt from Chroma whenever their counts differ (a writer killed
-between the two writes, another client of the same server).
+Chroma has no ORDER BY and keeps one SQL row per metadata key, so the store
+keeps its records here instead: ``runs`` holds the columns queries filter and
+sort on (tools/store/schema.COLUMNS, B-tree indexes on the usual ones),
+``bodies`` the rest of each record as compact JSON, ``descriptions`` the
+embedded sentences (one per distinct text, shared by the runs that have it;
+Chroma holds their vectors under the same id) and ``meta`` small state (how
+far the journal was imported). A narrow ``runs`` table keeps a full scan of
+100,000 records at a few ms.
 """
 from __future__ import annotations
 
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterator, Sequence
 
-# column -> SQL type; names match the Chroma metadata keys
-COLUMNS: dict[str, str] = {
-    "kind": "TEXT", "status": "TEXT", "model": "TEXT", "model_name": "TEXT", "model_key": "TEXT",
-    "family": "TEXT", "architecture": "TEXT", "method": "TEXT", "quant_type": "TEXT", "bits": "INTEGER",
-    "device": "TEXT", "threads": "INTEGER", "cpu_busy": "REAL", "host": "TEXT", "artifact": "TEXT",
-    "size_bytes": "INTEGER", "gen_tok_s": "REAL", "prompt_tok_s": "REAL", "kld_mean": "REAL",
-    "ppl": "REAL", "ppl_delta_pct": "REAL", "peak_rss_mb": "REAL", "duration_s": "REAL",
-    "created_at": "REAL", "tasks": "TEXT",
-}
+from lqmf.tools.store import schema
+from lqmf.tools.store.records import ExperimentRecord
+
 INDEXED = ["status", "model_key", "quant_type", "method", "bits", "size_bytes", "gen_tok_s",
-           "kld_mean", "created_at"]
+           "kld_mean", "created_at", "artifact"]
+CHUNK = 500   # ids per IN (...) list
+_RECORD_COLS = ", ".join(f"r.{n}" for n in schema.ROW_NAMES) + ", b.rest"
 
 
 class SideIndex:
@@ -34,24 +31,28 @@ class SideIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._conn() as c:
-            cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
+            cols = ", ".join(f"{k} {t}" for k, t in schema.COLUMNS.items())
             c.execute(f"CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, {cols})")
             have = {row[1] for row in c.execute("PRAGMA table_info(runs)").fetchall()}
-            for k, t in COLUMNS.items():  # an index made by an older version gains the new columns
+            for k, t in schema.COLUMNS.items():  # a file made by an older version gains new columns
                 if k not in have:
                     c.execute(f"ALTER TABLE runs ADD COLUMN {k} {t}")
+            c.execute("CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, rest TEXT) WITHOUT ROWID")
+            c.execute("CREATE TABLE IF NOT EXISTS descriptions (id TEXT PRIMARY KEY, text TEXT NOT NULL) "
+                      "WITHOUT ROWID")
             c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             for col in INDEXED:
                 c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col} ON runs({col})")
+            c.execute("CREATE INDEX IF NOT EXISTS runs_desc ON runs(desc_id, created_at)")
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> "_Tx":
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn = _Tx(conn)
-            self._local.conn = conn
+            raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=NORMAL")
+            raw.execute("PRAGMA temp_store=MEMORY")
+            conn = self._local.conn = _Tx(raw)
         return conn
 
     def close(self) -> None:
@@ -61,23 +62,49 @@ class SideIndex:
             self._local.conn = None
 
     # ---- writes --------------------------------------------------------
-    def upsert(self, rows: Iterable[tuple[str, dict]]) -> None:
-        names = list(COLUMNS)
-        sql = (f"INSERT OR REPLACE INTO runs (id, {', '.join(names)}) "
-               f"VALUES (?, {', '.join('?' for _ in names)})")
-        data = [(rid, *(_cell(meta, n) for n in names)) for rid, meta in rows]
+    def upsert(self, rows: Sequence[tuple[tuple, str, str]]) -> tuple[dict[str, str], set[str]]:
+        """Insert or replace records, given as tools/store/schema.to_row triples.
+        Returns the descriptions new to the index (id -> text: their vectors must
+        be added) and the description ids no run uses any more."""
+        texts = {row[-1]: text for row, _, text in rows}   # desc_id is the last derived column
+        names = ["id", *schema.COLUMNS]
+        sql = f"INSERT OR REPLACE INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         with self._conn() as c:
-            c.executemany(sql, data)
+            before = set(self._column_in(c, "desc_id", "runs", "id", [row[0] for row, _, _ in rows]))
+            c.executemany(sql, [row for row, _, _ in rows])
+            c.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", [(row[0], rest) for row, rest, _ in rows])
+            known = set(self._column_in(c, "id", "descriptions", "id", list(texts)))
+            new = {d: t for d, t in texts.items() if d not in known}
+            c.executemany("INSERT INTO descriptions VALUES (?, ?)", new.items())
+            unused = self._drop_unused(c, before - set(texts))
+        return new, unused
 
-    def delete(self, ids: Sequence[str]) -> None:
+    def delete(self, ids: Sequence[str]) -> set[str]:
+        """Remove records; returns the description ids no run uses any more."""
         with self._conn() as c:
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                c.execute(f"DELETE FROM runs WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            descs = set(self._column_in(c, "desc_id", "runs", "id", list(ids)))
+            for i in range(0, len(ids), CHUNK):
+                chunk = list(ids[i:i + CHUNK])
+                marks = ",".join("?" * len(chunk))
+                c.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
+                c.execute(f"DELETE FROM bodies WHERE id IN ({marks})", chunk)
+            return self._drop_unused(c, descs)
 
-    def clear(self) -> None:
-        with self._conn() as c:
-            c.execute("DELETE FROM runs")
+    @staticmethod
+    def _drop_unused(c: sqlite3.Connection, descs: set[str]) -> set[str]:
+        gone = {d for d in descs if d and c.execute(
+            "SELECT 1 FROM runs WHERE desc_id = ? LIMIT 1", (d,)).fetchone() is None}
+        c.executemany("DELETE FROM descriptions WHERE id = ?", [(d,) for d in gone])
+        return gone
+
+    @staticmethod
+    def _column_in(c: sqlite3.Connection, col: str, table: str, key: str, values: list) -> list:
+        out = []
+        for i in range(0, len(values), CHUNK):
+            chunk = values[i:i + CHUNK]
+            q = f"SELECT {col} FROM {table} WHERE {key} IN ({','.join('?' * len(chunk))})"
+            out += [r[0] for r in c.execute(q, chunk)]
+        return out
 
     def set_meta(self, key: str, value: str) -> None:
         with self._conn() as c:
@@ -92,20 +119,12 @@ class SideIndex:
         sql = "SELECT COUNT(*) FROM runs" + (f" WHERE {where_sql}" if where_sql else "")
         return self._conn().raw.execute(sql, params).fetchone()[0]
 
-    def ids(self) -> set[str]:
-        return {r[0] for r in self._conn().raw.execute("SELECT id FROM runs")}
-
     def has(self, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        raw = self._conn().raw
-        for i in range(0, len(ids), 500):
-            chunk = list(ids[i:i + 500])
-            q = f"SELECT id FROM runs WHERE id IN ({','.join('?' * len(chunk))})"
-            found.update(r[0] for r in raw.execute(q, chunk))
-        return found
+        return set(self._column_in(self._conn().raw, "id", "runs", "id", list(ids)))
 
     def select(self, where_sql: str, params: Sequence, order_sql: str = "",
                limit: int | None = None, columns: str = "id") -> list[tuple]:
+        """Rows of ``columns`` from ``runs``."""
         sql = f"SELECT {columns} FROM runs"
         if where_sql:
             sql += f" WHERE {where_sql}"
@@ -115,18 +134,81 @@ class SideIndex:
             sql += f" LIMIT {int(limit)}"
         return self._conn().raw.execute(sql, params).fetchall()
 
+    def records(self, where_sql: str = "", params: Sequence = (), order_sql: str = "",
+                limit: int | None = None) -> list[ExperimentRecord]:
+        """Whole records matching, in order (``where_sql`` names runs columns)."""
+        sql = f"SELECT {_RECORD_COLS} FROM runs r JOIN bodies b ON b.id = r.id"
+        if where_sql:
+            sql += f" WHERE {where_sql}"
+        if order_sql:
+            sql += f" ORDER BY {order_sql}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [schema.from_row(row[:-1], row[-1]) for row in self._conn().raw.execute(sql, params)]
+
+    def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
+        """Records by id, in the order asked (missing ids are skipped)."""
+        found: dict[str, ExperimentRecord] = {}
+        for i in range(0, len(ids), CHUNK):
+            chunk = list(ids[i:i + CHUNK])
+            for r in self.records(f"r.id IN ({','.join('?' * len(chunk))})", chunk):
+                found[r.id] = r
+        return [found[i] for i in ids if i in found]
+
+    def iter_records(self, batch: int = 2000) -> Iterator[ExperimentRecord]:
+        after = ""
+        while True:
+            page = self.records("r.id > ?", [after], "r.id", batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1].id
+
+    def by_descriptions(self, ranked: Sequence[str], where_sql: str, params: Sequence,
+                        limit: int) -> list[tuple[str, ExperimentRecord]]:
+        """(description id, record) of runs with these descriptions, nearest
+        description first, newest run first within one, filtered, at most ``limit``."""
+        c = self._conn().raw
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS hits (desc_id TEXT PRIMARY KEY, rank INTEGER)")
+        c.execute("DELETE FROM hits")
+        c.executemany("INSERT OR IGNORE INTO hits VALUES (?, ?)", [(d, i) for i, d in enumerate(ranked)])
+        sql = (f"SELECT r.desc_id, {_RECORD_COLS} FROM hits h JOIN runs r ON r.desc_id = h.desc_id "
+               f"JOIN bodies b ON b.id = r.id" + (f" WHERE {where_sql}" if where_sql else "")
+               + f" ORDER BY h.rank, r.created_at DESC LIMIT {int(limit)}")
+        return [(row[0], schema.from_row(row[1:-1], row[-1])) for row in c.execute(sql, params)]
+
+    def description_ids(self, where_sql: str = "", params: Sequence = (),
+                        limit: int | None = None) -> list[str]:
+        """Distinct description ids of the runs matching (all when no filter)."""
+        if where_sql:
+            sql = f"SELECT DISTINCT desc_id FROM runs WHERE {where_sql}"
+        else:
+            sql = "SELECT id FROM descriptions"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [r[0] for r in self._conn().raw.execute(sql, params)]
+
+    def descriptions(self, ids: Sequence[str]) -> dict[str, str]:
+        """id -> text for these description ids."""
+        c = self._conn().raw
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), CHUNK):
+            chunk = list(ids[i:i + CHUNK])
+            q = f"SELECT id, text FROM descriptions WHERE id IN ({','.join('?' * len(chunk))})"
+            out.update(c.execute(q, chunk).fetchall())
+        return out
+
+    def known_descriptions(self, ids: Sequence[str]) -> set[str]:
+        return set(self._column_in(self._conn().raw, "id", "descriptions", "id", list(ids)))
+
+    def description_count(self) -> int:
+        return self._conn().raw.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0]
+
     def distinct_models(self) -> list[str]:
         rows = self._conn().raw.execute(
             "SELECT DISTINCT model FROM runs UNION SELECT DISTINCT model_key FROM runs "
             "UNION SELECT DISTINCT model_name FROM runs").fetchall()
         return sorted({r[0] for r in rows if r[0]})
-
-
-def _cell(meta: dict, name: str):
-    value = meta.get(name)
-    if name == "tasks" and value is not None:
-        return f",{value},"  # so LIKE '%,chat,%' matches whole tags only
-    return value
 
 
 class _Tx:
