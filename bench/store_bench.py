@@ -162,7 +162,7 @@ def measure(store, n_queries: int, label: str, scan: bool) -> dict:
         for i in range(n_queries):
             # a distinct text each time, so the embedding is really computed
             tail = rnd.choice(["please", "recently", "on my laptop", "for smollm2", "with gguf", "today"])
-            text = f"{SEMANTIC[i % len(SEMANTIC)]} {tail} #{i}"
+            text = f"{SEMANTIC[i % len(SEMANTIC)]} {tail} #{name}{i}"
             q = from_slots(slots if slots is not None else QUERY_SLOTS[i % len(QUERY_SLOTS)], text)
             emb = embedder()
             hits_before, es0 = emb.cache_hits, emb.encode_s

@@ -134,6 +134,7 @@ class ChromaStore:
                         pending.result()
                     pending = writer.submit(self._write, rows, dict(zip(fresh, vecs)))
                 pending.result()
+                self.index.analyze()
             except BaseException:
                 if pending is not None:
                     pending.cancel()
