@@ -36,7 +36,7 @@ ENV_LOCK_TIMEOUT = "LQMF_STORE_LOCK_TIMEOUT"
 BATCH = 2000
 KNOWN_MODELS = "known_models.json"
 INDEX_FILE = "lqmf_records.sqlite3"
-RESTRICT_MAX = 4000   # filtered semantic search: search only among this many descriptions at most
+NARROW_MAX = 3000   # semantic search within a filter matching at most this many runs ranks them directly
 
 
 class ChromaStore:
@@ -195,28 +195,32 @@ class ChromaStore:
 
         if n <= 0 or not self.index.description_count():
             return []
-        among = None
-        if where_sql:
-            among = self.index.description_ids(where_sql, params, limit=RESTRICT_MAX + 1)
-            if not among:
-                return []
-            if len(among) > RESTRICT_MAX:
-                among = None   # a broad filter: nearest first, filtered after
         vec = embedder().embed([text])[0]
-        if among is not None:
-            hits = self.vectors.nearest(vec, min(n, len(among)), among)
+        total = self.vectors.count()
+        k = min(total, max(4 * n, 64))
+        narrow_checked = not where_sql
+        while True:   # the nearest descriptions, then those of their runs that match
+            hits = self.vectors.nearest(vec, k)
             rows = self.index.by_descriptions([d for d, _ in hits], where_sql, params, n)
-        else:
-            total = self.vectors.count()
-            k = min(total, max(n, 16))
-            while True:
-                hits = self.vectors.nearest(vec, k)
-                rows = self.index.by_descriptions([d for d, _ in hits], where_sql, params, n)
-                if len(rows) >= n or k >= total:
-                    break
-                k = min(total, k * 4)
+            if len(rows) >= n or k >= total:
+                break
+            if not narrow_checked:
+                narrow_checked = True
+                matched = self.index.matching(where_sql, params, limit=NARROW_MAX + 1)
+                if len(matched) <= NARROW_MAX:
+                    return self._rank_matched(vec, matched, n)
+            k = min(total, k * 4)
         dist = dict(hits)
         return [(r, dist[d]) for d, r in rows]
+
+    def _rank_matched(self, vec, matched: list, n: int) -> list[tuple[ExperimentRecord, float]]:
+        """The n runs of a narrow filter's matches whose descriptions are nearest."""
+        descs = list(dict.fromkeys(d for _, d, _ in matched))
+        hits = self.vectors.nearest(vec, min(n, len(descs)), descs) if descs else []
+        rank = {d: i for i, (d, _) in enumerate(hits)}
+        picked = sorted((m for m in matched if m[1] in rank), key=lambda m: (rank[m[1]], -m[2]))[:n]
+        dist = dict(hits)
+        return [(r, dist[m[1]]) for m, r in zip(picked, self.index.get_rowids([m[0] for m in picked]))]
 
     # ---- keeping the parts together ----------------------------------------
     def maybe_sync(self) -> None:

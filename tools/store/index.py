@@ -24,10 +24,11 @@ INDEXED = ["status", "model_key", "quant_type", "method", "bits", "created_at"]
 # "sort by col, newest first among equals, NULLs last, first n" walks an index
 # and stops after n rows (tools/store/query.Query.order_sql).
 SORTED = ["size_bytes", "gen_tok_s", "kld_mean"]
-# Every column a query filters on (tools/store/query.Filter.sql), in one
-# covering index: counting the matches reads it instead of the table.
+# Every column a query filters on (tools/store/query.Filter.sql), and desc_id,
+# in one covering index: counting the matches, or listing them for a filtered
+# semantic search, reads it instead of the table.
 FILTERED = ["task_tags", "status", "kind", "bits", "method", "quant_type", "model_key", "family_tag",
-            "architecture", "size_bytes", "gen_tok_s", "kld_mean", "created_at"]
+            "architecture", "size_bytes", "gen_tok_s", "kld_mean", "created_at", "desc_id"]
 CHUNK = 500   # ids per IN (...) list
 _RECORD_COLS = ", ".join(f"r.{n}" for n in schema.ROW_NAMES) + ", b.rest"
 
@@ -54,7 +55,10 @@ class SideIndex:
                 c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col}_up ON runs({col}, created_at DESC)")
                 c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col}_down ON runs({col} DESC, created_at DESC)")
             c.execute(f"CREATE INDEX IF NOT EXISTS runs_filters ON runs({', '.join(FILTERED)})")
-            c.execute("CREATE INDEX IF NOT EXISTS runs_desc ON runs(desc_id, created_at)")
+            # semantic search walks the runs of each near description, newest first,
+            # checking the filters in the index itself
+            c.execute("CREATE INDEX IF NOT EXISTS runs_by_desc ON runs(desc_id, created_at, "
+                      f"{', '.join(x for x in FILTERED if x not in ('desc_id', 'created_at'))})")
 
     def _conn(self) -> "_Tx":
         conn = getattr(self._local, "conn", None)
@@ -145,6 +149,8 @@ class SideIndex:
         if force or n >= max(2 * last, 1000):
             self._conn().raw.execute("ANALYZE")
             self.set_meta("analyzed_rows", str(n))
+            # a bulk import leaves a WAL as large as its biggest batch: give the space back
+            self._conn().raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def has(self, ids: Sequence[str]) -> set[str]:
         return set(self._column_in(self._conn().raw, "id", "runs", "id", list(ids)))
@@ -181,6 +187,23 @@ class SideIndex:
                 found[row[0]] = schema.from_row(row[:-1], row[-1])
         return [found[i] for i in ids if i in found]
 
+    def get_rowids(self, rowids: Sequence[int]) -> list[ExperimentRecord]:
+        """Records by runs rowid, in the order asked."""
+        c = self._conn().raw
+        found: dict[int, ExperimentRecord] = {}
+        for i in range(0, len(rowids), CHUNK):
+            chunk = list(rowids[i:i + CHUNK])
+            sql = (f"SELECT r.rowid, {_RECORD_COLS} FROM runs r JOIN bodies b ON b.id = r.id "
+                   f"WHERE r.rowid IN ({','.join('?' * len(chunk))})")
+            for row in c.execute(sql, chunk):
+                found[row[0]] = schema.from_row(row[1:-1], row[-1])
+        return [found[i] for i in rowids if i in found]
+
+    def matching(self, where_sql: str, params: Sequence, limit: int) -> list[tuple[int, str, float]]:
+        """(rowid, desc_id, created_at) of runs matching, at most ``limit``."""
+        sql = f"SELECT rowid, desc_id, created_at FROM runs WHERE {where_sql} LIMIT {int(limit)}"
+        return self._conn().raw.execute(sql, params).fetchall()
+
     def iter_records(self, batch: int = 2000) -> Iterator[ExperimentRecord]:
         after = ""
         while True:
@@ -195,26 +218,20 @@ class SideIndex:
         """(description id, record) of runs with these descriptions, nearest
         description first, newest run first within one, filtered, at most ``limit``."""
         c = self._conn().raw
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS hits (desc_id TEXT PRIMARY KEY, rank INTEGER)")
+        # hits in rank order (the rowid), each joined through runs_by_desc newest first:
+        # the ORDER BY needs no sort, and the scan stops after ``limit`` rows
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS hits (rank INTEGER PRIMARY KEY, desc_id TEXT)")
         c.execute("DELETE FROM hits")
-        c.executemany("INSERT OR IGNORE INTO hits VALUES (?, ?)", [(d, i) for i, d in enumerate(ranked)])
-        sql = ("SELECT r.id, r.desc_id FROM hits h JOIN runs r ON r.desc_id = h.desc_id"
-               + (f" WHERE {where_sql}" if where_sql else "")
+        c.executemany("INSERT INTO hits VALUES (?, ?)", list(enumerate(dict.fromkeys(ranked))))
+        sql = ("SELECT r.rowid, r.desc_id FROM hits h CROSS JOIN runs r INDEXED BY runs_by_desc "
+               "ON r.desc_id = h.desc_id" + (f" WHERE {where_sql}" if where_sql else "")
                + f" ORDER BY h.rank, r.created_at DESC LIMIT {int(limit)}")
         picked = c.execute(sql, params).fetchall()
-        by_id = {r.id: r for r in self.get([rid for rid, _ in picked])}
-        return [(d, by_id[rid]) for rid, d in picked if rid in by_id]
+        records = self.get_rowids([rowid for rowid, _ in picked])
+        return [(d, r) for (_, d), r in zip(picked, records)]
 
-    def description_ids(self, where_sql: str = "", params: Sequence = (),
-                        limit: int | None = None) -> list[str]:
-        """Distinct description ids of the runs matching (all when no filter)."""
-        if where_sql:
-            sql = f"SELECT DISTINCT desc_id FROM runs WHERE {where_sql}"
-        else:
-            sql = "SELECT id FROM descriptions"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [r[0] for r in self._conn().raw.execute(sql, params)]
+    def description_ids(self) -> list[str]:
+        return [r[0] for r in self._conn().raw.execute("SELECT id FROM descriptions")]
 
     def descriptions(self, ids: Sequence[str]) -> dict[str, str]:
         """id -> text for these description ids."""
