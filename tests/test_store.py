@@ -226,3 +226,56 @@ def test_embedder_loads_once_and_warms_up_in_background():
     a, b = emb.embed(["nearly lossless 8-bit", "nearly lossless 8-bit"])
     assert a.shape == (384,) and (a == b).all()
     assert embedder() is emb
+
+
+def test_a_store_of_the_layout_before_opens_with_every_run_and_keeps_its_data(home, capsys):
+    """The layout before: one Chroma entry per run in the collection "experiments",
+    the whole record as metadata. Written here as that version wrote it."""
+    import chromadb
+    from chromadb.config import Settings
+
+    from lqmf.tools.store.embeddings import embedder, embedding_function
+
+    recs = sample_records()
+    path = home / "chroma"
+    path.mkdir(parents=True)
+    client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+    old = client.get_or_create_collection("experiments", embedding_function=embedding_function(),
+                                          configuration={"hnsw": {"space": "cosine"}})
+    docs = [store_schema.describe(r) for r in recs]
+    old.add(ids=[r.id for r in recs], documents=docs, embeddings=embedder().embed(docs),
+            metadatas=[{"record_json": json.dumps(r.to_dict()), "status": r.status, "task_chat": True}
+                       for r in recs])
+    del old, client
+    store_mod._STORES.clear()
+    st = default_store()
+    assert sorted(r.id for r in st.all()) == sorted(r.id for r in recs)
+    assert st.get(["sm-q80"])[0] == next(r for r in recs if r.id == "sm-q80")      # exact
+    assert st.semantic("runs where quality collapsed", n=1)[0][0].id == "sm-q2k"
+    assert "copied from the Chroma collection 'experiments'" in capsys.readouterr().err
+    kept = st.vectors.client.get_collection("experiments")                          # nothing deleted
+    assert kept.count() == len(recs)
+    store_mod._STORES.clear()
+    assert default_store().count() == len(recs)                                     # once only
+    assert capsys.readouterr().err == ""
+
+
+def test_semantic_search_within_a_filter_takes_both_roads_to_the_same_runs(home, monkeypatch):
+    """More descriptions than the first nearest batch: a filter whose runs are far
+    from the text is answered by ranking its own matches (a narrow filter) or by
+    widening the nearest batch (a broad one); both give the same runs."""
+    st = default_store()
+    recs = [rec("smollm2", "Q8_0", kld=0.0001 * (i + 1), id=f"lossless-{i:03d}", age_days=i / 10)
+            for i in range(150)]
+    recs += [rec("mistral-7b", "Q4_K_M", status="failed", kind="quantize", age_days=k,
+                 error=f"the machine ran out of memory ({k} GB short)", id=f"oom-{k}") for k in range(3)]
+    st.add_many(recs)
+    assert st.collection.count() > 64
+    where = "model_key = ?"
+    narrow = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
+    assert [r.id for r, _ in narrow] and all(r.id.startswith("oom-") for r, _ in narrow)
+    monkeypatch.setattr(store_mod, "NARROW_MAX", 0)
+    broad = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
+    assert [(r.id, round(d, 5)) for r, d in broad] == [(r.id, round(d, 5)) for r, d in narrow]
+    unfiltered = st.semantic("nearly lossless 8-bit runs", n=3)
+    assert all(r.id.startswith("lossless-") for r, _ in unfiltered)

@@ -190,7 +190,8 @@ class Query:
         spec = SORTS[self.sort]
         desc = (self.effective_order() is Order.DESC) != spec.lower_is_more
         col = spec.column
-        return f"{col} IS NULL, {col} {'DESC' if desc else 'ASC'}, created_at DESC"
+        # each form walks one index of tools/store/index.SORTED and stops at the limit
+        return f"{col} {'DESC' if desc else 'ASC'} NULLS LAST, created_at DESC"
 
     def matches(self, record, now: float | None = None) -> bool:
         now = time.time() if now is None else now
