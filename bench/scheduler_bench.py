@@ -175,7 +175,7 @@ def bench_ram_budget(tmp: Path) -> None:
 
 def bench_kill9(tmp: Path) -> None:
     from lqmf.tools import scheduler
-    from lqmf.tools.records import default_store
+    from lqmf.tools.store.experiments import default_store
     out = tmp / "kill9"
     jid = scheduler.submit("quantize", {"model": "smollm2", "quant_type": "Q8_0", "out_dir": str(out)})
     w1 = start_worker()

@@ -5,8 +5,12 @@ size on disk; embedded Chroma and a Chroma server on loopback.
     .venv/bin/python bench/store_bench.py --n 100000 --queries 100
     .venv/bin/python bench/store_bench.py --n 10000 --no-server
 
-Targets (issue 4): 10k: filtered+sorted p95 < 50 ms, semantic p95 < 100 ms
-(embedding included), import < 60 s; 100k: filtered+sorted p95 < 250 ms.
+Targets (issue 11): at 100k records, filtered+sorted p95 < 50 ms, semantic
+p95 < 50 ms (embedding of the query text included), at most 3 KB on disk per
+record, import at least as fast as the layout before. The figures of the
+layout before (one Chroma entry per run, the record as metadata), measured by
+this bench on commit eb2cf5c, are in bench/store_bench_baseline.json and are
+printed side by side with today's.
 Records are synthetic but shaped like real ones: catalog models, real quant
 types, sizes from bits per weight, speeds from memory bandwidth, KLD from
 llama.cpp's published scale, realistic failures.
@@ -52,7 +56,7 @@ HOSTS = ["vm", "workstation", "laptop", "gpu-box", "pi5"]
 def synthetic_records(n: int, seed: int = 0):
     from lqmf import knowledge
     from lqmf.tools.quantize.types import SPECS
-    from lqmf.tools.records import ExperimentRecord
+    from lqmf.tools.store.records import ExperimentRecord
 
     rnd = random.Random(seed)
     models = knowledge.catalog()
@@ -124,7 +128,7 @@ SEMANTIC = ["runs where quality collapsed", "which quantizations ran out of memo
             "good code models with little quality loss"]
 
 
-CHROMA_ONLY_QUERIES = 30   # the Chroma-only reference is slow at 100k (--chroma-only-queries)
+SCAN_QUERIES = 30   # the Python reference engine reads every record (--scan-queries)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -132,43 +136,50 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
-def measure(store, n_queries: int, label: str, chroma_only: bool) -> dict:
-    from lqmf.tools.embeddings import embedder
-    from lqmf.tools.query import from_slots
-    from lqmf.tools.query_exec import Engine, run
+def measure(store, n_queries: int, label: str, scan: bool) -> dict:
+    from lqmf.tools.store.embeddings import embedder
+    from lqmf.tools.store.query import from_slots
+    from lqmf.tools.store.query_exec import Engine, run
 
     out = {}
-    engines = [Engine.INDEX] + ([Engine.CHROMA] if chroma_only else [])
+    engines = [Engine.INDEX] + ([Engine.SCAN] if scan else [])
     for engine in engines:
         times = []
-        count = n_queries if engine is Engine.INDEX else min(n_queries, CHROMA_ONLY_QUERIES)
+        count = n_queries if engine is Engine.INDEX else min(n_queries, SCAN_QUERIES)
         for i in range(count):
             q = from_slots(QUERY_SLOTS[i % len(QUERY_SLOTS)])
             t = time.perf_counter()
             run(store, q, engine=engine)
             times.append((time.perf_counter() - t) * 1000)
         out[f"filter_sort_{engine.value}"] = (pct(times, 50), pct(times, 95))
-        what = "side index + Chroma rows" if engine is Engine.INDEX else "Chroma where + Python sort"
+        what = "side index SQL" if engine is Engine.INDEX else "Python scan of every record"
         print(f"  [{label}] filtered+sorted ({what}): p50 {pct(times, 50):.1f} ms, "
               f"p95 {pct(times, 95):.1f} ms over {count} queries", flush=True)
-    times = []
-    rnd = random.Random(1)
-    for i in range(n_queries):
-        # a distinct text each time, so the embedding is really computed
-        text = f"{SEMANTIC[i % len(SEMANTIC)]} {rnd.choice(['please', 'recently', 'on my laptop', 'for smollm2', 'with gguf', 'today'])} #{i}"
-        hits_before = embedder().cache_hits
-        t = time.perf_counter()
-        run(store, from_slots({"limit": 10}, text))
-        times.append((time.perf_counter() - t) * 1000)
-        assert embedder().cache_hits == hits_before, "semantic query text was cached"
-    out["semantic"] = (pct(times, 50), pct(times, 95))
-    print(f"  [{label}] semantic (embedding included): p50 {pct(times, 50):.1f} ms, "
-          f"p95 {pct(times, 95):.1f} ms over {n_queries} queries", flush=True)
+    for name, slots in (("semantic", {"limit": 10}),
+                        ("semantic+filter", None)):
+        times, embed_ms = [], []
+        rnd = random.Random(1)
+        for i in range(n_queries):
+            # a distinct text each time, so the embedding is really computed
+            tail = rnd.choice(["please", "recently", "on my laptop", "for smollm2", "with gguf", "today"])
+            text = f"{SEMANTIC[i % len(SEMANTIC)]} {tail} #{name}{i}"
+            q = from_slots(slots if slots is not None else QUERY_SLOTS[i % len(QUERY_SLOTS)], text)
+            emb = embedder()
+            hits_before, es0 = emb.cache_hits, emb.encode_s
+            t = time.perf_counter()
+            run(store, q)
+            times.append((time.perf_counter() - t) * 1000)
+            embed_ms.append((emb.encode_s - es0) * 1000)
+            assert emb.cache_hits == hits_before, "semantic query text was cached"
+        out[name] = (pct(times, 50), pct(times, 95))
+        print(f"  [{label}] {name} (embedding included): p50 {pct(times, 50):.1f} ms, "
+              f"p95 {pct(times, 95):.1f} ms over {n_queries} queries (of which embedding the "
+              f"query: p50 {pct(embed_ms, 50):.1f} ms)", flush=True)
     return out
 
 
 def import_records(store, records, label: str) -> float:
-    from lqmf.tools.embeddings import embedder
+    from lqmf.tools.store.embeddings import embedder
 
     emb = embedder()
     enc0, es0 = emb.encoded, emb.encode_s
@@ -223,27 +234,58 @@ def dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+BASELINE = ROOT / "bench" / "store_bench_baseline.json"
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def side_by_side(n: int, new: dict) -> None:
+    """Today's figures next to those measured before the store became a package
+    (bench/store_bench_baseline.json: the same bench on the layout before)."""
+    import json
+
+    runs = json.loads(BASELINE.read_text())["runs"] if BASELINE.exists() else {}
+    old = runs.get(str(n))
+    if not old:
+        print(f"  (no figures of the layout before at n={n} in {BASELINE.name}; have: "
+              f"{', '.join(sorted(runs, key=int)) or 'none'})")
+        return
+    print(f"\n  side by side at n={n} (before: {old['commit']}, load {old['load']}; now: load "
+          f"{os.getloadavg()[0]:.1f}):")
+    print(f"  {'':34} {'before':>10} {'now':>10} {'target':>10}")
+    for key, label, unit, target in (
+            ("import_rps", "import, records/s", "", "before"),
+            ("bytes_per_record", "disk per record, bytes", "", "3000"),
+            ("filter_sort_p95", "filter+sort p95, ms", "", "50"),
+            ("semantic_p95", "semantic p95 (embedding incl.), ms", "", "50")):
+        b, a = old.get(key), new.get(key)
+        print(f"  {label:34} {_fmt(b):>10} {_fmt(a):>10} {target:>10}{unit}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000, help="records (default 10000)")
     ap.add_argument("--queries", type=int, default=200, help="queries per measure (default 200)")
     ap.add_argument("--no-server", action="store_true", help="skip the loopback server run")
-    ap.add_argument("--no-chroma-only", action="store_true",
-                    help="skip timing the Chroma-only engine (where + Python sort)")
-    ap.add_argument("--chroma-only-queries", type=int, default=30,
-                    help="queries for the slow Chroma-only reference (default 30)")
+    ap.add_argument("--no-scan", action="store_true",
+                    help="skip timing the Python reference engine (reads every record)")
+    ap.add_argument("--scan-queries", type=int, default=30,
+                    help="queries for the slow Python reference (default 30)")
     ap.add_argument("--dir", help="work dir (default: a temp dir, removed at the end)")
     args = ap.parse_args()
 
-    global CHROMA_ONLY_QUERIES
-    CHROMA_ONLY_QUERIES = args.chroma_only_queries
+    global SCAN_QUERIES
+    SCAN_QUERIES = args.scan_queries
     work = Path(args.dir or tempfile.mkdtemp(prefix="lqmf-store-bench-"))
     os.environ["LQMF_HOME"] = str(work / "home")
     os.environ.pop("LQMF_CHROMA_URL", None)
-    from lqmf.tools.embeddings import embedder
-    from lqmf.tools.store import ChromaStore
+    from lqmf.tools.store.embeddings import embedder
+    from lqmf.tools.store.experiments import ChromaStore
 
-    print(f"store bench: {args.n} records, {args.queries} queries each, cpus={os.cpu_count()}", flush=True)
+    print(f"store bench: {args.n} records, {args.queries} queries each, cpus={os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     t = time.perf_counter()
     records = synthetic_records(args.n)
     print(f"  generated in {time.perf_counter() - t:.1f} s", flush=True)
@@ -251,29 +293,44 @@ def main() -> int:
     embedder().warm_up(background=False)
     print(f"  embedding model load + first call: {time.perf_counter() - t:.1f} s", flush=True)
     server = None
+    new: dict = {}
     try:
         store = ChromaStore(path=work / "embedded")
-        import_records(store, records, "embedded")
+        dt = import_records(store, records, "embedded")
+        new["import_rps"] = len(records) / dt
+        size = dir_bytes(work / "embedded")
+        new["bytes_per_record"] = size / len(records)
+        print(f"  [embedded] store size on disk: {size / 1e6:.1f} MB, {size / len(records):.0f} bytes "
+              f"per record (side index {dir_bytes_glob(store.index.path) / 1e6:.1f} MB; Chroma "
+              f"{store.collection.count()} description vectors)", flush=True)
         t = time.perf_counter()
-        store.index.clear()
-        store.sync_index(force=True)
-        print(f"  [embedded] side index full rebuild from Chroma: {time.perf_counter() - t:.1f} s", flush=True)
-        print(f"  [embedded] store size on disk: {dir_bytes(work / 'embedded') / 1e6:.1f} MB "
-              f"(side index {store.index.path.stat().st_size / 1e6:.1f} MB)", flush=True)
-        measure(store, args.queries, "embedded", not args.no_chroma_only)
+        store = ChromaStore(path=work / "embedded")
+        print(f"  [embedded] reopen (counts checked, journal looked at): "
+              f"{(time.perf_counter() - t) * 1000:.0f} ms", flush=True)
+        got = measure(store, args.queries, "embedded", not args.no_scan)
+        new["filter_sort_p95"] = got["filter_sort_index"][1]
+        new["semantic_p95"] = got["semantic"][1]
         if not args.no_server:
             embedder()._cache.clear()   # the server import embeds again, like a fresh client
             server, url = start_server(work / "server")
+            os.environ["LQMF_HOME"] = str(work / "server-home")   # its own side index
             sstore = ChromaStore(url=url)
             import_records(sstore, records, "server")
-            print(f"  [server] store size on disk: {dir_bytes(work / 'server') / 1e6:.1f} MB", flush=True)
-            measure(sstore, args.queries, "server", not args.no_chroma_only)
+            print(f"  [server] size on disk: server {dir_bytes(work / 'server') / 1e6:.1f} MB, "
+                  f"side index {dir_bytes_glob(sstore.index.path) / 1e6:.1f} MB", flush=True)
+            measure(sstore, args.queries, "server", not args.no_scan)
+        side_by_side(args.n, new)
     finally:
         if server is not None:
             stop_server(server)
         if not args.dir:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def dir_bytes_glob(path: Path) -> int:
+    """A SQLite file with its -wal and -shm files."""
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def store():
     """The experiment store, opened once per process (Chroma when installed)."""
     global _STORE
     if _STORE is None:
-        from lqmf.tools.records import default_store
+        from lqmf.tools.store.experiments import default_store
 
         _STORE = default_store()
     return _STORE
@@ -100,12 +100,12 @@ def store():
 def query(slots: dict, text: str | None = None) -> tuple[list[dict], str | None]:
     """Rows of past experiments matching the slots, and a note (what matched, or the
     nearest relaxation when nothing did)."""
-    from lqmf.tools.query import from_slots
+    from lqmf.tools.store.query import from_slots
 
     q = from_slots(slots, text)
     st = store()
     if hasattr(st, "index"):
-        from lqmf.tools.query_exec import run
+        from lqmf.tools.store.query_exec import run
 
         res = run(st, q)
         rows, note = [r.to_dict() for r in res.records], res.message()

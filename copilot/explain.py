@@ -148,18 +148,18 @@ def _own_runs(question: str) -> list:
 
 
 def _records_for(types: list) -> list:
-    from lqmf.tools.records import default_store
+    from lqmf.tools.store.experiments import default_store
 
     store = default_store()
-    if not hasattr(store, "get_where"):
+    if not hasattr(store, "find"):
         return store.all()
-    from lqmf.tools.store_schema import from_metadata
-
-    got = {i: m for i, m in store.get_where({"quant_type": {"$in": [t.value for t in types]}}, limit=2000)}
-    models = sorted({m.get("model_name", "") for m in got.values()})
+    names = [t.value for t in types]
+    got = {r.id: r for r in store.find(f"quant_type IN ({','.join('?' * len(names))})", names, limit=2000)}
+    models = sorted({r.model_name or "" for r in got.values()})
     if models:
-        got.update(store.get_where({"model_name": {"$in": models}}, limit=5000))
-    return [from_metadata(m) for m in got.values()]
+        got.update((r.id, r) for r in store.find(f"model_name IN ({','.join('?' * len(models))})",
+                                                 models, limit=5000))
+    return list(got.values())
 
 
 # ---- the LLM's phrasing ---------------------------------------------------------

@@ -28,7 +28,7 @@ def set_aside_if_damaged(path: Path) -> str | None:
     import sqlite3
 
     from lqmf.tools.fsutil import unique_aside
-    from lqmf.tools.store_files import looks_like_sqlite
+    from lqmf.tools.store.files import looks_like_sqlite
 
     if not path.exists() or path.stat().st_size == 0:
         return None

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.store.records import ExperimentRecord
 
 DAY = 86400.0
 

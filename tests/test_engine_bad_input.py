@@ -171,7 +171,7 @@ def test_ctrl_c_during_quantization_and_concurrent_writer(warm_home, tmp_path):
 def test_records_a_failed_run(tmp_path):
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.quantize import quantize
-    from lqmf.tools.records import journal
+    from lqmf.tools.store.journal import journal
 
     with pytest.raises(LqmfError):
         quantize("no-such-model-xyz", "Q4_K_M")

@@ -109,7 +109,7 @@ def test_engine_killed_by_sigsegv_is_one_sentence_naming_the_signal_and_doctor(u
     from lqmf.tools.benchmark import benchmark
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.quantize import quantize
-    from lqmf.tools.records import journal
+    from lqmf.tools.store.journal import journal
 
     art = quantize("smollm2", "Q8_0").artifact
     box: dict = {}
@@ -178,7 +178,8 @@ def test_numbers_out_of_range_are_refused_before_any_work():
 def test_a_family_name_finds_every_model_of_the_family():
     """'gemma' matches the bundled gemma3-270m, a GGUF file named gemma-3-270m-q4_k_m
     and the catalogued gemma-2-2b; not smollm2."""
-    from lqmf.tools.records import ExperimentRecord, journal
+    from lqmf.tools.store.records import ExperimentRecord
+    from lqmf.tools.store.journal import journal
 
     for model, name, arch in [("gemma3-270m", "gemma3-270m", "gemma3"),
                               ("/models/gemma-3-270m-q4_k_m.gguf", "gemma-3-270m", "gemma3"),

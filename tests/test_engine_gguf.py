@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_quantize_and_benchmark_bundled_model(use_warm_home):
     from lqmf.tools.benchmark import benchmark
     from lqmf.tools.quantize import quantize
-    from lqmf.tools.records import journal
+    from lqmf.tools.store.journal import journal
 
     q8 = quantize("smollm2", "Q8_0")
     q4 = quantize("smollm2", "q4_k_m")  # loose spelling is accepted

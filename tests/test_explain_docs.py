@@ -94,7 +94,7 @@ def test_search_names_doc_and_section_and_scores_off_topic_low():
 
 
 def _bench(qt, kld, ppl_delta, top1, size, tok, model="smollm2"):
-    from lqmf.tools.records import ExperimentRecord
+    from lqmf.tools.store.records import ExperimentRecord
 
     return ExperimentRecord(kind="benchmark", status="succeeded", model=model, model_name=model,
                             method="gguf", quant_type=qt, kld_mean=kld, ppl_delta_pct=ppl_delta,
@@ -103,7 +103,7 @@ def _bench(qt, kld, ppl_delta, top1, size, tok, model="smollm2"):
 
 def test_why_is_my_q2k_bad_answers_with_the_users_own_numbers_from_the_store():
     from lqmf.copilot.explain import answer
-    from lqmf.tools.records import default_store
+    from lqmf.tools.store.experiments import default_store
 
     store = default_store()
     store.add(_bench("Q2_K", 0.4123, 48.2, 61.5, 88e6, 120))

@@ -65,7 +65,8 @@ def test_full_disk_is_one_sentence_and_nothing_partial(tmp_path, monkeypatch):
 
 
 def test_journal_append_after_a_torn_line_and_bad_lines_kept_aside(tmp_path, capsys):
-    from lqmf.tools.records import ExperimentRecord, JsonlStore, rejected_path
+    from lqmf.tools.store.records import ExperimentRecord
+    from lqmf.tools.store.journal import JsonlStore, rejected_path
 
     path = tmp_path / "records.jsonl"
     path.write_bytes(b'{"kind": "quantize", "status": "succ')
@@ -179,7 +180,7 @@ def test_shared_cache_entry_is_waited_for_not_refused(tmp_path, monkeypatch):
 
 def test_plot_with_every_point_the_same_size():
     from lqmf.copilot.render_plots import plot
-    from lqmf.tools.records import ExperimentRecord
+    from lqmf.tools.store.records import ExperimentRecord
 
     recs = [ExperimentRecord(kind="benchmark", status="succeeded", model="m", quant_type=q, size_bytes=100,
                              kld_mean=k) for q, k in (("Q4_K_M", 0.1), ("Q8_0", 0.01))]

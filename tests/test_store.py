@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.store_fixtures import ChromaServer, free_port, rec, sample_records
-from lqmf.tools import store as store_mod
-from lqmf.tools import store_schema
+from lqmf.tools.store import experiments as store_mod
+from lqmf.tools.store import schema as store_schema
 from lqmf.tools.errors import StoreCorrupt, StoreLocked, StoreUnreachable
-from lqmf.tools.records import JsonlStore, default_store
-from lqmf.tools.store import ChromaStore
+from lqmf.tools.store.journal import JsonlStore
+from lqmf.tools.store.experiments import default_store
+from lqmf.tools.store.experiments import ChromaStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,19 +38,25 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def test_record_round_trips_exactly_and_metadata_is_flat(home):
+def test_record_round_trips_exactly_and_chroma_keeps_only_the_sentence(home):
     st = default_store()
     assert isinstance(st, ChromaStore)
-    r = rec("smollm2", "Q4_K_M", tool_versions={"llama-cpp-python": "0.3.36"}, ctx=512)
+    r = rec("smollm2", "Q4_K_M", tool_versions={"llama-cpp-python": "0.3.36"}, ctx=512,
+            source_sha256="ab" * 32, error=None)
     st.add(r)
     back = st.get([r.id])[0]
     assert back == r                                   # exact, every field
-    meta = st.collection.get(ids=[r.id], include=["metadatas"])["metadatas"][0]
-    assert all(isinstance(v, (str, int, float, bool)) for v in meta.values())
-    assert meta["task_chat"] is True and meta["tasks"] == "chat,general"   # from the catalog
-    assert json.loads(meta["tool_versions"]) == {"llama-cpp-python": "0.3.36"}
-    assert "kld_p99" not in meta                       # None values are left out
-    assert meta["model_key"] == "smollm2" and meta["license"] == "Apache-2.0"
+    # the side index answers filters on the catalog's facts, without writing them into the record
+    row = st.index.select("id = ?", [r.id], columns="model_key, task_tags, family_tag")[0]
+    assert row == ("smollm2", ",chat,general,", "llama") and back.tasks == [] and back.family is None
+    # Chroma: one entry per distinct sentence, the sentence as document, no metadata
+    entry = st.collection.get(include=["metadatas", "documents"])
+    assert entry["documents"] == [store_schema.describe(r)] and entry["metadatas"] == [None]
+    twin = rec("smollm2", "Q4_K_M", id="twin")         # reads the same: shares the vector
+    st.add(twin)
+    assert st.count() == 2 and st.collection.count() == 1
+    st.delete([r.id, "twin"])                          # the last run of a sentence takes its vector along
+    assert st.count() == 0 and st.collection.count() == 0
 
 
 def test_collection_uses_our_offline_embedding_function_never_the_default(home):
@@ -146,7 +153,7 @@ def test_locked_store_gives_one_sentence_and_the_record_survives(home, monkeypat
 WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from lqmf.tools.store import ChromaStore
+from lqmf.tools.store.experiments import ChromaStore
 from tests.store_fixtures import rec
 st = ChromaStore()
 i = 0
@@ -194,7 +201,7 @@ def test_server_store_works_like_the_embedded_one(home, server, monkeypatch):
     assert st.count() >= len(recs)
     assert st.get(["sm-q80"])[0] == next(r for r in recs if r.id == "sm-q80")
     hits = st.semantic("runs where quality collapsed", n=3)
-    assert hits[0][0] == "sm-q2k"
+    assert hits[0][0].id == "sm-q2k"
 
 
 def test_unreachable_server_names_the_url(home, monkeypatch):
@@ -209,7 +216,7 @@ def test_unreachable_server_names_the_url(home, monkeypatch):
 
 
 def test_embedder_loads_once_and_warms_up_in_background():
-    from lqmf.tools.embeddings import embedder
+    from lqmf.tools.store.embeddings import embedder
 
     emb = embedder()
     t = emb.warm_up()
@@ -219,3 +226,56 @@ def test_embedder_loads_once_and_warms_up_in_background():
     a, b = emb.embed(["nearly lossless 8-bit", "nearly lossless 8-bit"])
     assert a.shape == (384,) and (a == b).all()
     assert embedder() is emb
+
+
+def test_a_store_of_the_layout_before_opens_with_every_run_and_keeps_its_data(home, capsys):
+    """The layout before: one Chroma entry per run in the collection "experiments",
+    the whole record as metadata. Written here as that version wrote it."""
+    import chromadb
+    from chromadb.config import Settings
+
+    from lqmf.tools.store.embeddings import embedder, embedding_function
+
+    recs = sample_records()
+    path = home / "chroma"
+    path.mkdir(parents=True)
+    client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+    old = client.get_or_create_collection("experiments", embedding_function=embedding_function(),
+                                          configuration={"hnsw": {"space": "cosine"}})
+    docs = [store_schema.describe(r) for r in recs]
+    old.add(ids=[r.id for r in recs], documents=docs, embeddings=embedder().embed(docs),
+            metadatas=[{"record_json": json.dumps(r.to_dict()), "status": r.status, "task_chat": True}
+                       for r in recs])
+    del old, client
+    store_mod._STORES.clear()
+    st = default_store()
+    assert sorted(r.id for r in st.all()) == sorted(r.id for r in recs)
+    assert st.get(["sm-q80"])[0] == next(r for r in recs if r.id == "sm-q80")      # exact
+    assert st.semantic("runs where quality collapsed", n=1)[0][0].id == "sm-q2k"
+    assert "copied from the Chroma collection 'experiments'" in capsys.readouterr().err
+    kept = st.vectors.client.get_collection("experiments")                          # nothing deleted
+    assert kept.count() == len(recs)
+    store_mod._STORES.clear()
+    assert default_store().count() == len(recs)                                     # once only
+    assert capsys.readouterr().err == ""
+
+
+def test_semantic_search_within_a_filter_takes_both_roads_to_the_same_runs(home, monkeypatch):
+    """More descriptions than the first nearest batch: a filter whose runs are far
+    from the text is answered by ranking its own matches (a narrow filter) or by
+    widening the nearest batch (a broad one); both give the same runs."""
+    st = default_store()
+    recs = [rec("smollm2", "Q8_0", kld=0.0001 * (i + 1), id=f"lossless-{i:03d}", age_days=i / 10)
+            for i in range(150)]
+    recs += [rec("mistral-7b", "Q4_K_M", status="failed", kind="quantize", age_days=k,
+                 error=f"the machine ran out of memory ({k} GB short)", id=f"oom-{k}") for k in range(3)]
+    st.add_many(recs)
+    assert st.collection.count() > 64
+    where = "model_key = ?"
+    narrow = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
+    assert [r.id for r, _ in narrow] and all(r.id.startswith("oom-") for r, _ in narrow)
+    monkeypatch.setattr(store_mod, "NARROW_MAX", 0)
+    broad = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
+    assert [(r.id, round(d, 5)) for r, d in broad] == [(r.id, round(d, 5)) for r, d in narrow]
+    unfiltered = st.semantic("nearly lossless 8-bit runs", n=3)
+    assert all(r.id.startswith("lossless-") for r, _ in unfiltered)

@@ -9,7 +9,7 @@ import json
 import time
 
 from lqmf.tools import tutorials
-from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.store.records import ExperimentRecord
 from lqmf.tools.tutorial_checks import Event, State, evaluate
 from lqmf.tools.tutorial_progress import Move, Progress, check_step, gather, overview, prompt, skip, start
 

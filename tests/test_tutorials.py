@@ -9,7 +9,7 @@ import pytest
 
 from lqmf.tools import tutorials
 from lqmf.tools.errors import InvalidInput
-from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.store.records import ExperimentRecord
 from lqmf.tools.tutorial_checks import (CHECK_FIELDS, QUERY_INTENTS, Check, CheckKind, Event, State,
                                    evaluate)
 

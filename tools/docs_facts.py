@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from lqmf.tools.docs_lexical import normalize
-from lqmf.tools.records import ExperimentRecord, RunKind, Status
+from lqmf.tools.store.records import ExperimentRecord, RunKind, Status
 from lqmf.tools.quantize.types import QuantType
 
 _BY_KEY = {t.value.lower(): t for t in QuantType}

@@ -4,7 +4,7 @@ Doc sections are split into passages (a paragraph, or a few list items, each
 prefixed with the doc title and section heading so a passage embeds with its
 topic) and kept in a Chroma collection, embedded, under
 ``data_dir()/"docs_index"``, with the same offline embedding function as the
-experiment store (tools/embeddings.py). The collection carries the docs'
+experiment store (tools/store/embeddings.py). The collection carries the docs'
 content hash and is rebuilt when the docs change.
 
 A doc's score is a hybrid (weights chosen on evals/explain/tuning.jsonl, never
@@ -42,7 +42,7 @@ NO_NOTE = 0.24           # below this the best hit is "no note": on the tuning l
                          # evals/explain/README.md
 ENTITY_KINDS = (DocKind.QUANT_TYPE, DocKind.METHOD)
 MAX_SAME_KIND = 2        # docs of one kind among the hits
-_MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/embeddings.MAX_SEQ_TOKENS)
+_MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/store/embeddings.MAX_SEQ_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class DocsIndex:
         import chromadb
         from chromadb.config import Settings
 
-        from lqmf.tools.embeddings import embedding_function
+        from lqmf.tools.store.embeddings import embedding_function
 
         self.path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(self.path), settings=Settings(anonymized_telemetry=False))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from lqmf.tools.errors import InvalidInput, LqmfError
-from lqmf.tools.records import ExperimentRecord, RunKind, Status
+from lqmf.tools.store.records import ExperimentRecord, RunKind, Status
 
 
 class CheckKind(StrEnum):

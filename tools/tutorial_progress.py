@@ -147,7 +147,7 @@ def gather(since: float = 0.0, events: Sequence[Event] = (), job_limit: int = 20
     """The real state: the journal's records, the newest jobs, and the artifact
     files that exist (under the data dir's artifacts/, or named by a record)."""
     from lqmf.tools.config import artifacts_dir
-    from lqmf.tools.records import journal
+    from lqmf.tools.store.journal import journal
     from lqmf.tools.scheduler.store import JobStore
 
     records = journal().all()

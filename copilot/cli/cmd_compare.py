@@ -32,8 +32,8 @@ def targets_from_text(targets: list[str]) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from lqmf.tools.compare import compare, resolve_targets
-    from lqmf.tools.records import default_store
+    from lqmf.tools.store.compare import compare, resolve_targets
+    from lqmf.tools.store.experiments import default_store
 
     store = default_store()
     if not hasattr(store, "index"):

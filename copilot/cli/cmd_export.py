@@ -21,7 +21,7 @@ def rows(records) -> tuple[list[str], list[dict]]:
     """Flat rows: lists joined with commas, dicts as JSON."""
     from dataclasses import fields
 
-    from lqmf.tools.records import ExperimentRecord
+    from lqmf.tools.store.records import ExperimentRecord
 
     names = [f.name for f in fields(ExperimentRecord)]
     out = []
@@ -38,7 +38,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from lqmf.tools.errors import InvalidInput, MissingComponent, short_path
     from lqmf.tools.fsutil import atomic_output, check_output
-    from lqmf.tools.records import default_store
+    from lqmf.tools.store.experiments import default_store
 
     flag = "--csv" if args.csv is not None else "--parquet"
     name = args.csv if args.csv is not None else args.parquet

@@ -16,7 +16,7 @@ def inventory() -> dict:
     from lqmf.tools.config import artifacts_dir, cache_dir
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.quantize import read_sidecar
-    from lqmf.tools.records import journal
+    from lqmf.tools.store.journal import journal
 
     sources, hints = [], []
     for entry in knowledge.catalog():

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_query(args: argparse.Namespace):
     """(Query, parsed) from the text and flags; flags win over parsed slots."""
-    from lqmf.tools.query import from_slots, remainder
+    from lqmf.tools.store.query import from_slots, remainder
 
     text = " ".join(args.text).strip()
     slots: dict = {}
@@ -60,14 +60,14 @@ def build_query(args: argparse.Namespace):
 
 
 def handle(args: argparse.Namespace) -> int:
-    from lqmf.tools.query_exec import run
-    from lqmf.tools.records import default_store
+    from lqmf.tools.store.query_exec import run
+    from lqmf.tools.store.experiments import default_store
 
     query, parsed = build_query(args)
     if args.plot and query.limit is None:
         query.limit = 500
     if query.text:
-        from lqmf.tools.embeddings import warm_up
+        from lqmf.tools.store.embeddings import warm_up
 
         warm_up()            # load the embedder while chromadb is imported and opened
     store = default_store()

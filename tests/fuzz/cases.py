@@ -194,7 +194,7 @@ def _home_cases() -> list[Case]:
 
 # ---- corrupt data files ---------------------------------------------------------
 def _record(model: str) -> str:
-    from lqmf.tools.records import ExperimentRecord
+    from lqmf.tools.store.records import ExperimentRecord
     return json.dumps(ExperimentRecord(kind="quantize", status="succeeded", model=model,
                                        quant_type="Q8_0").to_dict())
 
@@ -217,7 +217,8 @@ def _journal_setup(bad: bytes):
     def setup(sb: Path, home: Path) -> None:
         # two good records around the bad line, then an append after a torn end
         (home / "records.jsonl").write_bytes(_record("good-one").encode() + b"\n" + bad)
-        from lqmf.tools.records import ExperimentRecord, JsonlStore
+        from lqmf.tools.store.records import ExperimentRecord
+        from lqmf.tools.store.journal import JsonlStore
         JsonlStore(home / "records.jsonl").add(ExperimentRecord(kind="quantize", status="succeeded",
                                                                 model="good-two", quant_type="Q8_0"))
     return setup

@@ -9,7 +9,8 @@ from pathlib import Path
 from lqmf.tools.errors import InvalidInput
 from lqmf.tools.formats import read_gguf
 from lqmf.tools.progress import Progress, noop
-from lqmf.tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
+from lqmf.tools.store.records import ExperimentRecord, RecordStore, RunKind, Status, recorded_run, tool_versions
+from lqmf.tools.store.journal import journal
 
 from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, measure
 from lqmf.tools.benchmark.scorer import check_ctx

@@ -17,7 +17,8 @@ from lqmf.tools.progress import Progress, noop
 from lqmf.tools.quantize.registry import get_backend
 from lqmf.tools.quantize.types import SPECS, QuantMethod, QuantType, parse_method, parse_quant_type
 from lqmf.tools.safety import require_safe
-from lqmf.tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
+from lqmf.tools.store.records import ExperimentRecord, RecordStore, RunKind, Status, recorded_run, tool_versions
+from lqmf.tools.store.journal import journal
 
 SIDECAR = ".lqmf.json"
 

@@ -117,7 +117,7 @@ def _calibration(kind: JobKind, method: str | None) -> float:
     if kind is JobKind.QUANTIZE and method:
         try:
             # the plain JSONL records only: opening Chroma here would cost seconds per submission
-            from lqmf.tools.records import JsonlStore
+            from lqmf.tools.store.journal import JsonlStore
             for rec in JsonlStore().all()[-500:]:
                 if rec.kind == "quantize" and rec.peak_rss_mb and rec.n_params and rec.method == method:
                     raw = raw_quantize_bytes(rec.n_params, QuantMethod(method))

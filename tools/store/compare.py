@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lqmf.tools.errors import InvalidInput
-from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.store.records import ExperimentRecord
 
 
 class Better(StrEnum):
@@ -98,7 +98,7 @@ def resolve_targets(store, targets: list[str]) -> list[ExperimentRecord]:
 
 
 def resolve_target(store, target: str) -> ExperimentRecord:
-    from lqmf.tools.store_schema import model_keys_for
+    from lqmf.tools.store.schema import model_keys_for
 
     store.maybe_sync()
     text = target.strip()

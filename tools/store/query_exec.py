@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lqmf.tools.fsutil import human_bytes
-from lqmf.tools.query import NUMERIC, Field, Filter, Query
-from lqmf.tools.records import ExperimentRecord
+from lqmf.tools.store.query import NUMERIC, Field, Filter, Query
+from lqmf.tools.store.records import ExperimentRecord
 
 DEFAULT_LIMIT = 20
 SEMANTIC_POOL = 50     # nearest candidates fetched before sorting a semantic query
 
 
 class Engine(StrEnum):
-    INDEX = "index"      # SQLite side index for filter+sort, rows from Chroma
-    CHROMA = "chroma"    # Chroma `where` get + sort in Python (no side index)
+    INDEX = "index"      # SQL on the side index: filter, sort, limit
+    SCAN = "scan"        # every record through Query.matches and sort_records (the reference)
 
 
 @dataclass
@@ -71,14 +71,10 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
         store.maybe_sync()
         where_sql, params = query.sql(now)
         total = store.index.count(where_sql, params)
-        ids = [r[0] for r in store.index.select(where_sql, params, query.order_sql(), limit)]
-        res = QueryResult(query, store.get(ids), total, engine.value)
+        res = QueryResult(query, store.find(where_sql, params, query.order_sql(), limit), total, engine.value)
     else:
-        from lqmf.tools.store_schema import from_metadata
-
-        rows = [m for _, m in store.get_where(query.where(now))]
-        rows = query.sort_records(rows)
-        res = QueryResult(query, [from_metadata(m) for m in rows[:limit]], len(rows), engine.value)
+        rows = query.sort_records([r for r in store.iter_records() if query.matches(r, now)])
+        res = QueryResult(query, rows[:limit], len(rows), engine.value)
     if res.empty and relax and (query.filters or query.text):
         res.relaxations = relaxations(store, query, now)
     res.elapsed_ms = (time.perf_counter() - t0) * 1000
@@ -86,17 +82,18 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
 
 
 def _semantic(store, query: Query, now: float, limit: int) -> QueryResult:
-    from lqmf.tools.store_schema import from_metadata
-
+    """Chroma's nearest descriptions, the side index's runs for them, within the filters."""
     pool = max(limit, SEMANTIC_POOL) if query.sort else limit
-    hits = store.semantic(query.text, query.where(now), n=pool)
-    metas = [m for _, _, m in hits]
-    dist = {id(m): d for _, d, m in hits}
+    store.maybe_sync()
+    where_sql, params = query.sql(now)
+    hits = store.semantic(query.text, where_sql, params, n=pool)
+    dist = {r.id: d for r, d in hits}
+    records = [r for r, _ in hits]
     if query.sort:
-        metas = query.sort_records(metas)
-    metas = metas[:limit]
-    return QueryResult(query, [from_metadata(m) for m in metas], len(hits), "semantic",
-                       semantic=True, distances=[dist[id(m)] for m in metas])
+        records = query.sort_records(records)
+    records = records[:limit]
+    return QueryResult(query, records, len(hits), "semantic",
+                       semantic=True, distances=[dist[r.id] for r in records])
 
 
 def relaxations(store, query: Query, now: float | None = None) -> list[Relaxation]:

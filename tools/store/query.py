@@ -2,10 +2,11 @@
 
 A ``Query`` (filters, sort, order, limit, since, free text) is built from the
 slots of ``lqmf parse`` (copilot/parser/CONTRACT.md) or from command-line flags. It
-runs as Chroma ``where`` filters plus sorting; the SQLite side index answers
-filter+sort+limit fast and Chroma returns the rows (tools/store_index.py says
-why). A free-text remainder ("runs where quality collapsed") goes to semantic
-search over the generated descriptions, within the same filters.
+runs as SQL on the side index (tools/store/index.py), which holds every
+record; ``matches`` and ``sort_records`` are the same rules in Python (the
+reference the tests hold the SQL to). A free-text remainder ("runs where
+quality collapsed") goes to semantic search over the generated descriptions,
+within the same filters.
 
 Sort words follow the contract: ``order=desc`` means "most of it": fastest,
 largest, best quality (lowest KLD), newest. This module never imports copilot/.
@@ -20,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from lqmf.tools.errors import InvalidInput
-from lqmf.tools.records import Status
+from lqmf.tools.store.records import Status
 
 
 class SortKey(StrEnum):
@@ -73,29 +74,34 @@ class Filter:
     value: Any
 
     # --- translations ---
-    def where(self, now: float) -> dict:
-        """This filter as a Chroma ``where`` clause."""
+    def matches(self, record, now: float) -> bool:
+        """Whether a record passes this filter (the Python twin of ``sql``)."""
+        from lqmf.tools.store.schema import catalog_facts, tasks_of
+
         f, v = self.field, self.value
         if f is Field.TASK:
-            return {f"task_{v}": True}
+            return v in tasks_of(record)
         if f is Field.MAX_SIZE_GB:
-            return {"size_bytes": {"$lte": int(v * 1e9)}}
+            return record.size_bytes is not None and record.size_bytes <= int(v * 1e9)
         if f is Field.MIN_TOK_S:
-            return {"gen_tok_s": {"$gte": float(v)}}
+            return record.gen_tok_s is not None and record.gen_tok_s >= float(v)
         if f is Field.SINCE_DAYS:
-            return {"created_at": {"$gte": now - v * 86400.0}}
+            return record.created_at >= now - v * 86400.0
         if f is Field.MODEL:
-            keys = _model_keys(v)
-            return {"model_key": keys[0]} if len(keys) == 1 else {"model_key": {"$in": keys}}
-        if isinstance(v, tuple):
-            return {f.value: {"$in": list(v)}}
-        return {f.value: v}
+            key, entry = catalog_facts(record.model or "", record.model_name or "")
+            if key in _model_keys(v):
+                return True
+            fam = _family_word(v)
+            names = [key, record.family or (entry or {}).get("family"), record.architecture]
+            return bool(fam) and any(n and n.replace("-", "").lower().startswith(fam) for n in names)
+        have = getattr(record, f.value)
+        return have in v if isinstance(v, tuple) else have == v
 
     def sql(self, now: float) -> tuple[str, list]:
         """This filter as a SQL condition on the side index."""
         f, v = self.field, self.value
         if f is Field.TASK:
-            return "tasks LIKE ?", [f"%,{v},%"]
+            return "task_tags LIKE ?", [f"%,{v},%"]
         if f is Field.MAX_SIZE_GB:
             return "size_bytes <= ?", [int(v * 1e9)]
         if f is Field.MIN_TOK_S:
@@ -108,7 +114,7 @@ class Filter:
             fam = _family_word(v)
             if fam:  # "gemma": every model of the family, catalogued or not
                 like = fam + "%"
-                return (f"({cond} OR replace(model_key, '-', '') LIKE ? OR replace(family, '-', '') LIKE ? "
+                return (f"({cond} OR replace(model_key, '-', '') LIKE ? OR replace(family_tag, '-', '') LIKE ? "
                         "OR replace(architecture, '-', '') LIKE ?)", [*keys, like, like, like])
             return cond, keys
         if isinstance(v, tuple):
@@ -134,13 +140,13 @@ class Filter:
 
 
 def _family_word(text: str) -> str | None:
-    from lqmf.tools.store_schema import family_word
+    from lqmf.tools.store.schema import family_word
 
     return family_word(text)
 
 
 def _model_keys(text: str) -> list[str]:
-    from lqmf.tools.store_schema import model_keys_for
+    from lqmf.tools.store.schema import model_keys_for
 
     return model_keys_for(text)
 
@@ -168,13 +174,6 @@ class Query:
             return self.order
         return SORTS[self.sort].default if self.sort else Order.DESC
 
-    def where(self, now: float | None = None) -> dict | None:
-        now = time.time() if now is None else now
-        clauses = [f.where(now) for f in self.filters]
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
     def sql(self, now: float | None = None) -> tuple[str, list]:
         now = time.time() if now is None else now
         parts, params = [], []
@@ -191,19 +190,25 @@ class Query:
         spec = SORTS[self.sort]
         desc = (self.effective_order() is Order.DESC) != spec.lower_is_more
         col = spec.column
-        return f"{col} IS NULL, {col} {'DESC' if desc else 'ASC'}, created_at DESC"
+        # each form walks one index of tools/store/index.SORTED and stops at the limit
+        return f"{col} {'DESC' if desc else 'ASC'} NULLS LAST, created_at DESC"
 
-    def sort_records(self, metas: list[dict]) -> list[dict]:
-        """Python sort of Chroma metadata rows, same rules as order_sql."""
+    def matches(self, record, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return all(f.matches(record, now) for f in self.filters)
+
+    def sort_records(self, records: list) -> list:
+        """Python sort of records, same rules as order_sql."""
+        def newest(r):
+            return -(r.created_at or 0.0)
         if not self.sort:
-            return sorted(metas, key=lambda m: -m.get("created_at", 0.0))
+            return sorted(records, key=newest)
         spec = SORTS[self.sort]
         desc = (self.effective_order() is Order.DESC) != spec.lower_is_more
-        have = [m for m in metas if m.get(spec.column) is not None]
-        none = [m for m in metas if m.get(spec.column) is None]
-        have.sort(key=lambda m: (m[spec.column] if not desc else -m[spec.column],
-                                 -m.get("created_at", 0.0)))
-        return have + sorted(none, key=lambda m: -m.get("created_at", 0.0))
+        have = [r for r in records if getattr(r, spec.column) is not None]
+        none = [r for r in records if getattr(r, spec.column) is None]
+        have.sort(key=lambda r: (getattr(r, spec.column) * (-1 if desc else 1), newest(r)))
+        return have + sorted(none, key=newest)
 
     def describe(self) -> str:
         """'failed chat runs under 2 GB from the last 7 days' (for messages)."""

@@ -1,31 +1,81 @@
-"""ExperimentRecord <-> Chroma metadata, and the sentence that gets embedded.
+"""ExperimentRecord <-> side-index row, catalog facts, and the sentence that gets embedded.
 
-Chroma metadata holds scalars only, so a record is flattened: ``tasks``
-becomes one boolean key per task (``task_chat=True``) plus a joined string,
-``tool_versions`` a JSON string, and ``None`` values are left out. The whole
-record is kept as JSON under ``record_json`` so it comes back exactly.
-
-Task tags, family, license and parameter count come from the model catalog
-(knowledge/catalog.toml) when the record lacks them; they are added to the
-metadata (what queries filter on), never to the stored record itself.
+A record is one row of the side index's ``runs`` table, whose columns are the
+record fields that queries filter and sort on (``FILTER_FIELDS``), plus
+derived columns: ``model_key``, ``family_tag`` and ``task_tags`` (from the
+model catalog, knowledge/catalog.toml, when the record lacks them: what
+queries filter on, never written back to the record) and ``desc_id`` (the
+description's id). Every other field is kept, as compact JSON, in one
+``rest`` cell beside it (``bodies`` table), so the record comes back exactly.
+The description (``describe``) is what Chroma embeds; runs with the same
+sentence share one vector.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 from dataclasses import fields
 from functools import lru_cache
 
-from lqmf.tools.records import ExperimentRecord, Status
+from lqmf.tools.store.records import ExperimentRecord, Status
 
 TASKS = ("chat", "code", "creative", "math", "summarization", "general")
-RECORD_JSON = "record_json"
-MAX_ERROR_CHARS = 2000
 
-# Scalar record fields copied to metadata as they are (when not None).
-SCALAR_FIELDS = [f.name for f in fields(ExperimentRecord)
-                 if f.name not in ("tasks", "tool_versions", "id")]
+# Record fields the side index has a column for (filters, sorts, compare).
+FILTER_FIELDS = ("kind", "status", "model", "model_name", "family", "architecture", "method",
+                 "quant_type", "bits", "device", "threads", "host", "artifact", "size_bytes",
+                 "gen_tok_s", "prompt_tok_s", "kld_mean", "ppl", "ppl_delta_pct", "peak_rss_mb",
+                 "duration_s", "created_at")
+DERIVED = {"model_key": "TEXT", "family_tag": "TEXT", "task_tags": "TEXT", "desc_id": "TEXT"}
+_FIELDS = {f.name: f for f in fields(ExperimentRecord)}
+REST_FIELDS = tuple(n for n in _FIELDS if n not in FILTER_FIELDS and n != "id")
+
+
+def _sql_type(annotation) -> str:
+    text = str(annotation)
+    return "INTEGER" if text.startswith("int") else "REAL" if text.startswith("float") else "TEXT"
+
+
+# column -> SQL type, in the order rows are written
+COLUMNS: dict[str, str] = {**{n: _sql_type(_FIELDS[n].type) for n in FILTER_FIELDS}, **DERIVED}
+
+
+def _cell(value):
+    if value is None or isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def desc_id(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+def to_row(record: ExperimentRecord) -> tuple[tuple, str, str]:
+    """(runs row in COLUMNS order with the id first, the rest JSON, the description)."""
+    key, entry = catalog_facts(record.model or "", record.model_name or "")
+    text = describe(record)
+    derived = {"model_key": key,
+               "family_tag": record.family or (entry or {}).get("family"),
+               "task_tags": "," + ",".join(tasks_of(record)) + ",",   # LIKE '%,chat,%'
+               "desc_id": desc_id(text)}
+    row = (record.id, *(_cell(getattr(record, n)) for n in FILTER_FIELDS),
+           *(derived[n] for n in DERIVED))
+    rest = {n: getattr(record, n) for n in REST_FIELDS}
+    rest = {k: v for k, v in rest.items() if v is not None and v != [] and v != {}}
+    return row, json.dumps(rest, separators=(",", ":"), default=str), text
+
+
+ROW_NAMES = ("id", *FILTER_FIELDS)
+
+
+def from_row(values: tuple, rest: str | None) -> ExperimentRecord:
+    """The record back from ``ROW_NAMES`` values and its rest JSON."""
+    kw = dict(zip(ROW_NAMES, values))
+    if rest:
+        kw.update(json.loads(rest))
+    return ExperimentRecord(**{k: v for k, v in kw.items() if k in _FIELDS})
 
 
 @lru_cache(maxsize=4096)
@@ -83,45 +133,6 @@ def tasks_of(record: ExperimentRecord) -> list[str]:
         return [t.lower() for t in record.tasks]
     _, entry = catalog_facts(record.model or "", record.model_name or "")
     return list(entry.get("tasks", [])) if entry else []
-
-
-def to_metadata(record: ExperimentRecord) -> dict:
-    """Flat scalar metadata for Chroma (None values omitted)."""
-    meta: dict = {}
-    for name in SCALAR_FIELDS:
-        value = getattr(record, name)
-        if value is None:
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            continue
-        if isinstance(value, (bool, int, float, str)):
-            meta[name] = value
-        else:
-            meta[name] = str(value)
-    if record.error:
-        meta["error"] = record.error[:MAX_ERROR_CHARS]
-    key, entry = catalog_facts(record.model or "", record.model_name or "")
-    meta["model_key"] = key
-    if entry:
-        meta.setdefault("family", entry.get("family"))
-        meta.setdefault("license", entry.get("license"))
-        if "n_params" not in meta and entry.get("params_b"):
-            meta["n_params"] = int(entry["params_b"] * 1e9)
-    tasks = tasks_of(record)
-    meta["tasks"] = ",".join(tasks)
-    for t in tasks:
-        meta[f"task_{t}"] = True
-    if record.size_bytes is not None:
-        meta["size_gb"] = record.size_bytes / 1e9
-    if record.tool_versions:
-        meta["tool_versions"] = json.dumps(record.tool_versions, sort_keys=True)
-    meta[RECORD_JSON] = json.dumps(record.to_dict(), default=str)
-    return {k: v for k, v in meta.items() if v is not None}
-
-
-def from_metadata(meta: dict) -> ExperimentRecord:
-    """The exact record back (from the stored JSON)."""
-    return ExperimentRecord.from_dict(json.loads(meta[RECORD_JSON]))
 
 
 # ---- the embedded description ---------------------------------------------

@@ -1,0 +1,270 @@
+"""The SQLite side index: every record, answering filters and sorts.
+
+Chroma has no ORDER BY and keeps one SQL row per metadata key, so the store
+keeps its records here instead: ``runs`` holds the columns queries filter and
+sort on (tools/store/schema.COLUMNS, B-tree indexes on the usual ones),
+``bodies`` the rest of each record as compact JSON, ``descriptions`` the
+embedded sentences (one per distinct text, shared by the runs that have it;
+Chroma holds their vectors under the same id) and ``meta`` small state (how
+far the journal was imported). A narrow ``runs`` table keeps a full scan of
+100,000 records at a few ms.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from lqmf.tools.store import schema
+from lqmf.tools.store.records import ExperimentRecord
+
+INDEXED = ["status", "model_key", "quant_type", "method", "bits", "created_at"]
+# Sorted columns get (col, created_at DESC) and (col DESC, created_at DESC), so
+# "sort by col, newest first among equals, NULLs last, first n" walks an index
+# and stops after n rows (tools/store/query.Query.order_sql).
+SORTED = ["size_bytes", "gen_tok_s", "kld_mean"]
+# Every column a query filters on (tools/store/query.Filter.sql), and desc_id,
+# in one covering index: counting the matches, or listing them for a filtered
+# semantic search, reads it instead of the table.
+FILTERED = ["task_tags", "status", "kind", "bits", "method", "quant_type", "model_key", "family_tag",
+            "architecture", "size_bytes", "gen_tok_s", "kld_mean", "created_at", "desc_id"]
+CHUNK = 500   # ids per IN (...) list
+_RECORD_COLS = ", ".join(f"r.{n}" for n in schema.ROW_NAMES) + ", b.rest"
+
+
+class SideIndex:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as c:
+            cols = ", ".join(f"{k} {t}" for k, t in schema.COLUMNS.items())
+            c.execute(f"CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, {cols})")
+            have = {row[1] for row in c.execute("PRAGMA table_info(runs)").fetchall()}
+            for k, t in schema.COLUMNS.items():  # a file made by an older version gains new columns
+                if k not in have:
+                    c.execute(f"ALTER TABLE runs ADD COLUMN {k} {t}")
+            c.execute("CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, rest TEXT) WITHOUT ROWID")
+            c.execute("CREATE TABLE IF NOT EXISTS descriptions (id TEXT PRIMARY KEY, text TEXT NOT NULL) "
+                      "WITHOUT ROWID")
+            c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            for col in INDEXED:
+                c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col} ON runs({col})")
+            for col in SORTED:
+                c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col}_up ON runs({col}, created_at DESC)")
+                c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col}_down ON runs({col} DESC, created_at DESC)")
+            c.execute(f"CREATE INDEX IF NOT EXISTS runs_filters ON runs({', '.join(FILTERED)})")
+            # semantic search walks the runs of each near description, newest first,
+            # checking the filters in the index itself
+            c.execute("CREATE INDEX IF NOT EXISTS runs_by_desc ON runs(desc_id, created_at, "
+                      f"{', '.join(x for x in FILTERED if x not in ('desc_id', 'created_at'))})")
+
+    def _conn(self) -> "_Tx":
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=NORMAL")
+            raw.execute("PRAGMA temp_store=MEMORY")
+            conn = self._local.conn = _Tx(raw)
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.raw.close()
+            self._local.conn = None
+
+    # ---- writes --------------------------------------------------------
+    def upsert(self, rows: Sequence[tuple[tuple, str, str]]) -> tuple[dict[str, str], set[str]]:
+        """Insert or replace records, given as tools/store/schema.to_row triples.
+        Returns the descriptions new to the index (id -> text: their vectors must
+        be added) and the description ids no run uses any more."""
+        texts = {row[-1]: text for row, _, text in rows}   # desc_id is the last derived column
+        names = ["id", *schema.COLUMNS]
+        sql = f"INSERT OR REPLACE INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        with self._conn() as c:
+            before = set(self._column_in(c, "desc_id", "runs", "id", [row[0] for row, _, _ in rows]))
+            c.executemany(sql, [row for row, _, _ in rows])
+            c.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", [(row[0], rest) for row, rest, _ in rows])
+            known = set(self._column_in(c, "id", "descriptions", "id", list(texts)))
+            new = {d: t for d, t in texts.items() if d not in known}
+            c.executemany("INSERT INTO descriptions VALUES (?, ?)", new.items())
+            unused = self._drop_unused(c, before - set(texts))
+        return new, unused
+
+    def delete(self, ids: Sequence[str]) -> set[str]:
+        """Remove records; returns the description ids no run uses any more."""
+        with self._conn() as c:
+            descs = set(self._column_in(c, "desc_id", "runs", "id", list(ids)))
+            for i in range(0, len(ids), CHUNK):
+                chunk = list(ids[i:i + CHUNK])
+                marks = ",".join("?" * len(chunk))
+                c.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
+                c.execute(f"DELETE FROM bodies WHERE id IN ({marks})", chunk)
+            return self._drop_unused(c, descs)
+
+    @staticmethod
+    def _drop_unused(c: sqlite3.Connection, descs: set[str]) -> set[str]:
+        gone = {d for d in descs if d and c.execute(
+            "SELECT 1 FROM runs WHERE desc_id = ? LIMIT 1", (d,)).fetchone() is None}
+        c.executemany("DELETE FROM descriptions WHERE id = ?", [(d,) for d in gone])
+        return gone
+
+    @staticmethod
+    def _column_in(c: sqlite3.Connection, col: str, table: str, key: str, values: list) -> list:
+        out = []
+        for i in range(0, len(values), CHUNK):
+            chunk = values[i:i + CHUNK]
+            q = f"SELECT {col} FROM {table} WHERE {key} IN ({','.join('?' * len(chunk))})"
+            out += [r[0] for r in c.execute(q, chunk)]
+        return out
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._conn() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn().raw.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # ---- reads ---------------------------------------------------------
+    def count(self, where_sql: str = "", params: Sequence = ()) -> int:
+        """Runs matching; a filtered count reads the covering index of FILTERED
+        (a third of the table's bytes; the planner would often seek a one-column
+        index and visit the table once per match instead)."""
+        if not where_sql:
+            return self._conn().raw.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        sql = f"SELECT COUNT(*) FROM runs INDEXED BY runs_filters WHERE {where_sql}"
+        try:
+            return self._conn().raw.execute(sql, params).fetchone()[0]
+        except sqlite3.OperationalError:   # a condition the index cannot serve
+            return self._conn().raw.execute(sql.replace(" INDEXED BY runs_filters", ""), params).fetchone()[0]
+
+    def analyze(self, force: bool = False) -> None:
+        """Refresh the planner's statistics when the table has grown 2x since the last time."""
+        n = self.count()
+        last = int(self.get_meta("analyzed_rows") or 0)
+        if force or n >= max(2 * last, 1000):
+            self._conn().raw.execute("ANALYZE")
+            self.set_meta("analyzed_rows", str(n))
+            # a bulk import leaves a WAL as large as its biggest batch: give the space back
+            self._conn().raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def has(self, ids: Sequence[str]) -> set[str]:
+        return set(self._column_in(self._conn().raw, "id", "runs", "id", list(ids)))
+
+    def select(self, where_sql: str, params: Sequence, order_sql: str = "",
+               limit: int | None = None, columns: str = "id") -> list[tuple]:
+        """Rows of ``columns`` from ``runs``."""
+        sql = f"SELECT {columns} FROM runs"
+        if where_sql:
+            sql += f" WHERE {where_sql}"
+        if order_sql:
+            sql += f" ORDER BY {order_sql}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self._conn().raw.execute(sql, params).fetchall()
+
+    def records(self, where_sql: str = "", params: Sequence = (), order_sql: str = "",
+                limit: int | None = None) -> list[ExperimentRecord]:
+        """Whole records matching, in order (``where_sql`` names runs columns).
+        The ids are chosen on the narrow runs table first, so only the rows
+        shown are joined with their bodies."""
+        ids = [r[0] for r in self.select(where_sql, params, order_sql, limit)]
+        return self.get(ids)
+
+    def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
+        """Records by id, in the order asked (missing ids are skipped)."""
+        c = self._conn().raw
+        found: dict[str, ExperimentRecord] = {}
+        for i in range(0, len(ids), CHUNK):
+            chunk = list(ids[i:i + CHUNK])
+            sql = (f"SELECT {_RECORD_COLS} FROM runs r JOIN bodies b ON b.id = r.id "
+                   f"WHERE r.id IN ({','.join('?' * len(chunk))})")
+            for row in c.execute(sql, chunk):
+                found[row[0]] = schema.from_row(row[:-1], row[-1])
+        return [found[i] for i in ids if i in found]
+
+    def get_rowids(self, rowids: Sequence[int]) -> list[ExperimentRecord]:
+        """Records by runs rowid, in the order asked."""
+        c = self._conn().raw
+        found: dict[int, ExperimentRecord] = {}
+        for i in range(0, len(rowids), CHUNK):
+            chunk = list(rowids[i:i + CHUNK])
+            sql = (f"SELECT r.rowid, {_RECORD_COLS} FROM runs r JOIN bodies b ON b.id = r.id "
+                   f"WHERE r.rowid IN ({','.join('?' * len(chunk))})")
+            for row in c.execute(sql, chunk):
+                found[row[0]] = schema.from_row(row[1:-1], row[-1])
+        return [found[i] for i in rowids if i in found]
+
+    def matching(self, where_sql: str, params: Sequence, limit: int) -> list[tuple[int, str, float]]:
+        """(rowid, desc_id, created_at) of runs matching, at most ``limit``."""
+        sql = f"SELECT rowid, desc_id, created_at FROM runs WHERE {where_sql} LIMIT {int(limit)}"
+        return self._conn().raw.execute(sql, params).fetchall()
+
+    def iter_records(self, batch: int = 2000) -> Iterator[ExperimentRecord]:
+        after = ""
+        while True:
+            page = self.records("id > ?", [after], "id", batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1].id
+
+    def by_descriptions(self, ranked: Sequence[str], where_sql: str, params: Sequence,
+                        limit: int) -> list[tuple[str, ExperimentRecord]]:
+        """(description id, record) of runs with these descriptions, nearest
+        description first, newest run first within one, filtered, at most ``limit``."""
+        c = self._conn().raw
+        # hits in rank order (the rowid), each joined through runs_by_desc newest first:
+        # the ORDER BY needs no sort, and the scan stops after ``limit`` rows
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS hits (rank INTEGER PRIMARY KEY, desc_id TEXT)")
+        c.execute("DELETE FROM hits")
+        c.executemany("INSERT INTO hits VALUES (?, ?)", list(enumerate(dict.fromkeys(ranked))))
+        sql = ("SELECT r.rowid, r.desc_id FROM hits h CROSS JOIN runs r INDEXED BY runs_by_desc "
+               "ON r.desc_id = h.desc_id" + (f" WHERE {where_sql}" if where_sql else "")
+               + f" ORDER BY h.rank, r.created_at DESC LIMIT {int(limit)}")
+        picked = c.execute(sql, params).fetchall()
+        records = self.get_rowids([rowid for rowid, _ in picked])
+        return [(d, r) for (_, d), r in zip(picked, records)]
+
+    def description_ids(self) -> list[str]:
+        return [r[0] for r in self._conn().raw.execute("SELECT id FROM descriptions")]
+
+    def descriptions(self, ids: Sequence[str]) -> dict[str, str]:
+        """id -> text for these description ids."""
+        c = self._conn().raw
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), CHUNK):
+            chunk = list(ids[i:i + CHUNK])
+            q = f"SELECT id, text FROM descriptions WHERE id IN ({','.join('?' * len(chunk))})"
+            out.update(c.execute(q, chunk).fetchall())
+        return out
+
+    def known_descriptions(self, ids: Sequence[str]) -> set[str]:
+        return set(self._column_in(self._conn().raw, "id", "descriptions", "id", list(ids)))
+
+    def description_count(self) -> int:
+        return self._conn().raw.execute("SELECT COUNT(*) FROM descriptions").fetchone()[0]
+
+    def distinct_models(self) -> list[str]:
+        rows = self._conn().raw.execute(
+            "SELECT DISTINCT model FROM runs UNION SELECT DISTINCT model_key FROM runs "
+            "UNION SELECT DISTINCT model_name FROM runs").fetchall()
+        return sorted({r[0] for r in rows if r[0]})
+
+
+class _Tx:
+    """``with conn:`` as BEGIN IMMEDIATE ... COMMIT on an autocommit connection."""
+
+    def __init__(self, raw: sqlite3.Connection):
+        self.raw = raw
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.raw.execute("BEGIN IMMEDIATE")
+        return self.raw
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.raw.execute("ROLLBACK" if exc_type else "COMMIT")
