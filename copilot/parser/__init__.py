@@ -17,6 +17,8 @@ def parse(text: str, mode: str | None = None) -> dict:
     from lqmf.copilot.parser import builtin
 
     settings = load() if mode is None or mode != ParserMode.BUILTIN else None
+    if settings is None:  # builtin asked for by name: no config needed
+        return builtin.parse(text)
     chosen = parse_mode(mode) if mode is not None else settings.mode
     rules = builtin.parse(text)
     if chosen is ParserMode.BUILTIN:
