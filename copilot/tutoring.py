@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from lqmf.copilot import render
 from lqmf.copilot.nodes import words
@@ -72,7 +74,8 @@ def intercept(text: str, state: ChatState) -> tuple[str, dict] | None:
 
 
 # ---- the state ----------------------------------------------------------------
-def active_name(state: ChatState) -> str | None:
+def active_name(state: Mapping[str, Any]) -> str | None:
+    """The running tutorial's name: from the live state, or from saved state values."""
     return (state.get("tutorial") or {}).get("active")
 
 
@@ -155,11 +158,13 @@ def plan_tutorial(req: dict, state: ChatState) -> dict:
     if cmd in (TutorialCmd.NEXT, TutorialCmd.SKIP, TutorialCmd.QUIT) and current is None:
         return {"out": [render.text("No tutorial is running; /tutorial lists them.")], "request": None}
     if cmd is TutorialCmd.QUIT:
+        assert current is not None  # checked above
         p = progress[name]
         return {"out": [render.text(f"Left '{current.title}' at step {p.step + 1} of {len(current.steps)}; "
                                     f"/tutorial {name} picks it up again.")],
                 "tutorial": {"active": None}, "request": None}
     if cmd in (TutorialCmd.NEXT, TutorialCmd.SKIP):
+        assert current is not None  # checked above
         p = progress[name]
         out = skip(p, current, time.time()) if cmd is TutorialCmd.SKIP else _check(state, current, p)
         if out.move is Move.RETRY:

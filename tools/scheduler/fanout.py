@@ -136,19 +136,19 @@ def pick(done: list[Strategy], criterion: Criterion, kld_limit: float | None = N
         if not ok:
             return None, ("no finished strategy stays under the KLD limit" if kld_limit is not None
                           else "no finished strategy has a size yet")
-        best = min(ok, key=lambda s: s.size_bytes)
+        best = min(ok, key=lambda s: s.size_bytes or 0)  # `ok` holds only sized ones
         return best, f"smallest file ({best.size_bytes} bytes)" + (f" with mean KLD {best.kld_mean:.4f} <= {kld_limit}" if kld_limit is not None else "")
     if criterion is Criterion.FASTEST:
         ok = [s for s in done if s.gen_tok_s]
         if not ok:
             return None, "no finished strategy has a speed measurement yet"
-        best = max(ok, key=lambda s: s.gen_tok_s)
+        best = max(ok, key=lambda s: s.gen_tok_s or 0.0)  # `ok` holds only measured ones
         return best, f"fastest generation ({best.gen_tok_s:.1f} tok/s)"
     ok = [s for s in done if s.kld_mean is not None] or [s for s in done if s.ppl is not None]
     if not ok:
         return None, "no finished strategy has a quality measurement yet"
     if ok[0].kld_mean is not None:
-        best = min(ok, key=lambda s: s.kld_mean)
+        best = min(ok, key=lambda s: s.kld_mean or 0.0)  # all not None here
         return best, f"lowest mean KLD ({best.kld_mean:.4f})"
-    best = min(ok, key=lambda s: s.ppl)
+    best = min(ok, key=lambda s: s.ppl or 0.0)  # all not None here
     return best, f"lowest perplexity ({best.ppl:.3f})"
