@@ -28,12 +28,7 @@ class RunKind(StrEnum):
     BENCHMARK = "benchmark"
 
 
-class Status(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    RUNNING = "running"
-    QUEUED = "queued"
-    CANCELLED = "cancelled"
+from lqmf.tools.status import Status  # noqa: E402,F401 - the one status vocabulary
 
 
 @dataclass
