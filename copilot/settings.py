@@ -4,12 +4,11 @@
     llm = "none"                 # none | gguf | openai | ollama
     llm_model = ""               # a .gguf path, or the endpoint's model name
     llm_url = ""                 # OpenAI-compatible / Ollama base URL
-    dry_run = ""                 # "noop" / "sleep:5": long tools submit that quick kind
     bench_chunks = 0             # benchmark windows per job (0: the benchmark's default)
 
 Environment overrides (for tests and evals): ``LQMF_CHAT_LLM``,
-``LQMF_CHAT_LLM_MODEL``, ``LQMF_CHAT_LLM_URL``, ``LQMF_CHAT_DRY_RUN=noop``,
-``LQMF_CHAT_BENCH_CHUNKS``.
+``LQMF_CHAT_LLM_MODEL``, ``LQMF_CHAT_LLM_URL``, ``LQMF_CHAT_BENCH_CHUNKS``.
+(Tests that want quick stand-in jobs pass their own job queue: copilot/app/testing.py.)
 """
 from __future__ import annotations
 
@@ -24,7 +23,6 @@ class Settings:
     llm: str = "none"
     llm_model: str = ""
     llm_url: str = ""
-    dry_run: str = ""
     bench_chunks: int = 0
 
 
@@ -35,13 +33,6 @@ def load() -> Settings:
         llm=str(env.get("LQMF_CHAT_LLM", chat.get("llm", "none"))).lower(),
         llm_model=str(env.get("LQMF_CHAT_LLM_MODEL", chat.get("llm_model", ""))),
         llm_url=str(env.get("LQMF_CHAT_LLM_URL", chat.get("llm_url", ""))),
-        dry_run=_dry(env.get("LQMF_CHAT_DRY_RUN", chat.get("dry_run", ""))),
         bench_chunks=int(env.get("LQMF_CHAT_BENCH_CHUNKS", chat.get("bench_chunks", 0)) or 0),
     )
 
-
-def _dry(value) -> str:
-    v = str(value or "").strip().lower()
-    if v in ("", "0", "false", "no", "none"):
-        return ""
-    return "noop" if v in ("1", "true", "yes") else v

@@ -54,7 +54,7 @@ def stop_workers(home: Path) -> None:
     if not (home / "jobs.db").exists() and not (home / "jobs").exists():
         return
     env = dict(os.environ, LQMF_HOME=str(home))
-    code = "from tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
+    code = "from lqmf.tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     for pid in out.stdout.split():
         try:
@@ -65,16 +65,14 @@ def stop_workers(home: Path) -> None:
 
 @pytest.fixture
 def chat_env(tmp_path, monkeypatch):
-    """A chat data dir whose long tools submit the scheduler's noop kind and start no worker."""
+    """A chat data dir whose long tools submit the scheduler's noop kind and start no
+    worker: the test hook (copilot/app/testing.py) installs such an App for the test.
+    Subprocesses get the same through ``testing.command()``."""
+    from lqmf.copilot.app import testing
+
     home = tmp_path / "home"
     monkeypatch.setenv("LQMF_HOME", str(home))
-    monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "noop")
-    monkeypatch.setenv("LQMF_CHAT_NO_WORKER", "1")
     monkeypatch.delenv("LQMF_CHAT_LLM", raising=False)
-    import lqmf.copilot.backends as backends
-    import lqmf.copilot.llm as llm
-
-    backends._STORE = None
-    llm.provider.cache_clear()
-    yield home
+    with testing.install(testing.app("noop", worker=False)):
+        yield home
     stop_workers(home)

@@ -3,9 +3,13 @@ for the long ones, and the way tests and evals install it.
 
 Production code never reads this module's state from the environment or the
 config: only a test or an eval calls ``install`` (in-process), or runs the CLI
-through ``tests/lqmf_under_test.py`` (a subprocess), which calls ``install``
-before ``lqmf.copilot.cli.main``. Nodes and tools still receive the App through
-their context; ``install`` only decides what ``App.default()`` returns.
+through this module (a subprocess), which installs the App it is told before
+``lqmf.copilot.cli.main``:
+
+    python -m lqmf.copilot.app.testing [--jobs noop|sleep:SECONDS|real] [--worker] -- chat --script -
+
+Nodes and tools still receive the App through their context; ``install`` only
+decides what ``App.default()`` returns.
 
     app = testing.app(run_as="noop", worker=False)   # jobs stay queued, do nothing
     with testing.install(app): ...
@@ -54,3 +58,29 @@ def install(test_app: App) -> Iterator[App]:
 
 def installed() -> App | None:
     return _installed[-1] if _installed else None
+
+
+def command(*, jobs: str = "noop", worker: bool = False) -> list[str]:
+    """The argv prefix that runs ``lqmf`` under this hook (for subprocess tests)."""
+    import sys
+
+    return [sys.executable, "-m", "lqmf.copilot.app.testing", "--jobs", jobs, *(["--worker"] if worker else []), "--"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from lqmf.copilot.cli import main as cli_main
+
+    ap = argparse.ArgumentParser(prog="python -m lqmf.copilot.app.testing", description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", default="noop", help="noop, sleep:SECONDS, or real (the real kinds)")
+    ap.add_argument("--worker", action="store_true", help="start a background worker after a submit")
+    ap.add_argument("rest", nargs=argparse.REMAINDER, help="-- then the lqmf arguments")
+    args = ap.parse_args(argv)
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    with install(app(None if args.jobs == "real" else args.jobs, worker=args.worker)) as test_app:
+        return cli_main(rest, app=test_app)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
