@@ -171,7 +171,11 @@ class Session:
         conn = sqlite3.connect(str(db_path()), check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         self._conn = conn
-        return build(saver_cls(conn))
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+        # the state holds plain data and one enum of ours (Step.tool): allow exactly that
+        serde = JsonPlusSerializer(allowed_msgpack_modules=[("lqmf.copilot.state", "ToolName")])
+        return build(saver_cls(conn, serde=serde))
 
     def send(self, text: str, on_blocks=None, via: str = "text") -> Turn:
         """Run one turn: a new utterance, or the answer to the pending question."""

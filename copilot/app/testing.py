@@ -70,6 +70,7 @@ def command(*, jobs: str = "noop", worker: bool = False) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
+    from lqmf.copilot.app import testing as hook  # this module, by its name (not __main__)
     from lqmf.copilot.cli import main as cli_main
 
     ap = argparse.ArgumentParser(prog="python -m lqmf.copilot.app.testing", description=__doc__.splitlines()[0])
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("rest", nargs=argparse.REMAINDER, help="-- then the lqmf arguments")
     args = ap.parse_args(argv)
     rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
-    with install(app(None if args.jobs == "real" else args.jobs, worker=args.worker)) as test_app:
+    with hook.install(hook.app(None if args.jobs == "real" else args.jobs, worker=args.worker)) as test_app:
         return cli_main(rest, app=test_app)
 
 
