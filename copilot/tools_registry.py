@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lqmf.copilot import render
+from lqmf.copilot.app.types import Status
 from lqmf.copilot.state import BatchItem, Focus, Step, ToolName, Tracked
 from lqmf.tools.errors import InvalidInput
 
@@ -58,7 +59,7 @@ def quantize(ctx: ToolContext, model: str, quant_type: str, method: str | None =
 
     job_id = q.submit_one(ctx.app, model, quant_type, method=method, priority=priority)
     t: Tracked = {"job_id": job_id, "step_id": _step_id(ctx), "tool": ToolName.QUANTIZE.value, "model": model,
-                  "quant_type": quant_type, "status": "queued", "announced": False}
+                  "quant_type": quant_type, "status": Status.QUEUED.value, "announced": False}
     item: BatchItem = {"model": model, "quant_type": quant_type, "job_id": job_id}
     return ToolOutcome([render.text(f"Submitted job {job_id}: quantize {model} to {quant_type}.")],
                        {"job_id": job_id}, tracked=[t], focus={**item, "artifact": None}, batch=[item])
@@ -76,7 +77,7 @@ def benchmark(ctx: ToolContext, model: str, quant_type: str | None = None, artif
     what = " ".join(x for x in (model, quant_type) if x)
     after = f" (after job {depends_on})" if depends_on else ""
     t: Tracked = {"job_id": new_id, "step_id": _step_id(ctx), "tool": ToolName.BENCHMARK.value, "model": model,
-                  "quant_type": quant_type, "status": "queued", "announced": False}
+                  "quant_type": quant_type, "status": Status.QUEUED.value, "announced": False}
     return ToolOutcome([render.text(f"Submitted job {new_id}: benchmark {what}{after}.")], {"job_id": new_id},
                        tracked=[t])
 
@@ -161,7 +162,7 @@ def cancel(ctx: ToolContext, job_id: str) -> ToolOutcome:
     view = app_jobs.cancel(ctx.app, job_id)
     ours = any(t.get("job_id") == job_id for t in ctx.tracked)
     return ToolOutcome([render.text(f"Cancelled job {job_id} ({view.kind}).")], {"job": view.row()},
-                       tracked=[{"job_id": job_id, "status": "cancelled", "announced": True}] if ours else [])
+                       tracked=[{"job_id": job_id, "status": Status.CANCELLED.value, "announced": True}] if ours else [])
 
 
 def explain(ctx: ToolContext, topic: str | None = None, question: str | None = None) -> ToolOutcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lqmf.tools.errors import InvalidInput
+from lqmf.tools.status import Status
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -72,7 +73,7 @@ def submit_one(app: "App", *, model: str, quant_type: str | None = None, artifac
     depends_on = None
     if after_job:
         row = jobs.get(app, after_job)
-        if row is None or row.status.value != "succeeded" or not artifact:
+        if row is None or row.status is not Status.SUCCEEDED or not artifact:
             target, depends_on = {"from_job": after_job}, after_job
     args: dict[str, Any] = {"target": target, "quant_type": quant_type if not artifact else None}
     if chunks:

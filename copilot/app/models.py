@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lqmf.tools.errors import LqmfError
+from lqmf.tools.status import Status
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -65,7 +66,7 @@ def inventory(app: "App") -> dict:
             sources.append({"name": p.name, "kind": f"cache ({kind})", "path": str(p), "size_bytes": size})
     latest: dict[str, Any] = {}
     for r in journal().all():  # every local run is in the journal
-        if r.kind == "benchmark" and r.status == "succeeded" and r.artifact:
+        if r.kind == "benchmark" and r.status == Status.SUCCEEDED and r.artifact:
             prev = latest.get(r.artifact)
             if prev is None or r.created_at > prev.created_at:
                 latest[r.artifact] = r

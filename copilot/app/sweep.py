@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lqmf.tools.errors import InvalidInput
+from lqmf.tools.status import Status
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -53,7 +54,7 @@ def best_within(records: list[dict], goal: Goal) -> Candidate | None:
     from lqmf.tools.scheduler.fanout import Criterion, Strategy, pick
 
     strategies = [Strategy(str(r.get("model") or ""), str(r.get("quant_type") or ""), str(r.get("method") or ""),
-                           "", None, "succeeded", size_bytes=r.get("size_bytes"), kld_mean=r.get("kld_mean"),
+                           "", None, Status.SUCCEEDED.value, size_bytes=r.get("size_bytes"), kld_mean=r.get("kld_mean"),
                            ppl=r.get("ppl"), gen_tok_s=r.get("gen_tok_s"), artifact=r.get("artifact"),
                            ppl_delta_pct=r.get("ppl_delta_pct")) for r in records]
     best, _ = pick(strategies, Criterion.SMALLEST, goal.max_kld, max_ppl_delta_pct=goal.max_ppl_delta_pct,

@@ -107,7 +107,9 @@ def results_table(result):
 
 
 def _status(r) -> str:
-    if r.status == "failed" and r.error:
+    from lqmf.copilot.app.types import Status
+
+    if r.status == Status.FAILED and r.error:
         return f"[red]failed[/red]: {r.error[:60]}"
     return r.status
 

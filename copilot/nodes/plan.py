@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 
 from lqmf.copilot import render
-from lqmf.copilot.nodes.resolve import public_slots, resolve
 from lqmf.copilot.app import models as app_models
 from lqmf.copilot.app import quantize as app_quantize
+from lqmf.copilot.app.types import ACTIVE, Status
+from lqmf.copilot.nodes.resolve import public_slots, resolve
 from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
 from lqmf.copilot.tools_registry import TOOLS
 from lqmf.copilot.tutoring import plan_tutorial
@@ -152,7 +153,7 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
 def plan_cancel(req: dict, state: ChatState) -> dict:
     job_id = req.get("job_id")
     if not job_id:
-        active = [t for t in state.get("tracked") or [] if t.get("status") in ("queued", "running", None)
+        active = [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
                   and not t.get("announced")]
         if len(active) == 1:
             job_id = active[0]["job_id"]
