@@ -52,3 +52,14 @@ def test_the_scan_sees_imports_inside_functions(tmp_path):
 
 def test_the_front_ends_exist():
     assert len(front_end_files()) > 20   # the scan is not vacuous
+
+
+def test_no_node_imports_the_session_or_the_graph():
+    """The graph imports the nodes; a node that imported the session (which builds the graph) closed a circle."""
+    def mods(path: Path) -> set[str]:
+        return {n.module for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if isinstance(n, ast.ImportFrom) and n.module}
+
+    bad = [f"{p.name} imports {m}" for p in sorted((ROOT / "copilot/nodes").glob("*.py"))
+           for m in mods(p) & {"lqmf.copilot.session", "lqmf.copilot.graph"}]
+    assert not bad, bad
