@@ -41,7 +41,7 @@ def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None =
     chunks = chunks or default_chunks()
     check(target, types, chunks=chunks, ctx=ctx, threads=threads, trust_remote_code=trust_remote_code)
     records = []
-    for t in types or [None]:
+    for t in _each(types):
         with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
             records.append(engine(target, quant_type=t, chunks=chunks, ctx=ctx, threads=threads, base=base,
                                   speed=speed, progress=progress,
@@ -59,7 +59,7 @@ def queue(app: "App", target: str, types: list[str], *, chunks: int | None = Non
     jobs.check_not_before(not_before)
     return jobs.submit(app, "benchmark", [{"target": target, "quant_type": t, "chunks": chunks, "ctx": ctx,
                                            "threads": threads, "trust_remote_code": trust_remote_code or None}
-                                          for t in types or [None]], priority=priority, not_before=not_before)
+                                          for t in _each(types)], priority=priority, not_before=not_before)
 
 
 def submit_one(app: "App", *, model: str, quant_type: str | None = None, artifact: str | None = None,
@@ -80,3 +80,8 @@ def submit_one(app: "App", *, model: str, quant_type: str | None = None, artifac
         args["chunks"] = chunks
     new_id = jobs.submit(app, "benchmark", [{k: v for k, v in args.items() if v}], depends_on=depends_on)[0]
     return new_id, depends_on
+
+
+def _each(types: list[str]) -> list[str | None]:
+    """The types to run, or one run of the target as it is."""
+    return list(types) or [None]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
 
 
-def sweep(app: "App", models: list[str], types: list[str], methods: list[str] | None = None, *,
+def sweep(app: "App", models: list[str], types: list[str], methods: list[str | None] | None = None, *,
           chunks: int | None = None, priority: str = "normal", not_before: str | None = None) -> str:
     """Queue the whole sweep (everything is checked before the first job); returns the batch id."""
     from lqmf.tools.scheduler.fanout import fan_out

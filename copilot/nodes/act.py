@@ -85,9 +85,10 @@ def act(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict
         goal: Goal = {**state["plan_goal"], "jobs": measuring, "announced": False}  # type: ignore[typeddict-item]
         update["goal"] = goal
     if req.get("intent") in TASK_INTENTS and calls:
-        focus["last_request"] = {k: v for k, v in req.items() if k not in EXTRAS or k == "and_benchmark"}  # type: ignore[assignment]
+        focus["last_request"] = {k: v for k, v in req.items()  # type: ignore[typeddict-item]
+                                 if k not in EXTRAS or k == "and_benchmark"}
         if req.get("model"):
-            focus.setdefault("model", req["model"])
+            focus.setdefault("model", str(req["model"]))
     update["focus"] = focus
     if listing is not None:
         update["listing"] = listing

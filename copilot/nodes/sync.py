@@ -34,7 +34,7 @@ def describe_result(t: dict, row: dict) -> str:
     return f"Job {t['job_id']} ({t['tool']} {what}) finished{dry}{tail}."
 
 
-def refresh(app: App, tracked: list[dict]) -> tuple[list[dict], list[dict]]:
+def refresh(app: App, tracked: list) -> tuple[list[dict], list[dict]]:
     """(updates for ``tracked``, blocks announcing finished jobs)."""
     updates, out = [], []
     for t in tracked:
@@ -76,7 +76,7 @@ def goal_check(app: App, goal: Goal) -> list[dict]:
 
 
 def sync(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict:
-    tracked = list(state.get("tracked") or [])
+    tracked: list = list(state.get("tracked") or [])
     thread = thread_of(config)
     known = {t["job_id"] for t in tracked}
     lost = []  # submitted by a turn that was killed before its checkpoint
