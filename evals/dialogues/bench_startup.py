@@ -33,7 +33,7 @@ def read_until(fd: int, needle: bytes, timeout: float) -> tuple[float | None, by
 
 
 def one_run(home: str) -> tuple[float, float]:
-    env = {**os.environ, "LQMF_HOME": home, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "LQMF_HOME": home, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)}
     t0 = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:  # child: the real command on a terminal
