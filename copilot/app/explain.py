@@ -12,7 +12,7 @@ def explain(app: "App", topic: str | None = None, question: str | None = None) -
     """An explanation from the bundled docs (and the LLM, when one is configured)."""
     from lqmf.copilot import explain as ex
 
-    return ex.explain(topic, question=question)
+    return ex.explain(topic, question=question, reply=app.reply)
 
 
 def help_text() -> str:
