@@ -20,6 +20,7 @@ from typing import Any
 from lqmf.copilot import render
 from lqmf.copilot.nodes import words
 from lqmf.copilot.state import ChatState, Intent
+from lqmf.tools.status import ACTIVE, Status
 
 
 class TutorialCmd(StrEnum):
@@ -118,7 +119,7 @@ def _with_notes(t, p, message: str) -> str:
 
 def busy(state: ChatState) -> bool:
     """Jobs of this conversation still queued or running (per the last sync)."""
-    return any(not x.get("announced") and x.get("status") in ("queued", "running", None)
+    return any(not x.get("announced") and (x.get("status") is None or Status(x["status"]) in ACTIVE)
                for x in state.get("tracked") or [])
 
 
@@ -211,7 +212,7 @@ def _relevant(check, intent: str) -> bool:
         return False
     if kind in (CheckKind.ARTIFACT, CheckKind.RECORD):
         return intent in ("quantize", "benchmark", "tune", "tick")
-    if kind is CheckKind.JOB and check.get("status") == "cancelled":
+    if kind is CheckKind.JOB and check.get("status") == Status.CANCELLED:
         return intent in ("cancel", "tick")
     if kind is CheckKind.JOB:
         return intent in ("quantize", "benchmark", "tune", "cancel", "jobs", "tick")

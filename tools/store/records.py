@@ -15,19 +15,12 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Iterator, Protocol
+from lqmf.tools.status import Status  # noqa: F401 - re-exported: records speak the one status vocabulary
 
 
 class RunKind(StrEnum):
     QUANTIZE = "quantize"
     BENCHMARK = "benchmark"
-
-
-class Status(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    RUNNING = "running"
-    QUEUED = "queued"
-    CANCELLED = "cancelled"
 
 
 @dataclass
