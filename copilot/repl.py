@@ -204,7 +204,7 @@ class Repl:
 
         words = ["/" + n for n in self.commands.names()] + quant_type_names() + \
             [e["name"] for e in catalog()] + ["quantize", "benchmark", "compare", "explain", "cancel"]
-        ps = PromptSession(history=FileHistory(str(Path(data_dir()) / "chat_history")),
+        ps: PromptSession[str] = PromptSession(history=FileHistory(str(Path(data_dir()) / "chat_history")),
                            completer=WordCompleter(words, ignore_case=True, WORD=True),
                            bottom_toolbar=self.toolbar, refresh_interval=1.0)
         self.io.output("LQMF Copilot. Ask in plain words; /help lists commands, /quit leaves.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,7 +196,7 @@ class Session:
                 if on_blocks:
                     on_blocks(note)
             t0 = time.perf_counter()
-            inp = Command(resume=text) if self.pending() is not None else {"text": text, "via": via}
+            inp: Any = Command(resume=text) if self.pending() is not None else {"text": text, "via": via}
             for update in graph.stream(inp, self.config, stream_mode="updates", context=self.app):
                 for node, upd in update.items():
                     if node == "__interrupt__":

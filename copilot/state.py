@@ -17,7 +17,26 @@ from lqmf.copilot.parser.schema import Intent as ParserIntent
 # What the user wants: the parse contract's intents (copilot/parser/schema.py)
 # plus two of the copilot's own: PICK, a reference into the last listing
 # ("the second one"), and TICK, a sync turn when a job finished (no user text).
-Intent = StrEnum("Intent", {**{i.name: i.value for i in ParserIntent}, "PICK": "pick", "TICK": "tick"})
+# Spelled out so a type checker sees the members; the assertion below holds it to the parser's.
+class Intent(StrEnum):
+    QUANTIZE = "quantize"
+    TUNE = "tune"
+    BENCHMARK = "benchmark"
+    COMPARE = "compare"
+    QUERY = "query"
+    RECOMMEND = "recommend"
+    JOBS = "jobs"
+    CANCEL = "cancel"
+    EXPLAIN = "explain"
+    TUTORIAL = "tutorial"
+    HELP = "help"
+    UNKNOWN = "unknown"
+    PICK = "pick"
+    TICK = "tick"
+
+
+assert {(i.name, i.value) for i in Intent} == {(i.name, i.value) for i in ParserIntent} | {
+    ("PICK", "pick"), ("TICK", "tick")}, "copilot Intent = the parser's intents + PICK + TICK"
 
 
 class AskResult(StrEnum):
@@ -167,13 +186,13 @@ def merge_dict(old: dict | None, new: dict | None) -> dict:
 
 def upsert_tracked(old: list[Tracked] | None, new: list[Tracked] | None) -> list[Tracked]:
     """Reducer: update tracked jobs by job id, append new ones, keep order."""
-    out = [dict(t) for t in (old or [])]
+    out: list[Tracked] = [Tracked(**t) for t in (old or [])]
     index = {t["job_id"]: i for i, t in enumerate(out)}
     for t in new or []:
         i = index.get(t["job_id"])
         if i is None:
             index[t["job_id"]] = len(out)
-            out.append(dict(t))
+            out.append(Tracked(**t))
         else:
             out[i].update(t)
     return out

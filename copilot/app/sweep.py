@@ -4,7 +4,7 @@ chat's tune goal share."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from lqmf.tools.errors import InvalidInput
 from lqmf.tools.status import Status
@@ -13,14 +13,14 @@ if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
 
 
-def sweep(app: "App", models: list[str], types: list[str], methods: list[str | None] | None = None, *,
+def sweep(app: "App", models: list[str], types: list[str], methods: "Sequence[str | None] | None" = None, *,
           chunks: int | None = None, priority: str = "normal", not_before: str | None = None) -> str:
     """Queue the whole sweep (everything is checked before the first job); returns the batch id."""
     from lqmf.tools.scheduler.fanout import fan_out
 
     if not models or not types:
         raise InvalidInput("a sweep needs at least one model and --type", "e.g. lqmf sweep smollm2 --type Q4_K_M,Q8_0")
-    batch = fan_out(models, types, methods or None, chunks=chunks, priority=priority, not_before=not_before)
+    batch = fan_out(models, types, list(methods) if methods else None, chunks=chunks, priority=priority, not_before=not_before)
     app.jobs.ensure_worker()
     return batch
 

@@ -105,7 +105,7 @@ def sync(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dic
                                   for b in focus["batch"]]
         update["focus"] = new_focus
     if goal and not goal.get("announced"):
-        found = goal_check(app, goal)  # type: ignore[arg-type]
+        found = goal_check(app, goal)
         if found:
             update["out"].extend(found)
             update["goal"] = {**goal, "announced": True}

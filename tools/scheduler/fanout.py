@@ -138,7 +138,7 @@ def within(s: Strategy, kld_limit: float | None = None, max_ppl_delta_pct: float
     return bool(s.size_bytes) \
         and (kld_limit is None or (s.kld_mean is not None and s.kld_mean <= kld_limit)) \
         and (max_ppl_delta_pct is None or (s.ppl_delta_pct is not None and s.ppl_delta_pct <= max_ppl_delta_pct)) \
-        and (max_size_bytes is None or s.size_bytes <= max_size_bytes)
+        and (max_size_bytes is None or (s.size_bytes or 0) <= max_size_bytes)
 
 
 def pick(done: list[Strategy], criterion: Criterion, kld_limit: float | None = None, *,

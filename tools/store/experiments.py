@@ -132,7 +132,8 @@ class ChromaStore:
                     if pending is not None:
                         pending.result()
                     pending = writer.submit(self._write, rows, dict(zip(fresh, vecs)))
-                pending.result()
+                if pending is not None:
+                    pending.result()
                 self.index.analyze()
             except BaseException:
                 if pending is not None:

@@ -85,7 +85,7 @@ class ExperimentRecord:
             if name not in kept:
                 raise BadRecord(f"no {name!r} field")
         for name, value in kept.items():
-            if not _type_ok(value, known[name].type):
+            if not _type_ok(value, str(known[name].type)):
                 raise BadRecord(f"field {name!r} is of type {type(value).__name__}")
         return cls(**kept)
 
