@@ -198,9 +198,9 @@ class Repl:
 
         from lqmf import knowledge
         from lqmf.tools.config import data_dir
-        from lqmf.tools.quantize.types import QuantType
+        from lqmf.tools.quantize.types import quant_types
 
-        words = ["/" + n for n in self.commands.names()] + [q.value for q in QuantType] + \
+        words = ["/" + n for n in self.commands.names()] + [q.value for q in quant_types()] + \
             [e["name"] for e in knowledge.catalog()] + ["quantize", "benchmark", "compare", "explain", "cancel"]
         ps = PromptSession(history=FileHistory(str(data_dir() / "chat_history")),
                            completer=WordCompleter(words, ignore_case=True, WORD=True),

@@ -301,10 +301,10 @@ def remainder(utterance: str, slots: dict) -> str | None:
     """The part of the utterance the slots do not explain, or None.
 
     Used as semantic search text ("runs where quality collapsed")."""
-    from lqmf.tools.quantize.types import QuantMethod, QuantType
+    from lqmf.tools.quantize.types import QuantMethod, quant_types
 
     known = set(_QUERY_WORDS)
-    known |= {t.lower() for t in QuantType} | {m.value for m in QuantMethod}
+    known |= {t.lower() for t in quant_types()} | {m.value for m in QuantMethod}
     known |= {s.value for s in Status} | {"succeed", "success", "successful", "fail", "failure",
                                           "failures", "cancel", "canceled", "queue", "queued"}
     known |= {"chat", "code", "coding", "creative", "writing", "math", "summarization",

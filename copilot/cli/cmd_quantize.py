@@ -28,11 +28,11 @@ def split_types(values: list[str]) -> list[str]:
 
 def require_types(values: list[str]) -> list[str]:
     from lqmf.tools.errors import InvalidInput
-    from lqmf.tools.quantize.types import QuantType
+    from lqmf.tools.quantize.types import quant_types
 
     types = split_types(values)
     if not types:
-        raise InvalidInput("--type is empty", "name at least one, e.g. " + ", ".join(t.value for t in list(QuantType)[1:5]))
+        raise InvalidInput("--type is empty", "name at least one, e.g. " + ", ".join(t.value for t in quant_types()[1:5]))
     return types
 
 

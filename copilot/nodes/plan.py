@@ -13,10 +13,6 @@ from lqmf.copilot.tutoring import plan_tutorial
 from lqmf.tools.errors import LqmfError
 from lqmf.tools.models import bundled_models
 
-BY_BITS = {2: "Q2_K", 3: "Q3_K_M", 4: "Q4_K_M", 5: "Q5_K_M", 6: "Q6_K", 8: "Q8_0", 16: "F16"}
-BNB_BY_BITS = {4: "NF4", 8: "INT8"}
-TUNE_TYPES = ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M"]
-TYPE_CHOICES = ["Q4_K_M", "Q5_K_M", "Q8_0", "Q6_K"]
 DEFAULT_MODEL = "smollm2"
 CHITCHAT = {
     "greeting": "Hello! I can quantize a model ('quantize smollm2 to Q4_K_M'), benchmark it, compare results, "
@@ -35,28 +31,53 @@ def ram_gb() -> int:
         return 8
 
 
+def type_for_bits(bits: object, method: str | None) -> str | None:
+    """The quant type meant by "N bits" (with ``method``), as the backends declare it."""
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import QuantMethod
+
+    if not isinstance(bits, int) or isinstance(bits, bool):
+        return None
+    reg = current()
+    m = method if method in set(QuantMethod) else None
+    if m and not reg.types(QuantMethod(m)):
+        m = None  # a method with no types here: the default reading, which check_type then refuses
+    t = reg.pick(bits, m)
+    return str(t) if t else None
+
+
+def type_choices() -> list[str]:
+    from lqmf.tools.quantize.registry import current
+
+    return [str(t) for t in current().choices()]
+
+
+def tune_types() -> list[str]:
+    from lqmf.tools.quantize.registry import current
+
+    return [str(t) for t in current().tune_types()]
+
+
 def quant_types(req: dict) -> list[str]:
     """The quant types the request names, or can infer from bits + method."""
     if req.get("quant_types"):
         return [str(q).upper() for q in req["quant_types"]]
     if req.get("quant_type"):
         return [str(req["quant_type"]).upper()]
-    bits = req.get("bits")
-    if isinstance(bits, int):
-        table = BNB_BY_BITS if req.get("method") == "bnb" else BY_BITS
-        if bits in table:
-            return [table[bits]]
-    return []
+    qt = type_for_bits(req.get("bits"), req.get("method"))
+    return [qt] if qt else []
 
 
 def check_type(qt: str, method: str | None) -> str | None:
     """None if usable, else one sentence."""
-    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import parse_method, parse_quant_type
 
     try:
         t = parse_quant_type(qt)
-        if method and SPECS[t].method is not parse_method(method):
-            return f"{t.value} is a {SPECS[t].method.value} type, not {method}; drop the method or pick another type."
+        owner = current().method_of(t)
+        if method and owner is not parse_method(method):
+            return f"{t.value} is a {owner.value} type, not {method}; drop the method or pick another type."
     except LqmfError as e:
         return str(e)
     return None
@@ -64,12 +85,12 @@ def check_type(qt: str, method: str | None) -> str | None:
 
 def size_note(model: str, qt: str) -> str:
     from lqmf.tools.models import catalog_entry
-    from lqmf.tools.quantize.types import SPECS, QuantType
+    from lqmf.tools.quantize.registry import current
 
     entry = catalog_entry(model)
-    if not entry or qt not in QuantType.__members__:
+    if not entry or not current().has(qt):
         return ""
-    gb = entry["params_b"] * 1e9 * SPECS[QuantType[qt]].bpw / 8 / 1e9
+    gb = entry["params_b"] * 1e9 * current().spec(qt).bpw / 8 / 1e9
     return f" (about {gb * 1000:.0f} MB)" if gb < 1 else f" (about {gb:.1f} GB)"
 
 
@@ -100,12 +121,14 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
     problem = check_model(model)
     if problem:
         return {"out": [render.error(problem)], "request": None}
-    types = quant_types(req) if req["intent"] != Intent.TUNE else (quant_types(req) or TUNE_TYPES)
+    types = quant_types(req) if req["intent"] != Intent.TUNE else (quant_types(req) or tune_types())
     if not types:
         bad = req.get("bad_types") or []
         lead = (f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'} "
                 f"I know. ") if bad else ""
-        return {"question": ask("quant_type", f"{lead}Which quant type? Q4_K_M is a good start for {ram_gb()} GB.", TYPE_CHOICES, "Q4_K_M")}
+        choices = type_choices()
+        return {"question": ask("quant_type", f"{lead}Which quant type? {choices[0]} is a good start for "
+                                f"{ram_gb()} GB.", choices, choices[0])}
     for qt in types:
         problem = check_type(qt, req.get("method"))
         if problem:
