@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from lqmf.tools.errors import InvalidInput
+from lqmf.tools.metrics import METRICS, Metric
 from lqmf.tools.records import Status
 
 
@@ -43,10 +44,10 @@ class SortSpec:
     unit: str
 
 
-SORTS: dict[SortKey, SortSpec] = {
-    SortKey.SPEED: SortSpec("gen_tok_s", False, Order.DESC, "tok/s"),
-    SortKey.SIZE: SortSpec("size_bytes", False, Order.ASC, "bytes"),
-    SortKey.QUALITY: SortSpec("kld_mean", True, Order.DESC, "KLD"),
+SORTS: dict[SortKey, SortSpec] = {  # column and unit: the metric's declaration (tools.metrics)
+    SortKey.SPEED: SortSpec(Metric.GEN_TOK_S.value, False, Order.DESC, METRICS[Metric.GEN_TOK_S].unit),
+    SortKey.SIZE: SortSpec(Metric.SIZE.value, False, Order.ASC, METRICS[Metric.SIZE].unit),
+    SortKey.QUALITY: SortSpec(Metric.KLD_MEAN.value, True, Order.DESC, "KLD"),
     SortKey.DATE: SortSpec("created_at", False, Order.DESC, ""),
 }
 

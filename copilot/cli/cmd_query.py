@@ -106,22 +106,20 @@ def results_table(result):
 
     from rich.table import Table
 
-    from lqmf.tools.fsutil import human_bytes
+    from lqmf.tools.metrics import METRICS, QUERY_TABLE, fmt
 
     q = result.query
     table = Table(title=q.describe(), title_justify="left")
-    cols = ["id", "model", "type", "method", "kind", "status", "size", "tg tok/s", "mean KLD",
-            "Δppl %", "when"]
+    numbers = [METRICS[m].label for m in QUERY_TABLE]
+    cols = ["id", "model", "type", "method", "kind", "status", *numbers, "when"]
     if result.semantic:
         cols.append("match")
     for c in cols:
-        table.add_column(c, justify="right" if c in ("size", "tg tok/s", "mean KLD", "Δppl %", "match")
-                         else "left", no_wrap=c in ("id", "type"))
+        table.add_column(c, justify="right" if c in (*numbers, "match") else "left", no_wrap=c in ("id", "type"))
     now = time.time()
     for i, r in enumerate(result.records):
         row = [r.id, r.model_name or r.model, r.quant_type or "–", r.method or "–", r.kind,
-               _status(r), human_bytes(r.size_bytes) if r.size_bytes is not None else "–",
-               _f(r.gen_tok_s, "{:.1f}"), _f(r.kld_mean, "{:.4f}"), _f(r.ppl_delta_pct, "{:+.2f}"),
+               _status(r), *(fmt(m, getattr(r, m.value)) for m in QUERY_TABLE),
                _age(now - r.created_at)]
         if result.semantic:
             row.append(f"{1 - result.distances[i]:.2f}")
@@ -133,10 +131,6 @@ def _status(r) -> str:
     if r.status == "failed" and r.error:
         return f"[red]failed[/red]: {r.error[:60]}"
     return r.status
-
-
-def _f(v, spec: str) -> str:
-    return "–" if v is None else spec.format(v)
 
 
 def _age(seconds: float) -> str:
