@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from lqmf.tools.errors import UnknownQuantType
-from lqmf.tools.quantize import gguf
+from lqmf.tools.quantize.backends import gguf
 from lqmf.tools.quantize.registry import Backend, builtin, use
 from lqmf.tools.quantize.types import BenchEngine, QuantMethod, QuantSpec
 

@@ -1,23 +1,25 @@
 """Quantize a model: ``quantize("smollm2", "Q4_K_M")``.
 
-Resolves the source, picks the backend by method, checks disk, writes the
-artifact atomically under a lock, and records the run (succeeded or not).
+Resolves the source, picks the quant type's backend (tools/quantize/registry.py),
+checks disk, writes the artifact atomically under a lock, and records the run
+(succeeded or not). The engines and the store are imported when a run starts:
+the parser reads this package's registry and must stay quick to import.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lqmf.tools.config import artifacts_dir
 from lqmf.tools.errors import UnknownQuantType
-from lqmf.tools.fsutil import atomic_output, check_output, ensure_free_space, exclusive, file_sha256
-from lqmf.tools.models import ModelSource, inspect, resolve
-from lqmf.tools.progress import Progress, noop
 from lqmf.tools.quantize.registry import Registry, current, get_backend
 from lqmf.tools.quantize.types import QuantMethod, QuantType
-from lqmf.tools.safety import require_safe
-from lqmf.tools.records import ExperimentRecord, RecordStore, RunKind, Status, journal, recorded_run, tool_versions
+
+if TYPE_CHECKING:
+    from lqmf.tools.models import ModelSource
+    from lqmf.tools.progress import Progress
+    from lqmf.tools.records import ExperimentRecord, RecordStore
 
 SIDECAR = ".lqmf.json"
 
@@ -45,6 +47,8 @@ def read_sidecar(artifact: Path) -> dict | None:
 
 def artifact_path(source: ModelSource, qtype: QuantType, out_dir: str | Path | None = None,
                   registry: Registry | None = None) -> Path:
+    from lqmf.tools.config import artifacts_dir
+
     folder = Path(out_dir).expanduser() if out_dir else artifacts_dir() / source.name
     return folder / (registry or current()).backend_of(qtype).artifact.name(source.name, qtype)
 
@@ -70,6 +74,12 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
     """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``.
     Code from a model folder runs only with ``trust_remote_code`` (tools/safety.py).
     The quant type's backend comes from ``registry`` (default: ``registry.current()``)."""
+    from lqmf.tools.fsutil import atomic_output, check_output, ensure_free_space, exclusive, file_sha256
+    from lqmf.tools.models import inspect, resolve
+    from lqmf.tools.progress import noop
+    from lqmf.tools.records import ExperimentRecord, RunKind, Status, journal, recorded_run, tool_versions
+    from lqmf.tools.safety import require_safe
+
     progress = progress or noop
     reg = registry or current()
     rec = ExperimentRecord(kind=RunKind.QUANTIZE, status=Status.RUNNING, model=model,

@@ -86,6 +86,8 @@ class Backend:
     bench: BenchEngine | None = None              # what the benchmark runs its artifacts with (None: cannot yet)
     shared: Callable[["ModelSource"], Path] | None = None  # an intermediate it caches and jobs share (the F16)
     size_slack: int = 4 * MB                      # added to the size estimate (headers, metadata)
+    rank: int = 100                               # lower is preferred where a bit width or a method alone
+    #                                               names a type ("4 bits" -> the lowest rank's 4-bit pick)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "types", tuple(replace(s, method=self.method) for s in self.types))
@@ -126,7 +128,7 @@ class Registry:
     """The backends in effect, and every table derived from them (computed once per registry)."""
 
     def __init__(self, backends: Iterable[Backend]):
-        self._backends: tuple[Backend, ...] = tuple(backends)
+        self._backends: tuple[Backend, ...] = tuple(sorted(backends, key=lambda b: b.rank))  # stable
         self._specs: dict[QuantType, QuantSpec] = {}
         self._owner: dict[QuantType, Backend] = {}
         names: set[str] = set()
@@ -227,10 +229,20 @@ class Registry:
 
 @lru_cache(maxsize=1)
 def builtin() -> Registry:
-    """The backends that ship with lqmf (each imports its heavy library lazily)."""
-    from lqmf.tools.quantize import bnb, gguf
+    """The backends that ship with lqmf: the ``BACKEND`` of every module in
+    ``tools/quantize/backends/`` (each imports its heavy library lazily)."""
+    import importlib
+    import pkgutil
 
-    return Registry([gguf.BACKEND, bnb.BACKEND])
+    from lqmf.tools.quantize import backends
+
+    found = []
+    for mod in sorted(pkgutil.iter_modules(backends.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{backends.__name__}.{mod.name}")
+        if not isinstance(getattr(module, "BACKEND", None), Backend):
+            raise TypeError(f"{module.__name__} declares no BACKEND")
+        found.append(module.BACKEND)
+    return Registry(found)
 
 
 _CURRENT: ContextVar[Registry | None] = ContextVar("lqmf_quant_registry", default=None)

@@ -4,21 +4,25 @@ Its declaration (``BACKEND``) is the one place the llama.cpp quant types and
 their facts are written."""
 from __future__ import annotations
 
-import ctypes
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lqmf.tools.config import threads
 from lqmf.tools.errors import BackendFailed, MissingComponent
-from lqmf.tools.models import ModelSource
-from lqmf.tools.progress import FileGrowth, Progress, run_in_thread
 from lqmf.tools.quantize.registry import MB, ArtifactInfo, ArtifactSpec, Backend, RamFactor, Requires
 from lqmf.tools.quantize.types import ArtifactFormat, BenchEngine, Layout, QuantMethod, QuantSpec
+
+if TYPE_CHECKING:
+    from lqmf.tools.models import ModelSource
+    from lqmf.tools.progress import Progress
 
 
 def llama_quantize(src: Path, dst: Path, code: str, nthread: int | None = None,
                    allow_requantize: bool = False) -> None:
     """Call llama.cpp's quantizer on one file (blocking C call); ``code`` names
     the output type (LLAMA_FTYPE_MOSTLY_<code>)."""
+    import ctypes
+
+    from lqmf.tools.config import threads
     from lqmf.tools.llamacpp import load
 
     llama_cpp = load()
@@ -37,6 +41,7 @@ def llama_quantize(src: Path, dst: Path, code: str, nthread: int | None = None,
 
 def build_from_f16(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress) -> dict:
     """The cached F16 GGUF of ``source``, quantized by llama.cpp to ``spec.code``."""
+    from lqmf.tools.progress import FileGrowth, run_in_thread
     from lqmf.tools.quantize.convert import cached_sha256, f16_gguf
 
     f16 = f16_gguf(source, progress)
@@ -70,7 +75,7 @@ GGUF_NEEDS = Requires(ram=RamFactor(4.5, 700 * MB), ram_warm=RamFactor(3.0, 300 
 _S = QuantSpec
 BACKEND = Backend(
     name="llama.cpp", method=QuantMethod.GGUF, requires=GGUF_NEEDS, artifact=GGUF_FILE,
-    build=build_from_f16, bench=BenchEngine.LLAMA_CPP, shared=f16_shared,
+    build=build_from_f16, bench=BenchEngine.LLAMA_CPP, shared=f16_shared, rank=0,
     types=(
         _S("F16", 16, 16.0, "unquantized half precision; the reference", "F16", words=("fp16", "bf16"), pick=True),
         _S("Q8_0", 8, 8.5, "8-bit, nearly lossless", "Q8_0", pick=True, choice=3, tune=True),

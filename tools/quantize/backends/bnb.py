@@ -19,7 +19,7 @@ def read_hf_folder(path: Path) -> ArtifactInfo:
 
 _S = QuantSpec
 BACKEND = Backend(
-    name="bitsandbytes", method=QuantMethod.BNB, build=None,
+    name="bitsandbytes", method=QuantMethod.BNB, build=None, rank=10,
     # torch holds the model in float32 plus calibration buffers
     requires=Requires(ram=RamFactor(6.0, 900 * MB), extras=("bitsandbytes", "accelerate"), extra="bnb"),
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
