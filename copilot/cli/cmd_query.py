@@ -10,6 +10,7 @@ import argparse
 
 from lqmf.copilot.cli.args import number
 from lqmf.tools.limits import Knob
+from lqmf.tools.quantize.types import QuantMethod
 
 FLAG_SLOTS = ["task", "model", "method", "quant_type", "bits", "status", "max_size_gb",
               "min_tok_s", "since_days", "sort", "order", "limit"]
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text", nargs="*", help="the question (optional when flags are given)")
     p.add_argument("--task", choices=["chat", "code", "creative", "math", "summarization", "general"])
     p.add_argument("--model", help="model name as you call it (smollm2, a hub id, a path)")
-    p.add_argument("--method", choices=["gguf", "bnb", "gptq", "awq"])
+    p.add_argument("--method", choices=[m.value for m in QuantMethod])
     p.add_argument("--quant-type", dest="quant_type", help="e.g. Q4_K_M, NF4")
     p.add_argument("--bits", type=number(Knob.BITS))
     p.add_argument("--status", choices=["succeeded", "failed", "running", "queued", "cancelled"])
