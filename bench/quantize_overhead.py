@@ -36,7 +36,8 @@ def main() -> int:
     from lqmf.tools.models import resolve
     from lqmf.tools.quantize import quantize
     from lqmf.tools.quantize.convert import f16_gguf
-    from lqmf.tools.quantize.gguf import llama_quantize
+    from lqmf.tools.quantize.backends.gguf import llama_quantize
+    from lqmf.tools.quantize.registry import current
     from lqmf.tools.quantize.types import parse_quant_type
 
     qtype = parse_quant_type(args.type)
@@ -46,7 +47,7 @@ def main() -> int:
     def bare() -> float:
         dst = out_dir / "bare.gguf"
         t0 = time.perf_counter()
-        llama_quantize(f16, dst, qtype, threads())
+        llama_quantize(f16, dst, current().spec(qtype).code or qtype, threads())
         dt = time.perf_counter() - t0
         dst.unlink()
         return dt

@@ -100,10 +100,10 @@ def warm_f16(user_home: Path | None) -> None:
                 shutil.copytree(src, cache_dir() / sub, dirs_exist_ok=True)
             elif src.is_file():
                 shutil.copy2(src, cache_dir() / sub)
-    from lqmf.tools.scheduler.resources import f16_cached
-    if not f16_cached("smollm2"):
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.convert import f16_path
+    if not f16_path(resolve("smollm2")).is_file():
         from lqmf.tools.quantize.convert import f16_gguf
-        from lqmf.tools.models import resolve
         t = time.perf_counter()
         f16_gguf(resolve("smollm2"))
         print(f"(made the F16 cache once: {time.perf_counter() - t:.1f} s)")

@@ -55,12 +55,12 @@ HOSTS = ["vm", "workstation", "laptop", "gpu-box", "pi5"]
 
 def synthetic_records(n: int, seed: int = 0):
     from lqmf import knowledge
-    from lqmf.tools.quantize.types import SPECS
+    from lqmf.tools.quantize.registry import current
     from lqmf.tools.store.records import ExperimentRecord
 
     rnd = random.Random(seed)
     models = knowledge.catalog()
-    specs = list(SPECS.values())
+    specs = list(current().specs.values())
     # People work with a few models and a few quant types: Zipf over the catalog's
     # models, popularity weights over quant types, a few common failures.
     model_w = [1 / (rank + 1) for rank in range(len(models))]

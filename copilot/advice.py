@@ -18,7 +18,7 @@ def recommend(slots: dict) -> list[dict]:
             return [render.table("Recommendation", cols, [[r.get(c) for c in cols] for r in rows])]
         return [render.text(str(result))]
     from lqmf import knowledge
-    from lqmf.tools.quantize.types import SPECS, QuantType
+    from lqmf.tools.quantize.registry import current
 
     mem = slots.get("vram_gb") or slots.get("ram_gb") or slots.get("max_size_gb") or 8
     task = slots.get("task", "chat")
@@ -27,10 +27,11 @@ def recommend(slots: dict) -> list[dict]:
     for e in knowledge.catalog():
         if task not in e.get("tasks", []) and task != "general":
             continue
-        for qt in (QuantType.Q8_0, QuantType.Q6_K, QuantType.Q5_K_M, QuantType.Q4_K_M, QuantType.Q3_K_M):
-            gb = e["params_b"] * SPECS[qt].bpw / 8
+        for qt in current().tune_types():  # best first
+            spec = current().spec(qt)
+            gb = e["params_b"] * spec.bpw / 8
             if gb <= budget:
-                picks.append((e["params_b"], SPECS[qt].bits, e["name"], qt.value, gb))
+                picks.append((e["params_b"], spec.bits, e["name"], qt.value, gb))
                 break
     if not picks:
         return [render.text(f"Nothing in my catalog fits {mem} GB for {task}; try a smaller budget's model list with /models.")]

@@ -27,13 +27,9 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> dict:
 
 
 def _size(n: Any) -> str:
-    from lqmf.tools.fsutil import human_bytes
+    from lqmf.copilot.app.types import human_bytes
 
     return human_bytes(int(n)) if isinstance(n, (int, float)) and n else ""
-
-
-def _num(v: Any, fmt: str) -> str:
-    return format(v, fmt) if isinstance(v, (int, float)) else ""
 
 
 def _age(ts: Any) -> str:
@@ -47,10 +43,12 @@ def _age(ts: Any) -> str:
 
 
 def records_table(rows: list[dict], title: str) -> dict:
-    cols = ["#", "model", "quant", "method", "size", "gen tok/s", "ppl", "KLD", "status", "when"]
+    from lqmf.copilot.app.types import CHAT_TABLE, METRICS, fmt
+
+    cols = ["#", "model", "quant", "method", *(METRICS[m].label for m in CHAT_TABLE), "status", "when"]
     body = [[i, r.get("model_name") or r.get("model"), r.get("quant_type") or "", r.get("method") or "",
-             _size(r.get("size_bytes")), _num(r.get("gen_tok_s"), ".1f"), _num(r.get("ppl"), ".2f"),
-             _num(r.get("kld_mean"), ".4f"), r.get("status") or "", _age(r.get("created_at"))]
+             *(fmt(m, r.get(m.value), missing="") for m in CHAT_TABLE), r.get("status") or "",
+             _age(r.get("created_at"))]
             for i, r in enumerate(rows, 1)]
     return table(title, cols, body)
 

@@ -56,9 +56,9 @@ class ChromaServer:
 
 def rec(model="smollm2", qt="Q4_K_M", size=105e6, tok=96.0, kld=0.06, status="succeeded",
         kind="benchmark", age_days=1.0, error=None, **kw) -> ExperimentRecord:
-    from lqmf.tools.quantize.types import SPECS, QuantType
+    from lqmf.tools.quantize.registry import current
 
-    spec = SPECS[QuantType(qt)]
+    spec = current().spec(qt)
     return ExperimentRecord(
         kind=kind, status=status, model=model, model_name=kw.pop("model_name", model),
         method=spec.method.value, quant_type=qt, bits=spec.bits,

@@ -9,16 +9,15 @@ from dataclasses import dataclass
 
 from lqmf.tools.docs_lexical import normalize
 from lqmf.tools.store.records import ExperimentRecord, RunKind, Status
-from lqmf.tools.quantize.types import QuantType
-
-_BY_KEY = {t.value.lower(): t for t in QuantType}
+from lqmf.tools.quantize.types import QuantType, quant_types
 
 
 def quant_types_in(text: str) -> list[QuantType]:
     """Quant types named in the text, in order ("my q2 k" -> [Q2_K])."""
     out: list[QuantType] = []
+    by_key = {t.lower(): t for t in quant_types()}
     for w in re.findall(r"[a-z0-9_]+", normalize(text)):
-        t = _BY_KEY.get(w)
+        t = by_key.get(w)
         if t and t not in out:
             out.append(t)
     return out
@@ -76,7 +75,7 @@ def own_runs(records: list[ExperimentRecord], qtype: QuantType, limit: int = 2) 
             continue
         seen.add(model)
         others = [o for o in records if _measured(o) and (o.model_name or o.model) == model
-                  and o.quant_type not in (qtype.value, QuantType.F16.value, None)
+                  and o.quant_type not in (qtype.value, "F16", None)
                   and o.kld_mean is not None]
         ref = min(others, key=lambda o: o.kld_mean or 0.0) if others and r.kld_mean is not None else None
         # (`others` holds only runs with a KLD)

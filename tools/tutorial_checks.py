@@ -151,14 +151,14 @@ def _none(check: Check, state: State) -> Result:
 
 
 def _artifact(check: Check, state: State) -> Result:
-    from lqmf.tools.quantize.types import QuantType
+    from lqmf.tools.quantize.types import quant_types
 
     qt = _qt(check)
     present = {str(Path(a)) for a in state.artifacts}
     types: set[str] = set()
     for a in present:                               # artifact files are named MODEL.QTYPE[.suffix]
         name = Path(a).name
-        for t in QuantType:
+        for t in quant_types():
             if (f".{t.value}." in name or name.endswith(f".{t.value}")) and _model_ok(check, name):
                 types.add(t.value)
     for r in state.records:                          # or a quantize record whose artifact is still there

@@ -32,11 +32,11 @@ def split(values: list[str] | None) -> list[str]:
 
 def require_types(values: list[str]) -> list[str]:
     """At least one type named (``--type ,,`` is not "no type")."""
-    from lqmf.tools.quantize.types import QuantType
+    from lqmf.tools.quantize.types import quant_types
 
     types = split(values)
     if not types:
-        raise InvalidInput("--type is empty", "name at least one, e.g. " + ", ".join(t.value for t in list(QuantType)[1:5]))
+        raise InvalidInput("--type is empty", "name at least one, e.g. " + ", ".join(t.value for t in quant_types()[1:5]))
     return types
 
 
@@ -50,12 +50,14 @@ def check_types(types: list[str], method: str | None = None) -> None:
 
 def problem_with_type(qt: str, method: str | None) -> str | None:
     """None if the type is usable (with that method), else one sentence."""
-    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import parse_method, parse_quant_type
 
     try:
         t = parse_quant_type(qt)
-        if method and SPECS[t].method is not parse_method(method):
-            return f"{t.value} is a {SPECS[t].method.value} type, not {method}; drop the method or pick another type."
+        owner = current().method_of(t)
+        if method and owner is not parse_method(method):
+            return f"{t.value} is a {owner.value} type, not {method}; drop the method or pick another type."
     except LqmfError as e:
         return str(e)
     return None
@@ -74,12 +76,12 @@ def canonical_type(text: str) -> str | None:
 def estimated_gb(model: str, qt: str) -> float | None:
     """The quantized size of a catalogued model at a type, in GB (None: unknown)."""
     from lqmf.tools.models import catalog_entry
-    from lqmf.tools.quantize.types import SPECS, QuantType
+    from lqmf.tools.quantize.registry import current
 
     entry = catalog_entry(model)
-    if not entry or qt not in QuantType.__members__:
+    if not entry or not current().has(qt):
         return None
-    return float(entry["params_b"] * 1e9 * SPECS[QuantType[qt]].bpw / 8 / 1e9)
+    return float(entry["params_b"] * 1e9 * current().spec(qt).bpw / 8 / 1e9)
 
 
 def quantize(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,

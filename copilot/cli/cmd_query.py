@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from lqmf.copilot.cli.args import number
-from lqmf.copilot.app.types import Knob
+from lqmf.copilot.app.types import Knob, QuantMethod
 
 FLAG_SLOTS = ["task", "model", "method", "quant_type", "bits", "status", "max_size_gb",
               "min_tok_s", "since_days", "sort", "order", "limit"]
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text", nargs="*", help="the question (optional when flags are given)")
     p.add_argument("--task", choices=["chat", "code", "creative", "math", "summarization", "general"])
     p.add_argument("--model", help="model name as you call it (smollm2, a hub id, a path)")
-    p.add_argument("--method", choices=["gguf", "bnb", "gptq", "awq"])
+    p.add_argument("--method", choices=[m.value for m in QuantMethod])
     p.add_argument("--quant-type", dest="quant_type", help="e.g. Q4_K_M, NF4")
     p.add_argument("--bits", type=number(Knob.BITS))
     p.add_argument("--status", choices=["succeeded", "failed", "running", "queued", "cancelled"])
@@ -83,22 +83,20 @@ def results_table(result):
 
     from rich.table import Table
 
-    from lqmf.copilot.app.types import human_bytes
+    from lqmf.copilot.app.types import METRICS, QUERY_TABLE, fmt
 
     q = result.query
     table = Table(title=q.describe(), title_justify="left")
-    cols = ["id", "model", "type", "method", "kind", "status", "size", "tg tok/s", "mean KLD",
-            "Δppl %", "when"]
+    numbers = [METRICS[m].label for m in QUERY_TABLE]
+    cols = ["id", "model", "type", "method", "kind", "status", *numbers, "when"]
     if result.semantic:
         cols.append("match")
     for c in cols:
-        table.add_column(c, justify="right" if c in ("size", "tg tok/s", "mean KLD", "Δppl %", "match")
-                         else "left", no_wrap=c in ("id", "type"))
+        table.add_column(c, justify="right" if c in (*numbers, "match") else "left", no_wrap=c in ("id", "type"))
     now = time.time()
     for i, r in enumerate(result.records):
         row = [r.id, r.model_name or r.model, r.quant_type or "–", r.method or "–", r.kind,
-               _status(r), human_bytes(r.size_bytes) if r.size_bytes is not None else "–",
-               _f(r.gen_tok_s, "{:.1f}"), _f(r.kld_mean, "{:.4f}"), _f(r.ppl_delta_pct, "{:+.2f}"),
+               _status(r), *(fmt(m, getattr(r, m.value)) for m in QUERY_TABLE),
                _age(now - r.created_at)]
         if result.semantic:
             row.append(f"{1 - result.distances[i]:.2f}")
@@ -112,10 +110,6 @@ def _status(r) -> str:
     if r.status == Status.FAILED and r.error:
         return f"[red]failed[/red]: {r.error[:60]}"
     return r.status
-
-
-def _f(v, spec: str) -> str:
-    return "–" if v is None else spec.format(v)
 
 
 def _age(seconds: float) -> str:

@@ -1,22 +1,7 @@
 """Tables for engine results (quantize, bench, models)."""
 from __future__ import annotations
 
-from lqmf.copilot.app.types import human_bytes
-
-QUALITY_COLUMNS = [
-    # (header, record field, format)
-    ("type", "quant_type", "{}"),
-    ("size", "size_bytes", "bytes"),
-    ("ppl", "ppl", "{:.3f}"),
-    ("Δppl %", "ppl_delta_pct", "{:+.2f}"),
-    ("mean KLD", "kld_mean", "{:.4f}"),
-    ("p99 KLD", "kld_p99", "{:.4f}"),
-    ("top-1 %", "top1_pct", "{:.1f}"),
-    ("pp tok/s", "prompt_tok_s", "{:.0f}"),
-    ("tg tok/s", "gen_tok_s", "{:.1f}"),
-    ("load s", "load_s", "{:.2f}"),
-    ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
-]
+from lqmf.copilot.app.types import BYTES, METRICS, QUALITY_TABLE, human_bytes
 
 Q41_CAVEAT = ("Note: the bundled SmolLM2's \"unquantized\" weights come from a Q4_1 file, which favours "
               "4-bit k-quants: do not expect llama.cpp's published ordering (on this model llama.cpp's own "
@@ -24,9 +9,10 @@ Q41_CAVEAT = ("Note: the bundled SmolLM2's \"unquantized\" weights come from a Q
 
 
 def fmt(value, spec: str) -> str:
+    """A cell; ``spec`` is a metric's ``fmt`` (tools.metrics): a format string, or BYTES."""
     if value is None:
         return "–"
-    if spec == "bytes":
+    if spec == BYTES:
         return human_bytes(value)
     return spec.format(value)
 
@@ -35,10 +21,12 @@ def quality_table(records: list, title: str):
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for header, _, _ in QUALITY_COLUMNS:
-        table.add_column(header, justify="left" if header == "type" else "right")
+    table.add_column("type", justify="left")
+    cols = [METRICS[m] for m in QUALITY_TABLE]
+    for c in cols:
+        table.add_column(c.label, justify="right")
     for r in records:
-        table.add_row(*(fmt(getattr(r, field), spec) for _, field, spec in QUALITY_COLUMNS))
+        table.add_row(fmt(r.quant_type, "{}"), *(fmt(getattr(r, c.field), c.fmt) for c in cols))
     return table
 
 

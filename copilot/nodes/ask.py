@@ -7,7 +7,7 @@ from langgraph.types import interrupt
 
 from lqmf.copilot import render
 from lqmf.copilot.nodes import words
-from lqmf.copilot.nodes.plan import BNB_BY_BITS, BY_BITS
+from lqmf.copilot.nodes.plan import type_for_bits
 from lqmf.copilot.nodes.understand import interpret
 from lqmf.copilot.state import RESET, AskResult, ChatState, Intent
 
@@ -37,11 +37,8 @@ def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     if slot == "quant_type":
         if slots.get("quant_type") or slots.get("quant_types"):
             return {k: slots[k] for k in ("quant_type", "quant_types", "method") if slots.get(k)}
-        bits = slots.get("bits")
-        table = BNB_BY_BITS if req.get("method") == "bnb" else BY_BITS
-        if isinstance(bits, int) and bits in table:
-            return {"quant_type": table[bits]}
-        return None
+        qt = type_for_bits(slots.get("bits"), req.get("method"))
+        return {"quant_type": qt} if qt else None
     if slot == "model":
         if slots.get("model"):
             return {"model": slots["model"]}

@@ -14,10 +14,6 @@ from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, To
 from lqmf.copilot.tools_registry import TOOLS
 from lqmf.copilot.tutoring import plan_tutorial
 
-BY_BITS = {2: "Q2_K", 3: "Q3_K_M", 4: "Q4_K_M", 5: "Q5_K_M", 6: "Q6_K", 8: "Q8_0", 16: "F16"}
-BNB_BY_BITS = {4: "NF4", 8: "INT8"}
-TUNE_TYPES = ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M"]
-TYPE_CHOICES = ["Q4_K_M", "Q5_K_M", "Q8_0", "Q6_K"]
 DEFAULT_MODEL = "smollm2"
 CHITCHAT = {
     "greeting": "Hello! I can quantize a model ('quantize smollm2 to Q4_K_M'), benchmark it, compare results, "
@@ -36,18 +32,33 @@ def ram_gb() -> int:
         return 8
 
 
+def type_for_bits(bits: object, method: str | None) -> str | None:
+    """The quant type meant by "N bits" (with ``method``), as the backends declare it."""
+    from lqmf.copilot.app.quants import type_for_bits as declared
+
+    return declared(bits, method)
+
+
+def type_choices() -> list[str]:
+    from lqmf.copilot.app.quants import type_choices as declared
+
+    return declared()
+
+
+def tune_types() -> list[str]:
+    from lqmf.copilot.app.quants import tune_types as declared
+
+    return declared()
+
+
 def quant_types(req: dict) -> list[str]:
     """The quant types the request names, or can infer from bits + method."""
     if req.get("quant_types"):
         return [str(q).upper() for q in req["quant_types"]]
     if req.get("quant_type"):
         return [str(req["quant_type"]).upper()]
-    bits = req.get("bits")
-    if isinstance(bits, int):
-        table = BNB_BY_BITS if req.get("method") == "bnb" else BY_BITS
-        if bits in table:
-            return [table[bits]]
-    return []
+    qt = type_for_bits(req.get("bits"), req.get("method"))
+    return [qt] if qt else []
 
 
 def check_type(qt: str, method: str | None) -> str | None:
@@ -83,12 +94,14 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
     problem = check_model(model)
     if problem:
         return {"out": [render.error(problem)], "request": None}
-    types = quant_types(req) if req["intent"] != Intent.TUNE else (quant_types(req) or TUNE_TYPES)
+    types = quant_types(req) if req["intent"] != Intent.TUNE else (quant_types(req) or tune_types())
     if not types:
         bad = req.get("bad_types") or []
         lead = (f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'} "
                 f"I know. ") if bad else ""
-        return {"question": ask("quant_type", f"{lead}Which quant type? Q4_K_M is a good start for {ram_gb()} GB.", TYPE_CHOICES, "Q4_K_M")}
+        choices = type_choices()
+        return {"question": ask("quant_type", f"{lead}Which quant type? {choices[0]} is a good start for "
+                                f"{ram_gb()} GB.", choices, choices[0])}
     for qt in types:
         problem = check_type(qt, req.get("method"))
         if problem:

@@ -21,14 +21,9 @@ def describe_result(t: dict, row: dict) -> str:
         return f"Job {t['job_id']} ({t['tool']} {what}) failed: {row.get('error') or 'no reason given'}"
     if row["status"] == Status.CANCELLED:
         return f"Job {t['job_id']} ({t['tool']} {what}) was cancelled."
-    bits = []
-    if res.get("size_bytes"):
-        bits.append(render._size(res["size_bytes"]))
-    for key, label, fmt in (("gen_tok_s", "tok/s", ".1f"), ("ppl", "ppl", ".2f"), ("kld_mean", "KLD", ".4f")):
-        if isinstance(res.get(key), (int, float)):
-            bits.append(f"{label} {res[key]:{fmt}}" if label != "tok/s" else f"{res[key]:{fmt}} tok/s")
-    if isinstance(res.get("duration_s"), (int, float)):
-        bits.append(f"in {res['duration_s']:.1f} s")
+    from lqmf.copilot.app.types import CHAT_SENTENCE, say
+
+    bits = [w for m in CHAT_SENTENCE if (w := say(m, res.get(m.value)))]
     dry = " (dry run)" if row.get("kind") in ("noop", "sleep") else ""
     tail = ": " + ", ".join(bits) if bits else ""
     return f"Job {t['job_id']} ({t['tool']} {what}) finished{dry}{tail}."

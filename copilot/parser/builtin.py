@@ -9,7 +9,7 @@ import re
 from lqmf.copilot.parser import intents, models, quants, slots as slot_finders, topics
 from lqmf.copilot.parser.lexicon import PERCENT
 from lqmf.copilot.parser.numbers import clean_number
-from lqmf.copilot.parser.quants import TYPE_FACTS, Hit
+from lqmf.copilot.parser.quants import Hit, type_facts
 from lqmf.copilot.parser.schema import ALLOWED, Intent
 from lqmf.copilot.parser.text import normalize
 
@@ -95,11 +95,11 @@ def _fit(intent: Intent, found: dict, norm: str, canon: str) -> dict:
     elif "methods" in s:
         s["method"] = s.pop("methods")[0]
     if intent is Intent.QUANTIZE and "quant_type" in s:
-        method, bits = TYPE_FACTS[s["quant_type"]]
+        method, bits = type_facts()[s["quant_type"]]
         if s.get("method", method) == method and s.get("bits", bits) == bits:
             s.setdefault("method", method)
             s.setdefault("bits", bits)
-    if intent is Intent.QUANTIZE and "quant_type" in s and s.get("bits") not in (None, TYPE_FACTS[s["quant_type"]][1]):
+    if intent is Intent.QUANTIZE and "quant_type" in s and s.get("bits") not in (None, type_facts()[s["quant_type"]][1]):
         s.pop("bits")   # "q4_k_m at 8 bit" contradicts itself: keep the exact type
     if intent is Intent.TUNE and "max_ppl_delta_pct" not in s:
         m = PERCENT.search(norm)

@@ -1,5 +1,11 @@
-"""Quantization words in an utterance: quant types (every llama.cpp and
-bitsandbytes name in its typed, loose and spoken forms), methods, bit widths.
+"""Quantization words in an utterance: quant types (every name the quant
+backends declare, in its typed, loose and spoken forms), methods, bit widths.
+
+The k-quant, legacy and i-quant spellings ("q4 k m", "q8 point 0") are a
+grammar; every other declared name (F16, NF4, a new backend's BF16) and each
+type's declared extra words are read as they are declared
+(``tools.quantize.registry``), so a new backend's types are understood without
+editing this file.
 
 Each finder returns ``Hit``s with the character span they used, so later
 finders (model names) do not read the same characters again.
@@ -8,6 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from lqmf.tools.quantize.registry import Registry, current
 
 
 @dataclass(frozen=True)
@@ -24,12 +32,6 @@ _KSUFFIX = {"m": "M", "medium": "M", "s": "S", "small": "S", "l": "L", "large": 
 _KQUANT = re.compile(rf"\b{_Q}\s?[_\-]?\s?([2-6])\s?[_\-]?\s?k(?:{_SEP}(medium|small|large|m|s|l))?\b(?![.\d])")
 _LEGACY = re.compile(rf"\b{_Q}\s?[_\-]?\s?([458])(?:[\s_\-.]|\s?point\s?)?([01])\b(?![.\d])")
 _IQ = re.compile(r"\bi\s?q\s?[_\-]?\s?4\s?[_\-]?\s?(x\s?s|n\s?l)\b")
-_FIXED = [
-    (re.compile(r"\b(?:f16|fp16|bf16)\b"), "F16"),
-    (re.compile(r"\bnf4\b|\bnormal ?float(?: ?4)?\b"), "NF4"),
-    (re.compile(r"\bfp4\b"), "FP4"),
-    (re.compile(r"\b(?:llm\.)?int8\b"), "INT8"),
-]
 _BARE_Q = re.compile(r"\bq\s?([2-8])\b(?![._\-]?\d)")
 _INT4 = re.compile(r"\bint4\b")
 _BITS = re.compile(r"\b(\d{1,2})\s?-?\s?(?:bits?|bpw)\b(?:\s?-?\s?width)?")
@@ -41,24 +43,22 @@ _METHODS = [
     (re.compile(r"\b(?:auto-?)?gptq(?:model)?\b"), "gptq"),
     (re.compile(r"\b(?:auto-?)?awq\b"), "awq"),
 ]
-VALID_BITS = frozenset({2, 3, 4, 5, 6, 8, 16})
-# quant type -> (method, bits): the inferences the contract allows.
-TYPE_FACTS = {
-    "F16": ("gguf", 16), "Q8_0": ("gguf", 8), "Q6_K": ("gguf", 6), "Q5_K_M": ("gguf", 5),
-    "Q5_K_S": ("gguf", 5), "Q5_0": ("gguf", 5), "Q5_1": ("gguf", 5), "Q4_K_M": ("gguf", 4),
-    "Q4_K_S": ("gguf", 4), "Q4_0": ("gguf", 4), "Q4_1": ("gguf", 4), "IQ4_XS": ("gguf", 4),
-    "IQ4_NL": ("gguf", 4), "Q3_K_L": ("gguf", 3), "Q3_K_M": ("gguf", 3), "Q3_K_S": ("gguf", 3),
-    "Q2_K": ("gguf", 2), "NF4": ("bnb", 4), "FP4": ("bnb", 4), "INT8": ("bnb", 8),
-}
 
 
-def _overlaps(taken: list[tuple[int, int]], s: int, e: int) -> bool:
-    return any(s < te and ts < e for ts, te in taken)
+def type_facts(reg: Registry | None = None) -> dict[str, tuple[str, int]]:
+    """quant type -> (method, bits): the inferences the contract allows."""
+    return (reg or current()).derived("parser.type_facts", lambda r: {
+        str(t): (s.method.value if s.method else "", s.bits) for t, s in r.specs.items()})
 
 
-def find_quant_types(text: str) -> list[Hit]:
+def valid_bits(reg: Registry | None = None) -> frozenset[int]:
+    return (reg or current()).derived("parser.bits", lambda r: frozenset(r.bits()))
+
+
+def _grammar(text: str) -> list[Hit]:
     hits: list[Hit] = []
     taken: list[tuple[int, int]] = []
+    legacy = type_facts()
 
     def add(value: str, m: re.Match) -> None:
         if not _overlaps(taken, m.start(), m.end()):
@@ -75,11 +75,35 @@ def find_quant_types(text: str) -> list[Hit]:
             add(f"Q{bits}_K_{_KSUFFIX.get(suffix or 'm', 'M')}", m)
     for m in _LEGACY.finditer(text):
         value = f"Q{m.group(1)}_{m.group(2)}"
-        if value in TYPE_FACTS:
+        if value in legacy:
             add(value, m)
-    for pat, value in _FIXED:
+    return hits
+
+
+def _fixed_patterns(reg: Registry) -> list[tuple[re.Pattern, str]]:
+    """One pattern per declared type the grammar does not spell: its name and its
+    declared words (a word that is another declared type's name is left to that type)."""
+    names = {str(t).lower() for t in reg.types()}
+    out = []
+    for t, s in reg.specs.items():
+        low = str(t).lower()
+        if [h.value for h in _grammar(low)] == [str(t)]:
+            continue
+        alts = [re.escape(low), *(w for w in s.words if w not in names)]
+        out.append((re.compile(r"\b(?:" + "|".join(alts) + r")\b"), str(t)))
+    return out
+
+
+def _overlaps(taken: list[tuple[int, int]], s: int, e: int) -> bool:
+    return any(s < te and ts < e for ts, te in taken)
+
+
+def find_quant_types(text: str) -> list[Hit]:
+    hits = _grammar(text)
+    for pat, value in current().derived("parser.fixed", _fixed_patterns):
         for m in pat.finditer(text):
-            add(value, m)
+            if not _overlaps([(h.start, h.end) for h in hits], m.start(), m.end()):
+                hits.append(Hit("quant_type", value, m.start(), m.end()))
     hits.sort(key=lambda h: h.start)
     return hits
 
@@ -95,7 +119,7 @@ def find_bits(text: str) -> list[Hit]:
     for pat in (_BITS, _BITWIDTH, _BARE_Q):
         for m in pat.finditer(text):
             n = int(m.group(1))
-            if n in VALID_BITS:
+            if n in valid_bits():
                 hits.append(Hit("bits", n, m.start(), m.end()))
     hits += [Hit("bits", 4, m.start(), m.end()) for m in _INT4.finditer(text)]
     return sorted(hits, key=lambda h: h.start)

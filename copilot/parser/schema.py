@@ -7,8 +7,11 @@ schema handed to constrained LLM decoding.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Any
+
+from lqmf.tools.quantize.types import QuantMethod
 
 
 class Intent(StrEnum):
@@ -51,11 +54,37 @@ class Slot(StrEnum):
     TOPIC = "topic"
 
 
-METHODS = ("gguf", "bnb", "gptq", "awq")
-QUANT_TYPES = ("Q4_K_M", "Q4_K_S", "Q5_K_M", "Q5_K_S", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
-               "Q6_K", "Q3_K_M", "Q3_K_S", "Q3_K_L", "Q2_K", "IQ4_XS", "IQ4_NL", "F16",
-               "NF4", "FP4", "INT8")
-BITS = (2, 3, 4, 5, 6, 8, 16)
+class Vocab:
+    """Allowed values read from the quant backends' declarations
+    (``tools.quantize.registry.current()``) each time they are used, so a
+    registered backend's types are valid slot values without editing this file."""
+
+    def __init__(self, name: str, values: Callable[[], tuple]):
+        self.name, self._values = name, values
+
+    def __iter__(self) -> Iterator:
+        return iter(self._values())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values()
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __repr__(self) -> str:
+        return repr(self._values())
+
+
+def _registry():
+    from lqmf.tools.quantize.registry import current
+
+    return current()
+
+
+METHODS = tuple(m.value for m in QuantMethod)
+QUANT_TYPES = Vocab("quant_types", lambda: _registry().derived("schema.types", lambda r: tuple(
+    str(t) for t in r.types())))
+BITS = Vocab("bits", lambda: _registry().derived("schema.bits", lambda r: tuple(r.bits())))
 DEVICES = ("cpu", "gpu", "edge")
 TASKS = ("chat", "code", "creative", "math", "summarization", "general")
 SORTS = ("speed", "size", "quality", "date")
@@ -64,7 +93,7 @@ STATUSES = ("succeeded", "failed", "running", "queued", "cancelled")
 PRIORITIES = ("high", "normal", "low")
 
 # slot -> (python type, allowed values or None)
-SLOT_TYPES: dict[Slot, tuple[type, tuple | None]] = {
+SLOT_TYPES: dict[Slot, tuple[type, tuple | Vocab | None]] = {
     Slot.MODEL: (str, None), Slot.METHOD: (str, METHODS), Slot.QUANT_TYPE: (str, QUANT_TYPES),
     Slot.QUANT_TYPES: (list, QUANT_TYPES), Slot.METHODS: (list, METHODS), Slot.BITS: (int, BITS),
     Slot.DEVICE: (str, DEVICES), Slot.TASK: (str, TASKS), Slot.MAX_SIZE_GB: (float, None),
@@ -126,7 +155,7 @@ def _value(slot: Slot, value: Any) -> Any:
     return _canon(slot, value, allowed)
 
 
-def _canon(slot: Slot, value: Any, allowed: tuple | None) -> str:
+def _canon(slot: Slot, value: Any, allowed: tuple | Vocab | None) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{slot} must be a non-empty string")
     text = value.strip()

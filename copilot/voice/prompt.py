@@ -17,10 +17,18 @@ COMMANDS = ("Quantize smollm2 to Q4_K_M. Find the smallest quant of tinyllama. B
             "Cancel job 3. Show the job queue. What can you do?")
 
 
-def quant_types() -> list[str]:
-    from lqmf.copilot.parser.schema import QUANT_TYPES
+# The order the GGUF names are put in the prompt (tuned with the rest of it); any other
+# declared GGUF type follows. The set comes from the quant backends' declarations.
+PROMPT_ORDER = ("Q4_K_M", "Q4_K_S", "Q5_K_M", "Q5_K_S", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q6_K",
+                "Q3_K_M", "Q3_K_S", "Q3_K_L", "Q2_K", "IQ4_XS", "IQ4_NL", "F16")
 
-    return [q for q in QUANT_TYPES if q not in ("NF4", "FP4", "INT8")]
+
+def quant_types() -> list[str]:
+    from lqmf.copilot.app.quants import types_of
+
+    declared = types_of("gguf")
+    rank = {q: i for i, q in enumerate(PROMPT_ORDER)}
+    return sorted(declared, key=lambda q: rank.get(q, len(rank)))
 
 
 def catalog_models() -> list[str]:

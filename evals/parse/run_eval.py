@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lqmf.copilot.parser.quants import TYPE_FACTS  # noqa: E402
+from lqmf.copilot.parser.quants import type_facts  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "dev.jsonl"
 
@@ -62,8 +62,8 @@ def normalize_pair(pred: dict, gold: dict) -> tuple[dict, dict]:
     """Apply the inference rule: drop method/bits implied by a shared quant_type."""
     pred, gold = dict(pred), dict(gold)
     qt = gold.get("quant_type")
-    if qt and pred.get("quant_type") == qt and qt in TYPE_FACTS:
-        method, bits = TYPE_FACTS[qt]
+    if qt and pred.get("quant_type") == qt and qt in type_facts():
+        method, bits = type_facts()[qt]
         for key, implied in (("method", method), ("bits", bits)):
             for d in (pred, gold):
                 if key in d and _same(d[key], implied):

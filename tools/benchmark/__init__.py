@@ -1,24 +1,53 @@
-"""Benchmark a GGUF artifact (or a model + quant type): size, load time, peak
+"""Benchmark an artifact (or a model + quant type): size, load time, peak
 RSS, prompt/generation tokens/s, perplexity, and KL divergence / top-1
-agreement against the F16 baseline of the same model on the same tokens."""
+agreement against the F16 baseline of the same model on the same tokens.
+
+The artifact's backend declaration says how it is read back and what runs it
+(``Backend.artifact.read``, ``Backend.bench``); ``RUNNERS`` maps the engine to
+the measuring function."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from lqmf.tools.errors import InvalidInput
-from lqmf.tools.formats import read_gguf
+from lqmf.tools.errors import InvalidInput, MissingComponent
 from lqmf.tools.progress import Progress, noop
-from lqmf.tools.store.records import ExperimentRecord, RecordStore, RunKind, Status, recorded_run, tool_versions
+from lqmf.tools.quantize.registry import Backend, current
+from lqmf.tools.quantize.types import BenchEngine
 from lqmf.tools.store.journal import journal
+from lqmf.tools.store.records import ExperimentRecord, RecordStore, RunKind, Status, recorded_run, tool_versions
 
 from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, measure
 from lqmf.tools.benchmark.scorer import check_ctx
 
 
+RUNNERS = {BenchEngine.LLAMA_CPP: measure}
+
+
 @dataclass
 class BenchResult:
     record: ExperimentRecord
+
+
+def backend_for(path: Path, facts: dict) -> Backend:
+    """The backend of an artifact: by the quant type its sidecar names, else by its
+    suffix, else the first backend the benchmark can run (whose reader then says
+    what is wrong with the file)."""
+    reg = current()
+    qt = facts.get("quant_type")
+    if reg.has(qt):
+        return reg.backend_of(qt)
+    found = reg.for_path(path)
+    if found is not None:
+        return found
+    return next(b for b in reg.backends if b.bench is not None)
+
+
+def _runner(backend: Backend):
+    if backend.bench is None or backend.bench not in RUNNERS:
+        raise MissingComponent(f"benchmarking {backend.method.value} artifacts ({backend.name}) is not "
+                               "available in this version", "benchmark a GGUF type (Q4_K_M, Q8_0 ...)")
+    return RUNNERS[backend.bench]
 
 
 def _target(target: str, quant_type: str | None, progress: Progress,
@@ -28,8 +57,8 @@ def _target(target: str, quant_type: str | None, progress: Progress,
 
     path = Path(target).expanduser()
     if path.is_file():
-        read_gguf(path)
         facts = read_sidecar(path) or {}
+        backend_for(path, facts).artifact.read(path)  # a file that is not one: one sentence
         if quant_type:  # allowed when it names what the artifact is
             from lqmf.tools.quantize import resolve_type
 
@@ -66,8 +95,9 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
     try:
         path = Path(target).expanduser()
         if path.is_file():
-            g = read_gguf(path)
-            n_ctx = g.get(f"{g.architecture}.context_length")
+            from lqmf.tools.quantize import read_sidecar
+
+            n_ctx = backend_for(path, read_sidecar(path) or {}).artifact.read(path).context
         else:
             from lqmf.tools.models import inspect, resolve
             from lqmf.tools.safety import require_safe
@@ -116,9 +146,11 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())
     with recorded_run(rec, store or journal(), "the benchmark"):
         path, facts = _target(target, quant_type, progress, trust_remote_code)
-        _fill_identity(rec, path, facts)
+        backend = backend_for(path, facts)
+        run = _runner(backend)
+        _fill_identity(rec, path, facts, backend)
         b = _baseline(facts, base, ctx, chunks, threads, progress)
-        q, sp = measure(path, base=b, ctx=ctx, chunks=chunks, threads=threads, speed=speed, progress=progress)
+        q, sp = run(path, base=b, ctx=ctx, chunks=chunks, threads=threads, speed=speed, progress=progress)
         if sp:
             rec.load_s, rec.peak_rss_mb = sp["load_s"], sp["peak_rss_mb"]
             rec.prompt_tok_s, rec.gen_tok_s = sp["prompt_tok_s"], sp["gen_tok_s"]
@@ -128,18 +160,18 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
     return BenchResult(rec)
 
 
-def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict) -> None:
+def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict, backend: Backend) -> None:
     from lqmf.tools.models import catalog_entry
-    from lqmf.tools.quantize.types import SPECS, QuantType
 
-    info = read_gguf(path)
+    info = backend.artifact.read(path)
     rec.artifact, rec.size_bytes = str(path), path.stat().st_size
     rec.architecture, rec.n_params = info.architecture, info.n_params
     rec.model_name = facts.get("source_name") or rec.model_name or path.stem.split(".")[0]
-    rec.method = facts.get("method") or "gguf"
+    rec.method = facts.get("method") or backend.method.value
     qt = facts.get("quant_type") or rec.quant_type
-    if qt in QuantType.__members__:
-        rec.quant_type, rec.bits = qt, SPECS[QuantType(qt)].bits
+    reg = current()
+    if reg.has(qt):
+        rec.quant_type, rec.bits = qt, reg.spec(qt).bits
     rec.artifact_sha256, rec.source_sha256 = facts.get("artifact_sha256"), facts.get("source_sha256")
     entry = catalog_entry(facts.get("source") or rec.model_name or "")
     if entry:

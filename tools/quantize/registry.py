@@ -1,51 +1,273 @@
-"""Quantization backends, registered by method (one class per QuantMethod)."""
+"""Quantization backends: each declares itself once (``Backend``), and one
+``Registry`` holds them. Every table about quant types is derived from here:
+the parser's vocabulary, the plan's bit-width and choice tables, size and RAM
+estimates, the query's accepted values, how the benchmark runs an artifact.
+
+The registry in effect is ``current()``: the built-in backends, or one that a
+caller scoped with ``use(registry)`` (a ContextVar, so nothing global is
+changed and nothing needs resetting). Functions that do the work also take a
+``registry`` argument.
+"""
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any
 
-from lqmf.tools.errors import MissingComponent
-from lqmf.tools.models import ModelSource
-from lqmf.tools.progress import Progress
-from lqmf.tools.quantize.types import QuantMethod, QuantType
+from lqmf.tools.errors import MissingComponent, UnknownQuantType
+from lqmf.tools.quantize.types import (METHOD_ALIASES, ArtifactFormat, BenchEngine, Device, Layout,
+                                       QuantMethod, QuantSpec, QuantType)
 
-BACKENDS: dict[QuantMethod, type["Backend"]] = {}
+if TYPE_CHECKING:
+    from lqmf.tools.models import ModelSource
+    from lqmf.tools.progress import Progress
+
+MB = 1 << 20
 
 
-class Backend(ABC):
-    """Makes one quantized artifact from a source. Subclasses set ``method``."""
+@dataclass(frozen=True)
+class RamFactor:
+    """RAM while quantizing: bytes per parameter plus a fixed overhead."""
+    per_param: float
+    overhead: int
 
-    method: ClassVar[QuantMethod]
-    suffix: ClassVar[str]          # artifact file suffix, or "" for a folder
+    def bytes(self, n_params: int) -> int:
+        return int(n_params * self.per_param + self.overhead)
 
-    def __init_subclass__(cls, **kw):
-        super().__init_subclass__(**kw)
-        if cls.method in BACKENDS:
-            raise TypeError(f"backend for {cls.method} registered twice")
-        BACKENDS[cls.method] = cls
 
-    def artifact_name(self, source: ModelSource, qtype: QuantType) -> str:
-        return f"{source.name}.{qtype.value}{self.suffix}"
+@dataclass(frozen=True)
+class Requires:
+    """What a backend needs to run."""
+    ram: RamFactor
+    ram_warm: RamFactor | None = None   # when its shared intermediate is already cached
+    extras: tuple[str, ...] = ()        # importable modules ("bitsandbytes"); missing -> one sentence
+    extra: str = ""                     # the pip extra that installs them (pip install lqmf[extra])
+    device: Device = Device.CPU
 
-    @abstractmethod
-    def estimate_bytes(self, n_params: int, qtype: QuantType) -> int:
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """What reading an artifact back tells us."""
+    architecture: str
+    n_params: int
+    context: int | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    """How a backend's artifacts are named, laid out and read back."""
+    format: ArtifactFormat
+    layout: Layout
+    suffix: str                                   # ".gguf", or "" for a folder
+    read: Callable[[Path], ArtifactInfo]          # reads one back (raises CorruptFile when it is not one)
+
+    def name(self, source_name: str, qtype: str) -> str:
+        return f"{source_name}.{qtype}{self.suffix}"
+
+
+Build = Callable[["ModelSource", QuantSpec, Path, "Progress"], dict]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A quantization backend, declared once by its module."""
+    name: str                                     # unique ("llama.cpp")
+    method: QuantMethod
+    types: tuple[QuantSpec, ...]
+    requires: Requires
+    artifact: ArtifactSpec
+    build: Build | None                           # writes the artifact at a temp path, returns lineage facts;
+    #                                               None: declared (its types are known) but not in this version
+    bench: BenchEngine | None = None              # what the benchmark runs its artifacts with (None: cannot yet)
+    shared: Callable[["ModelSource"], Path] | None = None  # an intermediate it caches and jobs share (the F16)
+    size_slack: int = 4 * MB                      # added to the size estimate (headers, metadata)
+    rank: int = 100                               # lower is preferred where a bit width or a method alone
+    #                                               names a type ("4 bits" -> the lowest rank's 4-bit pick)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", tuple(replace(s, method=self.method) for s in self.types))
+
+    def estimate_bytes(self, n_params: int, spec: QuantSpec) -> int:
         """Output size estimate, for the free-disk check."""
+        return int(n_params * spec.bpw / 8) + self.size_slack
 
-    @abstractmethod
-    def build(self, source: ModelSource, qtype: QuantType, out: Path, progress: Progress) -> dict:
-        """Write the artifact at ``out`` (a temp path); return lineage facts."""
+    def ram_bytes(self, n_params: int, warm: bool = False) -> int:
+        factor = self.requires.ram_warm if warm and self.requires.ram_warm else self.requires.ram
+        return factor.bytes(n_params)
+
+    def check_ready(self) -> None:
+        """One sentence with the fix when this backend cannot run here."""
+        if self.build is None:
+            raise MissingComponent(f"the {self.method.value} backend ({self.name}) is not available in this version",
+                                   "use --method gguf")
+        import importlib.util
+
+        missing = [m for m in self.requires.extras if importlib.util.find_spec(m) is None]
+        if missing:
+            raise MissingComponent(f"the {self.name} backend needs {', '.join(missing)}, which is not installed",
+                                   f"pip install 'lqmf[{self.requires.extra}]'" if self.requires.extra
+                                   else "pip install " + " ".join(missing))
+        if self.requires.device is Device.GPU:
+            from lqmf.tools.hardware import gpus
+
+            if not gpus():
+                raise MissingComponent(f"the {self.name} backend needs a GPU and none was found",
+                                       "run it on a machine with a GPU, or pick a GGUF type")
 
 
-def get_backend(method: QuantMethod) -> Backend:
-    _load_builtin()
-    cls = BACKENDS.get(method)
-    if cls is None:
-        raise MissingComponent(f"the {method.value} backend is not available in this version",
-                               "use --method gguf")
-    return cls()
+def _key(name: str) -> str:
+    return re.sub(r"[\s\-.]+", "_", name.strip().upper())
 
 
-def _load_builtin() -> None:
-    # importing registers them; each imports its heavy library lazily
-    from lqmf.tools.quantize import gguf  # noqa: F401
+class Registry:
+    """The backends in effect, and every table derived from them (computed once per registry)."""
+
+    def __init__(self, backends: Iterable[Backend]):
+        self._backends: tuple[Backend, ...] = tuple(sorted(backends, key=lambda b: b.rank))  # stable
+        self._specs: dict[QuantType, QuantSpec] = {}
+        self._owner: dict[QuantType, Backend] = {}
+        names: set[str] = set()
+        for b in self._backends:
+            if b.name in names:
+                raise TypeError(f"backend {b.name} registered twice")
+            names.add(b.name)
+            for s in b.types:
+                t = QuantType(s.name)
+                if t in self._specs or _key(s.name) != s.name:
+                    raise TypeError(f"quant type {s.name} declared twice or not in canonical form")
+                self._specs[t], self._owner[t] = s, b
+        self._cache: dict[str, Any] = {}
+
+    def with_backend(self, backend: Backend) -> Registry:
+        """A new registry with one more backend (this one is left as it is)."""
+        return Registry([*self._backends, backend])
+
+    def derived(self, key: str, make: Callable[[Registry], Any]) -> Any:
+        """A table derived from this registry, made on first use (for other modules' tables)."""
+        if key not in self._cache:
+            self._cache[key] = make(self)
+        return self._cache[key]
+
+    # ---- lookups ------------------------------------------------------------
+    @property
+    def backends(self) -> tuple[Backend, ...]:
+        return self._backends
+
+    @property
+    def specs(self) -> dict[QuantType, QuantSpec]:
+        return dict(self._specs)
+
+    def types(self, method: QuantMethod | None = None) -> list[QuantType]:
+        return [t for t, s in self._specs.items() if method is None or s.method is method]
+
+    def spec(self, qtype: str) -> QuantSpec:
+        try:
+            return self._specs[QuantType(qtype)]
+        except KeyError:
+            raise UnknownQuantType(f"unknown quant type '{qtype}'",
+                                   "valid types are " + ", ".join(self._specs)) from None
+
+    def has(self, qtype: object) -> bool:
+        return isinstance(qtype, str) and QuantType(qtype) in self._specs
+
+    def backend_of(self, qtype: str) -> Backend:
+        self.spec(qtype)
+        return self._owner[QuantType(qtype)]
+
+    def method_of(self, qtype: str) -> QuantMethod:
+        return self.backend_of(qtype).method
+
+    def bits(self) -> list[int]:
+        return sorted({s.bits for s in self._specs.values()})
+
+    def for_path(self, path: Path) -> Backend | None:
+        """The backend whose artifacts look like ``path`` (by its suffix), first declared first."""
+        for b in self._backends:
+            if b.artifact.suffix and path.name.endswith(b.artifact.suffix):
+                return b
+        return None
+
+    # ---- what the plan and the parser derive ----------------------------------
+    def pick(self, bits: int, method: QuantMethod | str | None = None) -> QuantType | None:
+        """The type meant by "N bits" (with a method, or with the first declared one that has it)."""
+        m = QuantMethod(method) if method else None
+        for t, s in self._specs.items():
+            if s.pick and s.bits == bits and (m is None or s.method is m):
+                return t
+        return None
+
+    def choices(self) -> list[QuantType]:
+        return [t for t, s in sorted(self._specs.items(), key=lambda kv: kv[1].choice) if s.choice > 0]
+
+    def tune_types(self) -> list[QuantType]:
+        return [t for t, s in sorted(self._specs.items(), key=lambda kv: -kv[1].bits) if s.tune]
+
+    # ---- user text -> domain words --------------------------------------------
+    def parse_quant_type(self, text: str, method: QuantMethod | None = None) -> QuantType:
+        norm = _key(text)
+        for t, s in self._specs.items():
+            if norm == t or norm.replace("_", "") == t.replace("_", ""):
+                if method is None or s.method is method:
+                    return t
+        valid = self.types(method)
+        raise UnknownQuantType(f"unknown quant type '{text}'", "valid types are " + ", ".join(valid))
+
+    def parse_method(self, text: str) -> QuantMethod:
+        norm = text.strip().lower()
+        norm = METHOD_ALIASES.get(norm, norm)
+        try:
+            return QuantMethod(norm)
+        except ValueError:
+            raise UnknownQuantType(f"unknown method '{text}'",
+                                   "valid methods are " + ", ".join(m.value for m in QuantMethod)) from None
+
+
+@lru_cache(maxsize=1)
+def builtin() -> Registry:
+    """The backends that ship with lqmf: the ``BACKEND`` of every module in
+    ``tools/quantize/backends/`` (each imports its heavy library lazily)."""
+    import importlib
+    import pkgutil
+
+    from lqmf.tools.quantize import backends
+
+    found = []
+    for mod in sorted(pkgutil.iter_modules(backends.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{backends.__name__}.{mod.name}")
+        if not isinstance(getattr(module, "BACKEND", None), Backend):
+            raise TypeError(f"{module.__name__} declares no BACKEND")
+        found.append(module.BACKEND)
+    return Registry(found)
+
+
+_CURRENT: ContextVar[Registry | None] = ContextVar("lqmf_quant_registry", default=None)
+
+
+def current() -> Registry:
+    return _CURRENT.get() or builtin()
+
+
+@contextmanager
+def use(registry: Registry) -> Iterator[Registry]:
+    """Make ``registry`` the current one inside the block (this context only)."""
+    token = _CURRENT.set(registry)
+    try:
+        yield registry
+    finally:
+        _CURRENT.reset(token)
+
+
+def get_backend(qtype: str, registry: Registry | None = None) -> Backend:
+    """The backend that makes ``qtype``, ready to run (else one sentence with the fix)."""
+    backend = (registry or current()).backend_of(qtype)
+    backend.check_ready()
+    return backend
+
+
+__all__ = ["ArtifactInfo", "ArtifactSpec", "Backend", "Registry", "RamFactor", "Requires", "builtin",
+           "current", "get_backend", "use"]

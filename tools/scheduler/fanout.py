@@ -50,7 +50,8 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
     """Queue every combination; returns the batch id. All combinations are
     checked before anything is queued, so a typo queues nothing."""
     from lqmf.tools import scheduler
-    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import parse_method, parse_quant_type
     from lqmf.tools.scheduler.kinds import spec_for
 
     if not models or not quant_types:
@@ -62,10 +63,11 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
             m = parse_method(method) if method else None
             for qt in quant_types:
                 t = parse_quant_type(qt)
-                if m is not None and SPECS[t].method is not m:
+                owner = current().method_of(t)
+                if m is not None and owner is not m:
                     continue  # Q4_K_M is a GGUF type; it has no bitsandbytes variant
                 combos.append(spec_for(JobKind.QUANTIZE).validate(
-                    {"model": model, "quant_type": t.value, "method": (m or SPECS[t].method).value}))
+                    {"model": model, "quant_type": t.value, "method": (m or owner).value}))
     if not combos:
         raise InvalidInput("no quant type matches the methods asked for",
                            "pair GGUF types (Q4_K_M ...) with gguf and NF4/INT8 with bnb")

@@ -143,7 +143,8 @@ register(KindSpec(
 # ---- quantize ------------------------------------------------------------------
 def _quant_validate(args: dict) -> dict:
     from lqmf.tools.models import resolve
-    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import parse_method, parse_quant_type
 
     _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads",
                                                    "trust_remote_code"})
@@ -155,7 +156,7 @@ def _quant_validate(args: dict) -> dict:
     qt = parse_quant_type(str(args["quant_type"]), method)
     source = resolve(str(args["model"]))  # unknown model -> one sentence
     out = {"model": str(args["model"]) if not Path(str(args["model"])).expanduser().exists()
-           else str(source.path), "quant_type": qt.value, "method": (method or SPECS[qt].method).value}
+           else str(source.path), "quant_type": qt.value, "method": (method or current().method_of(qt)).value}
     if args.get("out_dir"):
         out["out_dir"] = str(Path(args["out_dir"]).expanduser().resolve())
     if args.get("threads"):
@@ -166,9 +167,8 @@ def _quant_validate(args: dict) -> dict:
 
 
 def _quant_needs(args: dict) -> Needs:
-    from lqmf.tools.quantize.types import QuantMethod
     from lqmf.tools.scheduler.resources import estimate_quantize
-    return estimate_quantize(args["model"], QuantMethod(args["method"]), args.get("threads"))
+    return estimate_quantize(args["model"], args["quant_type"], args.get("threads"))
 
 
 def _quant_run(args: dict, progress: Progress) -> dict:
@@ -191,11 +191,12 @@ def _quant_outputs(args: dict) -> list[Path]:
 
 
 def _quant_shared(args: dict) -> str | None:
-    if args["method"] != "gguf":
-        return None
+    """The intermediate the quant type's backend declares as shared (the F16 GGUF), if any."""
     from lqmf.tools.models import resolve
-    from lqmf.tools.quantize.convert import f16_path
-    return f"f16:{f16_path(resolve(args['model']))}"
+    from lqmf.tools.quantize.registry import current
+
+    shared = current().backend_of(args["quant_type"]).shared
+    return f"f16:{shared(resolve(args['model']))}" if shared else None
 
 
 register(KindSpec(JobKind.QUANTIZE, _quant_validate, _quant_needs, _quant_run,

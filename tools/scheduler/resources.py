@@ -7,21 +7,10 @@ from dataclasses import dataclass
 
 from lqmf.tools.errors import InvalidInput
 from lqmf.tools.fsutil import human_bytes
-from lqmf.tools.quantize.types import QuantMethod
 from lqmf.tools.scheduler.jobs import JobKind, JobState, Needs
 
 MB = 1 << 20
-# RAM per parameter (bytes) and fixed overhead per method while quantizing. The
-# GGUF path may dequantize / convert to F16 first; torch-based methods hold the
-# model in float32 plus calibration buffers.
-METHOD_FACTORS: dict[QuantMethod, tuple[float, int]] = {
-    QuantMethod.GGUF: (4.5, 700 * MB),
-    QuantMethod.BNB: (6.0, 900 * MB),
-    QuantMethod.GPTQ: (8.0, 1500 * MB),
-    QuantMethod.AWQ: (8.0, 1500 * MB),
-}
-# GGUF from an F16 that is already cached: llama.cpp maps the F16 and writes the output
-GGUF_FROM_F16: tuple[float, int] = (3.0, 300 * MB)
+# RAM while quantizing is each backend's declaration (tools.quantize.registry.Requires)
 BENCH_FACTOR, BENCH_OVERHEAD = 1.3, 400 * MB   # file size × factor (+ KV cache, logits)
 SMALL_JOB = 64 * MB                             # noop / sleep jobs with nothing declared
 
@@ -117,10 +106,13 @@ def _calibration(kind: JobKind, method: str | None) -> float:
     if kind is JobKind.QUANTIZE and method:
         try:
             # the plain JSONL records only: opening Chroma here would cost seconds per submission
+            from lqmf.tools.quantize.registry import current
             from lqmf.tools.store.journal import JsonlStore
+            reg = current()
             for rec in JsonlStore().all()[-500:]:
-                if rec.kind == "quantize" and rec.peak_rss_mb and rec.n_params and rec.method == method:
-                    raw = raw_quantize_bytes(rec.n_params, QuantMethod(method))
+                if (rec.kind == "quantize" and rec.peak_rss_mb and rec.n_params and rec.method == method
+                        and reg.has(rec.quant_type)):
+                    raw = reg.backend_of(str(rec.quant_type)).ram_bytes(rec.n_params)
                     ratios.append(rec.peak_rss_mb * MB / raw)
         except Exception:
             pass
@@ -129,35 +121,31 @@ def _calibration(kind: JobKind, method: str | None) -> float:
     return min(3.0, max(0.5, max(ratios[-50:]) * 1.1))
 
 
-def f16_cached(source) -> bool:
-    """Is the F16 GGUF of this source (a ModelSource or a model reference) already in the cache?"""
+def shared_cached(backend, source) -> bool:
+    """Is the intermediate ``backend`` shares between jobs (the F16 GGUF) already made for ``source``?"""
     from lqmf.tools.errors import LqmfError
-    from lqmf.tools.models import resolve
-    from lqmf.tools.quantize.convert import f16_path
     try:
-        return f16_path(resolve(source) if isinstance(source, str) else source).is_file()
+        return backend.shared is not None and backend.shared(source).is_file()
     except LqmfError:
         return False
 
 
-def raw_quantize_bytes(n_params: int, method: QuantMethod, from_f16: bool = False) -> int:
-    per_param, overhead = GGUF_FROM_F16 if (from_f16 and method is QuantMethod.GGUF) else METHOD_FACTORS[method]
-    return int(n_params * per_param + overhead)
-
-
-def estimate_quantize(model: str, method: QuantMethod, threads: int | None = None) -> Needs:
+def estimate_quantize(model: str, quant_type: str, threads: int | None = None) -> Needs:
+    """RAM and cores to quantize ``model`` to ``quant_type``, from its backend's declaration."""
     from lqmf.tools.models import inspect, resolve
+    from lqmf.tools.quantize.registry import Device, current
 
+    backend = current().backend_of(quant_type)
     source = resolve(model)
     info = inspect(source)
-    warm = method is QuantMethod.GGUF and f16_cached(source)
-    factor = GGUF_FROM_F16 if warm else METHOD_FACTORS[method]
-    raw = raw_quantize_bytes(info.n_params, method, warm)
-    cal = _calibration(JobKind.QUANTIZE, method.value)
-    gpus = 0 if method is QuantMethod.GGUF else 0  # CPU paths here; a GPU backend declares 1
+    warm = backend.requires.ram_warm is not None and shared_cached(backend, source)
+    factor = backend.requires.ram_warm if warm and backend.requires.ram_warm else backend.requires.ram
+    raw = backend.ram_bytes(info.n_params, warm)
+    cal = _calibration(JobKind.QUANTIZE, backend.method.value)
+    gpus = 1 if backend.requires.device is Device.GPU else 0
     return Needs(ram_bytes=int(raw * cal), raw_ram_bytes=raw, cpus=threads or machine_cores(), gpus=gpus,
-                 basis=f"{info.n_params / 1e6:.0f}M params × {factor[0]:g} B + {factor[1] // MB} MB overhead"
-                       f"{' (F16 cached)' if warm else ''}, × {cal:.2f} calibration from past runs")
+                 basis=f"{info.n_params / 1e6:.0f}M params × {factor.per_param:g} B + {factor.overhead // MB} MB "
+                       f"overhead{' (shared input cached)' if warm else ''}, × {cal:.2f} calibration from past runs")
 
 
 def estimate_benchmark(target: str, threads: int | None = None) -> Needs:

@@ -8,43 +8,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from enum import StrEnum
 
 from lqmf.tools.errors import InvalidInput
+from lqmf.tools.metrics import COMPARE, METRICS as METRIC_SPECS, Better, MetricSpec
 from lqmf.tools.store.records import ExperimentRecord
 
-
-class Better(StrEnum):
-    HIGHER = "higher"
-    LOWER = "lower"
-
-
-@dataclass(frozen=True)
-class Metric:
-    label: str
-    field: str
-    better: Better
-    fmt: str          # format spec, or "bytes"
-
-
-METRICS = [
-    Metric("size", "size_bytes", Better.LOWER, "bytes"),
-    Metric("tg tok/s", "gen_tok_s", Better.HIGHER, "{:.1f}"),
-    Metric("pp tok/s", "prompt_tok_s", Better.HIGHER, "{:.0f}"),
-    Metric("mean KLD", "kld_mean", Better.LOWER, "{:.4f}"),
-    Metric("p99 KLD", "kld_p99", Better.LOWER, "{:.4f}"),
-    Metric("top-1 %", "top1_pct", Better.HIGHER, "{:.1f}"),
-    Metric("ppl", "ppl", Better.LOWER, "{:.3f}"),
-    Metric("Δppl %", "ppl_delta_pct", Better.LOWER, "{:+.2f}"),
-    Metric("load s", "load_s", Better.LOWER, "{:.2f}"),
-    Metric("peak RSS MB", "peak_rss_mb", Better.LOWER, "{:.0f}"),
-    Metric("duration s", "duration_s", Better.LOWER, "{:.1f}"),
-]
+METRICS = [METRIC_SPECS[m] for m in COMPARE]  # the rows, as tools.metrics declares them
 
 
 @dataclass
 class Delta:
-    metric: Metric
+    metric: MetricSpec
     value: float | None
     diff: float | None        # value - first
     pct: float | None         # relative to first, in percent

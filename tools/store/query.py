@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from lqmf.tools.errors import InvalidInput
+from lqmf.tools.metrics import METRICS, Metric
 from lqmf.tools.store.records import Status
 
 
@@ -44,10 +45,10 @@ class SortSpec:
     unit: str
 
 
-SORTS: dict[SortKey, SortSpec] = {
-    SortKey.SPEED: SortSpec("gen_tok_s", False, Order.DESC, "tok/s"),
-    SortKey.SIZE: SortSpec("size_bytes", False, Order.ASC, "bytes"),
-    SortKey.QUALITY: SortSpec("kld_mean", True, Order.DESC, "KLD"),
+SORTS: dict[SortKey, SortSpec] = {  # column and unit: the metric's declaration (tools.metrics)
+    SortKey.SPEED: SortSpec(Metric.GEN_TOK_S.value, False, Order.DESC, METRICS[Metric.GEN_TOK_S].unit),
+    SortKey.SIZE: SortSpec(Metric.SIZE.value, False, Order.ASC, METRICS[Metric.SIZE].unit),
+    SortKey.QUALITY: SortSpec(Metric.KLD_MEAN.value, True, Order.DESC, "KLD"),
     SortKey.DATE: SortSpec("created_at", False, Order.DESC, ""),
 }
 
@@ -306,10 +307,10 @@ def remainder(utterance: str, slots: dict) -> str | None:
     """The part of the utterance the slots do not explain, or None.
 
     Used as semantic search text ("runs where quality collapsed")."""
-    from lqmf.tools.quantize.types import QuantMethod, QuantType
+    from lqmf.tools.quantize.types import QuantMethod, quant_types
 
     known = set(_QUERY_WORDS)
-    known |= {t.lower() for t in QuantType} | {m.value for m in QuantMethod}
+    known |= {t.lower() for t in quant_types()} | {m.value for m in QuantMethod}
     known |= {s.value for s in Status} | {"succeed", "success", "successful", "fail", "failure",
                                           "failures", "cancel", "canceled", "queue", "queued"}
     known |= {"chat", "code", "coding", "creative", "writing", "math", "summarization",

@@ -1,0 +1,41 @@
+"""What the quant backends declare (tools/quantize/registry.py), as the front ends
+ask it: the type meant by "N bits", the types offered when asking, the tuning
+candidates, the types of one method."""
+from __future__ import annotations
+
+
+def type_for_bits(bits: object, method: str | None) -> str | None:
+    """The quant type meant by "N bits" (with ``method``), as the backends declare it."""
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import QuantMethod
+
+    if not isinstance(bits, int) or isinstance(bits, bool):
+        return None
+    reg = current()
+    m = method if method in set(QuantMethod) else None
+    if m and not reg.types(QuantMethod(m)):
+        m = None  # a method with no types here: the default reading, which check_type then refuses
+    t = reg.pick(bits, m)
+    return str(t) if t else None
+
+
+def type_choices() -> list[str]:
+    """The types offered when the copilot asks which one."""
+    from lqmf.tools.quantize.registry import current
+
+    return [str(t) for t in current().choices()]
+
+
+def tune_types() -> list[str]:
+    """The candidates an adaptive search tries."""
+    from lqmf.tools.quantize.registry import current
+
+    return [str(t) for t in current().tune_types()]
+
+
+def types_of(method: str) -> list[str]:
+    """Every declared type of one method (e.g. "gguf")."""
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import QuantMethod
+
+    return [str(q) for q in current().types(QuantMethod(method))]
