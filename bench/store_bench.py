@@ -109,7 +109,8 @@ def synthetic_records(n: int, seed: int = 0):
     return out
 
 
-QUERY_SLOTS = [
+# Shapes a person asks that the parser's labelled sets are thin on.
+EXTRA_SLOTS = [
     {"task": "chat", "max_size_gb": 2, "sort": "speed", "order": "desc"},
     {"status": "failed", "since_days": 7},
     {"task": "code", "sort": "quality", "order": "desc", "limit": 5},
@@ -121,6 +122,45 @@ QUERY_SLOTS = [
     {"model": "qwen2.5-7b", "since_days": 30, "sort": "speed"},
     {"task": "creative", "max_size_gb": 8, "min_tok_s": 10, "sort": "size"},
 ]
+
+
+def query_mix() -> list[dict]:
+    """What ``lqmf query`` and the chat send: the slots of every query utterance
+    in the parser's labelled sets (evals/parse/*.jsonl, as often as they occur
+    there), then EXTRA_SLOTS."""
+    import json
+
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.store.query import from_slots
+
+    mix = []
+    for path in sorted((ROOT / "evals" / "parse").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if item.get("intent") == "query":
+                mix.append(item.get("slots") or {})
+    out = []
+    for slots in mix + EXTRA_SLOTS:
+        try:
+            from_slots(slots)
+        except LqmfError:
+            continue
+        out.append(slots)
+    return out
+
+
+def shape(slots: dict) -> str:
+    """'task+max_size_gb / sort speed': the filters a query has, and its sort."""
+    from lqmf.tools.store.query import from_slots
+
+    q = from_slots(slots)
+    filters = "+".join(f.field.value for f in q.filters) or "no filter"
+    return f"{filters} / {'sort ' + q.sort.value if q.sort else 'newest first'}"
+
+
 SEMANTIC = ["runs where quality collapsed", "which quantizations ran out of memory",
             "small fast models that kept quality", "failed conversions of an unsupported architecture",
             "nearly lossless 8-bit runs", "slow runs of big models", "disk full while writing",
@@ -143,18 +183,32 @@ def measure(store, n_queries: int, label: str, scan: bool) -> dict:
 
     out = {}
     engines = [Engine.INDEX] + ([Engine.SCAN] if scan else [])
+    mix = query_mix()
     for engine in engines:
-        times = []
-        count = n_queries if engine is Engine.INDEX else min(n_queries, SCAN_QUERIES)
+        times: list[float] = []
+        by_shape: dict[str, list[float]] = {}
+        count = max(n_queries, len(mix)) if engine is Engine.INDEX else min(n_queries, SCAN_QUERIES)
         for i in range(count):
-            q = from_slots(QUERY_SLOTS[i % len(QUERY_SLOTS)])
+            slots = mix[i % len(mix)]
+            q = from_slots(slots)
             t = time.perf_counter()
             run(store, q, engine=engine)
             times.append((time.perf_counter() - t) * 1000)
+            by_shape.setdefault(shape(slots), []).append(times[-1])
         out[f"filter_sort_{engine.value}"] = (pct(times, 50), pct(times, 95))
         what = "side index SQL" if engine is Engine.INDEX else "Python scan of every record"
         print(f"  [{label}] filtered+sorted ({what}): p50 {pct(times, 50):.1f} ms, "
-              f"p95 {pct(times, 95):.1f} ms over {count} queries", flush=True)
+              f"p95 {pct(times, 95):.1f} ms over {count} queries of {len(by_shape)} shapes "
+              f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+        if engine is Engine.INDEX:
+            both = [t for k, ts in by_shape.items() if "no filter" not in k and "sort" in k.split(" / ")[1]
+                    for t in ts]
+            if both:
+                print(f"  [{label}]   of which with a filter and a sort: p50 {pct(both, 50):.1f} ms, "
+                      f"p95 {pct(both, 95):.1f} ms over {len(both)}", flush=True)
+            for k, ts in sorted(by_shape.items(), key=lambda kv: -pct(kv[1], 95)):
+                print(f"  [{label}]     {k:52} n={len(ts):3}  p50 {pct(ts, 50):6.1f}  p95 {pct(ts, 95):6.1f} ms")
+    filtered = [s for s in mix if from_slots(s).filters]   # semantic+filter: the text within them
     for name, slots in (("semantic", {"limit": 10}),
                         ("semantic+filter", None)):
         times, embed_ms = [], []
@@ -163,7 +217,7 @@ def measure(store, n_queries: int, label: str, scan: bool) -> dict:
             # a distinct text each time, so the embedding is really computed
             tail = rnd.choice(["please", "recently", "on my laptop", "for smollm2", "with gguf", "today"])
             text = f"{SEMANTIC[i % len(SEMANTIC)]} {tail} #{name}{i}"
-            q = from_slots(slots if slots is not None else QUERY_SLOTS[i % len(QUERY_SLOTS)], text)
+            q = from_slots(slots if slots is not None else filtered[i % len(filtered)], text)
             emb = embedder()
             hits_before, es0 = emb.cache_hits, emb.encode_s
             t = time.perf_counter()

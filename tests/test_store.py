@@ -279,3 +279,34 @@ def test_semantic_search_within_a_filter_takes_both_roads_to_the_same_runs(home,
     assert [(r.id, round(d, 5)) for r, d in broad] == [(r.id, round(d, 5)) for r, d in narrow]
     unfiltered = st.semantic("nearly lossless 8-bit runs", n=3)
     assert all(r.id.startswith("lossless-") for r, _ in unfiltered)
+
+
+def test_a_side_index_of_the_version_before_gains_task_bits_and_answers_the_same(home):
+    """A side index written before task_mask existed (tasks only as task_tags text,
+    the one wide runs_filters index): opening it fills the bits from the text and
+    swaps the indexes; task queries give the same runs as before."""
+    import sqlite3
+
+    from lqmf.tools.store import index as index_mod
+    from lqmf.tools.store.query import from_slots
+    from lqmf.tools.store.query_exec import Engine, run
+
+    st = default_store()
+    st.add_many(sample_records())
+    path = st.index.path
+    want = {t: [r.id for r in run(st, from_slots({"task": t, "sort": "size"}), Engine.SCAN).records]
+            for t in ("chat", "code")}
+    st.index.close()
+    c = sqlite3.connect(path)
+    for name in index_mod.INDEXES:
+        c.execute(f"DROP INDEX {name}")
+    c.execute("ALTER TABLE runs DROP COLUMN task_mask")
+    c.execute("CREATE INDEX runs_filters ON runs(task_tags, status, created_at, desc_id)")
+    c.commit()
+    c.close()
+    store_mod._STORES.clear()
+    st = default_store()
+    names = {r[0] for r in st.index._conn().raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert set(index_mod.INDEXES) <= names and "runs_filters" not in names
+    for task, ids in want.items():
+        assert ids and [r.id for r in run(st, from_slots({"task": task, "sort": "size"})).records] == ids
