@@ -274,7 +274,7 @@ def test_semantic_search_within_a_filter_takes_both_roads_to_the_same_runs(home,
     where = "model_key = ?"
     narrow = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
     assert [r.id for r, _ in narrow] and all(r.id.startswith("oom-") for r, _ in narrow)
-    monkeypatch.setattr(store_mod, "NARROW_MAX", 0)
+    monkeypatch.setattr(store_mod, "NARROW_SHARE", 0)
     broad = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
     assert [(r.id, round(d, 5)) for r, d in broad] == [(r.id, round(d, 5)) for r, d in narrow]
     unfiltered = st.semantic("nearly lossless 8-bit runs", n=3)
@@ -310,3 +310,43 @@ def test_a_side_index_of_the_version_before_gains_task_bits_and_answers_the_same
     assert set(index_mod.INDEXES) <= names and "runs_filters" not in names
     for task, ids in want.items():
         assert ids and [r.id for r in run(st, from_slots({"task": task, "sort": "size"})).records] == ids
+
+
+def test_a_run_written_by_one_client_of_a_server_shows_up_in_the_others(tmp_path, server, monkeypatch):
+    """Two clients (two LQMF_HOMEs, each its own side index) on one real Chroma
+    server: what one writes, the other finds in its next query, by filter, by
+    semantic search and by id; a delete reaches it too."""
+    from lqmf.tools.store import vectors as vectors_mod
+    from lqmf.tools.store.query import from_slots
+    from lqmf.tools.store.query_exec import run
+
+    monkeypatch.setattr(vectors_mod, "COLLECTION", "two_clients")
+    monkeypatch.setenv("LQMF_CHROMA_URL", server.url)
+
+    def client(name: str) -> ChromaStore:
+        monkeypatch.setenv("LQMF_HOME", str(tmp_path / name))
+        store_mod._STORES.clear()
+        return default_store()
+
+    alice = client("alice")
+    alice.add_many(sample_records())
+    bob = client("bob")                                   # opens after: pulls all of them
+    assert bob.index.path != alice.index.path
+    assert sorted(r.id for r in bob.all()) == sorted(r.id for r in sample_records())
+    late = rec("mistral-7b", "Q2_K", status="failed", kind="quantize", error="the disk filled up", id="alice-late")
+    alice.add(late)
+    bob.SYNC_EVERY_S = 0.0                                # the next query looks at the server
+    res = run(bob, from_slots({"status": "failed", "model": "mistral-7b"}))
+    assert "alice-late" in [r.id for r in res.records]
+    assert bob.get(["alice-late"])[0] == late                                # exact
+    assert bob.semantic("the disk filled up", n=1)[0][0].id == "alice-late"
+    mine = rec("smollm2", "Q8_0", id="bob-own")
+    bob.add(mine)
+    alice.SYNC_EVERY_S = 0.0
+    alice.maybe_sync()
+    assert alice.get(["bob-own"]) == [mine]
+    assert alice.pull_shared() == 0                       # incremental: nothing new, nothing read again
+    alice.delete(["sm-q80"])
+    bob.add(rec(id="bob-after-delete"))                   # positions moved: alice reads every id again
+    alice.maybe_sync()
+    assert alice.get(["bob-after-delete"]) and not alice.get(["sm-q80"])

@@ -252,10 +252,11 @@ class SideIndex:
                 found[row[0]] = schema.from_row(row[1:-1], row[-1])
         return [found[i] for i in rowids if i in found]
 
-    def matching(self, where_sql: str, params: Sequence, limit: int) -> list[tuple[int, str, float]]:
-        """(rowid, desc_id, created_at) of runs matching, at most ``limit``."""
-        sql = f"SELECT rowid, desc_id, created_at FROM runs WHERE {where_sql} LIMIT {int(limit)}"
-        return self._conn().raw.execute(sql, params).fetchall()
+    def descriptions_matching(self, where_sql: str, params: Sequence) -> list[str]:
+        """The distinct description ids of the runs matching (read from runs_by_desc,
+        which carries the filter columns, in description order)."""
+        sql = f"SELECT DISTINCT desc_id FROM runs INDEXED BY runs_by_desc WHERE {where_sql}"
+        return [r[0] for r in self._conn().raw.execute(sql, params)]
 
     def iter_records(self, batch: int = 2000) -> Iterator[ExperimentRecord]:
         after = ""
