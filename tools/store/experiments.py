@@ -208,12 +208,13 @@ class ChromaStore:
         vec = embedder().embed([text])[0]
         total = self.vectors.count()
         if where_sql:
-            # the descriptions of the matching runs: one pass over runs_by_desc, a
-            # few thousand ids at most (runs that read the same share one)
-            descs = self.index.descriptions_matching(where_sql, params)
+            # the descriptions of the matching runs: one pass over runs_by_desc
+            # (runs that read the same share one), stopped when they are too many
+            most = int(NARROW_SHARE * total)
+            descs = self.index.descriptions_matching(where_sql, params, most + 1)
             if not descs:
                 return []
-            if len(descs) <= NARROW_SHARE * total:
+            if len(descs) <= most:
                 # n nearest of those descriptions give at least n runs
                 hits = self.vectors.nearest(vec, min(n, len(descs)), descs)
                 rows = self.index.by_descriptions([d for d, _ in hits], where_sql, params, n)

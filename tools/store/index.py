@@ -19,13 +19,12 @@ from typing import Iterator, Sequence
 from lqmf.tools.store import schema
 from lqmf.tools.store.records import ExperimentRecord
 
-# The columns every query filter reads (tools/store/query.Filter.sql; only a
-# family name's LIKE on family_tag/architecture is left to the table). Each
+# The columns every query filter reads (tools/store/query.Filter.sql). Each
 # index below carries them after its leading columns, so a filter is checked
 # inside the index: sorting walks one index in order and stops after the
 # limit, counting reads one index, and neither visits the table.
 CARRIED = ["task_mask", "status", "kind", "bits", "method", "quant_type", "model_key",
-           "size_bytes", "gen_tok_s"]
+           "size_bytes", "gen_tok_s", "family_tag", "architecture"]
 # Sorted columns get (col, created_at DESC) and (col DESC, created_at DESC), so
 # "sort by col, newest first among equals, NULLs last, first n" walks an index
 # (tools/store/query.Query.order_sql); a range filter on col seeks into it.
@@ -252,10 +251,10 @@ class SideIndex:
                 found[row[0]] = schema.from_row(row[1:-1], row[-1])
         return [found[i] for i in rowids if i in found]
 
-    def descriptions_matching(self, where_sql: str, params: Sequence) -> list[str]:
-        """The distinct description ids of the runs matching (read from runs_by_desc,
-        which carries the filter columns, in description order)."""
-        sql = f"SELECT DISTINCT desc_id FROM runs INDEXED BY runs_by_desc WHERE {where_sql}"
+    def descriptions_matching(self, where_sql: str, params: Sequence, limit: int) -> list[str]:
+        """The distinct description ids of the runs matching, at most ``limit`` (read
+        from runs_by_desc, which carries the filter columns, in description order)."""
+        sql = f"SELECT DISTINCT desc_id FROM runs INDEXED BY runs_by_desc WHERE {where_sql} LIMIT {int(limit)}"
         return [r[0] for r in self._conn().raw.execute(sql, params)]
 
     def iter_records(self, batch: int = 2000) -> Iterator[ExperimentRecord]:
@@ -272,15 +271,15 @@ class SideIndex:
         """(description id, record) of runs with these descriptions, nearest
         description first, newest run first within one, filtered, at most ``limit``."""
         c = self._conn().raw
-        # hits in rank order (the rowid), each joined through runs_by_desc newest first:
-        # the ORDER BY needs no sort, and the scan stops after ``limit`` rows
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS hits (rank INTEGER PRIMARY KEY, desc_id TEXT)")
-        c.execute("DELETE FROM hits")
-        c.executemany("INSERT INTO hits VALUES (?, ?)", list(enumerate(dict.fromkeys(ranked))))
-        sql = ("SELECT r.rowid, r.desc_id FROM hits h CROSS JOIN runs r INDEXED BY runs_by_desc "
-               "ON r.desc_id = h.desc_id" + (f" WHERE {where_sql}" if where_sql else "")
-               + f" ORDER BY h.rank, r.created_at DESC LIMIT {int(limit)}")
-        picked = c.execute(sql, params).fetchall()
+        # one short walk of runs_by_desc per description, newest first, until
+        # ``limit`` runs (a join lets the planner build a Bloom filter over every run)
+        sql = ("SELECT rowid FROM runs INDEXED BY runs_by_desc WHERE desc_id = ?"
+               + (f" AND {where_sql}" if where_sql else "") + " ORDER BY created_at DESC LIMIT ?")
+        picked: list[tuple[int, str]] = []
+        for d in dict.fromkeys(ranked):
+            if len(picked) >= limit:
+                break
+            picked += [(r[0], d) for r in c.execute(sql, [d, *params, limit - len(picked)])]
         records = self.get_rowids([rowid for rowid, _ in picked])
         return [(d, r) for (_, d), r in zip(picked, records)]
 
