@@ -11,6 +11,9 @@ record, import at least as fast as the layout before. The figures of the
 layout before (one Chroma entry per run, the record as metadata), measured by
 this bench on commit eb2cf5c, are in bench/store_bench_baseline.json and are
 printed side by side with today's.
+The query mix is what ``lqmf query`` and the chat send: the slots of every
+query utterance in evals/parse/*.jsonl, plus a few shapes they are thin on;
+p50/p95 are printed per shape (its filters and sort).
 Records are synthetic but shaped like real ones: catalog models, real quant
 types, sizes from bits per weight, speeds from memory bandwidth, KLD from
 llama.cpp's published scale, realistic failures.
@@ -373,6 +376,11 @@ def main() -> int:
             print(f"  [server] size on disk: server {dir_bytes(work / 'server') / 1e6:.1f} MB, "
                   f"side index {dir_bytes_glob(sstore.index.path) / 1e6:.1f} MB", flush=True)
             measure(sstore, args.queries, "server", not args.no_scan)
+            os.environ["LQMF_HOME"] = str(work / "server-home-2")   # a second client, empty
+            t = time.perf_counter()
+            other = ChromaStore(url=url)
+            print(f"  [server] a second client's first open, pulling every run into its side index: "
+                  f"{time.perf_counter() - t:.1f} s for {other.count()} runs", flush=True)
         side_by_side(args.n, new)
     finally:
         if server is not None:

@@ -2,12 +2,13 @@
 
 Chroma has no ORDER BY and keeps one SQL row per metadata key, so the store
 keeps its records here instead: ``runs`` holds the columns queries filter and
-sort on (tools/store/schema.COLUMNS, B-tree indexes on the usual ones),
+sort on (tools/store/schema.COLUMNS; its indexes, ``INDEXES``, each carry
+every column a filter reads, so a query reads one index and then the table
+rows it shows),
 ``bodies`` the rest of each record as compact JSON, ``descriptions`` the
 embedded sentences (one per distinct text, shared by the runs that have it;
 Chroma holds their vectors under the same id) and ``meta`` small state (how
-far the journal was imported). A narrow ``runs`` table keeps a full scan of
-100,000 records at a few ms.
+far the journal was imported, or a server's runs pulled).
 """
 from __future__ import annotations
 
