@@ -49,8 +49,12 @@ demo: setup
 test: setup lint
 	$(VENV)/bin/pytest -q
 
+# mypy reads the four folders as the one package `lqmf` ([tool.mypy] in pyproject.toml) through
+# .lqmf-path/lqmf: relative symlinks made here, gitignored; mypy has no package-dir mapping of its own.
 lint: setup
 	$(VENV)/bin/ruff check .
+	@mkdir -p .lqmf-path/lqmf && for p in copilot tools prompts knowledge; do ln -sfn ../../$$p .lqmf-path/lqmf/$$p; done
+	$(VENV)/bin/mypy
 
 test-fast: setup
 	$(VENV)/bin/pytest -q -m "not slow"

@@ -43,9 +43,9 @@ class Commands:
 
     def cmd_jobs(self, arg: str = "") -> None:
         """Show the job queue (running, queued and recent jobs)."""
-        from lqmf.copilot.tools_registry import jobs
+        from lqmf.copilot.tools_registry import ToolContext, jobs
 
-        self.io.blocks(jobs(job_id=arg or None).blocks)
+        self.io.blocks(jobs(ToolContext(self.repl.session.app), job_id=arg or None).blocks)
 
     def cmd_history(self, arg: str = "") -> None:
         """Show this conversation so far."""
@@ -67,14 +67,14 @@ class Commands:
             self.io.output("This is the last conversation already." if thread else "There is no saved conversation.")
             self.repl.show_resumed()
             return
-        self.repl.session = Session(resume=True, thread_id=thread)
+        self.repl.session = Session(resume=True, thread_id=thread, app=self.repl.session.app)
         self.repl.show_resumed()
 
     def cmd_models(self, arg: str = "") -> None:
         """List the models I know (bundled ones first)."""
-        from lqmf.copilot.tools_registry import models
+        from lqmf.copilot.tools_registry import ToolContext, models
 
-        self.io.blocks(models().blocks)
+        self.io.blocks(models(ToolContext(self.repl.session.app)).blocks)
 
     def cmd_tutorial(self, arg: str = "") -> None:
         """Guided tutorials: /tutorial lists them with your progress; /tutorial NAME starts one; /tutorial skip, /tutorial quit."""

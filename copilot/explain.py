@@ -42,8 +42,9 @@ class Answer:
         return f"{SOURCE_DIR}/{self.doc}.md" if self.doc else None
 
 
-def answer(question: str, use_llm: bool = True) -> Answer:
-    """The grounded answer to one question."""
+def answer(question: str, use_llm: bool = True, reply=None) -> Answer:
+    """The grounded answer to one question. ``reply(text, history)``: the LLM to
+    phrase it (the caller's, e.g. the App's; default: ``copilot.llm.reply``)."""
     from lqmf.tools.docs_index import search
 
     question = " ".join((question or "").split())
@@ -55,19 +56,19 @@ def answer(question: str, use_llm: bool = True) -> Answer:
     own = _own_runs(question)
     plain = _plain(best, hits, own)
     if use_llm:
-        phrased = _phrase(question, best, own)
+        phrased = _phrase(question, best, own, reply)
         if phrased:
             return Answer(f"{phrased}\n(Source: {SOURCE_DIR}/{best.doc}.md)", best.doc, hits, own, True)
     return Answer(plain, best.doc, hits, own)
 
 
-def explain(topic: str | None, question: str | None = None) -> str:
+def explain(topic: str | None, question: str | None = None, reply=None) -> str:
     """The text for the explain tool: ``question`` is the user's whole
     utterance when the caller has it, ``topic`` the parser's topic slot."""
     text = (question or topic or "").strip()
     if not text:
         return "What should I explain? I have notes on: " + ", ".join(topic_titles()) + "."
-    return answer(text).text
+    return answer(text, reply=reply).text
 
 
 def find(topic: str) -> str | None:
@@ -169,15 +170,19 @@ def _prompt() -> str:
     return (Path(prompts.__file__).resolve().parent / "explain.md").read_text(encoding="utf-8")
 
 
-def _phrase(question: str, best, own: list) -> str | None:
-    from lqmf.copilot import llm
+def _phrase(question: str, best, own: list, reply_fn=None) -> str | None:
     from lqmf.tools import docs
+
+    if reply_fn is None:
+        from lqmf.copilot import llm
+
+        reply_fn = llm.reply
 
     doc = docs.load()[best.doc]
     notes = f"{doc.headline}\n{doc.intro}" + (f"\n{best.section}\n{best.text}" if best.section != docs.INTRO else "")
     numbers = "\n".join([line for o in own for line in o.lines()] + _bundled_caveats(own)) or "(none)"
     text = _prompt().replace("{question}", question).replace("{notes}", notes).replace("{numbers}", numbers)
-    reply = _clean(llm.reply(text, []) or "")
+    reply = _clean(reply_fn(text, []) or "")
     if not reply or "NO_ANSWER" in reply:
         return None
     if not grounded(reply, notes + "\n" + numbers + "\n" + question):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from lqmf.copilot.app import App
 from lqmf.copilot.nodes.act import act
 from lqmf.copilot.nodes.ask import ask
 from lqmf.copilot.nodes.plan import plan
@@ -29,7 +30,8 @@ def after_ask(state: ChatState) -> str:
 
 
 def build(checkpointer=None):
-    g = StateGraph(ChatState, input_schema=ChatInput)
+    # the nodes' dependencies (store, job queue, LLM, clock) come as the runtime context
+    g = StateGraph(ChatState, input_schema=ChatInput, context_schema=App)
     g.add_node("sync", sync)
     g.add_node("understand", understand)
     g.add_node("plan", plan)

@@ -94,6 +94,6 @@ def rich_renderable(block: dict):
         for r in block["rows"]:
             t.add_row(*r)
         return t
-    style = {"warn": "yellow", "error": "bold red"}.get(kind, "")
-    prefix = {"warn": "warning: ", "error": "error: "}.get(kind, "")
+    style = {"warn": "yellow", "error": "bold red"}.get(kind or "", "")
+    prefix = {"warn": "warning: ", "error": "error: "}.get(kind or "", "")
     return Text(prefix + block.get("text", ""), style=style)

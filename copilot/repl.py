@@ -11,7 +11,7 @@ import threading
 import time
 from typing import TextIO
 
-from lqmf.copilot import backends
+from lqmf.copilot.app import jobs as app_jobs
 from lqmf.copilot.commands import Commands, Quit
 from lqmf.copilot.io import IO
 
@@ -93,7 +93,7 @@ class Repl:
         try:
             while time.monotonic() < end:
                 active = [t for t in self.session.active_jobs()
-                          if (row := backends.get_job(t["job_id"])) and row["status"] not in backends.FINAL]
+                          if (view := app_jobs.get(self.session.app, t["job_id"])) and not view.done]
                 if not active:
                     break
                 time.sleep(0.1)
@@ -107,8 +107,8 @@ class Repl:
         for t in self.session.active_jobs():
             what = " ".join(x for x in (t.get("tool"), t.get("model"), t.get("quant_type")) if x)
             try:
-                row = backends.cancel_job(t["job_id"])
-                self.io.output(f"Cancelled job {t['job_id']} ({what}): {row['status'] if row else 'gone'}.")
+                view = app_jobs.cancel(self.session.app, t["job_id"])
+                self.io.output(f"Cancelled job {t['job_id']} ({what}): {view.status.value}.")
             except Exception as e:  # it finished meanwhile, or the store is gone: say so and go on
                 self.io.output(f"Job {t['job_id']} ({what}) was not cancelled: {e}")
 
@@ -118,15 +118,15 @@ class Repl:
 
     def show_resumed(self) -> None:
         """After a restart: the true state of this conversation's jobs, and its pending question."""
+        from lqmf.copilot.journal import journaled
         from lqmf.copilot.render import jobs_table
-        from lqmf.copilot.session import journaled
 
         s = self.session
         if s.cut_off():
             self.io.output("The last turn was cut off before it finished; nothing of it was repeated.")
         ids = list(dict.fromkeys([t["job_id"] for t in s.values().get("tracked") or []] +
                                  [j["job_id"] for j in journaled(s.thread_id)]))
-        rows = [r for r in (backends.get_job(i) for i in ids) if r]
+        rows = [v.row() for v in (app_jobs.get(s.app, i) for i in ids) if v]
         if rows:
             self.io.output("Jobs of this conversation, as the job store has them now:")
             self.io.blocks([jobs_table(rows)])
@@ -173,8 +173,9 @@ class Repl:
         while not self._stop.wait(1.0):
             try:
                 active = self.session.active_jobs()
-                rows = [r for r in (backends.get_job(t["job_id"]) for t in active) if r]
-                running = [r for r in rows if r["status"] in backends.ACTIVE]
+                views = [v for v in (app_jobs.get(self.session.app, t["job_id"]) for t in active) if v]
+                rows = [v.row() for v in views]
+                running = [v.row() for v in views if not v.done]
                 parts = []
                 for r in running[:2]:
                     pct = f" {progress_bar(r['progress'])}" if isinstance(r.get("progress"), (int, float)) else ""
@@ -196,13 +197,14 @@ class Repl:
         from prompt_toolkit.history import FileHistory
         from prompt_toolkit.patch_stdout import patch_stdout
 
-        from lqmf import knowledge
-        from lqmf.tools.config import data_dir
-        from lqmf.tools.quantize.types import QuantType
+        from pathlib import Path
 
-        words = ["/" + n for n in self.commands.names()] + [q.value for q in QuantType] + \
-            [e["name"] for e in knowledge.catalog()] + ["quantize", "benchmark", "compare", "explain", "cancel"]
-        ps = PromptSession(history=FileHistory(str(data_dir() / "chat_history")),
+        from lqmf.copilot.app.models import catalog, data_dir
+        from lqmf.copilot.app.types import quant_type_names
+
+        words = ["/" + n for n in self.commands.names()] + quant_type_names() + \
+            [e["name"] for e in catalog()] + ["quantize", "benchmark", "compare", "explain", "cancel"]
+        ps: PromptSession[str] = PromptSession(history=FileHistory(str(Path(data_dir()) / "chat_history")),
                            completer=WordCompleter(words, ignore_case=True, WORD=True),
                            bottom_toolbar=self.toolbar, refresh_interval=1.0)
         self.io.output("LQMF Copilot. Ask in plain words; /help lists commands, /quit leaves.")

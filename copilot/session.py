@@ -4,14 +4,15 @@ built in a background thread so the prompt can show at once; the first turn
 waits for it if it must."""
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lqmf.tools.config import data_dir, sub_dir
+from lqmf.copilot.journal import journal, journal_path, journaled  # noqa: F401 - re-exported
+from lqmf.tools.config import data_dir
 
 THREADS_FILE = "chat_threads.txt"
 
@@ -63,29 +64,6 @@ def last_thread() -> str | None:
     return lines[-1] if lines else None
 
 
-def journal_path(thread_id: str) -> Path:
-    return sub_dir("chat_jobs") / f"{thread_id}.jsonl"
-
-
-def journal(thread_id: str, job_id: str, tool: str, args: dict) -> None:
-    """Note a submitted job at once, so a kill before the checkpoint cannot hide it."""
-    with open(journal_path(thread_id), "a") as f:
-        f.write(json.dumps({"job_id": job_id, "tool": tool, "model": args.get("model"),
-                            "quant_type": args.get("quant_type")}) + "\n")
-
-
-def journaled(thread_id: str) -> list[dict]:
-    path = journal_path(thread_id)
-    out = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
-
-
 @dataclass
 class Turn:
     blocks: list[dict] = field(default_factory=list)
@@ -96,7 +74,12 @@ class Turn:
 
 class Session:
     def __init__(self, resume: bool = False, thread_id: str | None = None, load_now: bool = True,
-                 warm_docs: bool = False):
+                 warm_docs: bool = False, app=None):
+        """``app``: the dependencies the graph's nodes get as their runtime context
+        (``lqmf.copilot.app.App``; the default one unless a test passes its own)."""
+        from lqmf.copilot.app import App
+
+        self.app = app if app is not None else App.default()
         self.thread_id = thread_id or (last_thread() if resume else None) or uuid.uuid4().hex[:12]
         self.resumed = bool(resume and self.thread_id == last_thread())
         if not self.resumed:
@@ -189,7 +172,11 @@ class Session:
         conn = sqlite3.connect(str(db_path()), check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         self._conn = conn
-        return build(saver_cls(conn))
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+        # the state holds plain data and one enum of ours (Step.tool): allow exactly that
+        serde = JsonPlusSerializer(allowed_msgpack_modules=[("lqmf.copilot.state", "ToolName")])
+        return build(saver_cls(conn, serde=serde))
 
     def send(self, text: str, on_blocks=None, via: str = "text") -> Turn:
         """Run one turn: a new utterance, or the answer to the pending question."""
@@ -209,8 +196,8 @@ class Session:
                 if on_blocks:
                     on_blocks(note)
             t0 = time.perf_counter()
-            inp = Command(resume=text) if self.pending() is not None else {"text": text, "via": via}
-            for update in graph.stream(inp, self.config, stream_mode="updates"):
+            inp: Any = Command(resume=text) if self.pending() is not None else {"text": text, "via": via}
+            for update in graph.stream(inp, self.config, stream_mode="updates", context=self.app):
                 for node, upd in update.items():
                     if node == "__interrupt__":
                         turn.question = dict(upd[0].value)

@@ -20,27 +20,16 @@ class Settings:
     llm: str = "none"
     llm_model: str = ""
     llm_url: str = ""
-    dry_run: str = ""
     bench_chunks: int = 0
-    no_worker: bool = False
 
 
 def load(config: Mapping | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     data = user_config() if config is None else config
-    chat = data.get("chat", {}) or {}
     env = os.environ if environ is None else environ
     return Settings(
         llm=str(get("chat.llm", config=data, environ=env)),
         llm_model=str(get("chat.llm_model", config=data, environ=env)),
         llm_url=str(get("chat.llm_url", config=data, environ=env)),
-        dry_run=_dry(env.get("LQMF_CHAT_DRY_RUN", chat.get("dry_run", ""))),
         bench_chunks=int(get("chat.bench_chunks", config=data, environ=env)),
-        no_worker=bool(get("chat.no_worker", config=data, environ=env)),
     )
 
-
-def _dry(value) -> str:
-    v = str(value or "").strip().lower()
-    if v in ("", "0", "false", "no", "none"):
-        return ""
-    return "noop" if v in ("1", "true", "yes") else v

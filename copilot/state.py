@@ -17,7 +17,26 @@ from lqmf.copilot.parser.schema import Intent as ParserIntent
 # What the user wants: the parse contract's intents (copilot/parser/schema.py)
 # plus two of the copilot's own: PICK, a reference into the last listing
 # ("the second one"), and TICK, a sync turn when a job finished (no user text).
-Intent = StrEnum("Intent", {**{i.name: i.value for i in ParserIntent}, "PICK": "pick", "TICK": "tick"})
+# Spelled out so a type checker sees the members; the assertion below holds it to the parser's.
+class Intent(StrEnum):
+    QUANTIZE = "quantize"
+    TUNE = "tune"
+    BENCHMARK = "benchmark"
+    COMPARE = "compare"
+    QUERY = "query"
+    RECOMMEND = "recommend"
+    JOBS = "jobs"
+    CANCEL = "cancel"
+    EXPLAIN = "explain"
+    TUTORIAL = "tutorial"
+    HELP = "help"
+    UNKNOWN = "unknown"
+    PICK = "pick"
+    TICK = "tick"
+
+
+assert {(i.name, i.value) for i in Intent} == {(i.name, i.value) for i in ParserIntent} | {
+    ("PICK", "pick"), ("TICK", "tick")}, "copilot Intent = the parser's intents + PICK + TICK"
 
 
 class AskResult(StrEnum):
@@ -29,11 +48,26 @@ class AskResult(StrEnum):
     REDIRECT = "redirect"      # a new request instead: understand it
 
 
+class ToolName(StrEnum):
+    """The tools a plan's steps call (``tools_registry.TOOLS`` has one per name)."""
+
+    QUANTIZE = "quantize"
+    BENCHMARK = "benchmark"
+    QUERY = "query"
+    COMPARE = "compare"
+    RECOMMEND = "recommend"
+    JOBS = "jobs"
+    CANCEL = "cancel"
+    EXPLAIN = "explain"
+    HELP = "help"
+    MODELS = "models"
+
+
 class Step(TypedDict, total=False):
     """One tool call of a plan."""
 
     id: str            # unique within the conversation ("s7")
-    tool: str          # a ``tools_registry.ToolName`` value
+    tool: ToolName
     args: dict         # keyword arguments for the tool
     label: str         # one line shown to the user
     expensive: bool    # needs a confirmation before it runs
@@ -62,6 +96,87 @@ class Tracked(TypedDict, total=False):
     announced: bool
 
 
+class Request(TypedDict, total=False):
+    """The request being built over the turns of one task: the intent, the parse
+    contract's slots (copilot/parser/schema.py) and the copilot's extras
+    (``nodes/resolve.EXTRAS``)."""
+
+    intent: str
+    model: str
+    quant_type: str
+    quant_types: list[str]
+    bits: int
+    method: str
+    methods: list[str]
+    priority: str
+    device: str
+    task: str
+    job_id: str
+    status: str
+    topic: str
+    sort: str
+    order: str
+    limit: int
+    max_kld: float
+    max_size_gb: float
+    max_ppl_delta_pct: float
+    vram_gb: float
+    ram_gb: float
+    min_tok_s: float
+    since_days: float
+    # extras of the copilot (not the parser's)
+    revise: bool
+    ref: str
+    and_benchmark: bool
+    affirm: bool
+    deny: bool
+    pick: int
+    model_from_focus: bool
+    replace_jobs: list[str]
+    unsure: bool
+    chitchat: str
+    bad_types: list[str]
+
+
+class BatchItem(TypedDict, total=False):
+    """One quantize job of the last batch ("benchmark them")."""
+
+    model: str
+    quant_type: str | None
+    job_id: str
+    artifact: str | None
+
+
+class Focus(TypedDict, total=False):
+    """What "it" and "them" refer to."""
+
+    model: str | None
+    quant_type: str | None
+    method: str | None
+    artifact: str | None
+    job_id: str | None
+    batch: list[BatchItem]
+    batch_jobs: list[str]
+    last_request: Request
+    """The last task (quantize/benchmark/tune), for "now do Q8_0"."""
+
+
+class GoalLimits(TypedDict, total=False):
+    """What a tune run must meet: the smallest candidate within every limit given."""
+
+    max_kld: float
+    max_ppl_delta_pct: float
+    max_size_gb: float
+
+
+class Goal(GoalLimits, total=False):
+    """A tune goal being watched: its limits, the benchmark jobs of its candidates,
+    and whether its answer was given."""
+
+    jobs: list[str]
+    announced: bool
+
+
 def merge_dict(old: dict | None, new: dict | None) -> dict:
     """Reducer: keys of ``new`` overwrite; ``None`` in new (the whole value) clears."""
     if new is None:
@@ -71,13 +186,13 @@ def merge_dict(old: dict | None, new: dict | None) -> dict:
 
 def upsert_tracked(old: list[Tracked] | None, new: list[Tracked] | None) -> list[Tracked]:
     """Reducer: update tracked jobs by job id, append new ones, keep order."""
-    out = [dict(t) for t in (old or [])]
+    out: list[Tracked] = [Tracked(**t) for t in (old or [])]
     index = {t["job_id"]: i for i, t in enumerate(out)}
     for t in new or []:
         i = index.get(t["job_id"])
         if i is None:
             index[t["job_id"]] = len(out)
-            out.append(dict(t))
+            out.append(Tracked(**t))
         else:
             out[i].update(t)
     return out
@@ -116,13 +231,18 @@ class ChatState(ChatInput, total=False):
     """The ``Intent`` of this turn's text."""
     slots: dict
     """This turn's slots, as the parser gave them (plus copilot extras such as ``pick``)."""
-    request: Annotated[dict, merge_dict]
+    request: Annotated[Request, merge_dict]
     """The request being built: ``intent`` plus slots merged over the turns of one task;
     cleared (``None``) when the task is done or dropped."""
-    focus: Annotated[dict, merge_dict]
+    focus: Annotated[Focus, merge_dict]
     """What "it" refers to: the last model, quant_type, method, artifact and job."""
     plan: list[Step]
     """The steps planned for the current request, shown before they run."""
+    plan_goal: GoalLimits | None
+    """The tune goal of the current plan (None when the plan has none); ``act`` turns it
+    into ``goal`` with the plan's benchmark jobs."""
+    goal: Goal | None
+    """The tune goal being watched; ``sync`` answers it when its jobs are done."""
     question: Question | None
     """The question ``ask`` will put to the user, or None when nothing is missing."""
     confirmed: bool

@@ -1,176 +1,224 @@
 """Every tool the copilot can call, in one explicit registry keyed by
 ``ToolName``. A tool is a typed function whose docstring is its description;
-it returns a ``ToolOutcome`` (blocks to show, data for the state). Long tools
-(quantize, benchmark) only submit a scheduler job and return at once."""
+it calls only the application layer (``lqmf.copilot.app``) and returns a
+``ToolOutcome``: the blocks to show, its data, and its own effects on the
+conversation (jobs to track, what "it" now refers to, the rows to pick from),
+which ``act`` applies without knowing the tool. Long tools (quantize,
+benchmark) only submit a scheduler job and return at once."""
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from lqmf.copilot import backends, render
+from lqmf.copilot import render
+from lqmf.copilot.app.types import Status
+from lqmf.copilot.state import BatchItem, Focus, Step, ToolName, Tracked
 from lqmf.tools.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from lqmf.copilot.app import App
 
-class ToolName(StrEnum):
-    QUANTIZE = "quantize"
-    BENCHMARK = "benchmark"
-    QUERY = "query"
-    COMPARE = "compare"
-    RECOMMEND = "recommend"
-    JOBS = "jobs"
-    CANCEL = "cancel"
-    EXPLAIN = "explain"
-    HELP = "help"
-    MODELS = "models"
+__all__ = ["LONG", "REGISTRY", "TOOLS", "Tool", "ToolContext", "ToolName", "ToolOutcome", "call", "describe"]
 
 
-LONG = frozenset({ToolName.QUANTIZE, ToolName.BENCHMARK})
+@dataclass
+class ToolContext:
+    """What a tool sees besides its arguments: the application layer, the step it
+    runs for, and the jobs this conversation tracks."""
+
+    app: "App"
+    step: Step | None = None
+    tracked: list[Tracked] = field(default_factory=list)
 
 
 @dataclass
 class ToolOutcome:
     blocks: list[dict] = field(default_factory=list)
     data: dict = field(default_factory=dict)
+    # effects on the conversation state (``act`` applies them in step order)
+    tracked: list[Tracked] = field(default_factory=list)
+    """Jobs to track (new ones carry ``tool``; they are journaled at once) or updates to tracked ones."""
+    focus: Focus = field(default_factory=dict)  # type: ignore[assignment]
+    """What "it" refers to from now on (merged over the focus)."""
+    batch: list[BatchItem] = field(default_factory=list)
+    """Items of this turn's batch ("benchmark them")."""
+    listing: list[dict] | None = None
+    """The rows shown, for "the second one"."""
 
 
-def quantize(model: str, quant_type: str, method: str | None = None, priority: str | None = None) -> ToolOutcome:
+def _step_id(ctx: ToolContext) -> str:
+    return (ctx.step or {}).get("id", "")
+
+
+def quantize(ctx: ToolContext, model: str, quant_type: str, method: str | None = None,
+             priority: str | None = None) -> ToolOutcome:
     """Submit a job that makes a quantized copy of a model (a scheduler job; returns at once)."""
-    args = {k: v for k, v in {"model": model, "quant_type": quant_type, "method": method}.items() if v}
-    job_id = backends.submit("quantize", args, priority=priority)
+    from lqmf.copilot.app import quantize as q
+
+    job_id = q.submit_one(ctx.app, model, quant_type, method=method, priority=priority)
+    t: Tracked = {"job_id": job_id, "step_id": _step_id(ctx), "tool": ToolName.QUANTIZE.value, "model": model,
+                  "quant_type": quant_type, "status": Status.QUEUED.value, "announced": False}
+    item: BatchItem = {"model": model, "quant_type": quant_type, "job_id": job_id}
     return ToolOutcome([render.text(f"Submitted job {job_id}: quantize {model} to {quant_type}.")],
-                       {"job_id": job_id})
+                       {"job_id": job_id}, tracked=[t], focus={**item, "artifact": None}, batch=[item])
 
 
-def benchmark(model: str, quant_type: str | None = None, artifact: str | None = None,
+def benchmark(ctx: ToolContext, model: str, quant_type: str | None = None, artifact: str | None = None,
               job_id: str | None = None) -> ToolOutcome:
     """Submit a job that measures speed, size and quality of a model or artifact.
     ``job_id``: the quantize job that makes the artifact (the benchmark waits for it)."""
+    from lqmf.copilot.app import benchmark as b
     from lqmf.copilot.settings import load
 
-    target: str | dict = artifact or model
-    depends_on = None
-    if job_id:
-        row = backends.get_job(job_id)
-        if row is None or row["status"] != "succeeded" or not artifact:
-            target, depends_on = {"from_job": job_id}, job_id
-    args: dict = {"target": target, "quant_type": quant_type if not artifact else None}
-    if load().bench_chunks:
-        args["chunks"] = load().bench_chunks
-    new_id = backends.submit("benchmark", {k: v for k, v in args.items() if v}, depends_on=depends_on)
+    new_id, depends_on = b.submit_one(ctx.app, model=model, quant_type=quant_type, artifact=artifact,
+                                      after_job=job_id, chunks=load().bench_chunks or None)
     what = " ".join(x for x in (model, quant_type) if x)
     after = f" (after job {depends_on})" if depends_on else ""
-    return ToolOutcome([render.text(f"Submitted job {new_id}: benchmark {what}{after}.")], {"job_id": new_id})
+    t: Tracked = {"job_id": new_id, "step_id": _step_id(ctx), "tool": ToolName.BENCHMARK.value, "model": model,
+                  "quant_type": quant_type, "status": Status.QUEUED.value, "announced": False}
+    return ToolOutcome([render.text(f"Submitted job {new_id}: benchmark {what}{after}.")], {"job_id": new_id},
+                       tracked=[t])
 
 
-def query(**slots) -> ToolOutcome:
+def query(ctx: ToolContext, **slots) -> ToolOutcome:
     """Search past experiments (filter, sort, limit) and show them as a table."""
-    rows, note = backends.query(slots)
+    from lqmf.copilot.app.query import rows as query_rows
+
+    rows, note = query_rows(ctx.app, slots)
     out = [render.text(note)] if note else []
     if not rows:
         return ToolOutcome(out or [render.text("No experiments match; quantize or benchmark a model first.")],
                            {"rows": []})
     out.append(render.records_table(rows, "Experiments"))
-    return ToolOutcome(out, {"rows": rows})
+    return ToolOutcome(out, {"rows": rows}, listing=rows)
 
 
-def compare(model: str | None = None, quant_types: list[str] | None = None,
+def _comparison_block(comparison, title: str) -> dict:
+    """The comparison as a table: one row per metric, deltas against the first run."""
+    heads = [f"{r.model_name or r.model} {r.quant_type or ''}".strip() for r in comparison.records]
+    body = []
+    for row in comparison.rows:
+        m = row[0].metric
+        cells = []
+        for d in row:
+            text = "" if d.value is None else render._size(d.value) if m.fmt == "bytes" else m.fmt.format(d.value)
+            if d.pct is not None:
+                text += f" ({d.pct:+.1f}%{', ' + d.verdict if d.verdict in ('better', 'worse') else ''})"
+            cells.append(text)
+        body.append([f"{m.label} ({'↑' if m.better.value == 'higher' else '↓'})", *cells])
+    return render.table(title, ["", *heads], body)
+
+
+def compare(ctx: ToolContext, model: str | None = None, quant_types: list[str] | None = None,
             methods: list[str] | None = None) -> ToolOutcome:
-    """Compare the latest results of two or more quant types side by side."""
-    rows = [r for r in backends.records() if r.get("status") == "succeeded"]
-    if model:
-        rows = [r for r in rows if model in (r.get("model"), r.get("model_name"))]
-    if quant_types:
-        rows = [r for r in rows if (r.get("quant_type") or "").upper() in quant_types]
-    if methods:
-        rows = [r for r in rows if r.get("method") in methods]
-    latest: dict[tuple, dict] = {}
-    for r in sorted(rows, key=lambda r: r.get("created_at") or 0):
-        key = (r.get("model_name") or r.get("model"), r.get("quant_type"))
-        merged = {**latest.get(key, {}), **{k: v for k, v in r.items() if v not in (None, [], {})}}
-        latest[key] = merged
-    found = list(latest.values())
-    if len(found) < 2:
+    """Compare the latest results of two or more quant types side by side (deltas against the first)."""
+    from lqmf.copilot.app.compare import compare_latest
+
+    latest = compare_latest(ctx.app, model, quant_types, methods)
+    found = latest.rows
+    if latest.comparison is None:
         want = " and ".join(quant_types or []) or "two quant types"
         return ToolOutcome([render.text(f"I need finished results for {want}"
                                         f"{' of ' + model if model else ''} to compare; "
-                                        f"I found {len(found)}.")], {"rows": found})
-    return ToolOutcome([render.records_table(found, "Comparison")], {"rows": found})
+                                        f"I found {len(found)}.")], {"rows": found}, listing=found or None)
+    return ToolOutcome([_comparison_block(latest.comparison, "Comparison (against the first)")], {"rows": found},
+                       listing=found)
 
 
-def recommend(**slots) -> ToolOutcome:
+def recommend(ctx: ToolContext, **slots) -> ToolOutcome:
     """Suggest a model and quant type for a need (task, memory, device)."""
-    from lqmf.copilot import advice
+    from lqmf.copilot.app.explain import recommend as advise
 
-    return ToolOutcome(advice.recommend(slots))
+    return ToolOutcome(advise(ctx.app, slots))
 
 
-def jobs(status: str | None = None, job_id: str | None = None) -> ToolOutcome:
+def jobs(ctx: ToolContext, status: str | None = None, job_id: str | None = None) -> ToolOutcome:
     """Show the job queue, or one job's progress."""
+    from lqmf.copilot.app import jobs as app_jobs
+
     if job_id:
-        row = backends.get_job(job_id)
-        if row is None:
+        view = app_jobs.get(ctx.app, job_id)
+        if view is None:
             return ToolOutcome([render.text(f"There is no job {job_id}; say 'jobs' to list them.")])
-        rows = [row]
+        rows = [view.row()]
     else:
-        rows = backends.list_jobs()
-        if status:
-            rows = [r for r in rows if r["status"] == status]
+        rows = [v.row() for v in app_jobs.list_jobs(ctx.app, [status] if status else None)]
     if not rows:
         return ToolOutcome([render.text("No jobs" + (f" {status}" if status else "") + ".")], {"rows": []})
-    return ToolOutcome([render.jobs_table(rows)], {"rows": rows})
+    return ToolOutcome([render.jobs_table(rows)], {"rows": rows}, listing=rows)
 
 
-def cancel(job_id: str) -> ToolOutcome:
+def cancel(ctx: ToolContext, job_id: str) -> ToolOutcome:
     """Cancel a queued or running job."""
-    row = backends.get_job(job_id)
-    if row is None:
+    from lqmf.copilot.app import jobs as app_jobs
+
+    view = app_jobs.get(ctx.app, job_id)
+    if view is None:
         raise InvalidInput(f"there is no job {job_id}", "say 'jobs' to see the job ids")
-    if row["status"] in backends.FINAL:
-        return ToolOutcome([render.text(f"Job {job_id} already {row['status']}.")], {"job": row})
-    row = backends.cancel_job(job_id) or row
-    return ToolOutcome([render.text(f"Cancelled job {job_id} ({row['kind']}).")], {"job": row})
+    if view.done:
+        return ToolOutcome([render.text(f"Job {job_id} already {view.status.value}.")], {"job": view.row()})
+    view = app_jobs.cancel(ctx.app, job_id)
+    ours = any(t.get("job_id") == job_id for t in ctx.tracked)
+    return ToolOutcome([render.text(f"Cancelled job {job_id} ({view.kind}).")], {"job": view.row()},
+                       tracked=[{"job_id": job_id, "status": Status.CANCELLED.value, "announced": True}] if ours else [])
 
 
-def explain(topic: str | None = None, question: str | None = None) -> ToolOutcome:
+def explain(ctx: ToolContext, topic: str | None = None, question: str | None = None) -> ToolOutcome:
     """Explain a concept (quant types, GGUF, GPTQ, NF4, KL divergence, perplexity...).
     ``question``: the user's whole utterance, which retrieval reads (``topic`` is the parser's slot)."""
-    from lqmf.copilot import explain as ex
+    from lqmf.copilot.app.explain import explain as ex
 
-    return ToolOutcome([render.text(ex.explain(topic, question=question))])
+    return ToolOutcome([render.text(ex(ctx.app, topic, question=question))])
 
 
-def help() -> ToolOutcome:  # noqa: A001 - the tool's name
+def help(ctx: ToolContext) -> ToolOutcome:  # noqa: A001 - the tool's name
     """What the copilot can do, with examples."""
-    from lqmf.copilot import explain as ex
+    from lqmf.copilot.app.explain import help_text
 
-    return ToolOutcome([render.text(ex.HELP)])
+    return ToolOutcome([render.text(help_text())])
 
 
-def models() -> ToolOutcome:
+def models(ctx: ToolContext) -> ToolOutcome:
     """The models LQMF knows (bundled ones first) and artifacts made so far."""
-    from lqmf import knowledge
+    from lqmf.copilot.app.models import catalog
 
     rows = [[e["name"], e.get("title", ""), f"{e.get('params_b', '?')}B",
-             "bundled" if e.get("bundled") else "hub cache"] for e in knowledge.catalog()]
+             "bundled" if e.get("bundled") else "hub cache"] for e in catalog()]
     rows.sort(key=lambda r: r[3] != "bundled")
     return ToolOutcome([render.table("Models", ["name", "title", "params", "source"], rows)])
 
 
-REGISTRY: dict[ToolName, Callable[..., ToolOutcome]] = {
-    ToolName.QUANTIZE: quantize,
-    ToolName.BENCHMARK: benchmark,
-    ToolName.QUERY: query,
-    ToolName.COMPARE: compare,
-    ToolName.RECOMMEND: recommend,
-    ToolName.JOBS: jobs,
-    ToolName.CANCEL: cancel,
-    ToolName.EXPLAIN: explain,
-    ToolName.HELP: help,
-    ToolName.MODELS: models,
+@dataclass(frozen=True)
+class Tool:
+    """A tool and what ``act`` and ``plan`` need to know about it."""
+
+    fn: Callable[..., ToolOutcome]
+    long: bool = False
+    """Submits a scheduler job (the conversation goes on; the plan asks first)."""
+    measures: bool = False
+    """Its jobs produce measurements (a tune goal watches them)."""
+    upstream_job_arg: str | None = None
+    """The argument that receives the job id of the step it runs after."""
+
+
+TOOLS: dict[ToolName, Tool] = {
+    ToolName.QUANTIZE: Tool(quantize, long=True),
+    ToolName.BENCHMARK: Tool(benchmark, long=True, measures=True, upstream_job_arg="job_id"),
+    ToolName.QUERY: Tool(query),
+    ToolName.COMPARE: Tool(compare),
+    ToolName.RECOMMEND: Tool(recommend),
+    ToolName.JOBS: Tool(jobs),
+    ToolName.CANCEL: Tool(cancel),
+    ToolName.EXPLAIN: Tool(explain),
+    ToolName.HELP: Tool(help),
+    ToolName.MODELS: Tool(models),
 }
-assert set(REGISTRY) == set(ToolName), "every ToolName needs a tool"
+assert set(TOOLS) == set(ToolName), "every ToolName needs a tool"
+
+REGISTRY: dict[ToolName, Callable[..., ToolOutcome]] = {name: t.fn for name, t in TOOLS.items()}
+LONG = frozenset(name for name, t in TOOLS.items() if t.long)
 
 
 def describe() -> dict[str, str]:
@@ -178,9 +226,9 @@ def describe() -> dict[str, str]:
     return {name.value: (fn.__doc__ or "").strip().splitlines()[0] for name, fn in REGISTRY.items()}
 
 
-def call(name: str, args: dict) -> ToolOutcome:
+def call(name: str, args: dict, ctx: ToolContext) -> ToolOutcome:
     """Run one tool; timing goes into ``data['elapsed_s']``."""
     t = time.perf_counter()
-    outcome = REGISTRY[ToolName(name)](**args)
+    outcome = REGISTRY[ToolName(name)](ctx, **args)
     outcome.data.setdefault("elapsed_s", round(time.perf_counter() - t, 4))
     return outcome

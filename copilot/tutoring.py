@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from lqmf.copilot import render
 from lqmf.copilot.nodes import words
 from lqmf.copilot.state import ChatState, Intent
+from lqmf.tools.status import ACTIVE, Status
 
 
 class TutorialCmd(StrEnum):
@@ -72,7 +75,8 @@ def intercept(text: str, state: ChatState) -> tuple[str, dict] | None:
 
 
 # ---- the state ----------------------------------------------------------------
-def active_name(state: ChatState) -> str | None:
+def active_name(state: Mapping[str, Any]) -> str | None:
+    """The running tutorial's name: from the live state, or from saved state values."""
     return (state.get("tutorial") or {}).get("active")
 
 
@@ -115,7 +119,7 @@ def _with_notes(t, p, message: str) -> str:
 
 def busy(state: ChatState) -> bool:
     """Jobs of this conversation still queued or running (per the last sync)."""
-    return any(not x.get("announced") and x.get("status") in ("queued", "running", None)
+    return any(not x.get("announced") and (x.get("status") is None or Status(x["status"]) in ACTIVE)
                for x in state.get("tracked") or [])
 
 
@@ -155,11 +159,13 @@ def plan_tutorial(req: dict, state: ChatState) -> dict:
     if cmd in (TutorialCmd.NEXT, TutorialCmd.SKIP, TutorialCmd.QUIT) and current is None:
         return {"out": [render.text("No tutorial is running; /tutorial lists them.")], "request": None}
     if cmd is TutorialCmd.QUIT:
+        assert current is not None  # checked above
         p = progress[name]
         return {"out": [render.text(f"Left '{current.title}' at step {p.step + 1} of {len(current.steps)}; "
                                     f"/tutorial {name} picks it up again.")],
                 "tutorial": {"active": None}, "request": None}
     if cmd in (TutorialCmd.NEXT, TutorialCmd.SKIP):
+        assert current is not None  # checked above
         p = progress[name]
         out = skip(p, current, time.time()) if cmd is TutorialCmd.SKIP else _check(state, current, p)
         if out.move is Move.RETRY:
@@ -206,7 +212,7 @@ def _relevant(check, intent: str) -> bool:
         return False
     if kind in (CheckKind.ARTIFACT, CheckKind.RECORD):
         return intent in ("quantize", "benchmark", "tune", "tick")
-    if kind is CheckKind.JOB and check.get("status") == "cancelled":
+    if kind is CheckKind.JOB and check.get("status") == Status.CANCELLED:
         return intent in ("cancel", "tick")
     if kind is CheckKind.JOB:
         return intent in ("quantize", "benchmark", "tune", "cancel", "jobs", "tick")

@@ -65,14 +65,14 @@ def stop_workers(home: Path) -> None:
 
 @pytest.fixture
 def chat_env(tmp_path, monkeypatch):
-    """A chat data dir whose long tools submit the scheduler's noop kind and start no worker."""
+    """A chat data dir whose long tools submit the scheduler's noop kind and start no
+    worker: the test hook (copilot/app/testing.py) installs such an App for the test.
+    Subprocesses get the same through ``testing.command()``."""
+    from lqmf.copilot.app import testing
+
     home = tmp_path / "home"
     monkeypatch.setenv("LQMF_HOME", str(home))
-    monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "noop")
-    monkeypatch.setenv("LQMF_CHAT_NO_WORKER", "1")
     monkeypatch.delenv("LQMF_CHAT_LLM", raising=False)
-    import lqmf.copilot.backends as backends
-
-    backends._STORE = None
-    yield home
+    with testing.install(testing.app("noop", worker=False)):
+        yield home
     stop_workers(home)

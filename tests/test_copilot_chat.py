@@ -1,7 +1,7 @@
 """The copilot driven by scripted input: the real graph, parser, REPL,
 SqliteSaver and scheduler. Long tools submit the scheduler's noop kind
-(LQMF_CHAT_DRY_RUN) unless the test says otherwise; no LLM unless a test's
-name says it fakes one."""
+(the test hook's job queue, copilot/app/testing.py) unless the test says
+otherwise; no LLM unless a test's name says it fakes one."""
 from __future__ import annotations
 
 import io
@@ -17,7 +17,11 @@ import pytest
 
 
 ROOT = Path(__file__).resolve().parents[1]
-LQMF = [sys.executable, "-m", "lqmf.copilot.cli"]
+def under_test(jobs: str = "noop", worker: bool = False) -> list[str]:
+    """`lqmf` through the test hook: its long tools queue ``jobs`` ("real": the real kinds)."""
+    from lqmf.copilot.app.testing import command
+
+    return command(jobs=jobs, worker=worker)
 
 
 
@@ -96,22 +100,24 @@ def test_without_llm_says_so_once(chat_env):
     assert got.count("I didn't understand that.") == 2
 
 
-def test_free_form_reply_fake_llm(chat_env, monkeypatch):
-    """Fakes only the LLM (the edge we do not own): free-form text goes to it with the history."""
-    import lqmf.copilot.llm as llm
+def test_free_form_reply_fake_llm(chat_env):
+    """Fakes only the LLM (the edge we do not own), passed in the App the nodes get as their
+    runtime context: free-form text goes to it with the history."""
+    from lqmf.copilot.app import testing
 
     seen = []
-    monkeypatch.setattr(llm, "provider", lambda: (lambda text, hist: seen.append((text, len(hist))) or
-                                                          f"(fake llm) you said: {text}"))
-    got = chat(["what can you do", "tell me a joke"])
+    fake = lambda text, hist: seen.append((text, len(hist))) or f"(fake llm) you said: {text}"  # noqa: E731
+    with testing.install(testing.app("noop", llm=lambda: fake)):
+        got = chat(["what can you do", "tell me a joke"])
     assert "(fake llm) you said: tell me a joke" in got
     assert "No LLM is configured" not in got
     assert seen == [("tell me a joke", 3)]
 
 
-def run_cli(args: list[str], stdin: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*LQMF, *args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=timeout)
+def run_cli(args: list[str], stdin: str, env: dict, timeout: float = 120, jobs: str = "noop",
+            worker: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run([*under_test(jobs, worker), *args], input=stdin, capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=timeout)
 
 
 def test_resume_across_processes_keeps_the_pending_question(chat_env):
@@ -131,8 +137,9 @@ def test_resume_across_processes_keeps_the_pending_question(chat_env):
 
 
 def test_ctrl_c_cancels_the_action_not_the_session(chat_env):
-    env = dict(os.environ, LQMF_CHAT_DRY_RUN="")            # a real quantize job; no worker takes it
-    p = subprocess.Popen([*LQMF, "chat", "--plain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    env = dict(os.environ)
+    # a real quantize job; no worker takes it
+    p = subprocess.Popen([*under_test("real"), "chat", "--plain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
         p.stdin.write("quantize smollm2 to Q4_K_M\nyes\n")
@@ -159,8 +166,9 @@ def test_ctrl_c_cancels_the_action_not_the_session(chat_env):
 
 
 def test_kill_mid_tool_then_resume_shows_the_true_state(chat_env):
-    env = dict(os.environ, LQMF_CHAT_DRY_RUN="sleep:2", LQMF_CHAT_NO_WORKER="0")  # a real worker
-    p = subprocess.Popen([*LQMF, "chat", "--plain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    env = dict(os.environ)
+    # a real worker runs the stand-in sleep jobs
+    p = subprocess.Popen([*under_test("sleep:2", worker=True), "chat", "--plain"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     p.stdin.write("quantize smollm2 to Q4_K_M\nyes\n")
     p.stdin.flush()
@@ -169,7 +177,7 @@ def test_kill_mid_tool_then_resume_shows_the_true_state(chat_env):
     p.kill()                                                   # killed while the job runs
     p.wait()
     time.sleep(4)                                              # the worker finishes it meanwhile
-    again = run_cli(["chat", "--resume", "--script", "-"], "\n", env)
+    again = run_cli(["chat", "--resume", "--script", "-"], "\n", env, jobs="sleep:2", worker=True)
     assert re.search(r"sleep\s+succeeded", again.stdout), again.stdout
     assert re.search(r"Job \w+ \(quantize smollm2 Q4_K_M\) finished", again.stdout), again.stdout
 
@@ -184,14 +192,15 @@ def test_dialogue_eval_meets_its_bar(chat_env):
 @pytest.mark.slow
 def test_real_quantize_then_benchmark_end_to_end(chat_env, monkeypatch):
     """No dry run: a real worker quantizes the bundled model and benchmarks it."""
-    env = dict(os.environ, LQMF_CHAT_DRY_RUN="", LQMF_CHAT_NO_WORKER="0", LQMF_CHAT_BENCH_CHUNKS="2")
+    env = dict(os.environ, LQMF_CHAT_BENCH_CHUNKS="2")
     r = run_cli(["chat", "--script", "-"],
-                "quantize smollm2 to Q4_K_M\nyes\nbenchmark it\nyes\n", env, timeout=1200)
+                "quantize smollm2 to Q4_K_M\nyes\nbenchmark it\nyes\n", env, timeout=1200, jobs="real", worker=True)
     out = r.stdout
     assert r.returncode == 0, r.stderr
     assert re.search(r"Job \w+ \(quantize smollm2 Q4_K_M\) finished: [\d.]+ MB", out), out
     assert re.search(r"Job \w+ \(benchmark smollm2 Q4_K_M\) finished: .*tok/s.*KLD", out), out
     # the results, from a later process (a store opened while the worker wrote was seen stale once)
-    later = run_cli(["chat", "--resume", "--script", "-"], "show me my smollm2 experiments\n", env)
+    later = run_cli(["chat", "--resume", "--script", "-"], "show me my smollm2 experiments\n", env, jobs="real",
+                    worker=True)
     assert re.search(r"smollm2\s+Q4_K_M\s+gguf\s+[\d.]+ MB\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+succeeded", later.stdout), \
         later.stdout

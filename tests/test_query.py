@@ -12,7 +12,7 @@ from contextlib import redirect_stdout
 import pytest
 
 from lqmf.copilot.cli import main as lqmf
-from lqmf.copilot.cli.cmd_compare import targets_from_text
+from lqmf.copilot.app.compare import targets_from_text
 from lqmf.copilot.parser import parse
 from tests.store_fixtures import ChromaServer, sample_records
 from lqmf.tools.store import experiments as store_mod

@@ -16,8 +16,7 @@ from lqmf.tools.errors import InvalidInput
 ROOT = Path(__file__).resolve().parents[1]
 # LQMF_* names that are not settings: a parent hands them to its child process
 PLUMBING = {"LQMF_WORKER_PID", "LQMF_NODE_IP", "LQMF_JOB_ID",
-            "LQMF_BUILD_CACHE",    # tools/llamacpp/build.py runs before lqmf is installed
-            "LQMF_CHAT_DRY_RUN"}   # being removed by its own change; left as it was
+            "LQMF_BUILD_CACHE"}    # tools/llamacpp/build.py runs before lqmf is installed
 
 
 def test_every_lqmf_variable_is_read_through_the_table():

@@ -75,11 +75,13 @@ def test_a_wrong_step_is_explained_and_retried_then_passes_and_a_restart_resumes
     assert "[Asking about past runs, step 3 of 4]" in again
 
 
-def test_a_tutorial_started_while_a_job_runs_goes_on(chat_env, monkeypatch):
+def test_a_tutorial_started_while_a_job_runs_goes_on(chat_env):
     """Real quantize jobs in the real queue; no worker runs, so they stay queued (running)."""
-    monkeypatch.setenv("LQMF_CHAT_DRY_RUN", "")
-    got = chat(["quantize smollm2 to Q8_0", "yes", "/tutorial background",
-                "quantize smollm2 to Q5_K_M with low priority", "yes", "what's in the queue"])
+    from lqmf.copilot.app import testing
+
+    with testing.install(testing.app(None, worker=False)):   # the real job kinds
+        got = chat(["quantize smollm2 to Q8_0", "yes", "/tutorial background",
+                    "quantize smollm2 to Q5_K_M with low priority", "yes", "what's in the queue"])
     assert "Submitted job" in got
     assert "Done: found a quantize job." in got and "Done: you made 1 jobs request." in got
     import lqmf.tools.scheduler as s

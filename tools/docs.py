@@ -102,6 +102,7 @@ def parse(stem: str, text: str) -> Doc:
 
 def _sections(stem: str, body: str) -> list[Section]:
     out: list[Section] = []
+    lines: list[str]
     heading, lines = INTRO, []
     for line in body.strip().splitlines():
         if line.startswith("# ") and heading == INTRO and not lines:

@@ -78,7 +78,8 @@ def own_runs(records: list[ExperimentRecord], qtype: QuantType, limit: int = 2) 
         others = [o for o in records if _measured(o) and (o.model_name or o.model) == model
                   and o.quant_type not in (qtype.value, QuantType.F16.value, None)
                   and o.kld_mean is not None]
-        ref = min(others, key=lambda o: o.kld_mean) if others and r.kld_mean is not None else None
+        ref = min(others, key=lambda o: o.kld_mean or 0.0) if others and r.kld_mean is not None else None
+        # (`others` holds only runs with a KLD)
         out.append(OwnRun(r, ref))
         if len(out) >= limit:
             break

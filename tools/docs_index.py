@@ -200,7 +200,8 @@ class DocsIndex:
 def _diverse(scored: list[tuple[float, str]], docs: dict[str, Doc], k: int) -> list[tuple[float, str]]:
     """The best k, with at most MAX_SAME_KIND docs of one kind: a question that
     names two quant types should still see the doc about choosing between them."""
-    out, per_kind = [], {}
+    out: list[tuple[float, str]] = []
+    per_kind: dict[docs_mod.DocKind, int] = {}
     for s, stem in scored:
         kind = docs[stem].kind
         if per_kind.get(kind, 0) < MAX_SAME_KIND:

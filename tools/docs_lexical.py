@@ -50,8 +50,8 @@ def normalize(text: str) -> str:
         t = re.sub(rf"\b{word}\b", digit, t)
     for pat, rep in _SPOKEN:
         t = re.sub(pat, rep, t)
-    for pat, rep in _QUANT:
-        t = pat.sub(rep, t)
+    for rx, rep in _QUANT:
+        t = rx.sub(rep, t)
     t = re.sub(r"\bq(\d)km\b", r"q\1_k_m", t)
     t = re.sub(r"\bq(\d)ks\b", r"q\1_k_s", t)
     return " ".join(t.split())

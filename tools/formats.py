@@ -167,7 +167,8 @@ def _read_gguf_cached(path: Path, size: int, mtime_ns: int, keep_arrays: bool) -
             nbytes = n // block * bsize
             info.data_bytes += nbytes
             end = max(end, offset + nbytes)
-        align = int(meta.get("general.alignment", 32) or 32)
+        align_v = meta.get("general.alignment", 32) or 32
+        align = int(align_v) if isinstance(align_v, (int, float, str)) else 32
         header_end = r.pos
         data_start = (header_end + align - 1) // align * align
     if data_start + end > size:

@@ -44,7 +44,7 @@ def _pid_alive(pid: int) -> bool:
 
 def clean_stale_partials(folder: Path) -> list[Path]:
     """Remove partial outputs left by runs that died (their pid is gone)."""
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     for p in folder.iterdir():

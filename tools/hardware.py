@@ -93,7 +93,7 @@ def cpu_info() -> CpuInfo:
 def gpus() -> list[GpuInfo]:
     """NVIDIA GPUs through NVML (pynvml) or nvidia-smi; [] when there are none."""
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
 
         pynvml.nvmlInit()
         out = []

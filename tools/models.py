@@ -110,7 +110,7 @@ def _bundled_file(entry: dict) -> Path:
     pattern = spec["file"]
     for f in dist.files or []:
         if Path(str(f)).match(pattern):
-            path = Path(dist.locate_file(f))
+            path = Path(str(dist.locate_file(f)))
             if path.exists():
                 return path
     raise MissingComponent(f"the package {spec['package']} has no file {pattern}",
@@ -312,10 +312,10 @@ def inspect(source: ModelSource) -> ModelInfo:
     if source.is_gguf:
         g = read_gguf(source.path)
         arch = g.architecture
-        types = {}
+        types: dict[str, int] = {}
         for _, t in g.tensors.values():
             types[t] = types.get(t, 0) + 1
-        dtype = max(types, key=types.get) if types else "?"
+        dtype = max(types, key=types.__getitem__) if types else "?"
         lic = g.get("general.license")
         ctx = g.get(f"{arch}.context_length")
         info = ModelInfo(source.name, source.kind.value, str(source.path), arch, g.n_params, dtype,

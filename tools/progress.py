@@ -56,8 +56,8 @@ def run_in_thread(fn: Callable[[], object], poll: float = 0.1) -> object:
     t.start()
     while t.is_alive():
         t.join(poll)
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
+    if isinstance(err := box.get("error"), BaseException):
+        raise err
     return box.get("result")
 
 

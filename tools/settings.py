@@ -65,7 +65,6 @@ TABLE: tuple[Setting, ...] = (
     Setting("chat.llm_url", str, "", "LQMF_CHAT_LLM_URL", "the OpenAI-compatible or Ollama endpoint's base URL"),
     Setting("chat.bench_chunks", int, 0, "LQMF_CHAT_BENCH_CHUNKS",
             "benchmark windows per chat job (0: the benchmark's default)"),
-    Setting("chat.no_worker", bool, False, "LQMF_CHAT_NO_WORKER", "the chat submits jobs but starts no worker"),
     # --- the parser -------------------------------------------------------------------------
     Setting("parser.mode", str, "builtin", "LQMF_PARSER", "which parser understands an utterance",
             ("builtin", "llm", "hybrid"), alias="parser"),

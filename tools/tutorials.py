@@ -71,7 +71,7 @@ def parse_check(where: str, data: object) -> Check:
     if not isinstance(data, dict):
         raise _bad(where, "check must be a table like { kind = \"artifact\", … }", "fix the check")
     try:
-        kind = CheckKind(data.get("kind"))
+        kind = CheckKind(data.get("kind", ""))  # missing -> ValueError below
     except ValueError:
         raise _bad(where, f"unknown check kind '{data.get('kind')}'",
                    "use one of " + ", ".join(k.value for k in CheckKind)) from None

@@ -39,13 +39,20 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, app=None) -> int:
+    """Run one command. ``app``: the application layer's dependencies
+    (``lqmf.copilot.app.App``; the default one unless a test passes its own)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
+        if app is None:
+            from lqmf.copilot.app import App
+
+            app = App.default()
+        args.app = app
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return fail(str(Interrupted("interrupted", "temporary files were removed; run it again to start clean")), 130)

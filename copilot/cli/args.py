@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lqmf.tools.errors import InvalidInput
-from lqmf.tools.limits import Knob, check
+from lqmf.copilot.app.types import Knob, check
 
 
 def number(knob: Knob):

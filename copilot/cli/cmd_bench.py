@@ -5,8 +5,8 @@ import argparse
 
 from lqmf.copilot.cli.args import number
 from lqmf.copilot.cli.cmd_quantize import require_types
-from lqmf.tools.limits import Knob
-from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
+from lqmf.copilot.app.types import Knob
+from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, print_queued
 
 
 def register(sub) -> None:
@@ -31,34 +31,21 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lqmf.tools.benchmark import benchmark, check_numbers
-    from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS
-    from lqmf.tools.errors import InvalidInput
-    from lqmf.tools.quantize import resolve_type
-
+    from lqmf.copilot.app import benchmark as b
     from lqmf.copilot.cli.output import console, print_json
     from lqmf.copilot.cli.progress import rich_progress
     from lqmf.copilot.cli.tables import caveat_for, quality_table
 
     check_queue_flags(args)
-    if args.chunks is not None and args.chunks < 1:
-        raise InvalidInput(f"--chunks must be at least 1, not {args.chunks}")
     types = require_types(args.types) if args.types is not None else []  # `--type ,,` is not "no type"
-    for t in types:
-        resolve_type(t, None)
     if args.queue:
-        return submit_all("benchmark", [{"target": args.target, "quant_type": t, "chunks": args.chunks,
-                                          "ctx": args.ctx, "threads": args.threads,
-                                          "trust_remote_code": args.trust_remote_code or None}
-                                         for t in types or [None]], args)
-    chunks = args.chunks or DEFAULT_CHUNKS
-    check_numbers(args.target, args.ctx, chunks, args.threads, args.trust_remote_code)  # before any progress is drawn
-    records = []
-    for t in types or [None]:
-        with rich_progress(enabled=not args.json) as progress:
-            records.append(benchmark(args.target, quant_type=t, chunks=chunks, ctx=args.ctx,
-                                     threads=args.threads, base=args.base, speed=not args.no_speed,
-                                     progress=progress, trust_remote_code=args.trust_remote_code).record)
+        ids = b.queue(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
+                      trust_remote_code=args.trust_remote_code, priority=args.priority,
+                      not_before=args.not_before)
+        return print_queued(ids, args)
+    records = b.benchmark(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
+                          base=args.base, speed=not args.no_speed, trust_remote_code=args.trust_remote_code,
+                          progress_for=lambda: rich_progress(enabled=not args.json))
     if args.json:
         print_json([r.to_dict() for r in records])
         return 0
@@ -71,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
     if note:
         out.print(f"[dim]{note}[/]")
     return 0
-
 
 
 def _threads(records) -> str:

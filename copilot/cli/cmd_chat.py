@@ -36,7 +36,7 @@ def handler(args: argparse.Namespace) -> int:
 
     interactive = not (args.script or args.plain) and sys.stdin.isatty() and sys.stdout.isatty()
     offer = first_run_offer()           # before the Session notes its thread
-    session = Session(resume=args.resume, load_now=not interactive, warm_docs=interactive)
+    session = Session(resume=args.resume, load_now=not interactive, warm_docs=interactive, app=args.app)
     repl = Repl(session, IO(plain=not interactive), interactive=interactive, wait=not args.no_wait)
     if offer:
         repl.io.output(offer)

@@ -17,32 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=handle)
 
 
-def targets_from_text(targets: list[str]) -> list[str]:
-    """One sentence ("the Q4_K_M and Q8_0 runs of smollm2") -> model:QTYPE targets."""
-    if len(targets) != 1 or " " not in targets[0].strip():
-        return targets
-    from lqmf.copilot.parser import parse
-
-    slots = parse(targets[0]).get("slots", {})
-    model = slots.get("model")
-    types = slots.get("quant_types") or ([slots["quant_type"]] if slots.get("quant_type") else [])
-    if model and types:
-        return [f"{model}:{t}" for t in types]
-    return targets
-
-
 def handle(args: argparse.Namespace) -> int:
-    from lqmf.tools.store.compare import compare, resolve_targets
-    from lqmf.tools.store.experiments import default_store
+    from lqmf.copilot.app.compare import compare_targets
 
-    store = default_store()
-    if not hasattr(store, "index"):
-        from lqmf.tools.errors import MissingComponent
-
-        raise MissingComponent("compare needs the Chroma store, and chromadb is not installed",
-                               "pip install chromadb")
-    records = resolve_targets(store, targets_from_text(args.targets))
-    result = compare(records)
+    result = compare_targets(args.app, args.targets)
     if args.json:
         from lqmf.copilot.cli.output import print_json
 

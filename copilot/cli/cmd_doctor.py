@@ -12,11 +12,10 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lqmf.tools.doctor import build_advice, doctor
-
+    from lqmf.copilot.app import doctor
     from lqmf.copilot.cli.output import console, print_json
 
-    rep = doctor(check=not args.no_check)
+    rep = doctor.doctor(args.app, check=not args.no_check)
     if args.json:
         print_json(rep.to_dict())
         return 0 if rep.ok else 1
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     for chk in rep.checks:
         mark = "[green]ok[/]" if chk.ok else "[red]FAILED[/]"
         c.print(f"[bold]self-check[/] {chk.model}: {mark} {chk.message} ({chk.seconds:.1f} s)")
-    advice = build_advice(b)
+    advice = doctor.advice(rep)
     if advice:
         c.print(f"[yellow]advice[/]   {advice}")
     return 0 if rep.ok else 1

@@ -34,80 +34,68 @@ def _progress(job) -> str:
     return f"{job.progress * 100:.0f}% {job.stage}".strip()
 
 
-def _requeue_orphans(store) -> None:
-    """Running jobs of a worker that died (kill -9, a crash) are queued again
-    now, and a worker is started for them: no job shows "running" forever."""
-    from lqmf.tools import scheduler
-    from lqmf.tools.scheduler import recovery
-
-    requeued = recovery.recover_orphans(store)
-    if requeued:
-        print(f"warning: {len(requeued)} job{'s' if len(requeued) != 1 else ''} of a worker that died "
-              f"{'were' if len(requeued) != 1 else 'was'} queued again ({', '.join(requeued)}).", file=sys.stderr)
-        scheduler.ensure_worker()
-
-
 def handle(args) -> int:
+    from lqmf.copilot.app import jobs as app_jobs
+    from lqmf.copilot.app.types import Status, human_bytes
     from lqmf.copilot.cli.output import console, print_json
-    from lqmf.tools import scheduler
     from lqmf.tools.errors import InvalidInput
-    from lqmf.tools.scheduler.jobs import JobState
 
-    store = scheduler.JobStore()
-    try:
-        if store.notice:
-            print(f"warning: {store.notice}", file=sys.stderr)
-        if args.action in ("list", "show"):
-            _requeue_orphans(store)
-        if args.action != "list" and not args.id:
-            raise InvalidInput(f"`lqmf jobs {args.action}` needs a job id", "see `lqmf jobs` for the ids")
-        if args.action == "list":
-            states = [JobState(s) for s in args.state] if args.state else None
-            jobs = store.list(states, limit=None if args.all else 50, newest_first=True)
-            if args.json:
-                print_json([j.to_dict() for j in jobs])
-                return 0
-            from rich.table import Table
-            from lqmf.tools.scheduler.kinds import spec_for
-            t = Table(title=f"{len(jobs)} jobs" + ("" if args.all else " (newest 50; --all for every one)"))
-            for col in ("id", "kind", "what", "priority", "state", "progress", "when", "note / error"):
-                t.add_column(col)
-            for j in jobs:
-                when = _age(j.not_before) if j.state is JobState.QUEUED and j.not_before else \
-                    _age(j.finished_at or j.started_at or j.created_at)
-                t.add_row(j.id, j.kind.value, spec_for(j.kind).describe(j.args), j.priority.name.lower(),
-                          j.state.value, _progress(j) if j.state is JobState.RUNNING else "",
-                          when, (j.error or j.note or "")[:80])
-            console().print(t)
-            return 0
-        if args.action == "show":
-            job = store.get(args.id)
-        elif args.action == "cancel":
-            job = scheduler.cancel(args.id, store=store)
-        else:
-            job = scheduler.retry(args.id, store=store)
+    _warn(app_jobs.check_store(args.app, recover=args.action in ("list", "show")))
+    if args.action != "list" and not args.id:
+        raise InvalidInput(f"`lqmf jobs {args.action}` needs a job id", "see `lqmf jobs` for the ids")
+    if args.action == "list":
+        jobs = app_jobs.list_jobs(args.app, args.state, limit=None if args.all else 50, newest_first=True)
         if args.json:
-            print_json(job.to_dict())
+            print_json([j.to_dict() for j in jobs])
             return 0
-        if args.action == "show":
-            from lqmf.tools.fsutil import human_bytes
-            c = console()
-            d = job.to_dict()
-            for k in ("id", "kind", "state", "priority", "args", "attempts", "max_attempts", "worker",
-                      "stage", "progress", "error", "note", "batch", "depends_on"):
-                if d.get(k) not in (None, "", {}):
-                    c.print(f"{k:>13}: {d[k]}")
-            c.print(f"{'needs':>13}: {human_bytes(job.needs.ram_bytes)} RAM, {job.needs.cpus} core(s)"
-                    + (f" ({job.needs.basis})" if job.needs.basis else ""))
-            if job.peak_rss_bytes:
-                c.print(f"{'peak RSS':>13}: {human_bytes(job.peak_rss_bytes)}")
-            for k in ("created_at", "not_before", "started_at", "finished_at"):
-                if d.get(k):
-                    c.print(f"{k:>13}: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(d[k]))}")
-            if job.result:
-                c.print(f"{'result':>13}: { {k: v for k, v in job.result.items() if k != 'record'} }")
-        else:
-            print(f"job {job.id} is {job.state.value}")
+        from rich.table import Table
+        t = Table(title=f"{len(jobs)} jobs" + ("" if args.all else " (newest 50; --all for every one)"))
+        for col in ("id", "kind", "what", "priority", "state", "progress", "when", "note / error"):
+            t.add_column(col)
+        for v in jobs:
+            j = v.job
+            when = _age(j.not_before) if v.status is Status.QUEUED and j.not_before else \
+                _age(j.finished_at or j.started_at or j.created_at)
+            t.add_row(v.id, v.kind, v.what, j.priority.name.lower(), v.status.value,
+                      _progress(j) if v.status is Status.RUNNING else "", when, (j.error or j.note or "")[:80])
+        console().print(t)
         return 0
-    finally:
-        store.close()
+    if args.action == "show":
+        view = app_jobs.show(args.app, args.id)
+    elif args.action == "cancel":
+        view = app_jobs.cancel(args.app, args.id)
+    else:
+        view = app_jobs.retry(args.app, args.id)
+    if args.json:
+        print_json(view.to_dict())
+        return 0
+    if args.action == "show":
+        job = view.job
+        c = console()
+        d = job.to_dict()
+        for k in ("id", "kind", "state", "priority", "args", "attempts", "max_attempts", "worker",
+                  "stage", "progress", "error", "note", "batch", "depends_on"):
+            if d.get(k) not in (None, "", {}):
+                c.print(f"{k:>13}: {d[k]}")
+        c.print(f"{'needs':>13}: {human_bytes(job.needs.ram_bytes)} RAM, {job.needs.cpus} core(s)"
+                + (f" ({job.needs.basis})" if job.needs.basis else ""))
+        if job.peak_rss_bytes:
+            c.print(f"{'peak RSS':>13}: {human_bytes(job.peak_rss_bytes)}")
+        for k in ("created_at", "not_before", "started_at", "finished_at"):
+            if d.get(k):
+                c.print(f"{k:>13}: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(d[k]))}")
+        if job.result:
+            c.print(f"{'result':>13}: { {k: v for k, v in job.result.items() if k != 'record'} }")
+    else:
+        print(f"job {view.id} is {view.status.value}")
+    return 0
+
+
+def _warn(found) -> None:
+    """The job store's notice, and the jobs of a dead worker queued again: on stderr."""
+    if found.notice:
+        print(f"warning: {found.notice}", file=sys.stderr)
+    n = len(found.requeued)
+    if n:
+        print(f"warning: {n} job{'s' if n != 1 else ''} of a worker that died "
+              f"{'were' if n != 1 else 'was'} queued again ({', '.join(found.requeued)}).", file=sys.stderr)

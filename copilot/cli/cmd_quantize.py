@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, submit_all
+from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, print_queued
 
 
 def register(sub) -> None:
@@ -23,48 +23,39 @@ def register(sub) -> None:
 
 
 def split_types(values: list[str]) -> list[str]:
-    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+    from lqmf.copilot.app.quantize import split
+
+    return split(values)
 
 
 def require_types(values: list[str]) -> list[str]:
-    from lqmf.tools.errors import InvalidInput
-    from lqmf.tools.quantize.types import QuantType
+    from lqmf.copilot.app.quantize import require_types as require
 
-    types = split_types(values)
-    if not types:
-        raise InvalidInput("--type is empty", "name at least one, e.g. " + ", ".join(t.value for t in list(QuantType)[1:5]))
-    return types
+    return require(values)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lqmf.tools.quantize import quantize, resolve_type
-    from lqmf.tools.fsutil import human_bytes
-
+    from lqmf.copilot.app import quantize as q
+    from lqmf.copilot.app.types import human_bytes
     from lqmf.copilot.cli.output import console, print_json
     from lqmf.copilot.cli.progress import rich_progress
 
     check_queue_flags(args)
     types = require_types(args.types)
-    for t in types:  # reject a bad type before any work starts
-        resolve_type(t, args.method)
     if args.queue:
-        return submit_all("quantize", [{"model": args.model, "quant_type": t, "method": args.method,
-                                         "out_dir": args.out, "trust_remote_code": args.trust_remote_code or None}
-                                        for t in types], args)
-    results = []
-    for t in types:
-        with rich_progress(enabled=not args.json) as progress:
-            results.append(quantize(args.model, t, method=args.method, out_dir=args.out,
-                                    progress=progress, force=args.force,
-                                    trust_remote_code=args.trust_remote_code))
+        ids = q.queue(args.app, args.model, types, method=args.method, out_dir=args.out,
+                      trust_remote_code=args.trust_remote_code, priority=args.priority,
+                      not_before=args.not_before)
+        return print_queued(ids, args)
+    q.check_types(types, args.method)  # reject a bad type before any work starts
+    results = q.quantize(args.app, args.model, types, method=args.method, out_dir=args.out, force=args.force,
+                         trust_remote_code=args.trust_remote_code,
+                         progress_for=lambda: rich_progress(enabled=not args.json))
     if args.json:
-        print_json([{"artifact": str(r.artifact), "quant_type": r.quant_type, "method": r.method,
-                     "size_bytes": r.size_bytes, "duration_s": round(r.duration_s, 3),
-                     "record_id": r.record.id} for r in results])
+        print_json([r.to_dict() for r in results])
     else:
         out = console()
         for r in results:
             out.print(f"[green]✓[/] {r.quant_type}: {r.artifact} ({human_bytes(r.size_bytes)}, "
                       f"{r.duration_s:.1f} s)")
     return 0
-

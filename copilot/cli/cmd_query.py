@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from lqmf.copilot.cli.args import number
-from lqmf.tools.limits import Knob
+from lqmf.copilot.app.types import Knob
 
 FLAG_SLOTS = ["task", "model", "method", "quant_type", "bits", "status", "max_size_gb",
               "min_tok_s", "since_days", "sort", "order", "limit"]
@@ -41,42 +41,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_query(args: argparse.Namespace):
     """(Query, parsed) from the text and flags; flags win over parsed slots."""
-    from lqmf.tools.store.query import from_slots, remainder
+    from lqmf.copilot.app.query import build
 
-    text = " ".join(args.text).strip()
-    slots: dict = {}
-    parsed = None
-    if text:
-        from lqmf.copilot.parser import parse
-
-        parsed = parse(text)
-        slots.update(parsed.get("slots", {}))
-    for name in FLAG_SLOTS:
-        value = getattr(args, name, None)
-        if value is not None:
-            slots[name] = value
-    free = args.like or (remainder(text, slots) if text else None)
-    return from_slots(slots, free), parsed
+    flags = {name: getattr(args, name, None) for name in FLAG_SLOTS}
+    return build(" ".join(args.text), {**flags, "like": args.like})
 
 
 def handle(args: argparse.Namespace) -> int:
-    from lqmf.tools.store.query_exec import run
-    from lqmf.tools.store.experiments import default_store
+    from lqmf.copilot.app.query import run
 
     query, parsed = build_query(args)
     if args.plot and query.limit is None:
         query.limit = 500
-    if query.text:
-        from lqmf.tools.store.embeddings import warm_up
-
-        warm_up()            # load the embedder while chromadb is imported and opened
-    store = default_store()
-    if not hasattr(store, "index"):
-        from lqmf.tools.errors import MissingComponent
-
-        raise MissingComponent("queries need the Chroma store, and chromadb is not installed",
-                               "pip install chromadb")
-    result = run(store, query)
+    result = run(args.app, query)
     if args.json:
         from lqmf.copilot.cli.output import print_json
 
@@ -106,7 +83,7 @@ def results_table(result):
 
     from rich.table import Table
 
-    from lqmf.tools.fsutil import human_bytes
+    from lqmf.copilot.app.types import human_bytes
 
     q = result.query
     table = Table(title=q.describe(), title_justify="left")
@@ -130,7 +107,9 @@ def results_table(result):
 
 
 def _status(r) -> str:
-    if r.status == "failed" and r.error:
+    from lqmf.copilot.app.types import Status
+
+    if r.status == Status.FAILED and r.error:
         return f"[red]failed[/red]: {r.error[:60]}"
     return r.status
 

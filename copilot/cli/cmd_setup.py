@@ -13,15 +13,14 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lqmf.tools.doctor import self_check
+    from lqmf.copilot.app import doctor
     from lqmf.tools.errors import BackendFailed
-    from lqmf.tools.llamacpp.sdist import install_converter
 
-    path = install_converter(force=args.force)
+    path = doctor.install_converter(args.app, force=args.force)
     print(f"converter ready: {path}")
     if args.no_check:
         return 0
-    for chk in self_check():
+    for chk in doctor.self_check(args.app):
         if not chk.ok:
             raise BackendFailed(f"self-check failed for the bundled model {chk.model}: {chk.message}")
         print(f"self-check {chk.model}: {chk.message} ({chk.seconds:.1f} s)")

@@ -6,7 +6,7 @@ import argparse
 
 from lqmf.copilot.cli.args import number
 from lqmf.copilot.cli.cmd_quantize import split_types
-from lqmf.tools.limits import Knob
+from lqmf.copilot.app.types import Knob
 
 
 def register(sub) -> None:
@@ -31,25 +31,19 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from lqmf.tools import scheduler
-    from lqmf.tools.errors import InvalidInput
-    from lqmf.tools.scheduler.fanout import fan_out, summarize
-
+    from lqmf.copilot.app import sweep
     from lqmf.copilot.cli.output import console, print_json
 
     if args.batch:
-        s = summarize(args.batch, args.pick, kld_limit=args.max_kld)
+        s = sweep.summary(args.app, args.batch, args.pick, max_kld=args.max_kld)
         if args.json:
             print_json(asdict(s))
         else:
             _print_summary(s)
         return 0
-    models = split_types(args.models)
-    if not models or not args.types:
-        raise InvalidInput("a sweep needs at least one model and --type", "e.g. lqmf sweep smollm2 --type Q4_K_M,Q8_0")
-    batch = fan_out(models, split_types(args.types), split_types(args.methods or []) or None,
-                    chunks=args.chunks, priority=args.priority, not_before=args.not_before)
-    scheduler.ensure_worker()
+    batch = sweep.sweep(args.app, split_types(args.models), split_types(args.types or []),
+                        split_types(args.methods or []) or None, chunks=args.chunks, priority=args.priority,
+                        not_before=args.not_before)
     if args.json:
         print_json({"batch": batch})
     else:

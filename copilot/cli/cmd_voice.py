@@ -77,7 +77,7 @@ def _run(fe, heard, args) -> int:
             super().blocks(blocks)
 
     io = HeardIO(plain=True)
-    repl = Repl(Session(resume=args.resume), io, interactive=False, wait=True)
+    repl = Repl(Session(resume=args.resume, app=args.app), io, interactive=False, wait=True)
     repl.voice = fe
     io.output(heard.shown())
     io.said.clear()

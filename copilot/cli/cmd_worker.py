@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from lqmf.copilot.cli.args import number
-from lqmf.tools.limits import Knob
+from lqmf.copilot.app.types import Knob
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,16 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args) -> int:
+    from lqmf.copilot.app import jobs
     from lqmf.copilot.cli.output import print_json
-    from lqmf.tools import scheduler
-    from lqmf.tools.scheduler.resources import make_budget
 
     if args.ray is None:
-        budget = make_budget(args.ram_budget, args.cores, args.max_jobs)
+        budget = jobs.budget(args.ram_budget, args.cores, args.max_jobs)
         if not args.json:
-            print(f"worker: using at most {budget.describe()}; Ctrl-C stops it", flush=True)
-    stats = scheduler.run_worker(ram=args.ram_budget, cores=args.cores, max_jobs=args.max_jobs,
-                                 drain=args.drain, once=args.once, ray_address=args.ray)
+            print(f"worker: using at most {budget}; Ctrl-C stops it", flush=True)
+    stats = jobs.run_worker(args.app, ram=args.ram_budget, cores=args.cores, max_jobs=args.max_jobs,
+                            drain=args.drain, once=args.once, ray_address=args.ray)
     counts = {"started": stats.started, **stats.finished}
     if args.json:
         print_json(counts)

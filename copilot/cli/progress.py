@@ -15,13 +15,13 @@ def rich_progress(enabled: bool = True) -> Iterator:
     if not enabled:
         yield lambda stage, fraction: None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from lqmf.copilot.cli.output import console
 
     bars = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                     TimeElapsedColumn(), console=console(stderr=True), transient=False)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def callback(stage: str, fraction: float | None) -> None:
         if stage not in tasks:

@@ -19,20 +19,15 @@ def check_queue_flags(args: argparse.Namespace) -> None:
         raise InvalidInput("--at only works with --queue (a run without --queue starts now)",
                            f"add --queue, e.g. --queue --at {args.not_before!r}")
     if getattr(args, "queue", False) and getattr(args, "not_before", None):
-        from lqmf.tools.scheduler.timeparse import parse_not_before
+        from lqmf.copilot.app.jobs import check_not_before
 
-        parse_not_before(args.not_before)  # an unreadable or too-far time: one sentence now
+        check_not_before(args.not_before)  # an unreadable or too-far time: one sentence now
 
 
-def submit_all(kind: str, jobs: list[dict], args: argparse.Namespace) -> int:
-    """Submit one job per argument dict, make sure a local worker runs, print the ids."""
-    from lqmf.tools import scheduler
-
+def print_queued(ids: list[str], args: argparse.Namespace) -> int:
+    """Print the ids of the jobs just queued."""
     from lqmf.copilot.cli.output import console, print_json
 
-    ids = [scheduler.submit(kind, {k: v for k, v in a.items() if v is not None}, priority=args.priority,
-                            not_before=args.not_before) for a in jobs]
-    scheduler.ensure_worker()
     if args.json:
         print_json({"queued": ids})
     else:

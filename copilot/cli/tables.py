@@ -1,7 +1,7 @@
 """Tables for engine results (quantize, bench, models)."""
 from __future__ import annotations
 
-from lqmf.tools.fsutil import human_bytes
+from lqmf.copilot.app.types import human_bytes
 
 QUALITY_COLUMNS = [
     # (header, record field, format)
@@ -43,9 +43,7 @@ def quality_table(records: list, title: str):
 
 
 def caveat_for(model_ref: str) -> str | None:
-    from lqmf.tools.models import catalog_entry
+    from lqmf.copilot.app.models import source_quant_caveat
 
-    entry = catalog_entry(model_ref) if model_ref else None
-    if entry and entry.get("bundled", {}).get("source_quant"):
-        return Q41_CAVEAT.replace("Q4_1", entry["bundled"]["source_quant"])
-    return None
+    source_quant = source_quant_caveat(model_ref)
+    return Q41_CAVEAT.replace("Q4_1", source_quant) if source_quant else None

@@ -1,50 +1,58 @@
 """act: run the plan's steps through the tool registry. Long tools only
 submit scheduler jobs (the conversation goes on); quick ones run inline. A
-failing tool becomes one sentence and the other steps go on where they can."""
+failing tool becomes one sentence and the other steps go on where they can.
+act knows no tool: each outcome carries its own effects on the state
+(``ToolOutcome.tracked/focus/batch/listing``), applied here in step order."""
 from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
 
 from lqmf.copilot import render
+from lqmf.copilot.app import App
+from lqmf.copilot.nodes.context import app_of, thread_of
 from lqmf.copilot.nodes.resolve import EXTRAS
-from lqmf.copilot.state import ChatState
-from lqmf.copilot.tools_registry import LONG, ToolName, call
+from lqmf.copilot.state import ChatState, Focus, Goal, Step, ToolName, Tracked
+from lqmf.copilot.tools_registry import TOOLS, ToolContext, call
 from lqmf.tools.errors import LqmfError, from_backend
 
+TASK_INTENTS = ("quantize", "benchmark", "tune")
 
-def _benchmark_args(step: dict, done: dict[str, dict]) -> dict:
-    """Wire a benchmark to the quantize step it follows: its job and artifact."""
-    args = dict(step["args"])
+
+def wired_args(step: Step, done: dict[str, dict]) -> dict:
+    """The step's arguments, with the job of the step it runs after where the tool takes one."""
+    args = dict(step.get("args") or {})
+    arg = TOOLS[ToolName(step["tool"])].upstream_job_arg
     for dep in step.get("after") or []:
-        if dep in done and done[dep].get("job_id"):
-            args["job_id"] = done[dep]["job_id"]
+        if arg and dep in done and done[dep].get("job_id"):
+            args[arg] = done[dep]["job_id"]
     return args
 
 
-def act(state: ChatState, config: RunnableConfig) -> dict:
-    thread = ((config or {}).get("configurable") or {}).get("thread_id")
+def act(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict:
+    app = app_of(runtime)
+    thread = thread_of(config)
     req = dict(state.get("request") or {})
     out: list[dict] = []
-    calls, tracked = [], []
+    calls: list[dict] = []
+    tracked: list[Tracked] = []
     done: dict[str, dict] = {}
     failed: set[str] = set()
-    focus: dict = {}
-    batch: list[dict] = []
+    focus: Focus = {}
+    batch: list = []
     listing = None
-    goal = None
+    measuring: list[str] = []
     for step in state.get("plan") or []:
-        if step["id"] == "goal":
-            goal = dict(step["args"])
-            continue
         if any(d in failed for d in step.get("after") or []):
             failed.add(step["id"])
             out.append(render.text(f"Skipped: {step['label']} (the step it needs did not start)."))
             continue
         tool = ToolName(step["tool"])
-        args = _benchmark_args(step, done) if tool is ToolName.BENCHMARK else dict(step["args"])
+        args = wired_args(step, done)
         calls.append({"tool": tool.value, "args": args})
+        ctx = ToolContext(app, step, list(state.get("tracked") or []))
         try:
-            outcome = call(tool.value, args)
+            outcome = call(tool.value, args, ctx)
         except LqmfError as e:
             failed.add(step["id"])
             out.append(render.error(str(e)))
@@ -55,36 +63,33 @@ def act(state: ChatState, config: RunnableConfig) -> dict:
             continue
         out.extend(outcome.blocks)
         done[step["id"]] = outcome.data
-        if tool in LONG:
-            t = {"job_id": outcome.data["job_id"], "step_id": step["id"], "tool": tool.value,
-                 "model": args.get("model"), "quant_type": args.get("quant_type"), "status": "queued",
-                 "announced": False}
+        for t in outcome.tracked:
             tracked.append(t)
-            if thread:
-                from lqmf.copilot.session import journal
+            if t.get("tool") and thread:  # a new job: journaled at once
+                from lqmf.copilot.journal import journal
 
-                journal(thread, t["job_id"], tool.value, args)
-            if tool is ToolName.QUANTIZE:
-                item = {"model": t["model"], "quant_type": t["quant_type"], "job_id": t["job_id"]}
-                batch.append(item)
-                focus.update(item, artifact=None)
-        elif tool is ToolName.CANCEL and any(t["job_id"] == args["job_id"] for t in state.get("tracked") or []):
-            tracked.append({"job_id": args["job_id"], "status": "cancelled", "announced": True})
-        if outcome.data.get("rows") and tool in (ToolName.QUERY, ToolName.JOBS, ToolName.COMPARE):
-            listing = outcome.data["rows"]
+                journal(thread, t["job_id"], t["tool"], args)
+            if t.get("tool") and TOOLS[tool].measures:
+                measuring.append(t["job_id"])
+        focus.update(outcome.focus)
+        batch.extend(outcome.batch)
+        if outcome.listing is not None:
+            listing = outcome.listing
     if batch:
         focus["batch"] = batch
         focus["batch_jobs"] = [b["job_id"] for b in batch]
-    if goal is not None:
-        focus["goal"] = {**goal, "jobs": [t["job_id"] for t in tracked if t["tool"] == "benchmark"],
-                         "announced": False}
-    if req.get("intent") in ("quantize", "benchmark", "tune") and calls:
-        focus["last_request"] = {k: v for k, v in req.items() if k not in EXTRAS or k == "and_benchmark"}
-        if req.get("model"):
-            focus.setdefault("model", req["model"])
-    update: dict = {"out": out, "calls": calls, "tracked": tracked, "focus": focus, "request": None,
-                    "plan": [], "confirmed": False,
+    update: dict = {"out": out, "calls": calls, "tracked": tracked, "request": None, "plan": [],
+                    "plan_goal": None, "confirmed": False,
                     "step_seq": (state.get("step_seq") or 0) + len(state.get("plan") or [])}
+    if state.get("plan_goal"):
+        goal: Goal = {**state["plan_goal"], "jobs": measuring, "announced": False}  # type: ignore[typeddict-item]
+        update["goal"] = goal
+    if req.get("intent") in TASK_INTENTS and calls:
+        focus["last_request"] = {k: v for k, v in req.items()  # type: ignore[typeddict-item]
+                                 if k not in EXTRAS or k == "and_benchmark"}
+        if req.get("model"):
+            focus.setdefault("model", str(req["model"]))
+    update["focus"] = focus
     if listing is not None:
         update["listing"] = listing
     return update

@@ -45,7 +45,7 @@ def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     if slot == "model":
         if slots.get("model"):
             return {"model": slots["model"]}
-        from lqmf.tools.models import catalog_entry
+        from lqmf.copilot.app.models import catalog_entry
 
         raw = answer.strip()
         if catalog_entry(raw) or "/" in raw or raw.endswith(".gguf"):

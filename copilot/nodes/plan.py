@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 
 from lqmf.copilot import render
+from lqmf.copilot.app import models as app_models
+from lqmf.copilot.app import quantize as app_quantize
+from lqmf.copilot.app.types import ACTIVE, Status
 from lqmf.copilot.nodes.resolve import public_slots, resolve
-from lqmf.copilot.state import ChatState, Intent, Question, Step
-from lqmf.copilot.tools_registry import ToolName
+from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
+from lqmf.copilot.tools_registry import TOOLS
 from lqmf.copilot.tutoring import plan_tutorial
-from lqmf.tools.errors import LqmfError
-from lqmf.tools.models import bundled_models
 
 BY_BITS = {2: "Q2_K", 3: "Q3_K_M", 4: "Q4_K_M", 5: "Q5_K_M", 6: "Q6_K", 8: "Q8_0", 16: "F16"}
 BNB_BY_BITS = {4: "NF4", 8: "INT8"}
@@ -51,36 +52,18 @@ def quant_types(req: dict) -> list[str]:
 
 def check_type(qt: str, method: str | None) -> str | None:
     """None if usable, else one sentence."""
-    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
-
-    try:
-        t = parse_quant_type(qt)
-        if method and SPECS[t].method is not parse_method(method):
-            return f"{t.value} is a {SPECS[t].method.value} type, not {method}; drop the method or pick another type."
-    except LqmfError as e:
-        return str(e)
-    return None
+    return app_quantize.problem_with_type(qt, method)
 
 
 def size_note(model: str, qt: str) -> str:
-    from lqmf.tools.models import catalog_entry
-    from lqmf.tools.quantize.types import SPECS, QuantType
-
-    entry = catalog_entry(model)
-    if not entry or qt not in QuantType.__members__:
+    gb = app_quantize.estimated_gb(model, qt)
+    if gb is None:
         return ""
-    gb = entry["params_b"] * 1e9 * SPECS[QuantType[qt]].bpw / 8 / 1e9
     return f" (about {gb * 1000:.0f} MB)" if gb < 1 else f" (about {gb:.1f} GB)"
 
 
 def check_model(model: str) -> str | None:
-    from lqmf.tools.models import resolve as resolve_model
-
-    try:
-        resolve_model(model)
-    except LqmfError as e:
-        return str(e)
-    return None
+    return app_models.problem_with(model)
 
 
 def ask(slot: str, prompt: str, choices: list[str] | None = None, default: str | None = None) -> Question:
@@ -88,15 +71,15 @@ def ask(slot: str, prompt: str, choices: list[str] | None = None, default: str |
 
 
 def step(state: ChatState, n: int, tool: ToolName, args: dict, label: str, after: list[str] | None = None) -> Step:
-    return {"id": f"s{(state.get('step_seq') or 0) + n}", "tool": tool.value, "args": args, "label": label,
-            "expensive": tool in (ToolName.QUANTIZE, ToolName.BENCHMARK), "after": after or []}
+    return {"id": f"s{(state.get('step_seq') or 0) + n}", "tool": tool, "args": args, "label": label,
+            "expensive": TOOLS[tool].long, "after": after or []}
 
 
 def plan_quantize(req: dict, state: ChatState) -> dict:
     model = req.get("model")
     if not model:
         return {"question": ask("model", f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.",
-                                bundled_models() or [DEFAULT_MODEL], DEFAULT_MODEL)}
+                                app_models.bundled() or [DEFAULT_MODEL], DEFAULT_MODEL)}
     problem = check_model(model)
     if problem:
         return {"out": [render.error(problem)], "request": None}
@@ -125,16 +108,21 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
     return {"plan": steps}
 
 
+GOAL_LIMITS = ("max_kld", "max_ppl_delta_pct", "max_size_gb")
+
+
 def plan_tune(req: dict, state: ChatState) -> dict:
-    if not any(req.get(k) for k in ("max_kld", "max_ppl_delta_pct", "max_size_gb")):
+    if not any(req.get(k) for k in GOAL_LIMITS):
         req = {**req, "max_kld": 0.05}
     update = plan_quantize(req, state)
     if update.get("plan"):
-        limit = ", ".join(f"{k} {req[k]}" for k in ("max_kld", "max_ppl_delta_pct", "max_size_gb") if req.get(k))
-        update["goal"] = {k: req[k] for k in ("max_kld", "max_ppl_delta_pct", "max_size_gb") if req.get(k)}
-        update["plan"].append({"id": "goal", "tool": "", "args": update.pop("goal"), "expensive": False,
-                               "label": f"keep the smallest that meets {limit}", "after": []})
+        goal: GoalLimits = {k: req[k] for k in GOAL_LIMITS if req.get(k)}  # type: ignore[misc]
+        update["plan_goal"] = goal
     return update
+
+
+def goal_label(goal: GoalLimits) -> str:
+    return "keep the smallest that meets " + ", ".join(f"{k} {v}" for k, v in goal.items())
 
 
 def plan_benchmark(req: dict, state: ChatState) -> dict:
@@ -165,7 +153,7 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
 def plan_cancel(req: dict, state: ChatState) -> dict:
     job_id = req.get("job_id")
     if not job_id:
-        active = [t for t in state.get("tracked") or [] if t.get("status") in ("queued", "running", None)
+        active = [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
                   and not t.get("announced")]
         if len(active) == 1:
             job_id = active[0]["job_id"]
@@ -273,7 +261,8 @@ def describe(req: dict) -> str:
 
 def plan(state: ChatState) -> dict:
     req = dict(state.get("request") or {}) or resolve(state)
-    update = {"request": req, "plan": [], "question": None, **PLANNERS[Intent(req["intent"])](req, state)}
+    update = {"request": req, "plan": [], "plan_goal": None, "question": None,
+              **PLANNERS[Intent(req["intent"])](req, state)}
     steps = update.get("plan") or []
     bad = req.get("bad_types") or []
     question = update.get("question") or {}
@@ -285,7 +274,8 @@ def plan(state: ChatState) -> dict:
         update["question"] = ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes")
         return update
     if steps and any(s.get("expensive") for s in steps) and not state.get("confirmed") and not update.get("question"):
-        lines = [f"  {i}. {s['label']}" for i, s in enumerate(steps, 1)]
+        labels = [s["label"] for s in steps] + ([goal_label(update["plan_goal"])] if update.get("plan_goal") else [])
+        lines = [f"  {i}. {label}" for i, label in enumerate(labels, 1)]
         update["question"] = ask("confirm", "Go ahead? [Y/n]", ["yes", "no"], "yes")
         update["out"] = [render.text("Plan:\n" + "\n".join(lines) +
                                      "\nThese run as background jobs; we can keep talking meanwhile.")]

@@ -29,7 +29,7 @@ def resolve(state: ChatState) -> dict:
               (intent in TASK_INTENTS and slots.get("revise") and not slots.get("model"))
     if inherit and last.get("intent") in TASK_INTENTS:
         if intent == Intent.UNKNOWN:
-            intent = last["intent"]
+            intent = str(last["intent"])
         base = {k: v for k, v in last.items() if k not in (*QUANT_SLOTS, "intent", *EXTRAS)} if has_quant \
             else {k: v for k, v in last.items() if k not in ("intent", *EXTRAS)}
         if last.get("and_benchmark"):

@@ -2,7 +2,11 @@
 when nothing else answered) and record it in the history."""
 from __future__ import annotations
 
+from langgraph.runtime import Runtime
+
 from lqmf.copilot import render
+from lqmf.copilot.app import App
+from lqmf.copilot.nodes.context import app_of
 from lqmf.copilot.state import ChatState, Intent
 
 FALLBACK = ("I didn't understand that. I can quantize, benchmark, compare and search your experiments, "
@@ -10,14 +14,12 @@ FALLBACK = ("I didn't understand that. I can quantize, benchmark, compare and se
 NO_LLM = "no_llm"
 
 
-def respond(state: ChatState) -> dict:
+def respond(state: ChatState, runtime: Runtime[App]) -> dict:
     out: list[dict] = []
     said: list[str] = []
     intent = state.get("intent")
     if intent == Intent.UNKNOWN and not state.get("out") and not state.get("question"):
-        from lqmf.copilot import llm
-
-        reply = llm.reply(state.get("text", ""), state.get("history") or [])
+        reply = app_of(runtime).reply(state.get("text", ""), state.get("history") or [])
         if reply:
             out.append(render.text(reply))
         else:

@@ -3,18 +3,23 @@ job store (the source of truth) and announce the ones that finished."""
 from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
 
-from lqmf.copilot import backends, render
-from lqmf.copilot.state import RESET, ChatState
+from lqmf.copilot import render
+from lqmf.copilot.app import App
+from lqmf.copilot.app import jobs as app_jobs
+from lqmf.copilot.app.types import Status
+from lqmf.copilot.nodes.context import app_of, thread_of
+from lqmf.copilot.state import RESET, ChatState, Goal
 
 
 def describe_result(t: dict, row: dict) -> str:
     res = row.get("result") or {}
     res = res.get("record", res) if isinstance(res, dict) else {}
     what = " ".join(x for x in (t.get("model"), t.get("quant_type")) if x)
-    if row["status"] == "failed":
+    if row["status"] == Status.FAILED:
         return f"Job {t['job_id']} ({t['tool']} {what}) failed: {row.get('error') or 'no reason given'}"
-    if row["status"] == "cancelled":
+    if row["status"] == Status.CANCELLED:
         return f"Job {t['job_id']} ({t['tool']} {what}) was cancelled."
     bits = []
     if res.get("size_bytes"):
@@ -29,63 +34,64 @@ def describe_result(t: dict, row: dict) -> str:
     return f"Job {t['job_id']} ({t['tool']} {what}) finished{dry}{tail}."
 
 
-def refresh(tracked: list[dict]) -> tuple[list[dict], list[dict]]:
+def refresh(app: App, tracked: list) -> tuple[list[dict], list[dict]]:
     """(updates for ``tracked``, blocks announcing finished jobs)."""
     updates, out = [], []
     for t in tracked:
         if t.get("announced"):
             continue
-        row = backends.get_job(t["job_id"])
-        if row is None:
+        view = app_jobs.get(app, t["job_id"])
+        if view is None:
             continue
+        row = view.row()
         upd = {"job_id": t["job_id"], "status": row["status"]}
-        if row["status"] in backends.FINAL:
+        if view.done:
             upd["announced"] = True
             result = row.get("result") or {}
             if isinstance(result, dict) and result.get("artifact"):
                 upd["artifact"] = str(result["artifact"])
             text = describe_result(t, row)
-            out.append(render.error(text) if row["status"] == "failed" else render.text(text))
+            out.append(render.error(text) if view.status is Status.FAILED else render.text(text))
         if upd["status"] != t.get("status") or upd.get("announced"):
             updates.append(upd)
     return updates, out
 
 
-def goal_check(goal: dict) -> list[dict]:
-    """When every benchmark of a tune run is done: the smallest artifact within the limits."""
-    rows = [backends.get_job(j) for j in goal.get("jobs", [])]
-    if any(r is None or r["status"] not in backends.FINAL for r in rows):
+def goal_check(app: App, goal: Goal) -> list[dict]:
+    """When every benchmark of a tune run is done: the smallest artifact within the limits
+    (``app.sweep.best_within``, the one best-pick)."""
+    from lqmf.copilot.app.sweep import Goal as Limits, best_within
+
+    views = [app_jobs.get(app, j) for j in goal.get("jobs", [])]
+    if any(v is None or not v.done for v in views):
         return []
-    recs = [(r.get("result") or {}).get("record") or {} for r in rows if r["status"] == "succeeded"]
-    ok = [x for x in recs if x.get("size_bytes")
-          and (goal.get("max_kld") is None or (x.get("kld_mean") is not None and x["kld_mean"] <= goal["max_kld"]))
-          and (goal.get("max_ppl_delta_pct") is None or (x.get("ppl_delta_pct") is not None
-                                                         and x["ppl_delta_pct"] <= goal["max_ppl_delta_pct"]))
-          and (goal.get("max_size_gb") is None or x["size_bytes"] <= goal["max_size_gb"] * 1e9)]
-    limits = ", ".join(f"{k} {v}" for k, v in goal.items() if k.startswith("max_"))
-    if not ok:
-        return [render.text(f"None of the {len(rows)} candidates met {limits}.")]
-    best = min(ok, key=lambda x: x["size_bytes"])
-    return [render.text(f"Best within {limits}: {best.get('quant_type')} ({render._size(best['size_bytes'])}, "
-                        f"KLD {best.get('kld_mean')}) at {best.get('artifact')}.")]
+    recs = [(v.result or {}).get("record") or {} for v in views if v is not None and v.status is Status.SUCCEEDED]
+    limits = {k: v for k, v in goal.items() if k.startswith("max_")}
+    words = ", ".join(f"{k} {v}" for k, v in limits.items())
+    best = best_within(recs, Limits(**limits))  # type: ignore[arg-type]
+    if best is None:
+        return [render.text(f"None of the {len(views)} candidates met {words}.")]
+    return [render.text(f"Best within {words}: {best.quant_type} ({render._size(best.size_bytes)}, "
+                        f"KLD {best.kld_mean}) at {best.artifact}.")]
 
 
-def sync(state: ChatState, config: RunnableConfig) -> dict:
-    tracked = list(state.get("tracked") or [])
-    thread = ((config or {}).get("configurable") or {}).get("thread_id")
+def sync(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict:
+    tracked: list = list(state.get("tracked") or [])
+    thread = thread_of(config)
     known = {t["job_id"] for t in tracked}
     lost = []  # submitted by a turn that was killed before its checkpoint
     if thread:
-        from lqmf.copilot.session import journaled
+        from lqmf.copilot.journal import journaled
 
         lost = [{**j, "status": None, "announced": False} for j in journaled(thread) if j["job_id"] not in known]
         tracked += lost
     focus = state.get("focus") or {}
-    goal = focus.get("goal") or {}
+    goal = state.get("goal") or {}
     if not any(not t.get("announced") for t in tracked) and not (goal and not goal.get("announced")):
         return {"out": [RESET]}
+    app = app_of(runtime)
     try:
-        updates, out = refresh(tracked)
+        updates, out = refresh(app, tracked)
     except ImportError:
         return {"out": [RESET]}
     update: dict = {"tracked": lost + updates, "out": [RESET, *out]}
@@ -99,8 +105,8 @@ def sync(state: ChatState, config: RunnableConfig) -> dict:
                                   for b in focus["batch"]]
         update["focus"] = new_focus
     if goal and not goal.get("announced"):
-        found = goal_check(goal)
+        found = goal_check(app, goal)
         if found:
             update["out"].extend(found)
-            update.setdefault("focus", {})["goal"] = {**goal, "announced": True}
+            update["goal"] = {**goal, "announced": True}
     return update

@@ -16,14 +16,11 @@ _PLACEHOLDER = "Q4_K_M"   # stands in for a made-up type so that the rest of the
 
 def unknown_types(text: str) -> list[str]:
     """Quant types the user wrote that are no real type (upper case, in order)."""
-    from lqmf.tools.errors import LqmfError
-    from lqmf.tools.quantize.types import parse_quant_type
+    from lqmf.copilot.app.quantize import canonical_type
 
     bad = []
     for m in _TYPE_SHAPED.finditer(text):
-        try:
-            parse_quant_type(m.group(1))
-        except LqmfError:
+        if canonical_type(m.group(1)) is None:
             bad.append(m.group(1).upper())
     return list(dict.fromkeys(bad))
 

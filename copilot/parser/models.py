@@ -168,9 +168,9 @@ def find_models(text: str) -> list[Hit]:
                 continue
             if n > 1 and not any(c.isdigit() for c in "".join(words)) and len(squash("".join(words))) < 7:
                 continue
-            display = _fuzzy(squash("".join(words)), lex)
-            if display:
-                hits.append(Hit("model", display, span[0][0], span[-1][1]))
+            near = _fuzzy(squash("".join(words)), lex)
+            if near:
+                hits.append(Hit("model", near, span[0][0], span[-1][1]))
                 used[i:i + n] = [True] * n
     # model-shaped words: letters and digits ("phi-2", "falcon-7b", "gpt2")
     for i, (s, e, w) in enumerate(toks):

@@ -95,7 +95,9 @@ def words_to_digits(text: str) -> str:
     while i < len(toks):
         tok = toks[i]
         if tok in NUMBER_WORDS and tok not in SCALES:
-            value, j = _integer(toks, i)
+            n, j = _integer(toks, i)
+            assert n is not None  # a unit or tens word always starts a number
+            value: float = n
             frac = ""
             if j + 1 < len(toks) and toks[j] == "point":
                 frac, k = _decimals(toks, j + 1)

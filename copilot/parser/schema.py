@@ -173,7 +173,7 @@ def json_schema() -> dict:
     props: dict[str, Any] = {}
     for slot, (kind, allowed) in SLOT_TYPES.items():
         if kind is list:
-            props[slot.value] = {"type": "array", "items": {"type": "string", "enum": list(allowed)}}
+            props[slot.value] = {"type": "array", "items": {"type": "string", "enum": list(allowed or ())}}
         elif kind is int:
             props[slot.value] = {"type": "integer"} if allowed is None else {"type": "integer", "enum": list(allowed)}
         elif kind is float:

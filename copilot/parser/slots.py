@@ -32,7 +32,10 @@ def _ranked(table: list[tuple[str, re.Pattern]], text: str) -> str | None:
 def sizes(text: str) -> dict:
     out: dict = {}
     for m in L.SIZE.finditer(text):
-        gb = clean_number(to_number(m.group(1)) * L.SIZE_FACTOR[m.group(2)])
+        n = to_number(m.group(1))
+        if n is None:  # digits too many to be a float
+            continue
+        gb = clean_number(n * L.SIZE_FACTOR[m.group(2)])
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 30]
         near_after = " ".join(after.split()[:3])
         near_before = " ".join(before.split()[-4:])
@@ -180,9 +183,9 @@ def ranking(text: str) -> dict:
                 out["limit"] = 1
             break
     if "order" not in out and "sort" in out:
-        order = _first(L.ORDER_WORDS, text)
-        if order:
-            out["order"] = order
+        named = _first(L.ORDER_WORDS, text)
+        if named:
+            out["order"] = named
     limit = _limit(text)
     if limit is not None:
         out["limit"] = limit

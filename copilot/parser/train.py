@@ -47,9 +47,9 @@ def fit(feats: list[dict[str, float]], labels: list[str], l2: float = 3e-3, epoc
     index = {k: i for i, k in enumerate(vocab)}
     X = np.zeros((len(feats), len(vocab)), dtype=np.float32)
     for r, f in enumerate(feats):
-        for k, v in f.items():
+        for k, val in f.items():
             if k in index:
-                X[r, index[k]] = v
+                X[r, index[k]] = val
     y = np.array([CLASSES.index(lab) for lab in labels])
     Y = np.eye(len(CLASSES), dtype=np.float32)[y]
     W = np.zeros((len(vocab), len(CLASSES)), dtype=np.float32)

@@ -39,7 +39,7 @@ def _spellings() -> list:
     return _SPELLINGS
 
 
-_SPELLINGS = None
+_SPELLINGS: list[tuple[re.Pattern[str], str]] | None = None
 _SEP = r"[\s.\-_]?"
 # how Whisper writes a spoken quant type: "Q4-K-M", "Q4KM", "Q4.K.M", "Q 4 K M", "Q8-0", "Q6-K"
 _QUANT_SPELLINGS = [

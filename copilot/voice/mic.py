@@ -56,7 +56,12 @@ def record(say, read_line=input) -> Audio:
     say(f"Press Enter, speak the command, press Enter again (at most {MAX_SECONDS:.0f} s).")
     read_line()
     stopped = threading.Event()
-    threading.Thread(target=lambda: (read_line(), stopped.set()), daemon=True).start()
+
+    def wait_enter() -> None:
+        read_line()
+        stopped.set()
+
+    threading.Thread(target=wait_enter, daemon=True).start()
     with sd.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=dev,
                         callback=lambda data, frames, t, status: chunks.append(data[:, 0].copy())):
         say("Listening...")

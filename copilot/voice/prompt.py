@@ -65,8 +65,9 @@ def _token_counter():
 def store_models() -> list[str]:
     """Model names in the experiment store (none when it cannot be opened: the prompt does without)."""
     try:
-        from lqmf.copilot import backends
+        from lqmf.copilot.app import App
+        from lqmf.copilot.app.query import records
 
-        return sorted({r.get("model_name") or r.get("model") or "" for r in backends.records()} - {""})
+        return sorted({r.model_name or r.model or "" for r in records(App.default())} - {""})
     except Exception:  # noqa: BLE001 - a prompt hint is never worth a failure
         return []

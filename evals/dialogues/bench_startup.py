@@ -32,8 +32,8 @@ def read_until(fd: int, needle: bytes, timeout: float) -> tuple[float | None, by
     return None, buf
 
 
-def one_run(home: str) -> tuple[float, float]:
-    env = {**os.environ, "LQMF_HOME": home, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "PYTHONPATH": str(ROOT)}
+def one_run(home: str, answer_timeout: float = 30) -> tuple[float, float]:
+    env = {**os.environ, "LQMF_HOME": home, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)}
     t0 = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:  # child: the real command on a terminal
@@ -41,7 +41,7 @@ def one_run(home: str) -> tuple[float, float]:
     try:
         t_prompt, _ = read_until(fd, b"\x1b[0m>", 20)  # prompt_toolkit draws the prompt
         os.write(fd, b"what can you do\r")
-        t_answer, out = read_until(fd, b"I can quantize", 30)
+        t_answer, out = read_until(fd, b"I can quantize", answer_timeout)
         os.write(fd, b"/quit\r")
         read_until(fd, b"\n", 2)
     finally:
@@ -59,12 +59,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--max-prompt-s", type=float, default=0.0, help="exit 1 if the median is above this")
+    ap.add_argument("--answer-timeout", type=float, default=30.0, help="seconds to wait for the first answer")
     args = ap.parse_args()
     home = tempfile.mkdtemp(prefix="lqmf-startup-")
-    one_run(home)  # warm the OS file cache and .pyc files
+    one_run(home, args.answer_timeout)  # warm the OS file cache and .pyc files
     prompts, answers = [], []
     for _ in range(args.runs):
-        p, a = one_run(home)
+        p, a = one_run(home, args.answer_timeout)
         prompts.append(p)
         answers.append(a)
     print(f"lqmf chat prompt shown: median {statistics.median(prompts):.3f} s  max {max(prompts):.3f} s "

@@ -4,8 +4,8 @@ checkpointer and scheduler, and print task success and turn latency.
     python evals/dialogues/run_eval.py [--min-success 0.95] [--only NAME] [-v]
     python evals/dialogues/run_eval.py --data evals/dialogues/heldout.toml   # never tuned on
 
-Long tools submit the scheduler's quick noop kind (LQMF_CHAT_DRY_RUN=noop) and
-no worker runs, so jobs stay queued. Latency: wall time of one graph turn
+Long tools submit the scheduler's quick noop kind and no worker runs, so jobs
+stay queued (the test hook's App, copilot/app/testing.py). Latency: wall time of one graph turn
 (parse, plan, respond, job refresh) for turns that run no tool."""
 from __future__ import annotations
 
@@ -85,8 +85,13 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="print every transcript")
     args = ap.parse_args()
     os.environ.setdefault("LQMF_HOME", tempfile.mkdtemp(prefix="lqmf-dialogues-"))
-    os.environ["LQMF_CHAT_DRY_RUN"] = "noop"
-    os.environ["LQMF_CHAT_NO_WORKER"] = "1"
+    from lqmf.copilot.app import testing
+
+    with testing.install(testing.app("noop", worker=False)):
+        return _run(args)
+
+
+def _run(args) -> int:
     dialogues = tomllib.loads(args.data.read_text())["dialogue"]
     if args.only:
         dialogues = [d for d in dialogues if args.only in d["name"]]

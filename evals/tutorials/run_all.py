@@ -48,8 +48,7 @@ def load() -> list[dict]:
 
 
 def base_env(home: Path, chunks: int) -> dict:
-    env = dict(os.environ, LQMF_HOME=str(home), LQMF_CHAT_BENCH_CHUNKS=str(chunks), LQMF_CHAT_DRY_RUN="",
-               LQMF_CHAT_NO_WORKER="0")
+    env = dict(os.environ, LQMF_HOME=str(home), LQMF_CHAT_BENCH_CHUNKS=str(chunks))
     env.pop("LQMF_CHAT_LLM", None)      # no LLM: the answers come from the docs
     return env
 
@@ -74,7 +73,7 @@ def own_gguf(home: Path, where: Path) -> Path:
 
 
 def stop_workers(env: dict) -> None:
-    code = "from tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
+    code = "from lqmf.tools.scheduler import JobStore; print(' '.join(str(w['pid']) for w in JobStore().workers()))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, check=False)
     for pid in out.stdout.split():
         try:
@@ -84,6 +83,7 @@ def stop_workers(env: dict) -> None:
 
 
 def run_one(spec: dict, env: dict, subs: dict) -> Outcome:
+    from lqmf.copilot.app.testing import command
     from lqmf.tools import tutorials
 
     t = tutorials.load()[spec["name"]]
@@ -94,7 +94,9 @@ def run_one(spec: dict, env: dict, subs: dict) -> Outcome:
         args = ["chat", "--script", "-"] + (["--resume"] if run.get("resume") else []) + \
                (["--no-wait"] if spec.get("no_wait") else [])
         lines = [line.format(**subs) for line in run["lines"]]
-        r = subprocess.run([*LQMF, *args], input="\n".join(lines) + "\n", capture_output=True, text=True,
+        # real jobs; ``worker = false``: through the test hook, whose queue starts no worker
+        cmd = LQMF if spec.get("worker", True) else command(jobs="real", worker=False)
+        r = subprocess.run([*cmd, *args], input="\n".join(lines) + "\n", capture_output=True, text=True,
                            env=env, cwd=ROOT, timeout=RUN_TIMEOUT_S, check=False)
         text += r.stdout
         errors += r.stderr

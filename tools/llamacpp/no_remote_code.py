@@ -40,7 +40,7 @@ def patch_transformers() -> list[str]:
             original = cls.from_pretrained.__func__ if cls is not None else None
         except Exception:  # noqa: BLE001 - an optional dependency (PIL ...) missing: nothing to patch
             continue
-        if original is None:
+        if cls is None or original is None:
             continue
 
         def safe(klass, *args, _original=original, **kwargs):
@@ -53,7 +53,7 @@ def patch_transformers() -> list[str]:
     for mod in list(sys.modules.values()):
         if getattr(mod, "__name__", "").startswith("transformers") and \
                 hasattr(mod, "get_class_from_dynamic_module"):
-            mod.get_class_from_dynamic_module = _refuse
+            setattr(mod, "get_class_from_dynamic_module", _refuse)
     dynamic_module_utils.get_class_from_dynamic_module = _refuse
     dynamic_module_utils.get_cached_module_file = _refuse
     return patched

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from lqmf.tools.errors import CorruptFile, from_backend
 from lqmf.tools.llamacpp import load
@@ -59,13 +60,20 @@ def guard_llama_class() -> None:
         p.use_extra_bufts = False
         return p
 
-    guarded._lqmf_guarded = True  # type: ignore[attr-defined]
+    guarded._lqmf_guarded = True  # type: ignore[attr-defined]  # a marker on the function object
     low.llama_model_default_params = guarded
 
 
 class Engine:
     """One loaded model and (once ``new_context`` ran, or ``n_ctx`` was given) one
     context. ``n_seq`` windows may share a batch."""
+
+    # llama.cpp's ctypes handles (None before ``new_context`` and after ``close``)
+    ctx: Any
+    batch: Any
+    n_batch: int
+    n_seq: int
+    _views: dict[str, Any]  # numpy views into the batch's token, pos, n_seq_id and logits arrays
 
     def __init__(self, path: Path, *, threads: int, n_ctx: int | None = None, n_batch: int | None = None,
                  n_ubatch: int = 512, n_seq: int = 1):

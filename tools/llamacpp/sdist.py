@@ -86,7 +86,10 @@ def extract(tarball: Path, dest: Path, members: tuple[str, ...] | None = None) -
                 continue
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(m) as src, open(target, "wb") as out:
+            member = tar.extractfile(m)
+            if member is None:  # only for non-files, which were skipped above
+                continue
+            with member as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
     return dest
 

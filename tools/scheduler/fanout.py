@@ -31,6 +31,7 @@ class Strategy:
     ppl: float | None = None
     gen_tok_s: float | None = None
     artifact: str | None = None
+    ppl_delta_pct: float | None = None
 
 
 @dataclass
@@ -120,6 +121,7 @@ def summarize(batch: str, criterion: Criterion | str = Criterion.BEST_QUALITY, *
             s.size_bytes, s.artifact = q.result.get("size_bytes"), q.result.get("artifact")
         rec = (b.result or {}).get("record", {}) if b else {}
         s.kld_mean, s.ppl, s.gen_tok_s = rec.get("kld_mean"), rec.get("ppl"), rec.get("gen_tok_s")
+        s.ppl_delta_pct = rec.get("ppl_delta_pct")
         s.size_bytes = s.size_bytes or rec.get("size_bytes")
         out.strategies.append(s)
         if not JobState(s.state).done:
@@ -129,26 +131,41 @@ def summarize(batch: str, criterion: Criterion | str = Criterion.BEST_QUALITY, *
     return out
 
 
-def pick(done: list[Strategy], criterion: Criterion, kld_limit: float | None = None) -> tuple[Strategy | None, str]:
-    """The best finished strategy by the criterion, and why."""
+def within(s: Strategy, kld_limit: float | None = None, max_ppl_delta_pct: float | None = None,
+           max_size_bytes: float | None = None) -> bool:
+    """True when the strategy has a size and meets every limit given (a limit on a
+    number it lacks is not met)."""
+    return bool(s.size_bytes) \
+        and (kld_limit is None or (s.kld_mean is not None and s.kld_mean <= kld_limit)) \
+        and (max_ppl_delta_pct is None or (s.ppl_delta_pct is not None and s.ppl_delta_pct <= max_ppl_delta_pct)) \
+        and (max_size_bytes is None or (s.size_bytes or 0) <= max_size_bytes)
+
+
+def pick(done: list[Strategy], criterion: Criterion, kld_limit: float | None = None, *,
+         max_ppl_delta_pct: float | None = None, max_size_bytes: float | None = None) -> tuple[Strategy | None, str]:
+    """The best finished strategy by the criterion, and why. The one best-pick of the
+    project: `lqmf sweep --batch` and the chat's tune goal both use it."""
     if criterion is Criterion.SMALLEST:
-        ok = [s for s in done if s.size_bytes and (kld_limit is None or (s.kld_mean is not None and s.kld_mean <= kld_limit))]
+        limited = kld_limit is not None or max_ppl_delta_pct is not None or max_size_bytes is not None
+        ok = [s for s in done if within(s, kld_limit, max_ppl_delta_pct, max_size_bytes)]
         if not ok:
-            return None, ("no finished strategy stays under the KLD limit" if kld_limit is not None
+            only_kld = max_ppl_delta_pct is None and max_size_bytes is None
+            return None, (("no finished strategy stays under the KLD limit" if only_kld
+                           else "no finished strategy meets the limits") if limited
                           else "no finished strategy has a size yet")
-        best = min(ok, key=lambda s: s.size_bytes)
+        best = min(ok, key=lambda s: s.size_bytes or 0)  # `ok` holds only sized ones
         return best, f"smallest file ({best.size_bytes} bytes)" + (f" with mean KLD {best.kld_mean:.4f} <= {kld_limit}" if kld_limit is not None else "")
     if criterion is Criterion.FASTEST:
         ok = [s for s in done if s.gen_tok_s]
         if not ok:
             return None, "no finished strategy has a speed measurement yet"
-        best = max(ok, key=lambda s: s.gen_tok_s)
+        best = max(ok, key=lambda s: s.gen_tok_s or 0.0)  # `ok` holds only measured ones
         return best, f"fastest generation ({best.gen_tok_s:.1f} tok/s)"
     ok = [s for s in done if s.kld_mean is not None] or [s for s in done if s.ppl is not None]
     if not ok:
         return None, "no finished strategy has a quality measurement yet"
     if ok[0].kld_mean is not None:
-        best = min(ok, key=lambda s: s.kld_mean)
+        best = min(ok, key=lambda s: s.kld_mean or 0.0)  # all not None here
         return best, f"lowest mean KLD ({best.kld_mean:.4f})"
-    best = min(ok, key=lambda s: s.ppl)
+    best = min(ok, key=lambda s: s.ppl or 0.0)  # all not None here
     return best, f"lowest perplexity ({best.ppl:.3f})"

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 
 from lqmf.tools.errors import InvalidInput
+from lqmf.tools.status import Status
 
 
 class JobKind(StrEnum):
@@ -17,16 +18,7 @@ class JobKind(StrEnum):
     BENCHMARK = "benchmark"
 
 
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def done(self) -> bool:
-        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+JobState = Status  # the one status vocabulary (tools/status.py)
 
 
 class Priority(IntEnum):

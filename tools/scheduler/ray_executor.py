@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lqmf.tools.errors import LqmfError, MissingComponent, RayUnavailable
 from lqmf.tools.scheduler import admission
@@ -74,6 +75,10 @@ def _import_ray():
     return ray
 
 
+def _no_progress(stage: str, fraction: float | None = None) -> None:
+    """A Ray task runs without the job store, so its progress goes nowhere."""
+
+
 def execute(kind: str, args: dict) -> dict:
     """What runs on a Ray node: the job's kind, without the job store."""
     import ray
@@ -82,7 +87,7 @@ def execute(kind: str, args: dict) -> dict:
     node_ip = ray.util.get_node_ip_address()
     os.environ["LQMF_NODE_IP"] = node_ip
     try:
-        result = spec_for(kind).run(args, lambda stage, fraction=None: None)
+        result = spec_for(kind).run(args, _no_progress)
         return {"ok": True, "result": result, "node_ip": node_ip}
     except LqmfError as e:
         return {"ok": False, "error": str(e), "node_ip": node_ip}
@@ -174,7 +179,7 @@ class RayExecutor:
         queued = self.store.runnable(time.time(), max(64, 8 * budget.max_jobs))
         if not queued:
             return
-        states = {}
+        states: dict[str, JobState | None] = {}
         for dep in {j.depends_on for j in queued if j.depends_on}:
             try:
                 states[dep] = self.store.get(dep).state
@@ -213,6 +218,7 @@ class RayExecutor:
         for ref in ready:
             jid = refs[ref]
             f = self.in_flight.pop(jid)
+            kw: dict[str, Any]
             try:
                 out = ray.get(ref)
             except Exception as e:  # node retries used up, or the task itself crashed

@@ -39,10 +39,11 @@ def resolve_refs(args: dict, store: JobStore) -> dict:
     for k, v in args.items():
         if isinstance(v, dict) and "from_job" in v:
             dep = store.get(v["from_job"])
-            if dep.state is not JobState.SUCCEEDED or not (dep.result or {}).get("artifact"):
+            artifact = (dep.result or {}).get("artifact")
+            if dep.state is not JobState.SUCCEEDED or not artifact:
                 raise LqmfError(f"job {dep.id} that this job uses did not produce an artifact",
                                 f"see `lqmf jobs show {dep.id}`")
-            out[k] = dep.result["artifact"]
+            out[k] = artifact
     return out
 
 
@@ -52,7 +53,8 @@ class StoreProgress:
 
     def __init__(self, store: JobStore, job_id: str, attempt: int, every_s: float = 0.2):
         self.store, self.job_id, self.attempt, self.every_s = store, job_id, attempt, every_s
-        self.last_t, self.last_stage = 0.0, None
+        self.last_t = 0.0
+        self.last_stage: str | None = None
 
     def __call__(self, stage: str, fraction: float | None = None) -> None:
         now = time.monotonic()

@@ -7,6 +7,7 @@ are copied into a fresh store, the damaged file is kept beside it, and
 """
 from __future__ import annotations
 
+import builtins  # the `list` method shadows the builtin inside JobStore
 import json
 import os
 import socket
@@ -160,7 +161,7 @@ class JobStore:
             sql += f" LIMIT {int(limit)}"
         return [_row_to_job(r) for r in self._q(sql, tuple(params)).fetchall()]
 
-    def runnable(self, now: float, limit: int) -> list[Job]:
+    def runnable(self, now: float, limit: int) -> builtins.list[Job]:
         """Queued jobs that may start now, best first (a window; admission orders it finely)."""
         rows = self._q(f"SELECT {','.join(COLUMNS)} FROM jobs WHERE state='queued' AND "
                        "(not_before IS NULL OR not_before <= ?) ORDER BY priority DESC, created_at, rowid "
@@ -209,12 +210,12 @@ class JobStore:
                            progress=1.0 if state is JobState.SUCCEEDED else None,
                            stage=state.value)
 
-    def heartbeat(self, job_ids: list[str]) -> None:
+    def heartbeat(self, job_ids: builtins.list[str]) -> None:
         if job_ids:
             self._q(f"UPDATE jobs SET heartbeat_at=? WHERE id IN ({','.join('?' * len(job_ids))})",
                     (time.time(), *job_ids))
 
-    def cancel_requested(self, job_ids: list[str]) -> list[str]:
+    def cancel_requested(self, job_ids: builtins.list[str]) -> builtins.list[str]:
         """The ids among ``job_ids`` that a user asked to cancel."""
         if not job_ids:
             return []
@@ -238,7 +239,7 @@ class JobStore:
     def unregister_worker(self, worker_id: str) -> None:
         self._q("DELETE FROM workers WHERE id=?", (worker_id,))
 
-    def workers(self) -> list[dict]:
+    def workers(self) -> builtins.list[dict]:
         cols = ["id", "host", "pid", "pid_start", "info", "started_at", "heartbeat_at"]
         out = []
         for r in self._q(f"SELECT {','.join(cols)} FROM workers").fetchall():

@@ -157,7 +157,7 @@ class LocalWorker:
         if not queued:
             return
         deps = {j.depends_on for j in queued if j.depends_on}
-        dep_states = {}
+        dep_states: dict[str, JobState | None] = {}
         for dep in deps:
             try:
                 dep_states[dep] = self.store.get(dep).state

@@ -139,7 +139,8 @@ class ChromaStore:
                     if pending is not None:
                         pending.result()
                     pending = writer.submit(self._write, rows, dict(zip(fresh, vecs)), chunk)
-                pending.result()
+                if pending is not None:
+                    pending.result()
                 self.index.analyze()
             except BaseException:
                 if pending is not None:

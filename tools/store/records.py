@@ -15,19 +15,12 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Iterator, Protocol
+from lqmf.tools.status import Status  # noqa: F401 - re-exported: records speak the one status vocabulary
 
 
 class RunKind(StrEnum):
     QUANTIZE = "quantize"
     BENCHMARK = "benchmark"
-
-
-class Status(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    RUNNING = "running"
-    QUEUED = "queued"
-    CANCELLED = "cancelled"
 
 
 @dataclass
@@ -92,7 +85,7 @@ class ExperimentRecord:
             if name not in kept:
                 raise BadRecord(f"no {name!r} field")
         for name, value in kept.items():
-            if not _type_ok(value, known[name].type):
+            if not _type_ok(value, str(known[name].type)):
                 raise BadRecord(f"field {name!r} is of type {type(value).__name__}")
         return cls(**kept)
 

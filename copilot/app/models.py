@@ -1,0 +1,98 @@
+"""Models: the catalogue, model references, and what is on disk."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lqmf.tools.errors import LqmfError
+from lqmf.tools.status import Status
+
+if TYPE_CHECKING:
+    from lqmf.copilot.app.context import App
+
+
+def catalog() -> list[dict]:
+    """The models LQMF knows (knowledge/models)."""
+    from lqmf import knowledge
+
+    return list(knowledge.catalog())
+
+
+def catalog_entry(ref: str) -> dict | None:
+    from lqmf.tools.models import catalog_entry as entry
+
+    return entry(ref)
+
+
+def bundled() -> list[str]:
+    """Names of the bundled models that are installed."""
+    from lqmf.tools.models import bundled_models
+
+    return list(bundled_models())
+
+
+def problem_with(ref: str) -> str | None:
+    """None if the model reference resolves, else one sentence."""
+    from lqmf.tools.models import resolve
+
+    try:
+        resolve(ref)
+    except LqmfError as e:
+        return str(e)
+    return None
+
+
+def inventory(app: "App") -> dict:
+    """Bundled models, cached dense/F16 sources, and artifacts with their latest benchmark."""
+    from lqmf.tools.config import artifacts_dir, cache_dir
+    from lqmf.tools.quantize import read_sidecar
+    from lqmf.tools.store.journal import journal
+
+    sources, hints = [], []
+    for entry in catalog():
+        if entry.get("bundled"):
+            from lqmf.tools.models import resolve
+
+            try:
+                src = resolve(entry["name"])
+                sources.append({"name": entry["name"], "kind": "bundled", "path": str(src.path),
+                                "size_bytes": src.path.stat().st_size})
+            except LqmfError as e:
+                hints.append(f"{entry['name']} ({e})")
+    for kind in ("dense", "f16"):
+        for p in sorted((cache_dir() / kind).glob("*")):
+            if p.name.startswith("."):
+                continue
+            size = p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            sources.append({"name": p.name, "kind": f"cache ({kind})", "path": str(p), "size_bytes": size})
+    latest: dict[str, Any] = {}
+    for r in journal().all():  # every local run is in the journal
+        if r.kind == "benchmark" and r.status == Status.SUCCEEDED and r.artifact:
+            prev = latest.get(r.artifact)
+            if prev is None or r.created_at > prev.created_at:
+                latest[r.artifact] = r
+    artifacts = []
+    for side in sorted(artifacts_dir().rglob("*.lqmf.json")):
+        path = side.with_name(side.name[: -len(".lqmf.json")])
+        facts = read_sidecar(path) or {}
+        if not path.exists():
+            continue
+        b = latest.get(str(path))
+        artifacts.append({"model": facts.get("source_name"), "quant_type": facts.get("quant_type"),
+                          "method": facts.get("method"), "path": str(path), "size_bytes": path.stat().st_size,
+                          "ppl": getattr(b, "ppl", None), "kld_mean": getattr(b, "kld_mean", None),
+                          "gen_tok_s": getattr(b, "gen_tok_s", None)})
+    return {"sources": sources, "artifacts": artifacts, "bundled_not_installed": hints}
+
+
+def source_quant_caveat(model_ref: str) -> str | None:
+    """The source quant of a bundled model whose "unquantized" weights are quantized already."""
+    entry = catalog_entry(model_ref) if model_ref else None
+    if entry and entry.get("bundled", {}).get("source_quant"):
+        return str(entry["bundled"]["source_quant"])
+    return None
+
+
+def data_dir() -> str:
+    from lqmf.tools.config import data_dir as d
+
+    return str(d())

@@ -1,0 +1,121 @@
+"""Quantize: check quant types, make quantized copies now, or queue them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lqmf.tools.errors import InvalidInput, LqmfError
+
+if TYPE_CHECKING:
+    from lqmf.copilot.app.context import App
+
+
+@dataclass
+class Quantized:
+    artifact: str
+    quant_type: str
+    method: str
+    size_bytes: int
+    duration_s: float
+    record_id: str
+
+    def to_dict(self) -> dict:
+        return {"artifact": self.artifact, "quant_type": self.quant_type, "method": self.method,
+                "size_bytes": self.size_bytes, "duration_s": round(self.duration_s, 3),
+                "record_id": self.record_id}
+
+
+def split(values: list[str] | None) -> list[str]:
+    """"Q4_K_M,Q8_0" and repeated flags -> one list."""
+    return [t.strip() for v in values or [] for t in v.split(",") if t.strip()]
+
+
+def require_types(values: list[str]) -> list[str]:
+    """At least one type named (``--type ,,`` is not "no type")."""
+    from lqmf.tools.quantize.types import QuantType
+
+    types = split(values)
+    if not types:
+        raise InvalidInput("--type is empty", "name at least one, e.g. " + ", ".join(t.value for t in list(QuantType)[1:5]))
+    return types
+
+
+def check_types(types: list[str], method: str | None = None) -> None:
+    """Reject a bad type (or a type the method cannot make) before any work starts."""
+    from lqmf.tools.quantize import resolve_type
+
+    for t in types:
+        resolve_type(t, method)
+
+
+def problem_with_type(qt: str, method: str | None) -> str | None:
+    """None if the type is usable (with that method), else one sentence."""
+    from lqmf.tools.quantize.types import SPECS, parse_method, parse_quant_type
+
+    try:
+        t = parse_quant_type(qt)
+        if method and SPECS[t].method is not parse_method(method):
+            return f"{t.value} is a {SPECS[t].method.value} type, not {method}; drop the method or pick another type."
+    except LqmfError as e:
+        return str(e)
+    return None
+
+
+def canonical_type(text: str) -> str | None:
+    """The quant type a word names ("q4_k_m" -> "Q4_K_M"), or None."""
+    from lqmf.tools.quantize.types import parse_quant_type
+
+    try:
+        return parse_quant_type(text).value
+    except LqmfError:
+        return None
+
+
+def estimated_gb(model: str, qt: str) -> float | None:
+    """The quantized size of a catalogued model at a type, in GB (None: unknown)."""
+    from lqmf.tools.models import catalog_entry
+    from lqmf.tools.quantize.types import SPECS, QuantType
+
+    entry = catalog_entry(model)
+    if not entry or qt not in QuantType.__members__:
+        return None
+    return float(entry["params_b"] * 1e9 * SPECS[QuantType[qt]].bpw / 8 / 1e9)
+
+
+def quantize(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
+             force: bool = False, trust_remote_code: bool = False, progress_for=None) -> list[Quantized]:
+    """Make one quantized copy per type now. ``progress_for()``: a context manager
+    giving a progress callback per type (the CLI's bar), or None."""
+    import contextlib
+
+    from lqmf.tools.quantize import quantize as engine
+
+    check_types(types, method)
+    results = []
+    for t in types:
+        with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
+            r = engine(model, t, method=method, out_dir=out_dir, progress=progress, force=force,
+                       trust_remote_code=trust_remote_code)
+        results.append(Quantized(str(r.artifact), r.quant_type, r.method, r.size_bytes, r.duration_s, r.record.id))
+    return results
+
+
+def queue(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
+          trust_remote_code: bool = False, priority: str | None = None, not_before: str | None = None) -> list[str]:
+    """Queue one quantize job per type; returns the job ids."""
+    from lqmf.copilot.app import jobs
+
+    check_types(types, method)
+    jobs.check_not_before(not_before)
+    return jobs.submit(app, "quantize", [{"model": model, "quant_type": t, "method": method, "out_dir": out_dir,
+                                          "trust_remote_code": trust_remote_code or None} for t in types],
+                       priority=priority, not_before=not_before)
+
+
+def submit_one(app: "App", model: str, quant_type: str, *, method: str | None = None,
+               priority: str | None = None) -> str:
+    """The chat's quantize: one job, at once."""
+    from lqmf.copilot.app import jobs
+
+    args: dict[str, Any] = {"model": model, "quant_type": quant_type, "method": method}
+    return jobs.submit(app, "quantize", [{k: v for k, v in args.items() if v}], priority=priority)[0]
