@@ -212,8 +212,8 @@ def measure(store, n_queries: int, label: str, scan: bool) -> dict:
             for k, ts in sorted(by_shape.items(), key=lambda kv: -pct(kv[1], 95)):
                 print(f"  [{label}]     {k:52} n={len(ts):3}  p50 {pct(ts, 50):6.1f}  p95 {pct(ts, 95):6.1f} ms")
     filtered = [s for s in mix if from_slots(s).filters]   # semantic+filter: the text within them
-    for name, slots in (("semantic", {"limit": 10}),
-                        ("semantic+filter", None)):
+    kinds: list[tuple[str, dict | None]] = [("semantic", {"limit": 10}), ("semantic+filter", None)]
+    for name, slots in kinds:
         times, embed_ms = [], []
         rnd = random.Random(1)
         for i in range(n_queries):
@@ -299,26 +299,28 @@ def _fmt(v: float | None) -> str:
 
 
 def side_by_side(n: int, new: dict) -> None:
-    """Today's figures next to those measured before the store became a package
-    (bench/store_bench_baseline.json: the same bench on the layout before)."""
+    """Today's figures next to those of the layout before (one Chroma entry per
+    run) and of main before the side index carried its filters
+    (bench/store_bench_baseline.json: this bench on those commits)."""
     import json
 
-    runs = json.loads(BASELINE.read_text())["runs"] if BASELINE.exists() else {}
-    old = runs.get(str(n))
-    if not old:
-        print(f"  (no figures of the layout before at n={n} in {BASELINE.name}; have: "
-              f"{', '.join(sorted(runs, key=int)) or 'none'})")
+    data = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    old = data.get("runs", {}).get(str(n))
+    main_ = data.get("main", {}).get("runs", {}).get(str(n))
+    if not old and not main_:
+        print(f"  (no earlier figures at n={n} in {BASELINE.name})")
         return
-    print(f"\n  side by side at n={n} (before: {old['commit']}, load {old['load']}; now: load "
-          f"{os.getloadavg()[0]:.1f}):")
-    print(f"  {'':34} {'before':>10} {'now':>10} {'target':>10}")
-    for key, label, unit, target in (
-            ("import_rps", "import, records/s", "", "before"),
-            ("bytes_per_record", "disk per record, bytes", "", "3000"),
-            ("filter_sort_p95", "filter+sort p95, ms", "", "50"),
-            ("semantic_p95", "semantic p95 (embedding incl.), ms", "", "50")):
-        b, a = old.get(key), new.get(key)
-        print(f"  {label:34} {_fmt(b):>10} {_fmt(a):>10} {target:>10}{unit}")
+    old, main_ = old or {}, main_ or {}
+    print(f"\n  side by side at n={n} (layout before: {old.get('commit', '-')}, load {old.get('load', '-')}; "
+          f"main: {main_.get('commit', '-')}, load {main_.get('load', '-')}; now: load {os.getloadavg()[0]:.1f}):")
+    print(f"  {'':38} {'before':>8} {'main':>8} {'now':>8} {'target':>8}")
+    for key, label, target in (
+            ("import_rps", "import, records/s", "405"),
+            ("bytes_per_record", "disk per record, bytes", "3000"),
+            ("filter_sort_p95", "filter+sort p95, ms", "50"),
+            ("semantic_p95", "semantic p95 (embedding incl.), ms", "50"),
+            ("semantic_filter_p95", "semantic+filter p95 (embed. incl.), ms", "-")):
+        print(f"  {label:38} {_fmt(old.get(key)):>8} {_fmt(main_.get(key)):>8} {_fmt(new.get(key)):>8} {target:>8}")
 
 
 def main() -> int:
@@ -367,6 +369,7 @@ def main() -> int:
         got = measure(store, args.queries, "embedded", not args.no_scan)
         new["filter_sort_p95"] = got["filter_sort_index"][1]
         new["semantic_p95"] = got["semantic"][1]
+        new["semantic_filter_p95"] = got["semantic+filter"][1]
         if not args.no_server:
             embedder()._cache.clear()   # the server import embeds again, like a fresh client
             server, url = start_server(work / "server")
