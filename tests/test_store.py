@@ -339,6 +339,8 @@ def test_a_run_written_by_one_client_of_a_server_shows_up_in_the_others(tmp_path
     res = run(bob, from_slots({"status": "failed", "model": "mistral-7b"}))
     assert "alice-late" in [r.id for r in res.records]
     assert bob.get(["alice-late"])[0] == late                                # exact
+    entry = bob.shared.collection.get(ids=["alice-late"], include=["metadatas", "documents"])
+    assert entry["documents"] == [None] and list(entry["metadatas"][0]) == ["run"]   # one value, no document
     assert bob.semantic("the disk filled up", n=1)[0][0].id == "alice-late"
     mine = rec("smollm2", "Q8_0", id="bob-own")
     bob.add(mine)

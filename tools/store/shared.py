@@ -4,12 +4,14 @@ With a server (``LQMF_CHROMA_URL`` / ``store.chroma_url``), every client keeps
 its own side index (tools/store/index.py), so runs written by one client must
 reach the others through the server. Besides the description vectors
 (tools/store/vectors.py), the server then holds a second collection, one entry
-per run: id = the run's id, document = the record as compact JSON, a
-one-number placeholder vector (Chroma wants one; nothing searches it) and no
-metadata. Each client pushes what it writes, and before a query pulls, by id,
+per run: id = the run's id, one metadata value ``run`` = the record as
+compact JSON (fields that are None or empty left out), a one-number
+placeholder vector (Chroma wants one; nothing searches it) and no document
+(Chroma indexes documents for full-text search: 7.2 KB a run on disk, against
+3.2 KB as one metadata value, measured on 3,000 bench records). Each client pushes what it writes, and before a query pulls, by id,
 the runs it has not seen: it reads the collection's ids from where it stopped
 last time (Chroma lists a collection in the order entries were added) and
-fetches the documents of those its side index lacks.
+fetches the records of those its side index lacks.
 
 The embedded store has no second collection: its side index is the only one.
 """
@@ -22,6 +24,7 @@ from lqmf.tools.errors import LqmfError
 from lqmf.tools.store.records import BadRecord, ExperimentRecord
 
 SUFFIX = "_runs"          # the runs collection is named after the descriptions' one
+KEY = "run"
 PAGE = 5000
 _PLACEHOLDER = [0.0]
 
@@ -54,7 +57,7 @@ class SharedRuns:
                 chunk = records[i:i + PAGE]
                 self.collection.upsert(
                     ids=[r.id for r in chunk], embeddings=[_PLACEHOLDER] * len(chunk),
-                    documents=[json.dumps(r.to_dict(), separators=(",", ":")) for r in chunk])
+                    metadatas=[{KEY: compact(r)} for r in chunk])
         except Exception as e:  # noqa: BLE001
             raise self.vectors.map_write_error(e) from None
 
@@ -83,7 +86,8 @@ class SharedRuns:
                     break
                 missing = sorted(set(ids) - index.has(ids))
                 if missing:
-                    records = _records(self.collection.get(ids=missing, include=["documents"])["documents"])
+                    got = self.collection.get(ids=missing, include=["metadatas"])["metadatas"] or []
+                    records = _records([(m or {}).get(KEY) for m in got])
                     write(records)
                     added += len(records)
                 seen += len(ids)
@@ -99,11 +103,17 @@ class SharedRuns:
         return ids[0] if ids else None
 
 
-def _records(docs: Sequence[str | None]) -> list[ExperimentRecord]:
+def compact(record: ExperimentRecord) -> str:
+    """The record as JSON without its None and empty fields (their defaults)."""
+    data = {k: v for k, v in record.to_dict().items() if v is not None and v != [] and v != {}}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _records(docs: Sequence) -> list[ExperimentRecord]:
     out = []
     for doc in docs:
         try:
-            out.append(ExperimentRecord.from_dict(json.loads(doc or "")))
+            out.append(ExperimentRecord.from_dict(json.loads(doc if isinstance(doc, str) else "")))
         except (ValueError, BadRecord):
             continue   # an entry another tool wrote: not a run
     return out
