@@ -109,7 +109,7 @@ def warm_f16(user_home: Path | None) -> None:
         print(f"(made the F16 cache once: {time.perf_counter() - t:.1f} s)")
 
 
-FOREGROUND = ("import sys; from tools.quantize import quantize; "
+FOREGROUND = ("import sys; from lqmf.tools.quantize import quantize; "
               "quantize('smollm2', 'Q4_K_M', out_dir=sys.argv[1])")
 
 

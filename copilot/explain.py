@@ -42,9 +42,11 @@ class Answer:
         return f"{SOURCE_DIR}/{self.doc}.md" if self.doc else None
 
 
-def answer(question: str, use_llm: bool = True, reply=None) -> Answer:
+def answer(question: str, use_llm: bool = True, reply=None, store=None) -> Answer:
     """The grounded answer to one question. ``reply(text, history)``: the LLM to
-    phrase it (the caller's, e.g. the App's; default: ``copilot.llm.reply``)."""
+    phrase it (the caller's, e.g. the App's; default: ``copilot.llm.reply``);
+    ``store``: where the user's own runs are read (the caller's; default: the
+    experiment store of this data dir)."""
     from lqmf.tools.docs_index import search
 
     question = " ".join((question or "").split())
@@ -53,7 +55,7 @@ def answer(question: str, use_llm: bool = True, reply=None) -> Answer:
         near = ", ".join(h.title for h in hits) or ", ".join(topic_titles()[:3])
         return Answer(f"I don't have a note on '{question}'. The nearest topics I have: {near}.", None, hits)
     best = hits[0]
-    own = _own_runs(question)
+    own = _own_runs(question, store)
     plain = _plain(best, hits, own)
     if use_llm:
         phrased = _phrase(question, best, own, reply)
@@ -62,13 +64,13 @@ def answer(question: str, use_llm: bool = True, reply=None) -> Answer:
     return Answer(plain, best.doc, hits, own)
 
 
-def explain(topic: str | None, question: str | None = None, reply=None) -> str:
+def explain(topic: str | None, question: str | None = None, reply=None, store=None) -> str:
     """The text for the explain tool: ``question`` is the user's whole
     utterance when the caller has it, ``topic`` the parser's topic slot."""
     text = (question or topic or "").strip()
     if not text:
         return "What should I explain? I have notes on: " + ", ".join(topic_titles()) + "."
-    return answer(text, reply=reply).text
+    return answer(text, reply=reply, store=store).text
 
 
 def find(topic: str) -> str | None:
@@ -134,24 +136,25 @@ def _bundled_caveats(own: list) -> list[str]:
 
 
 # ---- the user's numbers ---------------------------------------------------
-def _own_runs(question: str) -> list:
+def _own_runs(question: str, store=None) -> list:
     from lqmf.tools.docs_facts import own_runs, quant_types_in
 
     types = quant_types_in(question)
     if not types:
         return []
     try:
-        records = _records_for(types)
+        records = _records_for(types, store)
     except Exception as e:  # noqa: BLE001 - the explanation stands without the numbers
         log.warning("could not read your runs for the explanation (%s)", e)
         return []
     return [o for t in types[:2] for o in own_runs(records, t, limit=1)]
 
 
-def _records_for(types: list) -> list:
-    from lqmf.tools.store.experiments import default_store
+def _records_for(types: list, store=None) -> list:
+    if store is None:
+        from lqmf.tools.store.experiments import default_store
 
-    store = default_store()
+        store = default_store()
     if not hasattr(store, "find"):
         return store.all()
     names = [t.value for t in types]

@@ -109,7 +109,7 @@ def test_why_is_my_q2k_bad_answers_with_the_users_own_numbers_from_the_store():
     store.add(_bench("Q2_K", 0.4123, 48.2, 61.5, 88e6, 120))
     store.add(_bench("Q4_K_M", 0.0621, 7.9, 85.2, 105e6, 101))
     store.add(_bench("Q8_0", 0.0046, 0.4, 97.1, 145e6, 80))
-    a = answer("Why is my Q2_K so bad?", use_llm=False)
+    a = answer("Why is my Q2_K so bad?", use_llm=False, store=store)
     assert a.doc == "q2-k" and a.source == "knowledge/explain/q2-k.md"
     assert "from knowledge/explain/q2-k.md" in a.text
     assert "Your Q2_K of smollm2: mean KLD 0.4123, Δppl +48.2%, top-1 61.5%" in a.text

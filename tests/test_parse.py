@@ -178,7 +178,7 @@ def test_cli_bad_mode_is_one_line_error():
 
 
 def test_parse_imports_nothing_heavy():
-    code = ("import sys; from copilot.cli import main; main(['parse', 'quantize smol lm two to q4_k_m']);"
+    code = ("import sys; from lqmf.copilot.cli import main; main(['parse', 'quantize smol lm two to q4_k_m']);"
             "heavy = [m for m in ('torch', 'transformers', 'chromadb', 'langgraph', 'numpy', 'llama_cpp', "
             "'langchain_core', 'pydantic') if m in sys.modules]; print(','.join(heavy), file=sys.stderr)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)

@@ -15,7 +15,6 @@ from lqmf.copilot.cli import main as lqmf
 from lqmf.copilot.app.compare import targets_from_text
 from lqmf.copilot.parser import parse
 from tests.store_fixtures import ChromaServer, sample_records
-from lqmf.tools.store import experiments as store_mod
 from lqmf.tools.store import vectors as vectors_mod
 from lqmf.tools.store.compare import compare, resolve_targets
 from lqmf.tools.errors import InvalidInput, UnknownQuantType
@@ -34,7 +33,6 @@ def server(tmp_path_factory):
 @pytest.fixture(params=["embedded", "server"])
 def store(request, tmp_path, monkeypatch):
     monkeypatch.setenv("LQMF_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(store_mod, "_STORES", {})
     if request.param == "server":
         srv = request.getfixturevalue("server")
         # a fresh collection per test: the server is shared by the module

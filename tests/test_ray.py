@@ -112,7 +112,7 @@ def drive(cluster, home: Path, timeout: float = 180) -> subprocess.Popen:
     """The executor, inside the head's namespace, until the queue is drained."""
     env = dict(cluster["env"], LQMF_HOME=str(home), LQMF_RAY_ADDRESS=f"{HEAD_IP}:6379")
     return subprocess.Popen(["ip", "netns", "exec", cluster["ns1"], sys.executable, "-c",
-                             "from tools.scheduler import run_worker; run_worker(ray_address='', drain=True)"],
+                             "from lqmf.tools.scheduler import run_worker; run_worker(ray_address='', drain=True)"],
                             env=env, cwd=ROOT, stdout=open(cluster["logs"] / "driver.log", "a"),
                             stderr=subprocess.STDOUT)
 

@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LQMF_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LQMF_CHROMA_URL", raising=False)
-    monkeypatch.setattr(store_mod, "_STORES", {})
     return tmp_path / "home"
 
 
@@ -96,7 +95,6 @@ def test_jsonl_records_are_imported_once_and_torn_line_skipped(home):
     assert st.count() == 4
     assert {r.id for r in st.all()} == {r.id for r in recs}
     assert st.import_journal() == 0                    # idempotent
-    store_mod._STORES.clear()
     assert ChromaStore().count() == 4                  # reopening imports nothing twice
 
 
@@ -121,7 +119,6 @@ def test_corrupt_store_gives_one_sentence_and_keeps_the_files(home):
     assert (chroma_dir / "chroma.sqlite3").read_bytes() == garbage      # nothing overwritten
     # the fix the sentence gives works and loses nothing
     chroma_dir.rename(home / "chroma.broken")
-    store_mod._STORES.clear()
     assert [r.id for r in default_store().all()] == ["kept"]
 
 
@@ -146,7 +143,6 @@ def test_locked_store_gives_one_sentence_and_the_record_survives(home, monkeypat
         holder.kill()
         holder.wait()
     # the journal kept it; the next open imports it
-    store_mod._STORES.clear()
     assert default_store().get(["while-locked"])[0].id == "while-locked"
 
 
@@ -247,7 +243,6 @@ def test_a_store_of_the_layout_before_opens_with_every_run_and_keeps_its_data(ho
             metadatas=[{"record_json": json.dumps(r.to_dict()), "status": r.status, "task_chat": True}
                        for r in recs])
     del old, client
-    store_mod._STORES.clear()
     st = default_store()
     assert sorted(r.id for r in st.all()) == sorted(r.id for r in recs)
     assert st.get(["sm-q80"])[0] == next(r for r in recs if r.id == "sm-q80")      # exact
@@ -255,7 +250,6 @@ def test_a_store_of_the_layout_before_opens_with_every_run_and_keeps_its_data(ho
     assert "copied from the Chroma collection 'experiments'" in capsys.readouterr().err
     kept = st.vectors.client.get_collection("experiments")                          # nothing deleted
     assert kept.count() == len(recs)
-    store_mod._STORES.clear()
     assert default_store().count() == len(recs)                                     # once only
     assert capsys.readouterr().err == ""
 

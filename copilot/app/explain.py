@@ -12,7 +12,7 @@ def explain(app: "App", topic: str | None = None, question: str | None = None) -
     """An explanation from the bundled docs (and the LLM, when one is configured)."""
     from lqmf.copilot import explain as ex
 
-    return ex.explain(topic, question=question, reply=app.reply)
+    return ex.explain(topic, question=question, reply=app.reply, store=app.store())
 
 
 def help_text() -> str:

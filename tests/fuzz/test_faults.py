@@ -104,7 +104,7 @@ def _user_hf_folder(warm_home: Path, tmp_path: Path) -> str:
     import subprocess
     import sys
 
-    code = ("from tools.models import resolve; from tools.quantize.convert import dense_dir; "
+    code = ("from lqmf.tools.models import resolve; from lqmf.tools.quantize.convert import dense_dir; "
             "print(dense_dir(resolve('smollm2')))")
     made = Path(subprocess.run([sys.executable, "-c", code], env=dict(os.environ, LQMF_HOME=str(warm_home)),
                                capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip().splitlines()[-1])
@@ -159,7 +159,7 @@ def test_kill9_worker_requeues_without_user_action(tmp_path, seed):
     home = tmp_path / "home"
     env = dict(os.environ, LQMF_HOME=str(home), LQMF_RETRY_BACKOFF_S="0.2")
     marker, out = tmp_path / "done.txt", tmp_path / "out"
-    code = ("import sys; from tools import scheduler; "
+    code = ("import sys; from lqmf.tools import scheduler; "
             f"print(scheduler.submit('sleep', {{'seconds': 2.0, 'marker': {str(marker)!r}, 'out_dir': {str(out)!r}}}))")
     jid = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout.strip()

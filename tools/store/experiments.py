@@ -320,18 +320,10 @@ class ChromaStore:
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
 
-_STORES: dict[tuple, ChromaStore] = {}
-
-
 def open_store(path: Path | None = None, url: str | None = None) -> ChromaStore:
-    """The store for this process (cached per place; LQMF_HOME changes give a new one)."""
-    url = url if url is not None else configured_url()
-    place = (url,) if url else (str(Path(path or data_dir() / "chroma").resolve()),)
-    key = (*place, str(data_dir()))
-    store = _STORES.get(key)
-    if store is None:
-        store = _STORES[key] = ChromaStore(path=path, url=url)
-    return store
+    """A store on this data dir's Chroma (or the configured server). Not cached: the
+    caller holds it (the application layer's App opens one per process)."""
+    return ChromaStore(path=path, url=url if url is not None else configured_url())
 
 
 def default_store() -> RecordStore:
