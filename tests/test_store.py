@@ -298,7 +298,6 @@ def test_a_side_index_of_the_version_before_gains_task_bits_and_answers_the_same
     c.execute("CREATE INDEX runs_filters ON runs(task_tags, status, created_at, desc_id)")
     c.commit()
     c.close()
-    store_mod._STORES.clear()
     st = default_store()
     names = {r[0] for r in st.index._conn().raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert set(index_mod.INDEXES) <= names and "runs_filters" not in names
@@ -309,7 +308,7 @@ def test_a_side_index_of_the_version_before_gains_task_bits_and_answers_the_same
 def test_a_run_written_by_one_client_of_a_server_shows_up_in_the_others(tmp_path, server, monkeypatch):
     """Two clients (two LQMF_HOMEs, each its own side index) on one real Chroma
     server: what one writes, the other finds in its next query, by filter, by
-    semantic search and by id; a delete reaches it too."""
+    semantic search and by id, and pulls keep working after a delete moved positions."""
     from lqmf.tools.store import vectors as vectors_mod
     from lqmf.tools.store.query import from_slots
     from lqmf.tools.store.query_exec import run
@@ -319,7 +318,6 @@ def test_a_run_written_by_one_client_of_a_server_shows_up_in_the_others(tmp_path
 
     def client(name: str) -> ChromaStore:
         monkeypatch.setenv("LQMF_HOME", str(tmp_path / name))
-        store_mod._STORES.clear()
         return default_store()
 
     alice = client("alice")
