@@ -11,6 +11,9 @@ record, import at least as fast as the layout before. The figures of the
 layout before (one Chroma entry per run, the record as metadata), measured by
 this bench on commit eb2cf5c, are in bench/store_bench_baseline.json and are
 printed side by side with today's.
+The query mix is what ``lqmf query`` and the chat send: the slots of every
+query utterance in evals/parse/*.jsonl, plus a few shapes they are thin on;
+p50/p95 are printed per shape (its filters and sort).
 Records are synthetic but shaped like real ones: catalog models, real quant
 types, sizes from bits per weight, speeds from memory bandwidth, KLD from
 llama.cpp's published scale, realistic failures.
@@ -109,7 +112,8 @@ def synthetic_records(n: int, seed: int = 0):
     return out
 
 
-QUERY_SLOTS = [
+# Shapes a person asks that the parser's labelled sets are thin on.
+EXTRA_SLOTS = [
     {"task": "chat", "max_size_gb": 2, "sort": "speed", "order": "desc"},
     {"status": "failed", "since_days": 7},
     {"task": "code", "sort": "quality", "order": "desc", "limit": 5},
@@ -121,6 +125,45 @@ QUERY_SLOTS = [
     {"model": "qwen2.5-7b", "since_days": 30, "sort": "speed"},
     {"task": "creative", "max_size_gb": 8, "min_tok_s": 10, "sort": "size"},
 ]
+
+
+def query_mix() -> list[dict]:
+    """What ``lqmf query`` and the chat send: the slots of every query utterance
+    in the parser's labelled sets (evals/parse/*.jsonl, as often as they occur
+    there), then EXTRA_SLOTS."""
+    import json
+
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.store.query import from_slots
+
+    mix = []
+    for path in sorted((ROOT / "evals" / "parse").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if item.get("intent") == "query":
+                mix.append(item.get("slots") or {})
+    out = []
+    for slots in mix + EXTRA_SLOTS:
+        try:
+            from_slots(slots)
+        except LqmfError:
+            continue
+        out.append(slots)
+    return out
+
+
+def shape(slots: dict) -> str:
+    """'task+max_size_gb / sort speed': the filters a query has, and its sort."""
+    from lqmf.tools.store.query import from_slots
+
+    q = from_slots(slots)
+    filters = "+".join(f.field.value for f in q.filters) or "no filter"
+    return f"{filters} / {'sort ' + q.sort.value if q.sort else 'newest first'}"
+
+
 SEMANTIC = ["runs where quality collapsed", "which quantizations ran out of memory",
             "small fast models that kept quality", "failed conversions of an unsupported architecture",
             "nearly lossless 8-bit runs", "slow runs of big models", "disk full while writing",
@@ -143,27 +186,41 @@ def measure(store, n_queries: int, label: str, scan: bool) -> dict:
 
     out = {}
     engines = [Engine.INDEX] + ([Engine.SCAN] if scan else [])
+    mix = query_mix()
     for engine in engines:
-        times = []
-        count = n_queries if engine is Engine.INDEX else min(n_queries, SCAN_QUERIES)
+        times: list[float] = []
+        by_shape: dict[str, list[float]] = {}
+        count = max(n_queries, len(mix)) if engine is Engine.INDEX else min(n_queries, SCAN_QUERIES)
         for i in range(count):
-            q = from_slots(QUERY_SLOTS[i % len(QUERY_SLOTS)])
+            slots = mix[i % len(mix)]
+            q = from_slots(slots)
             t = time.perf_counter()
             run(store, q, engine=engine)
             times.append((time.perf_counter() - t) * 1000)
+            by_shape.setdefault(shape(slots), []).append(times[-1])
         out[f"filter_sort_{engine.value}"] = (pct(times, 50), pct(times, 95))
         what = "side index SQL" if engine is Engine.INDEX else "Python scan of every record"
         print(f"  [{label}] filtered+sorted ({what}): p50 {pct(times, 50):.1f} ms, "
-              f"p95 {pct(times, 95):.1f} ms over {count} queries", flush=True)
-    for name, slots in (("semantic", {"limit": 10}),
-                        ("semantic+filter", None)):
+              f"p95 {pct(times, 95):.1f} ms over {count} queries of {len(by_shape)} shapes "
+              f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+        if engine is Engine.INDEX:
+            both = [t for k, ts in by_shape.items() if "no filter" not in k and "sort" in k.split(" / ")[1]
+                    for t in ts]
+            if both:
+                print(f"  [{label}]   of which with a filter and a sort: p50 {pct(both, 50):.1f} ms, "
+                      f"p95 {pct(both, 95):.1f} ms over {len(both)}", flush=True)
+            for k, ts in sorted(by_shape.items(), key=lambda kv: -pct(kv[1], 95)):
+                print(f"  [{label}]     {k:52} n={len(ts):3}  p50 {pct(ts, 50):6.1f}  p95 {pct(ts, 95):6.1f} ms")
+    filtered = [s for s in mix if from_slots(s).filters]   # semantic+filter: the text within them
+    kinds: list[tuple[str, dict | None]] = [("semantic", {"limit": 10}), ("semantic+filter", None)]
+    for name, slots in kinds:
         times, embed_ms = [], []
         rnd = random.Random(1)
         for i in range(n_queries):
             # a distinct text each time, so the embedding is really computed
             tail = rnd.choice(["please", "recently", "on my laptop", "for smollm2", "with gguf", "today"])
             text = f"{SEMANTIC[i % len(SEMANTIC)]} {tail} #{name}{i}"
-            q = from_slots(slots if slots is not None else QUERY_SLOTS[i % len(QUERY_SLOTS)], text)
+            q = from_slots(slots if slots is not None else filtered[i % len(filtered)], text)
             emb = embedder()
             hits_before, es0 = emb.cache_hits, emb.encode_s
             t = time.perf_counter()
@@ -242,26 +299,28 @@ def _fmt(v: float | None) -> str:
 
 
 def side_by_side(n: int, new: dict) -> None:
-    """Today's figures next to those measured before the store became a package
-    (bench/store_bench_baseline.json: the same bench on the layout before)."""
+    """Today's figures next to those of the layout before (one Chroma entry per
+    run) and of main before the side index carried its filters
+    (bench/store_bench_baseline.json: this bench on those commits)."""
     import json
 
-    runs = json.loads(BASELINE.read_text())["runs"] if BASELINE.exists() else {}
-    old = runs.get(str(n))
-    if not old:
-        print(f"  (no figures of the layout before at n={n} in {BASELINE.name}; have: "
-              f"{', '.join(sorted(runs, key=int)) or 'none'})")
+    data = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    old = data.get("runs", {}).get(str(n))
+    main_ = data.get("main", {}).get("runs", {}).get(str(n))
+    if not old and not main_:
+        print(f"  (no earlier figures at n={n} in {BASELINE.name})")
         return
-    print(f"\n  side by side at n={n} (before: {old['commit']}, load {old['load']}; now: load "
-          f"{os.getloadavg()[0]:.1f}):")
-    print(f"  {'':34} {'before':>10} {'now':>10} {'target':>10}")
-    for key, label, unit, target in (
-            ("import_rps", "import, records/s", "", "before"),
-            ("bytes_per_record", "disk per record, bytes", "", "3000"),
-            ("filter_sort_p95", "filter+sort p95, ms", "", "50"),
-            ("semantic_p95", "semantic p95 (embedding incl.), ms", "", "50")):
-        b, a = old.get(key), new.get(key)
-        print(f"  {label:34} {_fmt(b):>10} {_fmt(a):>10} {target:>10}{unit}")
+    old, main_ = old or {}, main_ or {}
+    print(f"\n  side by side at n={n} (layout before: {old.get('commit', '-')}, load {old.get('load', '-')}; "
+          f"main: {main_.get('commit', '-')}, load {main_.get('load', '-')}; now: load {os.getloadavg()[0]:.1f}):")
+    print(f"  {'':38} {'before':>8} {'main':>8} {'now':>8} {'target':>8}")
+    for key, label, target in (
+            ("import_rps", "import, records/s", "405"),
+            ("bytes_per_record", "disk per record, bytes", "3000"),
+            ("filter_sort_p95", "filter+sort p95, ms", "50"),
+            ("semantic_p95", "semantic p95 (embedding incl.), ms", "50"),
+            ("semantic_filter_p95", "semantic+filter p95 (embed. incl.), ms", "-")):
+        print(f"  {label:38} {_fmt(old.get(key)):>8} {_fmt(main_.get(key)):>8} {_fmt(new.get(key)):>8} {target:>8}")
 
 
 def main() -> int:
@@ -310,6 +369,7 @@ def main() -> int:
         got = measure(store, args.queries, "embedded", not args.no_scan)
         new["filter_sort_p95"] = got["filter_sort_index"][1]
         new["semantic_p95"] = got["semantic"][1]
+        new["semantic_filter_p95"] = got["semantic+filter"][1]
         if not args.no_server:
             embedder()._cache.clear()   # the server import embeds again, like a fresh client
             server, url = start_server(work / "server")
@@ -319,6 +379,11 @@ def main() -> int:
             print(f"  [server] size on disk: server {dir_bytes(work / 'server') / 1e6:.1f} MB, "
                   f"side index {dir_bytes_glob(sstore.index.path) / 1e6:.1f} MB", flush=True)
             measure(sstore, args.queries, "server", not args.no_scan)
+            os.environ["LQMF_HOME"] = str(work / "server-home-2")   # a second client, empty
+            t = time.perf_counter()
+            other = ChromaStore(url=url)
+            print(f"  [server] a second client's first open, pulling every run into its side index: "
+                  f"{time.perf_counter() - t:.1f} s for {other.count()} runs", flush=True)
         side_by_side(args.n, new)
     finally:
         if server is not None:

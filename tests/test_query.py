@@ -123,9 +123,29 @@ def test_side_index_sql_agrees_with_the_python_reference(store):
     for slots in [{"task": "chat", "max_size_gb": 2, "sort": "speed"},
                   {"status": "failed", "since_days": 7}, {"bits": 4, "sort": "size"},
                   {"method": "gguf", "min_tok_s": 20, "sort": "quality", "order": "desc"},
-                  {"model": "smollm2", "sort": "date"}, {"quant_types": ["Q8_0", "Q2_K"]}]:
+                  {"model": "smollm2", "sort": "date"}, {"quant_types": ["Q8_0", "Q2_K"]},
+                  {"task": "chat", "status": "succeeded", "sort": "quality", "limit": 3},
+                  {"status": "succeeded"}, {"task": "code", "bits": 4, "method": "gguf"},
+                  {"model": "qwen", "sort": "speed", "order": "asc"}, {"sort": "size", "order": "desc"},
+                  {"task": "creative", "max_size_gb": 8, "min_tok_s": 10, "sort": "size"},
+                  {"since_days": 30, "sort": "date", "order": "asc"}, {"min_tok_s": 50, "sort": "quality"}]:
         q = from_slots(slots)
-        assert ids(run(store, q, Engine.INDEX)) == ids(run(store, q, Engine.SCAN)), slots
+        index, scan = run(store, q, Engine.INDEX), run(store, q, Engine.SCAN)
+        assert ids(index) == ids(scan), slots
+        assert (index.total, index.total_exact) == (scan.total, scan.total_exact), slots
+
+
+def test_counts_stop_at_the_cap_and_say_more_than(store, monkeypatch):
+    from lqmf.tools.store import query_exec
+
+    monkeypatch.setattr(query_exec, "COUNT_CAP", 3)
+    for engine in Engine:
+        res = run(store, from_slots({"task": "chat", "limit": 2}), engine)
+        assert (len(res.records), res.total, res.total_exact) == (2, 3, False), engine
+        assert res.message() == "2 of more than 3 chat runs"
+        assert res.to_dict()["total_exact"] is False
+    res = run(store, from_slots({"model": "llama-3.1-8b", "limit": 5}))
+    assert res.total_exact and res.message() == ""
 
 
 def test_bad_slots_give_one_sentence():

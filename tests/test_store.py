@@ -268,8 +268,79 @@ def test_semantic_search_within_a_filter_takes_both_roads_to_the_same_runs(home,
     where = "model_key = ?"
     narrow = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
     assert [r.id for r, _ in narrow] and all(r.id.startswith("oom-") for r, _ in narrow)
-    monkeypatch.setattr(store_mod, "NARROW_MAX", 0)
+    monkeypatch.setattr(store_mod, "NARROW_SHARE", 0)
     broad = st.semantic("nearly lossless 8-bit runs", where, ["mistral-7b"], n=2)
     assert [(r.id, round(d, 5)) for r, d in broad] == [(r.id, round(d, 5)) for r, d in narrow]
     unfiltered = st.semantic("nearly lossless 8-bit runs", n=3)
     assert all(r.id.startswith("lossless-") for r, _ in unfiltered)
+
+
+def test_a_side_index_of_the_version_before_gains_task_bits_and_answers_the_same(home):
+    """A side index written before task_mask existed (tasks only as task_tags text,
+    the one wide runs_filters index): opening it fills the bits from the text and
+    swaps the indexes; task queries give the same runs as before."""
+    import sqlite3
+
+    from lqmf.tools.store import index as index_mod
+    from lqmf.tools.store.query import from_slots
+    from lqmf.tools.store.query_exec import Engine, run
+
+    st = default_store()
+    st.add_many(sample_records())
+    path = st.index.path
+    want = {t: [r.id for r in run(st, from_slots({"task": t, "sort": "size"}), Engine.SCAN).records]
+            for t in ("chat", "code")}
+    st.index.close()
+    c = sqlite3.connect(path)
+    for name in index_mod.INDEXES:
+        c.execute(f"DROP INDEX {name}")
+    c.execute("ALTER TABLE runs DROP COLUMN task_mask")
+    c.execute("CREATE INDEX runs_filters ON runs(task_tags, status, created_at, desc_id)")
+    c.commit()
+    c.close()
+    st = default_store()
+    names = {r[0] for r in st.index._conn().raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert set(index_mod.INDEXES) <= names and "runs_filters" not in names
+    for task, ids in want.items():
+        assert ids and [r.id for r in run(st, from_slots({"task": task, "sort": "size"})).records] == ids
+
+
+def test_a_run_written_by_one_client_of_a_server_shows_up_in_the_others(tmp_path, server, monkeypatch):
+    """Two clients (two LQMF_HOMEs, each its own side index) on one real Chroma
+    server: what one writes, the other finds in its next query, by filter, by
+    semantic search and by id, and pulls keep working after a delete moved positions."""
+    from lqmf.tools.store import vectors as vectors_mod
+    from lqmf.tools.store.query import from_slots
+    from lqmf.tools.store.query_exec import run
+
+    monkeypatch.setattr(vectors_mod, "COLLECTION", "two_clients")
+    monkeypatch.setenv("LQMF_CHROMA_URL", server.url)
+
+    def client(name: str) -> ChromaStore:
+        monkeypatch.setenv("LQMF_HOME", str(tmp_path / name))
+        return default_store()
+
+    alice = client("alice")
+    alice.add_many(sample_records())
+    bob = client("bob")                                   # opens after: pulls all of them
+    assert bob.index.path != alice.index.path
+    assert sorted(r.id for r in bob.all()) == sorted(r.id for r in sample_records())
+    late = rec("mistral-7b", "Q2_K", status="failed", kind="quantize", error="the disk filled up", id="alice-late")
+    alice.add(late)
+    bob.SYNC_EVERY_S = 0.0                                # the next query looks at the server
+    res = run(bob, from_slots({"status": "failed", "model": "mistral-7b"}))
+    assert "alice-late" in [r.id for r in res.records]
+    assert bob.get(["alice-late"])[0] == late                                # exact
+    entry = bob.shared.collection.get(ids=["alice-late"], include=["metadatas", "documents"])
+    assert entry["documents"] == [None] and list(entry["metadatas"][0]) == ["run"]   # one value, no document
+    assert bob.semantic("the disk filled up", n=1)[0][0].id == "alice-late"
+    mine = rec("smollm2", "Q8_0", id="bob-own")
+    bob.add(mine)
+    alice.SYNC_EVERY_S = 0.0
+    alice.maybe_sync()
+    assert alice.get(["bob-own"]) == [mine]
+    assert alice.pull_shared() == 0                       # incremental: nothing new, nothing read again
+    alice.delete(["sm-q80"])
+    bob.add(rec(id="bob-after-delete"))                   # positions moved: alice reads every id again
+    alice.maybe_sync()
+    assert alice.get(["bob-after-delete"]) and not alice.get(["sm-q80"])

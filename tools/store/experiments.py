@@ -7,6 +7,8 @@
 - Chroma (tools/store/vectors.py) holds one vector per distinct description,
   for semantic search: Chroma gives the nearest description ids, the side
   index the runs that have them, within the query's filters.
+- With a Chroma server, the server also holds every run (tools/store/shared.py),
+  so that each client's side index gets the runs the others wrote.
 
 Opening the store imports journal lines it has not seen (by record id, so
 importing twice changes nothing), moves a store of the layout before into
@@ -30,12 +32,14 @@ from lqmf.tools.store.files import read_known, write_json_atomic, write_lock
 from lqmf.tools.store.index import SideIndex
 from lqmf.tools.store.journal import JsonlStore, read_journal
 from lqmf.tools.store.records import ExperimentRecord, RecordStore
+from lqmf.tools.store.shared import SharedRuns
 from lqmf.tools.store.vectors import Vectors, chroma_available, configured_url
 
 BATCH = 2000
 KNOWN_MODELS = "known_models.json"
 INDEX_FILE = "lqmf_records.sqlite3"
-NARROW_MAX = 3000   # semantic search within a filter matching at most this many runs ranks them directly
+NARROW_SHARE = 0.5  # semantic search within a filter whose runs have at most this share of the
+                    # descriptions ranks those descriptions alone
 
 
 class ChromaStore:
@@ -53,6 +57,7 @@ class ChromaStore:
         self.known_models_path = data_dir() / KNOWN_MODELS
         self.vectors = Vectors(self.path, url, self.journal.path)
         self.index = SideIndex(self._index_path())
+        self.shared = SharedRuns(self.vectors) if url else None
         self._known: set[str] | None = None
         from lqmf.tools.store.migrate import migrate_old_layout
 
@@ -61,6 +66,7 @@ class ChromaStore:
         self._synced_at = time.monotonic()
         if import_journal:
             self.import_journal()
+        self.pull_shared()
 
     @property
     def where(self) -> str:
@@ -123,7 +129,8 @@ class ChromaStore:
         with ThreadPoolExecutor(1, thread_name_prefix="lqmf-store-writer") as writer:
             try:
                 for i in range(0, len(records), batch):
-                    rows = [schema.to_row(r) for r in records[i:i + batch]]
+                    chunk = records[i:i + batch]
+                    rows = [schema.to_row(r) for r in chunk]
                     texts = {row[-1]: text for row, _, text in rows}
                     todo = [d for d in texts if d not in seen]
                     seen.update(todo)
@@ -131,7 +138,7 @@ class ChromaStore:
                     vecs = self._vectors_for([texts[d] for d in fresh], emb, known_vectors)
                     if pending is not None:
                         pending.result()
-                    pending = writer.submit(self._write, rows, dict(zip(fresh, vecs)))
+                    pending = writer.submit(self._write, rows, dict(zip(fresh, vecs)), chunk)
                 if pending is not None:
                     pending.result()
                 self.index.analyze()
@@ -150,7 +157,7 @@ class ChromaStore:
         made = iter(emb.embed(todo) if todo else [])
         return [v if v is not None else next(made) for v in out]
 
-    def _write(self, rows: list, vecs: dict) -> None:
+    def _write(self, rows: list, vecs: dict, records: Sequence[ExperimentRecord]) -> None:
         with self._write_lock():
             new, unused = self.index.upsert(rows)
             missing = [d for d in new if d not in vecs]
@@ -162,6 +169,8 @@ class ChromaStore:
             self.vectors.upsert(ids, [new[d] for d in ids], [vecs[d] for d in ids])
             if unused and self.owns_vectors:
                 self.vectors.delete(sorted(unused))
+        if self.shared is not None:
+            self.shared.push(records)   # after its vector: a pulled run finds it on the server
         self._note_models(rows)
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -169,6 +178,8 @@ class ChromaStore:
             unused = self.index.delete(list(ids))
             if unused and self.owns_vectors:
                 self.vectors.delete(sorted(unused))
+            if self.shared is not None:
+                self.shared.delete(list(ids))
 
     # ---- reads -----------------------------------------------------------
     def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
@@ -197,30 +208,28 @@ class ChromaStore:
             return []
         vec = embedder().embed([text])[0]
         total = self.vectors.count()
+        if where_sql:
+            # the descriptions of the matching runs: one pass over runs_by_desc
+            # (runs that read the same share one), stopped when they are too many
+            most = int(NARROW_SHARE * total)
+            descs = self.index.descriptions_matching(where_sql, params, most + 1)
+            if not descs:
+                return []
+            if len(descs) <= most:
+                # n nearest of those descriptions give at least n runs
+                hits = self.vectors.nearest(vec, min(n, len(descs)), descs)
+                rows = self.index.by_descriptions([d for d, _ in hits], where_sql, params, n)
+                dist = dict(hits)
+                return [(r, dist[d]) for d, r in rows]
         k = min(total, max(4 * n, 64))
-        narrow_checked = not where_sql
         while True:   # the nearest descriptions, then those of their runs that match
             hits = self.vectors.nearest(vec, k)
             rows = self.index.by_descriptions([d for d, _ in hits], where_sql, params, n)
             if len(rows) >= n or k >= total:
                 break
-            if not narrow_checked:
-                narrow_checked = True
-                matched = self.index.matching(where_sql, params, limit=NARROW_MAX + 1)
-                if len(matched) <= NARROW_MAX:
-                    return self._rank_matched(vec, matched, n)
             k = min(total, k * 4)
         dist = dict(hits)
         return [(r, dist[d]) for d, r in rows]
-
-    def _rank_matched(self, vec, matched: list, n: int) -> list[tuple[ExperimentRecord, float]]:
-        """The n runs of a narrow filter's matches whose descriptions are nearest."""
-        descs = list(dict.fromkeys(d for _, d, _ in matched))
-        hits = self.vectors.nearest(vec, min(n, len(descs)), descs) if descs else []
-        rank = {d: i for i, (d, _) in enumerate(hits)}
-        picked = sorted((m for m in matched if m[1] in rank), key=lambda m: (rank[m[1]], -m[2]))[:n]
-        dist = dict(hits)
-        return [(r, dist[m[1]]) for m, r in zip(picked, self.index.get_rowids([m[0] for m in picked]))]
 
     # ---- keeping the parts together ----------------------------------------
     def maybe_sync(self) -> None:
@@ -230,7 +239,24 @@ class ChromaStore:
         if now - self._synced_at > self.SYNC_EVERY_S:
             self._synced_at = now
             self.import_journal()
+            self.pull_shared()
             self.sync_vectors()
+
+    def pull_shared(self) -> int:
+        """With a server: add to the side index the runs other clients wrote."""
+        return self.shared.pull(self.index, self._take_shared) if self.shared is not None else 0
+
+    def _take_shared(self, records: list[ExperimentRecord]) -> None:
+        from lqmf.tools.store.embeddings import embedder
+
+        rows = [schema.to_row(r) for r in records]
+        new, _ = self.index.upsert(rows)
+        if new:   # the writer added their vectors; one of another version may word a run otherwise
+            have = set(self.vectors.collection.get(ids=list(new), include=[])["ids"])
+            todo = [d for d in new if d not in have]
+            if todo:
+                self.vectors.upsert(todo, [new[d] for d in todo], embedder().embed([new[d] for d in todo]))
+        self._note_models(rows)
 
     def sync_vectors(self, full: bool = False) -> int:
         """Give every description in the side index its vector in Chroma (and, when

@@ -2,12 +2,13 @@
 
 Chroma has no ORDER BY and keeps one SQL row per metadata key, so the store
 keeps its records here instead: ``runs`` holds the columns queries filter and
-sort on (tools/store/schema.COLUMNS, B-tree indexes on the usual ones),
+sort on (tools/store/schema.COLUMNS; its indexes, ``INDEXES``, each carry
+every column a filter reads, so a query reads one index and then the table
+rows it shows),
 ``bodies`` the rest of each record as compact JSON, ``descriptions`` the
 embedded sentences (one per distinct text, shared by the runs that have it;
 Chroma holds their vectors under the same id) and ``meta`` small state (how
-far the journal was imported). A narrow ``runs`` table keeps a full scan of
-100,000 records at a few ms.
+far the journal was imported, or a server's runs pulled).
 """
 from __future__ import annotations
 
@@ -19,16 +20,38 @@ from typing import Iterator, Sequence
 from lqmf.tools.store import schema
 from lqmf.tools.store.records import ExperimentRecord
 
-INDEXED = ["status", "model_key", "quant_type", "method", "bits", "created_at"]
+# The columns every query filter reads (tools/store/query.Filter.sql). Each
+# index below carries them after its leading columns, so a filter is checked
+# inside the index: sorting walks one index in order and stops after the
+# limit, counting reads one index, and neither visits the table.
+CARRIED = ["task_mask", "status", "kind", "bits", "method", "quant_type", "model_key",
+           "size_bytes", "gen_tok_s", "family_tag", "architecture"]
 # Sorted columns get (col, created_at DESC) and (col DESC, created_at DESC), so
 # "sort by col, newest first among equals, NULLs last, first n" walks an index
-# and stops after n rows (tools/store/query.Query.order_sql).
+# (tools/store/query.Query.order_sql); a range filter on col seeks into it.
 SORTED = ["size_bytes", "gen_tok_s", "kld_mean"]
-# Every column a query filters on (tools/store/query.Filter.sql), and desc_id,
-# in one covering index: counting the matches, or listing them for a filtered
-# semantic search, reads it instead of the table.
-FILTERED = ["task_tags", "status", "kind", "bits", "method", "quant_type", "model_key", "family_tag",
-            "architecture", "size_bytes", "gen_tok_s", "kld_mean", "created_at", "desc_id"]
+
+
+def _index_defs() -> dict[str, str]:
+    """name -> columns of every index of ``runs``."""
+    def carry(*lead: str) -> str:
+        names = [x.split()[0] for x in lead]
+        return ", ".join([*lead, *(c for c in CARRIED if c not in names)])
+
+    defs = {"runs_date": carry("created_at"),                           # newest first, since_days
+            "runs_model": carry("model_key", "quant_type", "created_at"),  # a model (and type)
+            "runs_status": carry("status", "created_at"),                # failed, queued ...
+            "runs_by_desc": carry("desc_id", "created_at")}              # semantic search
+    for col in SORTED:
+        defs[f"runs_{col}_up"] = carry(col, "created_at DESC")
+        defs[f"runs_{col}_down"] = carry(f"{col} DESC", "created_at DESC")
+    return defs
+
+
+INDEXES = _index_defs()
+# indexes of earlier versions of this file, dropped when it is opened
+OLD_INDEXES = ["runs_filters", "runs_kind", "runs_model_key", "runs_quant_type", "runs_method",
+               "runs_bits", "runs_created_at"]
 CHUNK = 500   # ids per IN (...) list
 _RECORD_COLS = ", ".join(f"r.{n}" for n in schema.ROW_NAMES) + ", b.rest"
 
@@ -45,20 +68,30 @@ class SideIndex:
             for k, t in schema.COLUMNS.items():  # a file made by an older version gains new columns
                 if k not in have:
                     c.execute(f"ALTER TABLE runs ADD COLUMN {k} {t}")
+            if "task_mask" not in have:
+                self._fill_task_mask(c)
             c.execute("CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, rest TEXT) WITHOUT ROWID")
             c.execute("CREATE TABLE IF NOT EXISTS descriptions (id TEXT PRIMARY KEY, text TEXT NOT NULL) "
                       "WITHOUT ROWID")
             c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            for col in INDEXED:
-                c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col} ON runs({col})")
-            for col in SORTED:
-                c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col}_up ON runs({col}, created_at DESC)")
-                c.execute(f"CREATE INDEX IF NOT EXISTS runs_{col}_down ON runs({col} DESC, created_at DESC)")
-            c.execute(f"CREATE INDEX IF NOT EXISTS runs_filters ON runs({', '.join(FILTERED)})")
-            # semantic search walks the runs of each near description, newest first,
-            # checking the filters in the index itself
-            c.execute("CREATE INDEX IF NOT EXISTS runs_by_desc ON runs(desc_id, created_at, "
-                      f"{', '.join(x for x in FILTERED if x not in ('desc_id', 'created_at'))})")
+            for name in OLD_INDEXES:
+                c.execute(f"DROP INDEX IF EXISTS {name}")
+            for name, cols in INDEXES.items():
+                if c.execute("SELECT sql FROM sqlite_master WHERE type='index' AND name=?",
+                             (name,)).fetchone() not in (None, (self._index_sql(name, cols),)):
+                    c.execute(f"DROP INDEX {name}")   # the same name with other columns
+                c.execute(self._index_sql(name, cols).replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+
+    @staticmethod
+    def _index_sql(name: str, cols: str) -> str:
+        return f"CREATE INDEX {name} ON runs({cols})"
+
+    @staticmethod
+    def _fill_task_mask(c: sqlite3.Connection) -> None:
+        """Rows written before task_mask existed get it from task_tags."""
+        bits = " + ".join(f"(CASE WHEN task_tags LIKE '%,{t},%' THEN {schema.task_bit(t)} ELSE 0 END)"
+                          for t in schema.TASKS)
+        c.execute(f"UPDATE runs SET task_mask = {bits} WHERE task_mask IS NULL")
 
     def _conn(self) -> "_Tx":
         conn = getattr(self._local, "conn", None)
@@ -130,17 +163,16 @@ class SideIndex:
         return row[0] if row else None
 
     # ---- reads ---------------------------------------------------------
-    def count(self, where_sql: str = "", params: Sequence = ()) -> int:
-        """Runs matching; a filtered count reads the covering index of FILTERED
-        (a third of the table's bytes; the planner would often seek a one-column
-        index and visit the table once per match instead)."""
+    def count(self, where_sql: str = "", params: Sequence = (), at_most: int | None = None) -> int:
+        """Runs matching; with ``at_most``, counting stops after ``at_most + 1``
+        matches (a broad filter then reads a few thousand index entries, not all)."""
         if not where_sql:
-            return self._conn().raw.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-        sql = f"SELECT COUNT(*) FROM runs INDEXED BY runs_filters WHERE {where_sql}"
-        try:
-            return self._conn().raw.execute(sql, params).fetchone()[0]
-        except sqlite3.OperationalError:   # a condition the index cannot serve
-            return self._conn().raw.execute(sql.replace(" INDEXED BY runs_filters", ""), params).fetchone()[0]
+            n = self._conn().raw.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            return n if at_most is None else min(n, at_most + 1)
+        inner = f"SELECT 1 FROM runs WHERE {where_sql}"
+        if at_most is not None:
+            inner += f" LIMIT {int(at_most) + 1}"
+        return self._conn().raw.execute(f"SELECT COUNT(*) FROM ({inner})", params).fetchone()[0]
 
     def analyze(self, force: bool = False) -> None:
         """Refresh the planner's statistics when the table has grown 2x since the last time."""
@@ -157,8 +189,12 @@ class SideIndex:
 
     def select(self, where_sql: str, params: Sequence, order_sql: str = "",
                limit: int | None = None, columns: str = "id") -> list[tuple]:
-        """Rows of ``columns`` from ``runs``."""
+        """Rows of ``columns`` from ``runs``. An order of tools/store/query.Query.order_sql
+        walks its own index (``ordered_by``), whatever the filters."""
         sql = f"SELECT {columns} FROM runs"
+        index = self.ordered_by(order_sql)
+        if index:
+            sql += f" INDEXED BY {index}"
         if where_sql:
             sql += f" WHERE {where_sql}"
         if order_sql:
@@ -167,13 +203,30 @@ class SideIndex:
             sql += f" LIMIT {int(limit)}"
         return self._conn().raw.execute(sql, params).fetchall()
 
+    @staticmethod
+    def ordered_by(order_sql: str) -> str | None:
+        """The index that yields rows in this order, if one does.
+
+        Walking it in order, checking the filters on the columns it carries and
+        stopping after the limit costs at most one pass over the index; the
+        planner, without statistics of skew, would often seek a filter that
+        matches most runs ("succeeded") and sort all of them instead."""
+        head = order_sql.split(",")[0].split()
+        if not head:
+            return None
+        if head[0] == "created_at":
+            return "runs_date"
+        if head[0] in SORTED:
+            return f"runs_{head[0]}_{'down' if len(head) > 1 and head[1] == 'DESC' else 'up'}"
+        return None
+
     def records(self, where_sql: str = "", params: Sequence = (), order_sql: str = "",
                 limit: int | None = None) -> list[ExperimentRecord]:
         """Whole records matching, in order (``where_sql`` names runs columns).
-        The ids are chosen on the narrow runs table first, so only the rows
-        shown are joined with their bodies."""
-        ids = [r[0] for r in self.select(where_sql, params, order_sql, limit)]
-        return self.get(ids)
+        The rows are chosen on an index first (by rowid, which every index
+        carries), so only the rows shown are read from the table and joined
+        with their bodies."""
+        return self.get_rowids([r[0] for r in self.select(where_sql, params, order_sql, limit, "rowid")])
 
     def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
         """Records by id, in the order asked (missing ids are skipped)."""
@@ -199,10 +252,11 @@ class SideIndex:
                 found[row[0]] = schema.from_row(row[1:-1], row[-1])
         return [found[i] for i in rowids if i in found]
 
-    def matching(self, where_sql: str, params: Sequence, limit: int) -> list[tuple[int, str, float]]:
-        """(rowid, desc_id, created_at) of runs matching, at most ``limit``."""
-        sql = f"SELECT rowid, desc_id, created_at FROM runs WHERE {where_sql} LIMIT {int(limit)}"
-        return self._conn().raw.execute(sql, params).fetchall()
+    def descriptions_matching(self, where_sql: str, params: Sequence, limit: int) -> list[str]:
+        """The distinct description ids of the runs matching, at most ``limit`` (read
+        from runs_by_desc, which carries the filter columns, in description order)."""
+        sql = f"SELECT DISTINCT desc_id FROM runs INDEXED BY runs_by_desc WHERE {where_sql} LIMIT {int(limit)}"
+        return [r[0] for r in self._conn().raw.execute(sql, params)]
 
     def iter_records(self, batch: int = 2000) -> Iterator[ExperimentRecord]:
         after = ""
@@ -218,15 +272,15 @@ class SideIndex:
         """(description id, record) of runs with these descriptions, nearest
         description first, newest run first within one, filtered, at most ``limit``."""
         c = self._conn().raw
-        # hits in rank order (the rowid), each joined through runs_by_desc newest first:
-        # the ORDER BY needs no sort, and the scan stops after ``limit`` rows
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS hits (rank INTEGER PRIMARY KEY, desc_id TEXT)")
-        c.execute("DELETE FROM hits")
-        c.executemany("INSERT INTO hits VALUES (?, ?)", list(enumerate(dict.fromkeys(ranked))))
-        sql = ("SELECT r.rowid, r.desc_id FROM hits h CROSS JOIN runs r INDEXED BY runs_by_desc "
-               "ON r.desc_id = h.desc_id" + (f" WHERE {where_sql}" if where_sql else "")
-               + f" ORDER BY h.rank, r.created_at DESC LIMIT {int(limit)}")
-        picked = c.execute(sql, params).fetchall()
+        # one short walk of runs_by_desc per description, newest first, until
+        # ``limit`` runs (a join lets the planner build a Bloom filter over every run)
+        sql = ("SELECT rowid FROM runs INDEXED BY runs_by_desc WHERE desc_id = ?"
+               + (f" AND {where_sql}" if where_sql else "") + " ORDER BY created_at DESC LIMIT ?")
+        picked: list[tuple[int, str]] = []
+        for d in dict.fromkeys(ranked):
+            if len(picked) >= limit:
+                break
+            picked += [(r[0], d) for r in c.execute(sql, [d, *params, limit - len(picked)])]
         records = self.get_rowids([rowid for rowid, _ in picked])
         return [(d, r) for (_, d), r in zip(picked, records)]
 

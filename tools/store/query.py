@@ -102,7 +102,10 @@ class Filter:
         """This filter as a SQL condition on the side index."""
         f, v = self.field, self.value
         if f is Field.TASK:
-            return "task_tags LIKE ?", [f"%,{v},%"]
+            from lqmf.tools.store.schema import task_bit
+
+            bit = task_bit(v)
+            return ("task_mask & ? != 0", [bit]) if bit else ("task_tags LIKE ?", [f"%,{v},%"])
         if f is Field.MAX_SIZE_GB:
             return "size_bytes <= ?", [int(v * 1e9)]
         if f is Field.MIN_TOK_S:

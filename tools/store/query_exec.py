@@ -11,6 +11,7 @@ from lqmf.tools.store.records import ExperimentRecord
 
 DEFAULT_LIMIT = 20
 SEMANTIC_POOL = 50     # nearest candidates fetched before sorting a semantic query
+COUNT_CAP = 1000       # counts stop here: "20 of more than 1000 runs" (an exact count reads every match)
 
 
 class Engine(StrEnum):
@@ -29,12 +30,17 @@ class Relaxation:
 class QueryResult:
     query: Query
     records: list[ExperimentRecord]
-    total: int                               # rows matching before the limit
+    total: int                               # rows matching before the limit (at most COUNT_CAP)
     engine: str
     semantic: bool = False
     distances: list[float] = field(default_factory=list)
     relaxations: list[Relaxation] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    total_exact: bool = True                 # False: more than ``total`` match
+
+    def __post_init__(self) -> None:
+        if self.total > COUNT_CAP:
+            self.total, self.total_exact = COUNT_CAP, False
 
     @property
     def empty(self) -> bool:
@@ -44,7 +50,9 @@ class QueryResult:
         """One sentence when nothing matched (with the nearest relaxation)."""
         if self.records:
             shown = len(self.records)
-            return f"{shown} of {self.total} {self.query.describe()}" if self.total > shown else ""
+            if self.total_exact and self.total <= shown:
+                return ""
+            return f"{shown} of {'' if self.total_exact else 'more than '}{self.total} {self.query.describe()}"
         head = f"no {self.query.describe()}"
         if self.relaxations:
             return f"{head}; {self.relaxations[0].message}"
@@ -53,7 +61,8 @@ class QueryResult:
         return f"{head}, and no run matches even with one condition dropped"
 
     def to_dict(self) -> dict:
-        return {"query": self.query.to_dict(), "total": self.total, "engine": self.engine,
+        return {"query": self.query.to_dict(), "total": self.total, "total_exact": self.total_exact,
+                "engine": self.engine,
                 "semantic": self.semantic, "message": self.message() or None,
                 "relaxations": [{"drop": r.dropped.field.value, "count": r.count,
                                  "message": r.message} for r in self.relaxations],
@@ -70,7 +79,7 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
     elif engine is Engine.INDEX:
         store.maybe_sync()
         where_sql, params = query.sql(now)
-        total = store.index.count(where_sql, params)
+        total = store.index.count(where_sql, params, at_most=COUNT_CAP)
         res = QueryResult(query, store.find(where_sql, params, query.order_sql(), limit), total, engine.value)
     else:
         rows = query.sort_records([r for r in store.iter_records() if query.matches(r, now)])
@@ -108,7 +117,7 @@ def relaxations(store, query: Query, now: float | None = None) -> list[Relaxatio
     for f in query.filters:
         q = base.without(f)
         where_sql, params = q.sql(now)
-        n = store.index.count(where_sql, params)
+        n = store.index.count(where_sql, params, at_most=COUNT_CAP)
         if n == 0:
             continue
         if f.field in NUMERIC:
@@ -120,7 +129,7 @@ def relaxations(store, query: Query, now: float | None = None) -> list[Relaxatio
 
 
 def _are(n: int) -> str:
-    return "is 1 run" if n == 1 else f"are {n} runs"
+    return "is 1 run" if n == 1 else f"are more than {COUNT_CAP} runs" if n > COUNT_CAP else f"are {n} runs"
 
 
 def _nearest(store, q: Query, f: Filter, where_sql: str, params: list, now: float) -> str:
@@ -133,7 +142,7 @@ def _nearest(store, q: Query, f: Filter, where_sql: str, params: list, now: floa
     rows = store.index.select(cond, params, f"{col} {agg}", 1,
                               columns=f"{col}, model_key, quant_type")
     if not rows:
-        return f"without \"{f.phrase()}\" there {_are(store.index.count(where_sql, params))}"
+        return f"without \"{f.phrase()}\" there {_are(store.index.count(where_sql, params, at_most=COUNT_CAP))}"
     value, model, qtype = rows[0]
     label = f"{model} {qtype}" if qtype else model
     if f.field is Field.MAX_SIZE_GB:

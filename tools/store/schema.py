@@ -2,10 +2,10 @@
 
 A record is one row of the side index's ``runs`` table, whose columns are the
 record fields that queries filter and sort on (``FILTER_FIELDS``), plus
-derived columns: ``model_key``, ``family_tag`` and ``task_tags`` (from the
-model catalog, knowledge/catalog.toml, when the record lacks them: what
-queries filter on, never written back to the record) and ``desc_id`` (the
-description's id). Every other field is kept, as compact JSON, in one
+derived columns: ``model_key``, ``family_tag``, ``task_tags`` and
+``task_mask`` (from the model catalog, knowledge/catalog.toml, when the
+record lacks them: what queries filter on, never written back to the record)
+and ``desc_id`` (the description's id, always the last column). Every other field is kept, as compact JSON, in one
 ``rest`` cell beside it (``bodies`` table), so the record comes back exactly.
 The description (``describe``) is what Chroma embeds; runs with the same
 sentence share one vector.
@@ -28,7 +28,8 @@ FILTER_FIELDS = ("kind", "status", "model", "model_name", "family", "architectur
                  "quant_type", "bits", "device", "threads", "host", "artifact", "size_bytes",
                  "gen_tok_s", "prompt_tok_s", "kld_mean", "ppl", "ppl_delta_pct", "peak_rss_mb",
                  "duration_s", "created_at")
-DERIVED = {"model_key": "TEXT", "family_tag": "TEXT", "task_tags": "TEXT", "desc_id": "TEXT"}
+DERIVED = {"model_key": "TEXT", "family_tag": "TEXT", "task_tags": "TEXT", "task_mask": "INTEGER",
+           "desc_id": "TEXT"}
 _FIELDS = {f.name: f for f in fields(ExperimentRecord)}
 REST_FIELDS = tuple(n for n in _FIELDS if n not in FILTER_FIELDS and n != "id")
 
@@ -48,6 +49,18 @@ def _cell(value):
     return str(value)
 
 
+def task_bit(task: str) -> int | None:
+    """The bit of a task in ``task_mask`` (None for a task outside TASKS, which
+    filters match on ``task_tags`` instead)."""
+    return 1 << TASKS.index(task) if task in TASKS else None
+
+
+def task_mask(tasks: list[str]) -> int:
+    """The tasks of a run as bits (an integer the sort indexes carry, so a task
+    filter is checked inside the index)."""
+    return sum(1 << TASKS.index(t) for t in set(tasks) if t in TASKS)
+
+
 def desc_id(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
 
@@ -56,9 +69,11 @@ def to_row(record: ExperimentRecord) -> tuple[tuple, str, str]:
     """(runs row in COLUMNS order with the id first, the rest JSON, the description)."""
     key, entry = catalog_facts(record.model or "", record.model_name or "")
     text = describe(record)
+    tasks = tasks_of(record)
     derived = {"model_key": key,
                "family_tag": record.family or (entry or {}).get("family"),
-               "task_tags": "," + ",".join(tasks_of(record)) + ",",   # LIKE '%,chat,%'
+               "task_tags": "," + ",".join(tasks) + ",",   # LIKE '%,chat,%'
+               "task_mask": task_mask(tasks),
                "desc_id": desc_id(text)}
     row = (record.id, *(_cell(getattr(record, n)) for n in FILTER_FIELDS),
            *(derived[n] for n in DERIVED))

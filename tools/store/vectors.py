@@ -8,7 +8,8 @@ Chroma keeps only what semantic search needs: an entry per distinct sentence
 (tools/store/schema.describe), id = the description id the side index keeps
 for every run, document = the sentence, the vector, and no metadata. Runs
 that read the same (the same model and type measured again) share one entry.
-Filters, sorts and the records themselves live in the side index.
+Filters, sorts and the records themselves live in the side index (and,
+with a server, in a second collection: tools/store/shared.py).
 
 Every collection gets the explicit offline embedding function of
 tools/store/embeddings.py; Chroma's default one (which downloads) is never used.
