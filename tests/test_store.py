@@ -344,3 +344,25 @@ def test_a_run_written_by_one_client_of_a_server_shows_up_in_the_others(tmp_path
     bob.add(rec(id="bob-after-delete"))                   # positions moved: alice reads every id again
     alice.maybe_sync()
     assert alice.get(["bob-after-delete"]) and not alice.get(["sm-q80"])
+
+
+def test_a_metric_column_added_later_is_filled_from_the_rest_json(tmp_path):
+    """A side index written before a metric had its own column: opening it adds the
+    column and fills it from each run's rest JSON, so filters and sorts see it."""
+    import sqlite3
+
+    from lqmf.tools.store.index import SideIndex
+
+    path = tmp_path / "index.sqlite3"
+    idx = SideIndex(path)
+    r = rec(id="r1", top1_pct=91.5)
+    idx.upsert([store_schema.to_row(r)])
+    del idx
+    with sqlite3.connect(path) as c:   # the layout before: no top1_pct column, the value in the rest JSON
+        c.execute("ALTER TABLE runs DROP COLUMN top1_pct")
+        rest = json.loads(c.execute("SELECT rest FROM bodies WHERE id='r1'").fetchone()[0] or "{}")
+        c.execute("UPDATE bodies SET rest=? WHERE id='r1'", (json.dumps({**rest, "top1_pct": 91.5}),))
+    again = SideIndex(path)
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT top1_pct FROM runs WHERE id='r1'").fetchone()[0] == 91.5
+    del again

@@ -64,13 +64,16 @@ class SideIndex:
         with self._conn() as c:
             cols = ", ".join(f"{k} {t}" for k, t in schema.COLUMNS.items())
             c.execute(f"CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, {cols})")
+            c.execute("CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, rest TEXT) WITHOUT ROWID")
             have = {row[1] for row in c.execute("PRAGMA table_info(runs)").fetchall()}
             for k, t in schema.COLUMNS.items():  # a file made by an older version gains new columns
                 if k not in have:
                     c.execute(f"ALTER TABLE runs ADD COLUMN {k} {t}")
+                    if k in schema.REST_FIELDS_BEFORE:  # its values were kept in the rest JSON
+                        c.execute(f"UPDATE runs SET {k} = (SELECT json_extract(rest, '$.{k}') FROM bodies "
+                                  "WHERE bodies.id = runs.id)")
             if "task_mask" not in have:
                 self._fill_task_mask(c)
-            c.execute("CREATE TABLE IF NOT EXISTS bodies (id TEXT PRIMARY KEY, rest TEXT) WITHOUT ROWID")
             c.execute("CREATE TABLE IF NOT EXISTS descriptions (id TEXT PRIMARY KEY, text TEXT NOT NULL) "
                       "WITHOUT ROWID")
             c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")

@@ -19,19 +19,22 @@ import os
 from dataclasses import fields
 from functools import lru_cache
 
+from lqmf.tools.metrics import index_columns
 from lqmf.tools.store.records import ExperimentRecord, Status
 
 TASKS = ("chat", "code", "creative", "math", "summarization", "general")
 
-# Record fields the side index has a column for (filters, sorts, compare).
-FILTER_FIELDS = ("kind", "status", "model", "model_name", "family", "architecture", "method",
-                 "quant_type", "bits", "device", "threads", "host", "artifact", "size_bytes",
-                 "gen_tok_s", "prompt_tok_s", "kld_mean", "ppl", "ppl_delta_pct", "peak_rss_mb",
-                 "duration_s", "created_at")
+# Record fields the side index has a column for (filters, sorts, compare): the
+# categorical ones named here, and every measured figure the metric registry declares.
+CATEGORICAL = ("kind", "status", "model", "model_name", "family", "architecture", "method",
+               "quant_type", "bits", "device", "threads", "host", "artifact", "created_at")
+FILTER_FIELDS = (*CATEGORICAL, *(f for f in index_columns() if f not in CATEGORICAL))
 DERIVED = {"model_key": "TEXT", "family_tag": "TEXT", "task_tags": "TEXT", "task_mask": "INTEGER",
            "desc_id": "TEXT"}
 _FIELDS = {f.name: f for f in fields(ExperimentRecord)}
 REST_FIELDS = tuple(n for n in _FIELDS if n not in FILTER_FIELDS and n != "id")
+# Every record field was in the rest JSON unless it had a column: a column added later fills from it.
+REST_FIELDS_BEFORE = frozenset(_FIELDS)
 
 
 def _sql_type(annotation) -> str:
