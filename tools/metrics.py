@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeGuard
 
 
 class Metric(StrEnum):
@@ -77,7 +78,7 @@ def spec(metric: Metric | str) -> MetricSpec:
     return METRICS[Metric(metric)]
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -89,7 +90,7 @@ def fmt(metric: Metric | str, value: object, missing: str = "–") -> str:
     if s.fmt == BYTES:
         from lqmf.tools.fsutil import human_bytes
 
-        return human_bytes(int(value))  # type: ignore[arg-type]
+        return human_bytes(int(value))
     return s.fmt.format(value)
 
 

@@ -4,6 +4,7 @@ so re-running it (after an answer, or a resumed interrupt) is harmless."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from lqmf.copilot import render
 from lqmf.copilot.app import models as app_models
@@ -129,7 +130,7 @@ def plan_tune(req: dict, state: ChatState) -> dict:
         req = {**req, "max_kld": 0.05}
     update = plan_quantize(req, state)
     if update.get("plan"):
-        goal: GoalLimits = {k: req[k] for k in GOAL_LIMITS if req.get(k)}  # type: ignore[misc]
+        goal = {k: req[k] for k in GOAL_LIMITS if req.get(k)}
         update["plan_goal"] = goal
     return update
 
@@ -142,16 +143,16 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
     focus = state.get("focus") or {}
     targets: list[dict] = []
     if req.get("ref") == "them" and focus.get("batch") and not req.get("model"):
-        targets = list(focus["batch"])
+        targets = [dict(b) for b in focus["batch"]]
     elif req.get("ref") and not req.get("model") and (focus.get("artifact") or focus.get("model")):
         targets = [{k: focus.get(k) for k in ("model", "quant_type", "artifact", "job_id")}]
     elif req.get("model"):
         types = quant_types(req)
-        for qt in types or [None]:
+        for qt in types or [None]:  # type: ignore[list-item]  # None: the model itself, no type
             targets.append({"model": req["model"], "quant_type": qt})
     if not targets:
         return {"question": ask("model", "Benchmark which model?", [DEFAULT_MODEL], DEFAULT_MODEL)}
-    steps = []
+    steps: list[Step] = []
     for t in targets:
         if not t.get("artifact"):
             problem = check_model(t["model"])
@@ -185,7 +186,7 @@ def plan_compare(req: dict, state: ChatState) -> dict:
     types = quant_types(req)
     focus = state.get("focus") or {}
     if not types:
-        seen = [t.get("quant_type") for t in state.get("tracked") or []
+        seen = [str(t.get("quant_type")) for t in state.get("tracked") or []
                 if t.get("quant_type") and (not req.get("model") or t.get("model") == req.get("model"))]
         types = list(dict.fromkeys(seen))
     args = {"model": req.get("model") or focus.get("model"), "quant_types": types or None,
@@ -273,7 +274,7 @@ def describe(req: dict) -> str:
 
 
 def plan(state: ChatState) -> dict:
-    req = dict(state.get("request") or {}) or resolve(state)
+    req: dict[str, Any] = dict(state.get("request") or {}) or resolve(state)
     update = {"request": req, "plan": [], "plan_goal": None, "question": None,
               **PLANNERS[Intent(req["intent"])](req, state)}
     steps = update.get("plan") or []

@@ -35,7 +35,7 @@ def backend_for(path: Path, facts: dict) -> Backend:
     what is wrong with the file)."""
     reg = current()
     qt = facts.get("quant_type")
-    if reg.has(qt):
+    if qt and reg.has(qt):
         return reg.backend_of(qt)
     found = reg.for_path(path)
     if found is not None:
@@ -170,7 +170,7 @@ def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict, backend: Back
     rec.method = facts.get("method") or backend.method.value
     qt = facts.get("quant_type") or rec.quant_type
     reg = current()
-    if reg.has(qt):
+    if qt and reg.has(qt):
         rec.quant_type, rec.bits = qt, reg.spec(qt).bits
     rec.artifact_sha256, rec.source_sha256 = facts.get("artifact_sha256"), facts.get("source_sha256")
     entry = catalog_entry(facts.get("source") or rec.model_name or "")

@@ -104,7 +104,7 @@ def _dequantize(gguf: Path, out: Path) -> None:
     except (ValueError, KeyError, RuntimeError, OSError) as e:
         raise from_backend(e, "transformers could not dequantize the GGUF") from None
     # save a plain dense model: the loaded weights are already float
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as a module, None means none
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(out, safe_serialization=True)

@@ -155,7 +155,7 @@ def _quant_validate(args: dict) -> dict:
     method = parse_method(args["method"]) if args.get("method") else None
     qt = parse_quant_type(str(args["quant_type"]), method)
     source = resolve(str(args["model"]))  # unknown model -> one sentence
-    out = {"model": str(args["model"]) if not Path(str(args["model"])).expanduser().exists()
+    out: dict[str, object] = {"model": str(args["model"]) if not Path(str(args["model"])).expanduser().exists()
            else str(source.path), "quant_type": qt.value, "method": (method or current().method_of(qt)).value}
     if args.get("out_dir"):
         out["out_dir"] = str(Path(args["out_dir"]).expanduser().resolve())
