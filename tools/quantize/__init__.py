@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lqmf.tools.errors import UnknownQuantType
-from lqmf.tools.quantize.registry import Registry, current, get_backend
-from lqmf.tools.quantize.types import QuantMethod, QuantType
+from lqmf.tools.quantize.registry import Backend, Registry, current, get_backend
+from lqmf.tools.quantize.types import QuantMethod, QuantSpec, QuantType
 
 if TYPE_CHECKING:
-    from lqmf.tools.models import ModelSource
+    from lqmf.tools.models import ModelInfo, ModelSource
     from lqmf.tools.progress import Progress
     from lqmf.tools.store.records import ExperimentRecord, RecordStore
 
@@ -67,62 +67,116 @@ def resolve_type(quant_type: str, method: str | None,
     return qtype, owner
 
 
+@dataclass
+class Planned:
+    """What resolving a request found; every later stage reads it and none goes back to the model ref."""
+    model: str                                    # the reference as the user gave it (recorded as is)
+    qtype: QuantType
+    method: QuantMethod
+    spec: QuantSpec
+    backend: Backend
+    source: ModelSource
+    info: ModelInfo
+    out: Path
+
+
 def quantize(model: str, quant_type: str, *, method: str | None = None,
              out_dir: str | Path | None = None, progress: Progress | None = None,
              store: RecordStore | None = None, force: bool = False,
              trust_remote_code: bool = False, registry: Registry | None = None) -> QuantizeResult:
     """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``.
     Code from a model folder runs only with ``trust_remote_code`` (tools/safety.py).
-    The quant type's backend comes from ``registry`` (default: ``registry.current()``)."""
-    from lqmf.tools.fsutil import atomic_output, check_output, ensure_free_space, exclusive, file_sha256
-    from lqmf.tools.models import inspect, resolve
+    The quant type's backend comes from ``registry`` (default: ``registry.current()``).
+
+    One pass, in order: resolve (type, backend, source, facts, output path), check
+    (safety, the output place, free disk), build (atomically, under a lock), verify
+    (the artifact reads back as its backend's format; hashes), record."""
+    from lqmf.tools.fsutil import exclusive
     from lqmf.tools.progress import noop
     from lqmf.tools.store.journal import journal
     from lqmf.tools.store.records import ExperimentRecord, RunKind, Status, recorded_run, tool_versions
-    from lqmf.tools.safety import require_safe
 
-    progress = progress or noop
-    reg = registry or current()
     rec = ExperimentRecord(kind=RunKind.QUANTIZE, status=Status.RUNNING, model=model,
                            quant_type=quant_type, method=method, tool_versions=tool_versions())
     with recorded_run(rec, store or journal(), "quantization"):
-        qtype, qmethod = resolve_type(quant_type, method, reg)
-        spec = reg.spec(qtype)
-        rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, spec.bits
-        source = resolve(model, trust_remote_code)
-        if not source.is_gguf:
-            require_safe(source.path, trust_remote_code)  # before any work
-        info = inspect(source)
-        rec.model_name, rec.family, rec.architecture = source.name, info.family, info.architecture
-        rec.n_params, rec.tasks, rec.license = info.n_params, info.tasks, info.license
-        rec.source_path = str(source.path)
-        backend = get_backend(qtype, reg)
-        out = artifact_path(source, qtype, out_dir, reg)
-        if force or not (out.exists() and read_sidecar(out)):
-            # before the lock file is made: a folder or someone's file there is refused untouched
-            # (an artifact without our sidecar is the user's file: only --force replaces it)
-            check_output(out, replace_file=force)
-            check_output(sidecar_path(out), replace_file=True)
-        with exclusive(out):
-            if out.exists() and read_sidecar(out) and not force:
-                facts = read_sidecar(out) or {}
-            else:
-                check_output(out, replace_file=force)
-                ensure_free_space(out.parent, backend.estimate_bytes(info.n_params, spec),
-                                  f"the {qtype.value} artifact")
-                assert backend.build is not None  # get_backend checked it
-                with atomic_output(out, replace_file=force) as tmp:
-                    facts = backend.build(source, spec, tmp, progress)
-                    facts.update(source=model, source_name=source.name, quant_type=qtype.value,
-                                 method=qmethod.value, artifact_sha256=file_sha256(tmp),
-                                 source_sha256=_source_sha(source))
-                    with atomic_output(sidecar_path(out), replace_file=True) as side:
-                        side.write_text(json.dumps(facts, indent=1))
-        rec.artifact = str(out)
-        rec.size_bytes = out.stat().st_size if out.is_file() else None
-        rec.artifact_sha256 = facts.get("artifact_sha256")
-        rec.source_sha256 = facts.get("source_sha256")
-    return QuantizeResult(out, qtype.value, qmethod.value, rec.size_bytes or 0, rec.duration_s or 0.0, rec)
+        plan = _resolve(model, quant_type, method, out_dir, trust_remote_code, registry or current(), rec)
+        _check(plan, force, trust_remote_code)
+        with exclusive(plan.out):
+            facts = _reusable(plan, force) or _build(plan, force, progress or noop)
+        _record(plan, facts, rec)
+    return QuantizeResult(plan.out, plan.qtype.value, plan.method.value, rec.size_bytes or 0,
+                          rec.duration_s or 0.0, rec)
+
+
+def _resolve(model: str, quant_type: str, method: str | None, out_dir: str | Path | None,
+             trust_remote_code: bool, reg: Registry, rec: ExperimentRecord) -> Planned:
+    from lqmf.tools.models import inspect, resolve
+
+    qtype, qmethod = resolve_type(quant_type, method, reg)
+    spec = reg.spec(qtype)
+    rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, spec.bits
+    backend = get_backend(qtype, reg)           # a declared type this version cannot build: refused here
+    source = resolve(model, trust_remote_code)
+    rec.model_name, rec.source_path = source.name, str(source.path)
+    info = inspect(source)
+    rec.family, rec.architecture = info.family, info.architecture
+    rec.n_params, rec.tasks, rec.license = info.n_params, info.tasks, info.license
+    return Planned(model, qtype, qmethod, spec, backend, source, info, artifact_path(source, qtype, out_dir, reg))
+
+
+def _check(plan: Planned, force: bool, trust_remote_code: bool) -> None:
+    """Before any work and before the lock file is made: code in the model folder, a
+    folder or someone's file at the output (refused untouched: an artifact without our
+    sidecar is the user's file, only ``force`` replaces it), free disk."""
+    from lqmf.tools.fsutil import check_output, ensure_free_space
+    from lqmf.tools.safety import require_safe
+
+    if not plan.source.is_gguf:
+        require_safe(plan.source.path, trust_remote_code)
+    if force or not (plan.out.exists() and read_sidecar(plan.out)):
+        check_output(plan.out, replace_file=force)
+        check_output(sidecar_path(plan.out), replace_file=True)
+        ensure_free_space(plan.out.parent, plan.backend.estimate_bytes(plan.info.n_params, plan.spec),
+                          f"the {plan.qtype.value} artifact")
+
+
+def _reusable(plan: Planned, force: bool) -> dict | None:
+    """The facts of an artifact we made before (under the lock: another process may just have)."""
+    if force or not plan.out.exists():
+        return None
+    return read_sidecar(plan.out)
+
+
+def _build(plan: Planned, force: bool, progress: Progress) -> dict:
+    """Build at a temporary path, verify it, then move it and its sidecar into place."""
+    from lqmf.tools.fsutil import atomic_output, check_output
+
+    check_output(plan.out, replace_file=force)  # again under the lock
+    assert plan.backend.build is not None       # get_backend checked it
+    with atomic_output(plan.out, replace_file=force) as tmp:
+        facts = plan.backend.build(plan.source, plan.spec, tmp, progress)
+        facts.update(_verify(plan, tmp))
+        with atomic_output(sidecar_path(plan.out), replace_file=True) as side:
+            side.write_text(json.dumps(facts, indent=1))
+    return facts
+
+
+def _verify(plan: Planned, built: Path) -> dict:
+    """The built artifact reads back as its backend's format (else CorruptFile, and
+    nothing is moved into place); its lineage and hashes for the sidecar."""
+    from lqmf.tools.fsutil import file_sha256
+
+    plan.backend.artifact.read(built)
+    return {"source": plan.model, "source_name": plan.source.name, "quant_type": plan.qtype.value,
+            "method": plan.method.value, "artifact_sha256": file_sha256(built) if built.is_file() else None,
+            "source_sha256": _source_sha(plan.source)}
+
+
+def _record(plan: Planned, facts: dict, rec: ExperimentRecord) -> None:
+    rec.artifact = str(plan.out)
+    rec.size_bytes = plan.out.stat().st_size if plan.out.is_file() else None
+    rec.artifact_sha256 = facts.get("artifact_sha256")
+    rec.source_sha256 = facts.get("source_sha256")
 
 
 def _source_sha(source: ModelSource) -> str | None:
