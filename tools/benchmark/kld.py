@@ -39,6 +39,8 @@ def _grouped(x, reduce):
 
     r, v = x.shape
     g = v // CHUNK
+    if g == 0:
+        return reduce(x, axis=1)[:, None]
     out = reduce(x[:, :g * CHUNK].reshape(r, CHUNK, g), axis=1)
     if g * CHUNK < v:
         out = np.concatenate([out, reduce(x[:, g * CHUNK:], axis=1)[:, None]], axis=1)
@@ -58,7 +60,7 @@ def _group_members(gi, v: int):
     return np.where(ids < v, ids, v)
 
 
-def top_k(x, k: int, cmax=None):
+def top_k(x, k: int, gmax=None):
     """Indices (r, k) of the ``k`` largest entries of each row, largest first
     (ties: lower index first). At least ``k`` entries are >= the k-th largest
     group maximum, so only those candidates (a few hundred per row, typically)
@@ -66,11 +68,11 @@ def top_k(x, k: int, cmax=None):
     import numpy as np
 
     r, v = x.shape
-    cmax = _grouped(x, np.max) if cmax is None else cmax
-    if k >= cmax.shape[1]:  # small vocabulary: no useful bound
+    gmax = _grouped(x, np.max) if gmax is None else gmax
+    if k >= gmax.shape[1]:  # small vocabulary: no useful bound
         top = np.argsort(-x, axis=1, kind="stable")[:, :k]
         return top
-    thr = np.partition(cmax, cmax.shape[1] - k, axis=1)[:, cmax.shape[1] - k]
+    thr = np.partition(gmax, gmax.shape[1] - k, axis=1)[:, gmax.shape[1] - k]
     ri, ci = np.divmod(np.flatnonzero(x >= thr[:, None]), v)  # row-major: by row, columns ascending
     cnt = np.bincount(ri, minlength=r)
     width = int(cnt.max())
@@ -92,12 +94,12 @@ def baseline_rows(x, k: int, m: int, offsets, buf=None):
 
     r, v = x.shape
     rows = np.arange(r)[:, None]
-    cmax = _grouped(x, np.max)
-    mx = cmax.max(axis=1)
+    gmax = _grouped(x, np.max)
+    mx = gmax.max(axis=1)
     e = buf[:r] if buf is not None else np.empty_like(x)
     np.subtract(x, mx[:, None], out=e)
     np.exp(e, out=e)
-    head = top_k(x, k, cmax)
+    head = top_k(x, k, gmax)
     e_head = e[rows, head].astype(np.float64)
     e[rows, head] = 0.0
     csum = _grouped(e, np.sum)  # float32 sums of CHUNK entries, accumulated below in float64
