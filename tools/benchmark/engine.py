@@ -44,8 +44,8 @@ def op_baseline(req: dict) -> dict:
     import numpy as np
 
     import lqmf.knowledge.evaldata as evaldata
-    from lqmf.tools.benchmark.kld import head_and_tail
-    from lqmf.tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
+    from lqmf.tools.benchmark.kld import baseline_rows
+    from lqmf.tools.benchmark.scorer import RowPool, batches, plan_windows, scored
 
     ctx, k, m, out = int(req["ctx"]), int(req["head_k"]), int(req["tail_m"]), Path(req["out"])
     ev = evaldata.load(req["text"])
@@ -61,20 +61,25 @@ def op_baseline(req: dict) -> dict:
     rest = np.zeros(rows, dtype=np.float64)
     rng = np.random.default_rng(0)
     nll = 0.0
-    for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("baseline", f)):
-        for s, e in blocks(len(b.targets)):
-            lse, tgt, _, ex = row_stats(b.logits, b.targets, s, e, argmax=False, keep_exp=True)
-            nll += float((lse - tgt).sum())
-            parts = head_and_tail(b.logits[s:e], lse, k, m, rng, ex)
-            r0, r1 = b.row0 + s, b.row0 + e
-            for name, value in zip(BASE_ARRAYS, parts[:4]):
-                arrays[name][r0:r1] = value
-            rest[r0:r1] = parts[4]
+    with RowPool(eng.threads, eng.n_vocab) as pool:
+        for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("baseline", f)):
+            offsets = rng.random((len(b.targets), 1))  # drawn here: the same whatever the threads
+
+            def block(s, e, buf, b=b, offsets=offsets):
+                x = b.logits[s:e]
+                lse, *parts, r_mass = baseline_rows(x, k, m, offsets[s:e], buf)
+                r0, r1 = b.row0 + s, b.row0 + e
+                for name, value in zip(BASE_ARRAYS, parts):
+                    arrays[name][r0:r1] = value
+                rest[r0:r1] = r_mass
+                return float((lse - x[np.arange(e - s), b.targets[s:e]]).sum())
+
+            nll += sum(pool.run(len(b.targets), block))
     n_vocab = eng.n_vocab
     eng.close()
     for arr in arrays.values():
         arr.flush()
-    del arrays
+    arrays.clear()  # the memmaps are closed here
     np.save(out / "rest.npy", rest)
     np.save(out / "tokens.npy", np.asarray(tokens[: n * ctx], dtype=np.int32))
     meta = {"ppl": math.exp(nll / rows), "n_windows": n, "ctx": ctx, "head_k": k, "tail_m": m,
@@ -89,13 +94,14 @@ def op_measure(req: dict) -> dict:
 
     import lqmf.knowledge.evaldata as evaldata
     from lqmf.tools.benchmark.kld import kld_rows
-    from lqmf.tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
-    from lqmf.tools.benchmark.speed import measure
+    from lqmf.tools.benchmark.scorer import RowPool, batches, plan_windows, row_stats, scored
 
     threads, ctx = int(req["threads"]), int(req["ctx"])
     result: dict = {}
     loaded = None
     if req.get("speed"):  # load time and peak RSS are the speed stage's; scoring reuses its model
+        from lqmf.tools.benchmark.speed import measure
+
         report("speed", None)
         sp, loaded = measure(Path(req["model"]), threads)
         result["speed"] = asdict(sp)
@@ -108,7 +114,7 @@ def op_measure(req: dict) -> dict:
         meta = json.loads((folder / "meta.json").read_text())
         tokens = np.load(folder / "tokens.npy").tolist()
         n, ctx = meta["n_windows"], meta["ctx"]
-        stored = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in BASE_ARRAYS}
+        stored = {name: np.load(folder / f"{name}.npy") for name in BASE_ARRAYS}
         b_rest = np.load(folder / "rest.npy")
         if meta.get("n_vocab") not in (None, eng.n_vocab):
             from lqmf.tools.errors import InvalidInput
@@ -119,19 +125,23 @@ def op_measure(req: dict) -> dict:
         tokens = eng.tokenize(ev.text)
         n = plan_windows(len(tokens), ctx, req.get("chunks"))
     rows = n * scored(ctx)[1]
-    nll, same = 0.0, 0
     klds = np.zeros(rows, dtype=np.float64) if base else None
-    for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("score", f)):
-        for s, e in blocks(len(b.targets)):
-            lse, tgt, am, _ = row_stats(b.logits, b.targets, s, e, argmax=klds is not None)
-            nll += float((lse - tgt).sum())
-            if klds is None:
-                continue
-            r0, r1 = b.row0 + s, b.row0 + e
-            head, lp_head, tail, lp_tail = (np.asarray(stored[name][r0:r1]) for name in BASE_ARRAYS)
-            klds[r0:r1] = kld_rows(b.logits[s:e], lse, head.astype(np.int64), lp_head.astype(np.float64),
-                                   tail.astype(np.int64), lp_tail.astype(np.float64), b_rest[r0:r1])
-            same += int((am == head[:, 0]).sum())
+    nll, same = 0.0, 0
+    with RowPool(eng.threads, eng.n_vocab) as pool:
+        for b in batches(eng, tokens, ctx, n, n_seq, lambda f: report("score", f)):
+            def block(s, e, buf, b=b):
+                x = b.logits[s:e]
+                lse, tgt, am = row_stats(x, b.targets[s:e], buf, argmax=klds is not None)
+                if klds is None:
+                    return float((lse - tgt).sum()), 0
+                r0, r1 = b.row0 + s, b.row0 + e
+                head, lp_head, tail, lp_tail = (stored[name][r0:r1] for name in BASE_ARRAYS)
+                klds[r0:r1] = kld_rows(x, lse, head, lp_head, tail, lp_tail, b_rest[r0:r1])
+                return float((lse - tgt).sum()), int((am == head[:, 0]).sum())
+
+            for d_nll, d_same in pool.run(len(b.targets), block):
+                nll += d_nll
+                same += d_same
     eng.close()
     q = {"ppl": math.exp(nll / rows), "n_windows": n, "ctx": ctx, "n_scored": rows, "eval_text": ev.name}
     if klds is not None:

@@ -7,8 +7,8 @@ is scored: logits at position j predict token j+1 for j in [ctx/2, ctx-2].
 Logits are requested for those positions only, and ``n_seq`` windows share
 one batch (llama-perplexity: ``n_batch / n_ctx`` of them).
 
-The per-row statistics are plain numpy over row blocks, so memory stays
-bounded for any vocabulary.
+The per-row statistics are plain numpy over small row blocks, on the
+benchmark's threads (``RowPool``), so memory stays bounded for any vocabulary.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from lqmf.tools.errors import InvalidInput
 
 # Bytes of output logits one batch may hold (n_seq windows x ctx/2 rows x vocab x 4).
 LOGITS_BUDGET = 256 << 20
-ROW_BLOCK = 64
+ROW_BLOCK = 16  # rows per numpy step: a block of 16 x vocab float32 stays in cache across its reads
 
 
 def scored(ctx: int) -> tuple[int, int]:
@@ -82,20 +82,79 @@ def batches(eng, tokens: list[int], ctx: int, n_windows: int, n_seq: int, progre
         yield Batch(b * per, eng.logits(n_out), np.asarray(targets, dtype=np.int64).reshape(-1))
 
 
-def row_stats(logits, targets, start: int, stop: int, argmax: bool = True, keep_exp: bool = False):
-    """For rows [start, stop): (log-sum-exp, logit of the target, argmax or None,
-    exp(x - rowmax) or None). Sums are numpy's pairwise float32 sums (relative
-    error ~1e-7 for any vocabulary), accumulated per row in float64."""
+def row_stats(x, targets, buf=None, argmax: bool = True):
+    """For logits rows ``x`` (r, V): (log-sum-exp, logit of the target, argmax or
+    None). Three reads of a row: argmax (or max), exp, sum. When every row's
+    maximum is in SAFE_EXP, exp(x) is taken without subtracting it (no overflow,
+    and what underflows weighs < e^-57 of the row's mass). Sums are numpy's
+    pairwise float32 sums (relative error ~1e-7 for any vocabulary), finished
+    per row in float64. ``buf``: scratch of at least (r, V) float32."""
     import numpy as np
 
-    x = logits[start:stop]
-    m = x.max(axis=1)
-    e = np.exp(x - m[:, None])
-    lse = m.astype(np.float64) + np.log(e.sum(axis=1).astype(np.float64))
-    tgt = x[np.arange(stop - start), targets[start:stop]].astype(np.float64)
-    return lse, tgt, (x.argmax(axis=1) if argmax else None), (e if keep_exp else None)
+    r = len(x)
+    rows = np.arange(r)
+    am = x.argmax(axis=1) if argmax else None
+    mx = x[rows, am] if argmax else x.max(axis=1)
+    e = buf[:r] if buf is not None else np.empty_like(x)
+    lo, hi = SAFE_EXP
+    shift = not (lo < float(mx.min()) and float(mx.max()) < hi)
+    if shift:
+        np.subtract(x, mx[:, None], out=e)
+        np.exp(e, out=e)
+    else:
+        np.exp(x, out=e)
+    lse = np.log(e.sum(axis=1).astype(np.float64))
+    if shift:
+        lse += mx
+    return lse, x[rows, targets].astype(np.float64), am
 
 
-def blocks(n_rows: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n_rows, ROW_BLOCK):
-        yield start, min(n_rows, start + ROW_BLOCK)
+# Row maxima for which exp(logits) needs no shift: e^60 x 2^20 tokens < float32's max.
+SAFE_EXP = (-30.0, 60.0)
+
+
+def blocks(n_rows: int, size: int = ROW_BLOCK) -> list[tuple[int, int]]:
+    return [(start, min(n_rows, start + size)) for start in range(0, n_rows, size)]
+
+
+class RowPool:
+    """The numpy work on a batch's rows, between decodes, on the benchmark's
+    threads (numpy releases the GIL; llama-perplexity's own KL step uses a
+    worker per core the same way). ``run(n_rows, fn)`` calls ``fn(start, stop,
+    buf)`` on ROW_BLOCK-row blocks, ``buf`` a per-thread (ROW_BLOCK, n_vocab)
+    float32 scratch, and returns the results in row order."""
+
+    def __init__(self, threads: int, n_vocab: int):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.n_vocab = n_vocab
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
+
+    def _buf(self):
+        import numpy as np
+
+        buf = getattr(self._local, "buf", None)
+        if buf is None:
+            buf = self._local.buf = np.empty((ROW_BLOCK, self.n_vocab), dtype=np.float32)
+        return buf
+
+    def run(self, n_rows: int, fn) -> list:
+        def one(span):
+            return fn(span[0], span[1], self._buf())
+
+        spans = blocks(n_rows)
+        if self._pool is None:
+            return [one(s) for s in spans]
+        return list(self._pool.map(one, spans))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def __enter__(self) -> "RowPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
