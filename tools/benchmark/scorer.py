@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lqmf.tools.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Bytes of output logits one batch may hold (n_seq windows x ctx/2 rows x vocab x 4).
 LOGITS_BUDGET = 256 << 20
@@ -56,8 +60,8 @@ def seqs_per_batch(ctx: int, n_vocab: int, n_batch: int = 2048) -> int:
 @dataclass
 class Batch:
     row0: int        # first row of this batch in the per-token arrays
-    logits: object   # (rows, n_vocab) float32 view, valid until the next decode
-    targets: object  # (rows,) int64 next tokens
+    logits: "np.ndarray"   # (rows, n_vocab) float32 view, valid until the next decode
+    targets: "np.ndarray"  # (rows,) int64 next tokens
 
 
 def batches(eng, tokens: list[int], ctx: int, n_windows: int, n_seq: int, progress=None) -> Iterator[Batch]:

@@ -18,6 +18,10 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lqmf.tools.llamacpp.runtime import Engine
 
 N_PROMPT, N_GEN, REPS = 512, 64, 3
 
@@ -73,7 +77,7 @@ def measure_engine(eng, prompt: list[int], n_gen: int = N_GEN, reps: int = REPS)
 
 
 def measure(model: Path, threads: int, n_prompt: int = N_PROMPT, n_gen: int = N_GEN,
-            reps: int = REPS, text_tokens: list[int] | None = None) -> tuple[SpeedResult, object]:
+            reps: int = REPS, text_tokens: list[int] | None = None) -> tuple[SpeedResult, "Engine"]:
     """Load ``model`` in this (fresh) process and measure it. Returns the result
     and the open engine (the caller may go on to score with it, then close it)."""
     import lqmf.knowledge.evaldata as evaldata
