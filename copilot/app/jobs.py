@@ -2,6 +2,8 @@
 and the typed view of one job that every front end shows."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +68,15 @@ class JobQueue:
 
         return JobStore()
 
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[Any]:
+        """The job store for a ``with`` block, closed after it."""
+        store = self.open()
+        try:
+            yield store
+        finally:
+            store.close()
+
     def prepare(self, kind: str, args: dict) -> tuple[str, dict]:
         """The kind and arguments really queued (a test queue may stand in a quick kind)."""
         return kind, args
@@ -111,22 +122,16 @@ def get(app: "App", job_id: str) -> JobView | None:
     """One job, or None when there is no such job."""
     from lqmf.tools.errors import LqmfError
 
-    store = app.jobs.open()
     try:
-        return JobView.of(store.get(job_id))
+        return show(app, job_id)
     except LqmfError:  # no such job (or the id is ambiguous)
         return None
-    finally:
-        store.close()
 
 
 def show(app: "App", job_id: str) -> JobView:
     """One job (a unique id prefix is enough); an unknown id is an InvalidInput."""
-    store = app.jobs.open()
-    try:
+    with app.jobs.opened() as store:
         return JobView.of(store.get(job_id))
-    finally:
-        store.close()
 
 
 @dataclass
@@ -140,8 +145,7 @@ def check_store(app: "App", *, recover: bool = False) -> JobList:
     """Open the job store: its notice (a damaged database set aside), and with
     ``recover`` the running jobs of a worker that died queued again (and a
     worker started for them), so no job shows "running" forever."""
-    store = app.jobs.open()
-    try:
+    with app.jobs.opened() as store:
         requeued: list[str] = []
         if recover:
             from lqmf.tools.scheduler import recovery
@@ -150,41 +154,30 @@ def check_store(app: "App", *, recover: bool = False) -> JobList:
             if requeued:
                 app.jobs.ensure_worker()
         return JobList([], store.notice, requeued)
-    finally:
-        store.close()
 
 
 def list_jobs(app: "App", states: list[str] | None = None, *, limit: int | None = None,
               newest_first: bool = False) -> list[JobView]:
     """Jobs, optionally only those in ``states``."""
-    store = app.jobs.open()
-    try:
+    with app.jobs.opened() as store:
         wanted = [Status(s) for s in states] if states else None
         return [JobView.of(j) for j in store.list(wanted, limit=limit, newest_first=newest_first)]
-    finally:
-        store.close()
 
 
 def cancel(app: "App", job_id: str) -> JobView:
     """Cancel a queued or running job (a finished one is an InvalidInput)."""
     from lqmf.tools import scheduler
 
-    store = app.jobs.open()
-    try:
+    with app.jobs.opened() as store:
         return JobView.of(scheduler.cancel(job_id, store=store))
-    finally:
-        store.close()
 
 
 def retry(app: "App", job_id: str) -> JobView:
     """Queue a failed or cancelled job again."""
     from lqmf.tools import scheduler
 
-    store = app.jobs.open()
-    try:
+    with app.jobs.opened() as store:
         return JobView.of(scheduler.retry(job_id, store=store))
-    finally:
-        store.close()
 
 
 @dataclass

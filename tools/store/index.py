@@ -233,27 +233,22 @@ class SideIndex:
 
     def get(self, ids: Sequence[str]) -> list[ExperimentRecord]:
         """Records by id, in the order asked (missing ids are skipped)."""
-        c = self._conn().raw
-        found: dict[str, ExperimentRecord] = {}
-        for i in range(0, len(ids), CHUNK):
-            chunk = list(ids[i:i + CHUNK])
-            sql = (f"SELECT {_RECORD_COLS} FROM runs r JOIN bodies b ON b.id = r.id "
-                   f"WHERE r.id IN ({','.join('?' * len(chunk))})")
-            for row in c.execute(sql, chunk):
-                found[row[0]] = schema.from_row(row[:-1], row[-1])
-        return [found[i] for i in ids if i in found]
+        return self._fetch("r.id", ids)
 
     def get_rowids(self, rowids: Sequence[int]) -> list[ExperimentRecord]:
         """Records by runs rowid, in the order asked."""
+        return self._fetch("r.rowid", rowids)
+
+    def _fetch(self, key: str, keys: Sequence) -> list[ExperimentRecord]:
         c = self._conn().raw
-        found: dict[int, ExperimentRecord] = {}
-        for i in range(0, len(rowids), CHUNK):
-            chunk = list(rowids[i:i + CHUNK])
-            sql = (f"SELECT r.rowid, {_RECORD_COLS} FROM runs r JOIN bodies b ON b.id = r.id "
-                   f"WHERE r.rowid IN ({','.join('?' * len(chunk))})")
+        found: dict = {}
+        for i in range(0, len(keys), CHUNK):
+            chunk = list(keys[i:i + CHUNK])
+            sql = (f"SELECT {key}, {_RECORD_COLS} FROM runs r JOIN bodies b ON b.id = r.id "
+                   f"WHERE {key} IN ({','.join('?' * len(chunk))})")
             for row in c.execute(sql, chunk):
                 found[row[0]] = schema.from_row(row[1:-1], row[-1])
-        return [found[i] for i in rowids if i in found]
+        return [found[k] for k in keys if k in found]
 
     def descriptions_matching(self, where_sql: str, params: Sequence, limit: int) -> list[str]:
         """The distinct description ids of the runs matching, at most ``limit`` (read
