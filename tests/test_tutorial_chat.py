@@ -142,23 +142,20 @@ def test_every_tutorial_end_to_end_on_the_bundled_model(warm_home, tmp_path, cap
     assert printed.count(" ok\n") == 8
 
 
-def test_docs_warm_up_runs_in_the_loader_thread_before_the_first_turn(chat_env):
+def test_docs_warm_up_runs_in_the_loader_thread_before_the_first_turn(chat_env, monkeypatch):
     """The chat (terminal mode) warms the docs index after building the graph, in the same
-    thread, and a turn joins that thread first: no two threads import heavy modules at once."""
+    thread, and a turn joins that thread first: no two threads import heavy modules at once.
+    (chat_env is a fresh data dir, so the index is built for it, not reused.)"""
     import threading
 
     import lqmf.tools.docs_index as di
     from lqmf.copilot.session import Session
 
-    di._INDEX = None
     seen = []
     real = di.warm_up
-    di.warm_up = lambda background=True: (seen.append((background, threading.current_thread().name)),
-                                          real(background=False))
-    try:
-        s = Session(warm_docs=True)
-        assert s.graph is not None                # what every turn does first
-    finally:
-        di.warm_up = real
+    monkeypatch.setattr(di, "warm_up", lambda background=True: (
+        seen.append((background, threading.current_thread().name)), real(background=False)))
+    s = Session(warm_docs=True)
+    assert s.graph is not None                    # what every turn does first
     assert seen == [(False, "graph-loader")]
-    assert di._INDEX is not None                  # warm before the first turn runs
+    assert (chat_env / "docs_index").exists()     # built for this data dir before the first turn runs
