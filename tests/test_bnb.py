@@ -103,7 +103,9 @@ def test_artifact_reloads_through_transformers_with_the_quantized_logits(home, b
     want = fresh_logits(Path(side["dense_path"]), qtype, ids)
     assert (again - want).abs().max().item() == 0.0
     dense = logits(load(Path(side["dense_path"])), ids)
-    assert 0 < (again - dense).abs().max().item() < 10        # really quantized, still the same model
+    assert (again - dense).abs().max().item() > 0                    # really quantized,
+    agree = (again.argmax(-1) == dense.argmax(-1)).float().mean().item()
+    assert agree >= 0.5, agree                                       # still the same model
 
 
 @pytest.mark.slow
