@@ -17,13 +17,22 @@ from pathlib import Path
 from lqmf.tools.proc import child_main, report
 
 
-def _open_scoring(model: str, ctx: int, threads: int, eng=None):
+TRANSFORMERS = "transformers"  # BenchEngine.TRANSFORMERS: tools/benchmark/hf_engine.py
+
+
+def _open_scoring(model: str, ctx: int, threads: int, eng=None, engine: str | None = None):
     """An engine (``eng``'s loaded model, or ``model`` loaded now) with a scoring
     context whose batches hold as many windows as the logits budget allows."""
     from lqmf.tools.benchmark.scorer import seqs_per_batch
-    from lqmf.tools.llamacpp.runtime import Engine
 
-    eng = eng or Engine(Path(model), threads=threads)
+    if eng is None and engine == TRANSFORMERS:
+        from lqmf.tools.benchmark.hf_engine import HfEngine
+
+        eng = HfEngine(Path(model), threads)
+    if eng is None:
+        from lqmf.tools.llamacpp.runtime import Engine
+
+        eng = Engine(Path(model), threads=threads)
     n_seq = seqs_per_batch(ctx, eng.n_vocab)
     eng.new_context(n_ctx=n_seq * ctx, n_batch=n_seq * ctx, n_seq=n_seq)
     return eng, n_seq
@@ -92,6 +101,8 @@ def op_measure(req: dict) -> dict:
     from lqmf.tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
     from lqmf.tools.benchmark.speed import measure
 
+    if req.get("engine") == TRANSFORMERS:
+        from lqmf.tools.benchmark.hf_engine import measure
     threads, ctx = int(req["threads"]), int(req["ctx"])
     result: dict = {}
     loaded = None
@@ -102,7 +113,7 @@ def op_measure(req: dict) -> dict:
         report("speed", 1.0)
     base = req.get("baseline")
     ev = evaldata.load(req["text"])
-    eng, n_seq = _open_scoring(req["model"], ctx, threads, loaded)
+    eng, n_seq = _open_scoring(req["model"], ctx, threads, loaded, req.get("engine"))
     if base:
         folder = Path(base)
         meta = json.loads((folder / "meta.json").read_text())

@@ -132,7 +132,10 @@ def build_bnb(source: ModelSource, spec: QuantSpec, out: Path, progress: Progres
                           f"(logits differ by {diff:.4g}, more than {RELOAD_TOLERANCE:g}), so it was not kept",
                           f"report this with your bitsandbytes version ({bitsandbytes.__version__})")
     progress("verify", 1.0)
-    return {"dense_path": str(dense), "bitsandbytes": bitsandbytes.__version__,
+    from lqmf.tools.quantize.convert import cached_sha256, f16_gguf
+
+    f16 = f16_gguf(source, progress)  # the benchmark's baseline: the same F16 the GGUF types are scored against
+    return {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "dense_path": str(dense), "bitsandbytes": bitsandbytes.__version__,
             "bnb_quant_type": spec.code, "double_quant": (spec.code or "").endswith("+dq"),
             "ram_estimate_bytes": need, "quantize_s": round(quantize_s, 2),
             "reload_check": {"tokens": int(ids.shape[1]), "max_abs_logit_diff": diff,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lqmf.tools.quantize.registry import MB, ArtifactInfo, ArtifactSpec, Backend, RamFactor, Requires
-from lqmf.tools.quantize.types import ArtifactFormat, Layout, QuantMethod, QuantSpec
+from lqmf.tools.quantize.types import ArtifactFormat, BenchEngine, Layout, QuantMethod, QuantSpec
 
 if TYPE_CHECKING:
     from lqmf.tools.models import ModelSource
@@ -34,7 +34,7 @@ _S = QuantSpec
 # code: the bitsandbytes quant type, "+dq" for double quantization (the absmax of
 # each 64-weight block quantized again to 8 bits: about 0.37 bits per weight less)
 BACKEND = Backend(
-    name="bitsandbytes", method=QuantMethod.BNB, build=build, rank=10,
+    name="bitsandbytes", method=QuantMethod.BNB, build=build, bench=BenchEngine.TRANSFORMERS, rank=10,
     # transformers holds the dense model in float32 while bitsandbytes quantizes it
     requires=Requires(ram=RamFactor(6.0, 900 * MB), extras=("bitsandbytes", "accelerate"), extra="bnb"),
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
