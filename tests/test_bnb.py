@@ -209,3 +209,34 @@ def test_a_pickle_checkpoint_is_refused(tmp_path):
     with pytest.raises(UnsafeModel, match="pickle checkpoint"):
         quantize(str(folder), "INT8", method="bnb", out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow
+def test_benchmark_through_transformers_has_the_gguf_metrics(home, built):
+    """The same ``benchmark`` as GGUF artifacts: scored against the same F16 baseline on the same tokens."""
+    from lqmf.tools.benchmark import benchmark
+
+    nf4 = benchmark(str(built["NF4"].artifact), chunks=2, speed=True).record
+    int8 = benchmark(str(built["INT8"].artifact), chunks=2, speed=False).record
+    for rec, qtype in ((nf4, "NF4"), (int8, "INT8")):
+        assert rec.method == "bnb" and rec.quant_type == qtype and rec.status.value == "succeeded"
+        assert rec.size_bytes == built[qtype].size_bytes and rec.eval_tokens == 2 * 255
+        assert rec.base_ppl and rec.ppl and 0 < rec.kld_mean and 0 < rec.top1_pct < 100
+    assert int8.base_ppl == nf4.base_ppl                 # one baseline: the F16 GGUF's
+    assert int8.kld_mean < nf4.kld_mean and int8.top1_pct > nf4.top1_pct
+    assert nf4.load_s > 0 and nf4.peak_rss_mb > 100 and nf4.prompt_tok_s > nf4.gen_tok_s > 0
+
+
+@pytest.mark.slow
+def test_transformers_path_scores_the_dense_model_as_llamacpp_scores_its_f16(home, built):
+    """The engine adapter's windows, BOS handling and tokens are llama.cpp's: the unquantized
+    model through transformers matches the F16 GGUF through llama.cpp."""
+    from lqmf.tools.benchmark import _baseline
+    from lqmf.tools.benchmark.quality import measure
+    from lqmf.tools.quantize import read_sidecar
+
+    facts = read_sidecar(built["NF4"].artifact)
+    base = _baseline(facts, None, 512, 2, 2, lambda *a: None)
+    q, _ = measure(Path(facts["dense_path"]), base=base, ctx=512, chunks=2, threads=2, engine="transformers")
+    assert abs(q.ppl / base.ppl - 1) < 0.01, (q.ppl, base.ppl)
+    assert q.kld_mean < 1e-3 and q.top1_pct > 99
