@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from lqmf.tools.proc import child_main, report
 
@@ -99,10 +101,10 @@ def op_measure(req: dict) -> dict:
     import lqmf.knowledge.evaldata as evaldata
     from lqmf.tools.benchmark.kld import kld_rows
     from lqmf.tools.benchmark.scorer import batches, blocks, plan_windows, row_stats, scored
-    from lqmf.tools.benchmark.speed import measure
+    from lqmf.tools.benchmark.hf_engine import measure as measure_hf
+    from lqmf.tools.benchmark.speed import measure as measure_gguf
 
-    if req.get("engine") == TRANSFORMERS:
-        from lqmf.tools.benchmark.hf_engine import measure
+    measure: Callable[[Path, int], tuple[Any, Any]] = measure_hf if req.get("engine") == TRANSFORMERS else measure_gguf
     threads, ctx = int(req["threads"]), int(req["ctx"])
     result: dict = {}
     loaded = None

@@ -29,7 +29,7 @@ class HfEngine:
         hf_logging.disable_progress_bar()
         torch.set_num_threads(max(1, threads))
         try:
-            self.model = AutoModelForCausalLM.from_pretrained(model, device_map="cpu")
+            self.model: Any = AutoModelForCausalLM.from_pretrained(model, device_map="cpu")
             self.tok = AutoTokenizer.from_pretrained(model)
         except (ValueError, KeyError, RuntimeError, OSError, ImportError) as e:
             raise from_backend(e, "transformers could not load the model") from None
