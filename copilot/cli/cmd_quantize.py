@@ -13,6 +13,8 @@ def register(sub) -> None:
     p.add_argument("--type", "-t", dest="types", action="append", required=True,
                    help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, Q5_K_M, ...")
     p.add_argument("--method", "-m", help="gguf (default for Q… types), bnb, gptq")
+    p.add_argument("--double-quant", action="store_true",
+                   help="bnb NF4/FP4: quantize the block scales too (NF4 -> NF4_DQ, FP4 -> FP4_DQ)")
     p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
     p.add_argument("--force", action="store_true", help="rebuild even if the artifact exists")
     p.add_argument("--json", action="store_true", help="print results as JSON")
@@ -34,6 +36,22 @@ def require_types(values: list[str]) -> list[str]:
     return require(values)
 
 
+def double_quant(types: list[str]) -> list[str]:
+    """``--double-quant``: each bitsandbytes 4-bit type becomes its double-quantized one."""
+    from lqmf.tools.errors import InvalidInput
+    from lqmf.tools.quantize.registry import current
+
+    reg = current()
+    out = []
+    for t in types:
+        dq = f"{reg.parse_quant_type(t)}_DQ"
+        if not reg.has(dq):
+            raise InvalidInput(f"--double-quant applies to bitsandbytes NF4 and FP4, not {t}",
+                               "drop --double-quant or use --type NF4 / FP4")
+        out.append(dq)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from lqmf.copilot.app import quantize as q
     from lqmf.copilot.app.types import human_bytes
@@ -42,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_queue_flags(args)
     types = require_types(args.types)
+    if args.double_quant:
+        types = double_quant(types)
     if args.queue:
         ids = q.queue(args.app, args.model, types, method=args.method, out_dir=args.out,
                       trust_remote_code=args.trust_remote_code, priority=args.priority,

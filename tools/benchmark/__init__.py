@@ -21,7 +21,11 @@ from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, 
 from lqmf.tools.benchmark.scorer import check_ctx
 
 
-RUNNERS = {BenchEngine.LLAMA_CPP: measure}
+def measure_hf(model: Path, **kw):
+    return measure(model, engine=BenchEngine.TRANSFORMERS.value, **kw)
+
+
+RUNNERS = {BenchEngine.LLAMA_CPP: measure, BenchEngine.TRANSFORMERS: measure_hf}
 
 
 @dataclass
@@ -56,7 +60,7 @@ def _target(target: str, quant_type: str | None, progress: Progress,
     from lqmf.tools.quantize import quantize, read_sidecar
 
     path = Path(target).expanduser()
-    if path.is_file():
+    if path.is_file() or (path.is_dir() and read_sidecar(path)):  # a folder artifact lqmf made
         facts = read_sidecar(path) or {}
         backend_for(path, facts).artifact.read(path)  # a file that is not one: one sentence
         if quant_type:  # allowed when it names what the artifact is
@@ -164,7 +168,8 @@ def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict, backend: Back
     from lqmf.tools.models import catalog_entry
 
     info = backend.artifact.read(path)
-    rec.artifact, rec.size_bytes = str(path), path.stat().st_size
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+    rec.artifact, rec.size_bytes = str(path), size
     rec.architecture, rec.n_params = info.architecture, info.n_params
     rec.model_name = facts.get("source_name") or rec.model_name or path.stem.split(".")[0]
     rec.method = facts.get("method") or backend.method.value

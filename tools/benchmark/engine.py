@@ -11,19 +11,30 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from lqmf.tools.proc import child_main, report
 
 
-def _open_scoring(model: str, ctx: int, threads: int, eng=None):
+TRANSFORMERS = "transformers"  # BenchEngine.TRANSFORMERS: tools/benchmark/hf_engine.py
+
+
+def _open_scoring(model: str, ctx: int, threads: int, eng=None, engine: str | None = None):
     """An engine (``eng``'s loaded model, or ``model`` loaded now) with a scoring
     context whose batches hold as many windows as the logits budget allows."""
     from lqmf.tools.benchmark.scorer import seqs_per_batch
-    from lqmf.tools.llamacpp.runtime import Engine
 
-    eng = eng or Engine(Path(model), threads=threads)
+    if eng is None and engine == TRANSFORMERS:
+        from lqmf.tools.benchmark.hf_engine import HfEngine
+
+        eng = HfEngine(Path(model), threads)
+    if eng is None:
+        from lqmf.tools.llamacpp.runtime import Engine
+
+        eng = Engine(Path(model), threads=threads)
     n_seq = seqs_per_batch(ctx, eng.n_vocab)
     eng.new_context(n_ctx=n_seq * ctx, n_batch=n_seq * ctx, n_seq=n_seq)
     return eng, n_seq
@@ -94,21 +105,22 @@ def op_measure(req: dict) -> dict:
 
     import lqmf.knowledge.evaldata as evaldata
     from lqmf.tools.benchmark.kld import kld_rows
+    from lqmf.tools.benchmark.hf_engine import measure as measure_hf
     from lqmf.tools.benchmark.scorer import RowPool, batches, plan_windows, row_stats, scored
+    from lqmf.tools.benchmark.speed import measure as measure_gguf
 
+    measure: Callable[[Path, int], tuple[Any, Any]] = measure_hf if req.get("engine") == TRANSFORMERS else measure_gguf
     threads, ctx = int(req["threads"]), int(req["ctx"])
     result: dict = {}
     loaded = None
     if req.get("speed"):  # load time and peak RSS are the speed stage's; scoring reuses its model
-        from lqmf.tools.benchmark.speed import measure
-
         report("speed", None)
         sp, loaded = measure(Path(req["model"]), threads)
         result["speed"] = asdict(sp)
         report("speed", 1.0)
     base = req.get("baseline")
     ev = evaldata.load(req["text"])
-    eng, n_seq = _open_scoring(req["model"], ctx, threads, loaded)
+    eng, n_seq = _open_scoring(req["model"], ctx, threads, loaded, req.get("engine"))
     if base:
         folder = Path(base)
         meta = json.loads((folder / "meta.json").read_text())

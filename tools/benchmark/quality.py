@@ -101,16 +101,18 @@ def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | N
 
 def measure(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX,
             chunks: int | None = DEFAULT_CHUNKS, threads: int | None = None, speed: bool = False,
-            text: str = evaldata.DEFAULT, progress: Progress = noop) -> tuple[QualityResult, dict | None]:
+            text: str = evaldata.DEFAULT, progress: Progress = noop,
+            engine: str | None = None) -> tuple[QualityResult, dict | None]:
     """Quality of ``model`` (against ``base`` when given), and its speed when
-    ``speed``: one fresh engine process does both, speed first."""
+    ``speed``: one fresh engine process does both, speed first. ``engine``:
+    "transformers" runs an HF folder (tools/benchmark/hf_engine.py), else llama.cpp."""
     from lqmf.tools.config import threads as default_threads
     from lqmf.tools.proc import run_child
 
     out = run_child("lqmf.tools.benchmark.engine",
                     {"op": "measure", "model": str(model), "ctx": base.ctx if base else ctx, "chunks": chunks,
                      "text": text, "threads": threads or default_threads(), "speed": speed,
-                     "baseline": str(base.folder) if base else None},
+                     "baseline": str(base.folder) if base else None, "engine": engine},
                     what="the benchmark", progress=progress)
     q = QualityResult(**out["quality"])
     if base:

@@ -174,9 +174,18 @@ def _verify(plan: Planned, built: Path) -> dict:
 
 def _record(plan: Planned, facts: dict, rec: ExperimentRecord) -> None:
     rec.artifact = str(plan.out)
-    rec.size_bytes = plan.out.stat().st_size if plan.out.is_file() else None
+    rec.size_bytes = _size(plan.out)
     rec.artifact_sha256 = facts.get("artifact_sha256")
     rec.source_sha256 = facts.get("source_sha256")
+
+
+def _size(artifact: Path) -> int | None:
+    """Bytes on disk: the file, or every file in a folder artifact."""
+    if artifact.is_file():
+        return artifact.stat().st_size
+    if artifact.is_dir():
+        return sum(f.stat().st_size for f in artifact.rglob("*") if f.is_file())
+    return None
 
 
 def _source_sha(source: ModelSource) -> str | None:

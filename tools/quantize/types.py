@@ -51,6 +51,7 @@ class ArtifactFormat(StrEnum):
 class BenchEngine(StrEnum):
     """What the benchmark runs an artifact with."""
     LLAMA_CPP = "llama.cpp"
+    TRANSFORMERS = "transformers"   # an HF folder, through tools/benchmark/hf_engine.py
 
 
 @dataclass(frozen=True)

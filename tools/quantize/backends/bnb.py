@@ -1,12 +1,19 @@
-"""bitsandbytes: its quant types are declared (the parser, the plan and the
-explanations know them), but this version has no builder, so quantizing to
-them is refused with one sentence (``Backend.check_ready``)."""
+"""bitsandbytes: NF4 and FP4 (4-bit, with or without double quantization)
+and LLM.int8(), through transformers, saved as a safetensors HF folder.
+
+The builder lives in ``tools/quantize/bnb_build.py`` (torch, transformers and
+bitsandbytes are imported only when a run starts)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lqmf.tools.quantize.registry import MB, ArtifactInfo, ArtifactSpec, Backend, RamFactor, Requires
-from lqmf.tools.quantize.types import ArtifactFormat, Layout, QuantMethod, QuantSpec
+from lqmf.tools.quantize.types import ArtifactFormat, BenchEngine, Layout, QuantMethod, QuantSpec
+
+if TYPE_CHECKING:
+    from lqmf.tools.models import ModelSource
+    from lqmf.tools.progress import Progress
 
 
 def read_hf_folder(path: Path) -> ArtifactInfo:
@@ -17,14 +24,24 @@ def read_hf_folder(path: Path) -> ArtifactInfo:
     return ArtifactInfo(str(archs[0]), 0, cfg.get("max_position_embeddings"))
 
 
+def build(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress) -> dict:
+    from lqmf.tools.quantize.bnb_build import build_bnb
+
+    return build_bnb(source, spec, out, progress, BACKEND)
+
+
 _S = QuantSpec
+# code: the bitsandbytes quant type, "+dq" for double quantization (the absmax of
+# each 64-weight block quantized again to 8 bits: about 0.37 bits per weight less)
 BACKEND = Backend(
-    name="bitsandbytes", method=QuantMethod.BNB, build=None, rank=10,
-    # torch holds the model in float32 plus calibration buffers
+    name="bitsandbytes", method=QuantMethod.BNB, build=build, bench=BenchEngine.TRANSFORMERS, rank=10,
+    # transformers holds the dense model in float32 while bitsandbytes quantizes it
     requires=Requires(ram=RamFactor(6.0, 900 * MB), extras=("bitsandbytes", "accelerate"), extra="bnb"),
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
     types=(
-        _S("NF4", 4, 4.5, "bitsandbytes 4-bit NormalFloat", words=(r"normal ?float(?: ?4)?",), pick=True),
-        _S("FP4", 4, 4.5, "bitsandbytes 4-bit float"),
-        _S("INT8", 8, 8.5, "bitsandbytes LLM.int8()", words=(r"llm\.int8",), pick=True),
+        _S("NF4", 4, 4.5, "bitsandbytes 4-bit NormalFloat", "nf4", words=(r"normal ?float(?: ?4)?",), pick=True),
+        _S("NF4_DQ", 4, 4.13, "bitsandbytes 4-bit NormalFloat, double-quantized scales", "nf4+dq"),
+        _S("FP4", 4, 4.5, "bitsandbytes 4-bit float", "fp4"),
+        _S("FP4_DQ", 4, 4.13, "bitsandbytes 4-bit float, double-quantized scales", "fp4+dq"),
+        _S("INT8", 8, 8.5, "bitsandbytes LLM.int8()", "int8", words=(r"llm\.int8",), pick=True),
     ))

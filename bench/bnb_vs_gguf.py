@@ -1,0 +1,76 @@
+"""One table of GGUF and bitsandbytes types of one model, every metric, all
+scored against the same F16 baseline on the same tokens (the transformers
+path through tools/benchmark/hf_engine.py, the llama.cpp path as usual), plus
+the unquantized model through transformers against the F16 through llama.cpp
+(the two paths must agree: perplexity within 1 %).
+
+    .venv/bin/python bench/bnb_vs_gguf.py [--model smollm2] [--types Q4_K_M,Q8_0,NF4,INT8]
+                                          [--chunks 40] [--no-speed]
+
+Uses the data dir in effect (LQMF_HOME); artifacts already built are reused.
+Exit 1 when INT8's mean KLD is not below NF4's or the two paths disagree.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--types", default="Q4_K_M,Q8_0,NF4,INT8")
+    ap.add_argument("--chunks", type=int, default=40)
+    ap.add_argument("--no-speed", action="store_true")
+    args = ap.parse_args()
+
+    from lqmf.tools.benchmark import _baseline, benchmark
+    from lqmf.tools.benchmark.quality import DEFAULT_CTX, measure
+    from lqmf.tools.config import threads
+    from lqmf.tools.quantize import quantize, read_sidecar
+
+    rows = []
+    for t in args.types.split(","):
+        t0 = time.perf_counter()
+        res = quantize(args.model, t)
+        q_s = time.perf_counter() - t0
+        rec = benchmark(str(res.artifact), chunks=args.chunks, speed=not args.no_speed).record
+        rows.append((rec.quant_type, rec.method, rec, q_s))
+
+    head = (f"{'type':8} {'method':6} {'size MB':>8} {'ppl':>8} {'dPPL %':>7} {'KLD':>8} {'KLD p99':>8} "
+            f"{'top1 %':>7} {'pp t/s':>7} {'tg t/s':>7} {'load s':>6} {'RSS MB':>7} {'quant s':>7}")
+    print(head)
+    print("-" * len(head))
+
+    def f(v, spec):
+        return format(v, spec) if v is not None else "-".rjust(int(spec.split(".")[0]) if spec[0].isdigit() else 1)
+
+    for qt, method, r, q_s in rows:
+        print(f"{qt:8} {method:6} {r.size_bytes / 1e6:8.1f} {f(r.ppl, '8.3f')} {f(r.ppl_delta_pct, '7.2f')} "
+              f"{f(r.kld_mean, '8.4f')} {f(r.kld_p99, '8.4f')} {f(r.top1_pct, '7.2f')} {f(r.prompt_tok_s, '7.1f')} "
+              f"{f(r.gen_tok_s, '7.1f')} {f(r.load_s, '6.2f')} {f(r.peak_rss_mb, '7.0f')} {q_s:7.1f}")
+
+    ok = True
+    by = {qt: r for qt, _, r, _ in rows}
+    if "NF4" in by and "INT8" in by:
+        better = by["INT8"].kld_mean < by["NF4"].kld_mean
+        print(f"\nINT8 mean KLD {by['INT8'].kld_mean:.4f} {'<' if better else '>='} NF4 {by['NF4'].kld_mean:.4f}")
+        ok &= better
+    bnb = next((qt for qt, m, _, _ in rows if m == "bnb"), None)
+    if bnb:
+        facts = read_sidecar(Path(by[bnb].artifact or ""))
+        if facts and facts.get("dense_path"):
+            base = _baseline(facts, None, DEFAULT_CTX, args.chunks, threads(), lambda *a: None)
+            q, _ = measure(Path(facts["dense_path"]), base=base, ctx=DEFAULT_CTX, chunks=args.chunks,
+                           threads=threads(), engine="transformers")
+            delta = (q.ppl / base.ppl - 1) * 100
+            print(f"unquantized through transformers: ppl {q.ppl:.3f}, F16 through llama.cpp {base.ppl:.3f} "
+                  f"({delta:+.3f} %), KLD {q.kld_mean:.2e}, top-1 {q.top1_pct:.2f} %")
+            ok &= abs(delta) < 1.0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
