@@ -11,7 +11,6 @@ import threading
 import time
 from typing import TextIO
 
-from lqmf.copilot.app import jobs as app_jobs
 from lqmf.copilot.commands import Commands, Quit
 from lqmf.copilot.io import IO
 
@@ -89,6 +88,8 @@ class Repl:
     def wait_for_jobs(self) -> None:
         """Plain mode: block until this conversation's jobs finish, then announce
         them. Ctrl-C here cancels those jobs (the current action), not the chat."""
+        from lqmf.copilot.app import jobs as app_jobs
+
         end = time.monotonic() + self.wait_timeout_s
         try:
             while time.monotonic() < end:
@@ -104,6 +105,8 @@ class Repl:
         self.session.tick(self.io.blocks)
 
     def cancel_active(self) -> None:
+        from lqmf.copilot.app import jobs as app_jobs
+
         for t in self.session.active_jobs():
             what = " ".join(x for x in (t.get("tool"), t.get("model"), t.get("quant_type")) if x)
             try:
@@ -118,6 +121,8 @@ class Repl:
 
     def show_resumed(self) -> None:
         """After a restart: the true state of this conversation's jobs, and its pending question."""
+        from lqmf.copilot.app import jobs as app_jobs
+
         from lqmf.copilot.journal import journaled
         from lqmf.copilot.render import jobs_table
 
@@ -170,6 +175,8 @@ class Repl:
         return self._toolbar or " no jobs running · /help for commands"
 
     def _poll(self, app_ref: list) -> None:
+        from lqmf.copilot.app import jobs as app_jobs
+
         while not self._stop.wait(1.0):
             try:
                 active = self.session.active_jobs()
