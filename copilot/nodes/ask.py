@@ -6,8 +6,8 @@ from __future__ import annotations
 from langgraph.types import interrupt
 
 from lqmf.copilot import render
+from lqmf.copilot.app.quants import type_for_bits
 from lqmf.copilot.nodes import words
-from lqmf.copilot.nodes.plan import type_for_bits
 from lqmf.copilot.nodes.understand import interpret
 from lqmf.copilot.state import RESET, AskResult, ChatState, Intent
 

@@ -9,6 +9,7 @@ from typing import Any
 from lqmf.copilot import render
 from lqmf.copilot.app import models as app_models
 from lqmf.copilot.app import quantize as app_quantize
+from lqmf.copilot.app.quants import tune_types, type_choices, type_for_bits
 from lqmf.copilot.app.types import ACTIVE, Status
 from lqmf.copilot.nodes.resolve import public_slots, resolve
 from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
@@ -31,25 +32,6 @@ def ram_gb() -> int:
         return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9)
     except (ValueError, OSError):  # pragma: no cover
         return 8
-
-
-def type_for_bits(bits: object, method: str | None) -> str | None:
-    """The quant type meant by "N bits" (with ``method``), as the backends declare it."""
-    from lqmf.copilot.app.quants import type_for_bits as declared
-
-    return declared(bits, method)
-
-
-def type_choices() -> list[str]:
-    from lqmf.copilot.app.quants import type_choices as declared
-
-    return declared()
-
-
-def tune_types() -> list[str]:
-    from lqmf.copilot.app.quants import tune_types as declared
-
-    return declared()
 
 
 def quant_types(req: dict) -> list[str]:
