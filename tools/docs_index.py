@@ -253,9 +253,9 @@ def warm_up(background: bool = True) -> threading.Thread | None:
     if not background:
         work()
         return None
-    t = threading.Thread(target=work, name="lqmf-docs-index-warmup", daemon=True)
-    t.start()
-    return t
+    from lqmf.tools.heavy import warm_in_background
+
+    return warm_in_background(work, "lqmf-docs-index-warmup")
 
 
 __all__ = ["Hit", "DocsIndex", "search", "index", "warm_up", "NO_NOTE", "normalize"]

@@ -9,9 +9,10 @@ after the import (loading weights, opening a store) still overlaps.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 IMPORT_LOCK = threading.RLock()
 
@@ -21,3 +22,13 @@ def imports() -> Iterator[None]:
     """Hold the heavy-import lock for the imports in the body."""
     with IMPORT_LOCK:
         yield
+
+
+def warm_in_background(work: Callable[[], None], name: str) -> threading.Thread:
+    """Run a warm-up (loading a library or a model) in a daemon thread that the
+    process waits for at exit: a process that ends while the thread is inside
+    torch's start-up aborts ("terminate called without an active exception")."""
+    t = threading.Thread(target=work, name=name, daemon=True)
+    t.start()
+    atexit.register(t.join)
+    return t

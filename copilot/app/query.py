@@ -42,16 +42,11 @@ def run(app: "App", query: Any) -> Any:
     """Run a built query (a ``query_exec`` result: records, distances, message())."""
     from lqmf.tools.store.query_exec import run as engine
 
-    warming = None
     if query.text:
         from lqmf.tools.store.embeddings import warm_up
 
-        warming = warm_up()  # load the embedder while chromadb is imported and opened
-    try:
-        return engine(indexed_store(app, "queries"), query)
-    finally:
-        if warming is not None:  # a query that needed no vector must not exit mid-load (torch aborts)
-            warming.join()
+        warm_up()            # load the embedder while chromadb is imported and opened
+    return engine(indexed_store(app, "queries"), query)
 
 
 def rows(app: "App", slots: dict, text: str | None = None) -> tuple[list[dict], str | None]:

@@ -148,7 +148,7 @@ class Embedder:
         return self._model is not None
 
     def warm_up(self, background: bool = True) -> threading.Thread | None:
-        """Load the model (and run it once) now, in a daemon thread by default."""
+        """Load the model (and run it once) now, in a background thread by default."""
         def work() -> None:
             try:
                 self.embed(["warm up"])
@@ -157,9 +157,9 @@ class Embedder:
         if not background:
             work()
             return None
-        t = threading.Thread(target=work, name="lqmf-embedder-warmup", daemon=True)
-        t.start()
-        return t
+        from lqmf.tools.heavy import warm_in_background
+
+        return warm_in_background(work, "lqmf-embedder-warmup")
 
     def embed(self, texts: Sequence[str], batch_size: int = 128) -> list:
         """One normalized float32 vector (numpy) per text, in order."""
