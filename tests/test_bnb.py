@@ -171,7 +171,7 @@ def test_cli_double_quant_refuses_a_type_it_does_not_apply_to():
 
 
 def test_double_quant_types_are_declared():
-    from lqmf.copilot.cli.cmd_quantize import double_quant
+    from lqmf.copilot.app.quants import double_quant
 
     assert double_quant(["nf4", "FP4"]) == ["NF4_DQ", "FP4_DQ"]
 

@@ -39,3 +39,19 @@ def types_of(method: str) -> list[str]:
     from lqmf.tools.quantize.types import QuantMethod
 
     return [str(q) for q in current().types(QuantMethod(method))]
+
+
+def double_quant(types: list[str]) -> list[str]:
+    """``--double-quant``: each bitsandbytes 4-bit type becomes its double-quantized one."""
+    from lqmf.tools.errors import InvalidInput
+    from lqmf.tools.quantize.registry import current
+
+    reg = current()
+    out: list[str] = []
+    for t in types:
+        dq = f"{reg.parse_quant_type(t)}_DQ"
+        if not reg.has(dq):
+            raise InvalidInput(f"--double-quant applies to bitsandbytes NF4 and FP4, not {t}",
+                               "drop --double-quant or use --type NF4 / FP4")
+        out.append(dq)
+    return out

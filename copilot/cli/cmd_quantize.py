@@ -36,22 +36,6 @@ def require_types(values: list[str]) -> list[str]:
     return require(values)
 
 
-def double_quant(types: list[str]) -> list[str]:
-    """``--double-quant``: each bitsandbytes 4-bit type becomes its double-quantized one."""
-    from lqmf.tools.errors import InvalidInput
-    from lqmf.tools.quantize.registry import current
-
-    reg = current()
-    out = []
-    for t in types:
-        dq = f"{reg.parse_quant_type(t)}_DQ"
-        if not reg.has(dq):
-            raise InvalidInput(f"--double-quant applies to bitsandbytes NF4 and FP4, not {t}",
-                               "drop --double-quant or use --type NF4 / FP4")
-        out.append(dq)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from lqmf.copilot.app import quantize as q
     from lqmf.copilot.app.types import human_bytes
@@ -61,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     check_queue_flags(args)
     types = require_types(args.types)
     if args.double_quant:
+        from lqmf.copilot.app.quants import double_quant
+
         types = double_quant(types)
     if args.queue:
         ids = q.queue(args.app, args.model, types, method=args.method, out_dir=args.out,
