@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from lqmf.tools import scheduler
+from lqmf.tools.scheduler import recovery
 from lqmf.tools.scheduler.jobs import JobState
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,6 +144,9 @@ def test_cancel_running_job_whose_worker_is_gone(home, workers, tmp_path):
     w = workers()
     pid = wait_for(lambda: (j := scheduler.get(jid)).state is JobState.RUNNING and j.pid)
     wait_for(lambda: list(out.glob(".sleep.out.partial-*")))
+    # a forked job has its worker's command line: it is known by its parent and start time
+    assert recovery.is_job_process(pid, scheduler.get(jid))
+    assert not recovery.is_job_process(os.getpid(), scheduler.get(jid))
     os.kill(w.pid, signal.SIGSTOP)
     try:
         j = scheduler.cancel(jid, wait_s=1.0)

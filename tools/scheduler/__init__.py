@@ -114,7 +114,7 @@ def cancel(job_id: str, *, wait_s: float = 10.0, store: JobStore) -> Job:
     if job.state is JobState.RUNNING:
         killed = None
         if job.worker and job.worker.startswith(socket.gethostname() + ":") and \
-                recovery.is_job_process(job.pid, job.id):
+                recovery.is_job_process(job.pid, job):
             recovery.kill_tree(job.pid)
             _wait_gone(job.pid)
             killed = job.pid

@@ -54,11 +54,27 @@ def pid_alive(pid: int | None, start: float | None = None) -> bool:
         return False
 
 
-def is_job_process(pid: int | None, job_id: str) -> bool:
-    """True when ``pid`` is still the process running that job (not a reused pid)."""
+def worker_pid(worker_id: str | None) -> int | None:
+    """The process id in a local worker's id (``host:pid:tag``)."""
+    parts = (worker_id or "").split(":")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def is_job_process(pid: int | None, job: Job) -> bool:
+    """True when ``pid`` is still the process running ``job`` (not a reused pid).
+
+    An exec-launched job names its id on its command line; a forked one has
+    its worker's command line, so it is known by its parent (the job's worker,
+    on this host) and by being started no earlier than the job was."""
     try:
         import psutil
-        return pid_alive(pid) and job_id in " ".join(psutil.Process(pid).cmdline())
+        if not pid_alive(pid):
+            return False
+        proc = psutil.Process(pid)
+        if job.id in " ".join(proc.cmdline()):
+            return True
+        return (worker_pid(job.worker) == proc.ppid() and job.started_at is not None
+                and proc.create_time() >= job.started_at - 1.0)
     except Exception:
         return False
 
@@ -124,7 +140,7 @@ def recover_orphans(store: JobStore, own: set[str] | None = None, stale_s: float
             continue
         if job.worker in known and job.worker not in dead:
             continue
-        if job.worker and job.worker.startswith(host + ":") and is_job_process(job.pid, job.id):
+        if job.worker and job.worker.startswith(host + ":") and is_job_process(job.pid, job):
             kill_tree(job.pid)  # should already have died with its worker
         requeue_or_fail(store, job, "its worker stopped")
         try:
