@@ -72,6 +72,7 @@ def self_check(models: list[str] | None = None) -> list[CheckResult]:
 
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.models import bundled_models, resolve
+    from lqmf.tools.benchmark.quality import ENGINE
     from lqmf.tools.proc import run_child
 
     out = []
@@ -79,7 +80,7 @@ def self_check(models: list[str] | None = None) -> list[CheckResult]:
         t0 = time.perf_counter()
         try:
             path = resolve(name).path
-            res = run_child("lqmf.tools.benchmark.engine", {"op": "selfcheck", "model": str(path), "threads": 1},
+            res = run_child(ENGINE, {"op": "selfcheck", "model": str(path), "threads": 1},
                             what=f"the self-check of {name}", timeout=300)
             ok = bool(res.get("ok"))
             msg = f"loaded and evaluated {res.get('tokens')} tokens" if ok else "produced non-finite logits"

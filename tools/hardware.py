@@ -32,15 +32,49 @@ def _cpu_times() -> tuple[float, float] | None:
     return idle, sum(parts[:8])
 
 
+def _proc_ticks(pids: list[int]) -> float:
+    """CPU time (clock ticks, as /proc/stat counts) used so far by ``pids``."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += float(fields[11]) + float(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+class BusySample:
+    """Cores kept busy by other work: /proc/stat over a window, less the CPU
+    time of this process and of ``exclude`` (our own children). Started early,
+    so that the window covers our own start-up instead of a sleep; read with
+    ``cores()``, which waits out the rest of ``sample_s``. A window much longer
+    than that (our own long work in between) is discarded for a fresh one."""
+
+    def __init__(self, exclude: "list[int | None] | tuple" = (), sample_s: float = 0.25):
+        self.pids = [os.getpid(), *(p for p in exclude if p)]
+        self.sample_s = sample_s
+        self._start()
+
+    def _start(self) -> None:
+        self.t0, self.a, self.own0 = time.monotonic(), _cpu_times(), _proc_ticks(self.pids)
+
+    def cores(self) -> float:
+        if time.monotonic() - self.t0 > 4 * self.sample_s:
+            self._start()
+        time.sleep(max(0.0, self.sample_s - (time.monotonic() - self.t0)))
+        b, own = _cpu_times(), _proc_ticks(self.pids) - self.own0
+        a = self.a
+        if not a or not b or b[1] <= a[1]:
+            return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        busy_ticks = (b[1] - a[1]) - (b[0] - a[0]) - own
+        return max(0.0, busy_ticks / (b[1] - a[1]) * (os.cpu_count() or 1))
+
+
 def busy_cores(sample_s: float = 0.25) -> float:
     """Cores kept busy by other work, measured over ``sample_s`` (from /proc/stat)."""
-    a = _cpu_times()
-    time.sleep(sample_s)
-    b = _cpu_times()
-    if not a or not b or b[1] <= a[1]:
-        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    busy_frac = 1.0 - (b[0] - a[0]) / (b[1] - a[1])
-    return max(0.0, busy_frac * (os.cpu_count() or 1))
+    return BusySample(sample_s=sample_s).cores()
 
 
 def free_threads(busy: float | None = None) -> int:

@@ -76,12 +76,51 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _spawn(module: str, args: Sequence[str] = ()) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env(), preexec_fn=die_with_parent)
+
+
+class Prestarted:
+    """A child started before its request is known, so that its Python start and
+    imports run while the parent is still resolving what to do. ``run_child``
+    takes it (once) for a request to the same module; closed unused, it is
+    killed (a child that reads an empty request also exits doing nothing)."""
+
+    def __init__(self, module: str, args: Sequence[str] = ()):
+        self.module, self.args = module, tuple(args)
+        self._proc: subprocess.Popen | None = _spawn(module, args)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def take(self, module: str, args: Sequence[str]) -> subprocess.Popen | None:
+        if self._proc is None or (module, tuple(args)) != (self.module, self.args):
+            return None
+        proc, self._proc = self._proc, None
+        return proc
+
+    def close(self) -> None:
+        """Unused: stop it now (it holds no files of ours; it may be mid-import)."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.communicate()
+
+    def __enter__(self) -> "Prestarted":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def run_child(module: str, request: dict, *, what: str, progress: Progress = noop,
-              timeout: float | None = None, args: Sequence[str] = ()) -> dict:
-    """Run ``python -m module`` with ``request`` as JSON on stdin; return its JSON result."""
-    cmd = [sys.executable, "-m", module, *args]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env(), preexec_fn=die_with_parent)
+              timeout: float | None = None, args: Sequence[str] = (),
+              prestarted: Prestarted | None = None) -> dict:
+    """Run ``python -m module`` with ``request`` as JSON on stdin; return its JSON
+    result. ``prestarted``: a child of that module already started, used if free."""
+    proc = (prestarted.take(module, args) if prestarted else None) or _spawn(module, args)
     err_lines: list[str] = []
 
     def pump() -> None:
@@ -137,10 +176,20 @@ def report(stage: str, fraction: float | None) -> None:
     sys.stderr.flush()
 
 
-def child_main(handler) -> int:
-    """Entry point of a child module: request JSON on stdin, result JSON on stdout."""
+def child_main(handler, preload=None) -> int:
+    """Entry point of a child module: request JSON on stdin, result JSON on stdout.
+    ``preload`` (the heavy imports) runs before the request is read; its errors
+    are left for the handler to meet and report. No request: exit quietly."""
+    if preload is not None:
+        try:
+            preload()
+        except Exception:  # noqa: BLE001 - the handler meets it again and says what is wrong
+            pass
     try:
-        request = json.loads(sys.stdin.read() or "{}")
+        raw = sys.stdin.read()
+        if not raw.strip():
+            return 0  # a prestarted child that was not needed
+        request = json.loads(raw)
         result = handler(request)
     except LqmfError as e:
         print(f"error: {e}", file=sys.stderr)

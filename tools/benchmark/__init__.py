@@ -8,6 +8,7 @@ the measuring function."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from lqmf.tools.errors import InvalidInput, MissingComponent
@@ -17,8 +18,11 @@ from lqmf.tools.quantize.types import BenchEngine
 from lqmf.tools.store.journal import journal
 from lqmf.tools.store.records import ExperimentRecord, RecordStore, RunKind, Status, recorded_run, tool_versions
 
-from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, Baseline, baseline, measure
+from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, ENGINE, Baseline, baseline, measure
 from lqmf.tools.benchmark.scorer import check_ctx
+
+if TYPE_CHECKING:
+    from lqmf.tools.proc import Prestarted
 
 
 def measure_hf(model: Path, **kw):
@@ -120,7 +124,7 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
 
 
 def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threads: int,
-              progress: Progress) -> Baseline | None:
+              progress: Progress, engine: "Prestarted | None" = None) -> Baseline | None:
     from lqmf.tools.quantize.convert import cached_sha256
 
     f16 = Path(base) if base else Path(facts["f16_path"]) if facts.get("f16_path") else None
@@ -131,7 +135,7 @@ def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threa
                            "re-run `lqmf quantize` for this model (it rebuilds the F16), or pass --base")
     key = (None if base else facts.get("f16_sha256")) or cached_sha256(f16)
     return baseline(f16, key[:16], ctx=ctx, chunks=chunks, threads=threads,
-                    progress=progress)
+                    progress=progress, prestarted=engine)
 
 
 def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None = DEFAULT_CHUNKS,
@@ -142,19 +146,23 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
     progress = progress or noop
     check_numbers(target, ctx, chunks, threads, trust_remote_code)
     chunks = DEFAULT_CHUNKS if chunks is None else chunks  # one default everywhere (CLI, chat, sweep, jobs)
-    from lqmf.tools.hardware import busy_cores, free_threads
+    from lqmf.tools.hardware import BusySample, free_threads
+    from lqmf.tools.proc import Prestarted
 
-    busy = busy_cores()
-    threads = threads or free_threads(busy)
-    rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target, cpu_busy=round(busy, 2),
+    rec = ExperimentRecord(kind=RunKind.BENCHMARK, status=Status.RUNNING, model=target,
                            quant_type=quant_type, threads=threads, ctx=ctx, tool_versions=tool_versions())
-    with recorded_run(rec, store or journal(), "the benchmark"):
+    # the engine child starts now: its imports overlap our own start-up and the load sample
+    with Prestarted(ENGINE) as engine, recorded_run(rec, store or journal(), "the benchmark"):
+        sample = BusySample(exclude=[engine.pid])
         path, facts = _target(target, quant_type, progress, trust_remote_code)
         backend = backend_for(path, facts)
         run = _runner(backend)
         _fill_identity(rec, path, facts, backend)
-        b = _baseline(facts, base, ctx, chunks, threads, progress)
-        q, sp = run(path, base=b, ctx=ctx, chunks=chunks, threads=threads, speed=speed, progress=progress)
+        busy = sample.cores()
+        rec.cpu_busy, rec.threads = round(busy, 2), threads or free_threads(busy)
+        b = _baseline(facts, base, ctx, chunks, rec.threads, progress, engine)
+        q, sp = run(path, base=b, ctx=ctx, chunks=chunks, threads=rec.threads, speed=speed, progress=progress,
+                    prestarted=engine)
         if sp:
             rec.load_s, rec.peak_rss_mb = sp["load_s"], sp["peak_rss_mb"]
             rec.prompt_tok_s, rec.gen_tok_s = sp["prompt_tok_s"], sp["gen_tok_s"]

@@ -180,6 +180,20 @@ def op_selfcheck(req: dict) -> dict:
 OPS = {"speed": op_speed, "measure": op_measure, "baseline": op_baseline, "selfcheck": op_selfcheck}
 
 
+def preload() -> None:
+    """The imports every op needs, done before the request arrives (see Prestarted)."""
+    import numpy  # noqa: F401
+
+    import lqmf.knowledge.evaldata  # noqa: F401
+    import lqmf.tools.benchmark.kld  # noqa: F401
+    import lqmf.tools.benchmark.scorer  # noqa: F401
+    import lqmf.tools.benchmark.speed  # noqa: F401
+    import lqmf.tools.llamacpp.runtime  # noqa: F401
+    from lqmf.tools.llamacpp import load
+
+    load()
+
+
 def handle(req: dict) -> dict:
     from lqmf.tools.llamacpp import load
 
@@ -188,4 +202,4 @@ def handle(req: dict) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(child_main(handle))
+    sys.exit(child_main(handle, preload))

@@ -15,12 +15,18 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import lqmf.knowledge.evaldata as evaldata
 from lqmf.tools.config import cache_dir
 from lqmf.tools.fsutil import atomic_output, ensure_free_space, exclusive
 from lqmf.tools.progress import Progress, noop
+
+if TYPE_CHECKING:
+    from lqmf.tools.proc import Prestarted
+
+ENGINE = "lqmf.tools.benchmark.engine"  # the child module every evaluation runs in
 
 DEFAULT_CTX = 512
 DEFAULT_CHUNKS = 40  # the one default number of windows: 40 x 512 = 20,480 tokens of the text
@@ -69,7 +75,8 @@ def _folder(f16_key: str, ev, ctx: int, chunks: int | None) -> Path:
 
 
 def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | None = DEFAULT_CHUNKS,
-             threads: int | None = None, text: str = evaldata.DEFAULT, progress: Progress = noop) -> Baseline:
+             threads: int | None = None, text: str = evaldata.DEFAULT, progress: Progress = noop,
+             prestarted: "Prestarted | None" = None) -> Baseline:
     """The cached baseline of an F16 GGUF; computed on first use."""
     from lqmf.tools.config import threads as default_threads
     from lqmf.tools.proc import run_child
@@ -89,11 +96,11 @@ def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | N
                     tmp.mkdir(parents=True)
                     from lqmf.tools.benchmark.kld import HEAD_K, TAIL_M
 
-                    run_child("lqmf.tools.benchmark.engine",
+                    run_child(ENGINE,
                               {"op": "baseline", "model": str(f16), "ctx": ctx, "chunks": chunks, "text": text,
                                "threads": threads or default_threads(), "head_k": HEAD_K, "tail_m": TAIL_M,
                                "out": str(tmp)},
-                              what="the F16 baseline pass", progress=progress)
+                              what="the F16 baseline pass", progress=progress, prestarted=prestarted)
     meta = json.loads(meta_path.read_text())
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     return Baseline(folder, meta["n_windows"], meta["ctx"], meta["ppl"], size)
@@ -102,18 +109,18 @@ def baseline(f16: Path, f16_key: str, *, ctx: int = DEFAULT_CTX, chunks: int | N
 def measure(model: Path, *, base: Baseline | None = None, ctx: int = DEFAULT_CTX,
             chunks: int | None = DEFAULT_CHUNKS, threads: int | None = None, speed: bool = False,
             text: str = evaldata.DEFAULT, progress: Progress = noop,
-            engine: str | None = None) -> tuple[QualityResult, dict | None]:
+            engine: str | None = None, prestarted: "Prestarted | None" = None) -> tuple[QualityResult, dict | None]:
     """Quality of ``model`` (against ``base`` when given), and its speed when
     ``speed``: one fresh engine process does both, speed first. ``engine``:
     "transformers" runs an HF folder (tools/benchmark/hf_engine.py), else llama.cpp."""
     from lqmf.tools.config import threads as default_threads
     from lqmf.tools.proc import run_child
 
-    out = run_child("lqmf.tools.benchmark.engine",
+    out = run_child(ENGINE,
                     {"op": "measure", "model": str(model), "ctx": base.ctx if base else ctx, "chunks": chunks,
                      "text": text, "threads": threads or default_threads(), "speed": speed,
                      "baseline": str(base.folder) if base else None, "engine": engine},
-                    what="the benchmark", progress=progress)
+                    what="the benchmark", progress=progress, prestarted=prestarted)
     q = QualityResult(**out["quality"])
     if base:
         q.base_ppl = base.ppl
