@@ -210,7 +210,7 @@ def _bench_validate(args: dict) -> dict:
     from lqmf.tools.quantize.types import parse_quant_type
 
     _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads",
-                                                    "trust_remote_code"})
+                                                    "trust_remote_code", "gate", "speed"})
     target = args.get("target")
     if not target:
         raise InvalidInput("a benchmark job needs a target", "give an artifact path or a model")
@@ -230,6 +230,12 @@ def _bench_validate(args: dict) -> dict:
     out["threads"] = _limit(args, Knob.THREADS)
     if args.get("trust_remote_code"):
         out["trust_remote_code"] = True
+    if args.get("gate"):
+        from lqmf.tools.gates import parse_gate
+
+        out["gate"] = str(parse_gate(str(args["gate"])))  # malformed: one sentence at submission
+    if args.get("speed") is False:
+        out["speed"] = False
     return out
 
 
@@ -242,10 +248,12 @@ def _bench_needs(args: dict) -> Needs:
 
 def _bench_run(args: dict, progress: Progress) -> dict:
     from lqmf.tools.benchmark import benchmark
+    from lqmf.tools.gates import parse_gate
 
     res = benchmark(args["target"], quant_type=args.get("quant_type"), chunks=args.get("chunks"),
                     ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress,
-                    trust_remote_code=bool(args.get("trust_remote_code")))
+                    trust_remote_code=bool(args.get("trust_remote_code")), gate=parse_gate(args.get("gate")),
+                    speed=args.get("speed", True) is not False)
     return {"record": res.record.to_dict()}
 
 
