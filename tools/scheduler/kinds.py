@@ -260,4 +260,35 @@ def _bench_run(args: dict, progress: Progress) -> dict:
 register(KindSpec(JobKind.BENCHMARK, _bench_validate, _bench_needs, _bench_run,
                   describe=lambda a: f"benchmark {a['target']}"))
 
+# ---- tune ----------------------------------------------------------------------
+def _tune_validate(args: dict) -> dict:
+    from lqmf.tools.tune.args import check_tune_args
+
+    _unknown_keys(JobKind.TUNE, args, {"model", "gate", "goal", "use", "chunks", "candidates", "mixed", "parallel"})
+    return check_tune_args(args)
+
+
+def _tune_needs(args: dict) -> Needs:
+    from lqmf.tools.scheduler.resources import estimate_quantize
+
+    one = estimate_quantize(args["model"], "Q8_0")
+    n = int(args.get("parallel") or 1)
+    return Needs(ram_bytes=one.ram_bytes * n, cpus=machine_cores_or(2), basis=f"{n} trial(s) of {one.basis}")
+
+
+def machine_cores_or(default: int) -> int:
+    from lqmf.tools.scheduler.resources import machine_cores
+
+    return machine_cores() or default
+
+
+def _tune_run(args: dict, progress: Progress) -> dict:
+    from lqmf.tools.tune.args import run_tune
+
+    return run_tune(args, progress)
+
+
+register(KindSpec(JobKind.TUNE, _tune_validate, _tune_needs, _tune_run, output_dirs=_quant_outputs,
+                  describe=lambda a: f"tune {a['model']} for {a['gate']} ({a.get('goal') or 'smallest'})"))
+
 assert set(KINDS) == set(JobKind), "every JobKind needs a KindSpec"
