@@ -58,7 +58,7 @@ def save_template(t: Template) -> Path:
     _check_name(t.name, "template")
     t.quant_type = parse_quant_type(t.quant_type).value
     if t.gate:
-        t.gate = str(parse_gate(t.gate))
+        t.gate = str(parse_gate(gate_text(t.gate)))
     path = _templates_dir() / f"{t.name}.json"
     _write(path, t.to_dict())
     return path

@@ -110,3 +110,18 @@ def templates() -> list[str]:
     from lqmf.tools.templates import templates as names
 
     return names()
+
+
+def predict(app: "App", model: str, quant_type: str, *, imatrix: str | None = None,
+            tensor_types: list[str] | None = None) -> Any:
+    """Predicted mean KLD / Δppl of a candidate before any work (a ``predict.Predicted``):
+    simulated weight error, scaled by this model's measured history in the store."""
+    from lqmf.copilot.app.quantize import recipe_of
+    from lqmf.tools.tune.predict import predict as engine
+
+    recipe = recipe_of(imatrix, tensor_types)
+    try:
+        records = [r.to_dict() for r in app.store().all()]
+    except Exception:  # noqa: BLE001 - no store: predict from the trial journal alone
+        records = []
+    return engine(model, quant_type, recipe, records)

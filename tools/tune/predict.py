@@ -1,20 +1,23 @@
-"""The prior tune orders its trials by: a predicted quality number (mean KLD,
-Δppl) per candidate, before any work on it. Two sources, best first:
+"""Quality prediction before quantizing. The prior tune orders its trials by,
+and ``lqmf predict``: a candidate's simulated weight error (weights.py), scaled
+to mean KLD and Δppl by the model's measured history (the experiment store's
+benchmark records and the trial journal: the median of measured / simulated,
+in log space). Without the F16 or llama-quantize, the bits per weight alone
+(quantization noise falls as 4^-bits).
 
-- the quantization error of a sample of the model's own weights at the
-  candidate's types (tools/tune/weights.py), when the model's F16 is at hand;
-- the bits per weight alone (quantization noise falls as 4^-bits).
-
-The search calibrates the scale on its measured trials, so only the order and
-the ratios between candidates matter here."""
+The search calibrates the scale on its own trials, so for it only the order and
+the ratios between candidates matter."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from lqmf.tools.metrics import Metric
 from lqmf.tools.tune.candidates import Candidate
 
-IMATRIX_GAIN = 0.8    # an importance matrix removes about a fifth of the error (measured: bench/imatrix_table.py)
+IMATRIX_GAIN = 0.8    # an importance matrix removes about a fifth of the error (see bench/imatrix_table.py)
 
 
 def bpw_prior(cand: Candidate, metric: Metric) -> float:
@@ -31,3 +34,105 @@ def prior_for(model: str | None = None) -> Callable[[Candidate, Metric], "float 
         if p is not None:
             return p
     return bpw_prior
+
+
+@dataclass
+class Predicted:
+    model: str
+    quant_type: str
+    recipe: dict[str, str]
+    error: float | None                  # simulated relative weight error (None: bpw only)
+    size_bytes: int | None
+    kld_mean: float | None = None
+    ppl_delta_pct: float | None = None
+    basis: str = ""
+    history: int = 0                     # measured runs the scale came from
+    types: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def _key(quant_type: str, recipe: dict | None) -> Candidate:
+    imatrix = (recipe or {}).get("imatrix")
+    overrides = tuple(sorted((k[7:], v) for k, v in (recipe or {}).items() if k.startswith("tensor:")))
+    return Candidate(quant_type, imatrix, overrides)
+
+
+def scale_from(history: Iterable[dict], error_of: Callable[[Candidate], "float | None"],
+               metric: Metric, exclude: str | None = None) -> tuple[float | None, int]:
+    """The factor measured / simulated for ``metric`` over the history (records as dicts),
+    leaving out candidate ``exclude`` (a held-out prediction); (None, 0) without history."""
+    logs = []
+    seen = set()
+    for r in history:
+        qt = r.get("quant_type")
+        m = r.get(metric.value)
+        if not qt or not isinstance(m, (int, float)) or m <= 0 or r.get("error"):
+            continue
+        c = _key(qt, {k: v for k, v in (r.get("recipe") or {}).items() if k != "imatrix_sha256"})
+        if c.key == exclude or c.key in seen:
+            continue
+        seen.add(c.key)
+        e = error_of(c)
+        if e and e > 0:
+            logs.append(math.log(m / e))
+    if not logs:
+        return None, 0
+    return math.exp(statistics.median(logs)), len(logs)
+
+
+def history_of(model: str, records: Iterable[dict]) -> list[dict]:
+    """Benchmark records of this model that measured KLD (the store's and the trial journal's)."""
+    from lqmf.tools.tune.trials import done_trials
+
+    rows = [r for r in records if r.get("kind") == "benchmark" and r.get("kld_mean") is not None
+            and model in (r.get("model_name"), r.get("model"))]
+    rows += [r for k, r in done_trials().items() if k.split("|", 1)[0] == model and r.get("kld_mean") is not None]
+    return rows
+
+
+def predict(model: str, quant_type: str, recipe: dict | None = None, records: Iterable[dict] = ()) -> Predicted:
+    """A candidate's predicted mean KLD and Δppl, before any work on it."""
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.quantize.recipe import normalize
+    from lqmf.tools.quantize.types import parse_quant_type
+    from lqmf.tools.tune.weights import f16_of, predict_error
+
+    qt = parse_quant_type(quant_type).value
+    recipe = normalize(recipe)
+    cand = _key(qt, recipe)
+    f16 = f16_of(model)
+    out = Predicted(model, qt, recipe, None, None)
+    cache: dict[str, float | None] = {}
+
+    if f16 is not None:
+        try:
+            p = predict_error(f16, qt, recipe)
+            out.error, out.size_bytes, out.types = p.error, p.size_bytes, p.types
+            out.basis = "simulated weight error (llama-quantize --dry-run types, sampled rows)"
+
+            def error_of(c: Candidate) -> float | None:
+                if c.key not in cache:
+                    try:
+                        cache[c.key] = predict_error(f16, c.quant_type, c.recipe()).error
+                    except (LqmfError, ValueError):
+                        cache[c.key] = None
+                return cache[c.key]
+        except LqmfError:
+            f16 = None
+    if f16 is None:
+        out.error = bpw_prior(cand, Metric.KLD_MEAN)
+        out.basis = "bits per weight only (no F16 of the model cached, or llama-quantize not built)"
+
+        def error_of(c: Candidate) -> float | None:
+            return bpw_prior(c, Metric.KLD_MEAN)
+    hist = history_of(model, records)
+    for metric, attr in ((Metric.KLD_MEAN, "kld_mean"), (Metric.PPL_DELTA_PCT, "ppl_delta_pct")):
+        k, n = scale_from(hist, error_of, metric)
+        if k is not None and out.error is not None:
+            setattr(out, attr, out.error * k)
+            out.history = max(out.history, n)
+    return out
