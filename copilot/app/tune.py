@@ -37,23 +37,24 @@ class TuneReport:
 
 
 def _args(model: str, gate: str | None, goal: str | None, use: str | None, chunks: int | None,
-          candidates: list[str] | None, mixed: bool, parallel: int | None) -> dict:
+          candidates: list[str] | None, mixed: bool, parallel: int | None, exhaustive: bool = False) -> dict:
     from lqmf.copilot.app.gates import parse
 
     g = parse(gate, use_default=True)
     args = {"model": model, "gate": g.text if g else None, "goal": goal, "use": use, "chunks": chunks,
-            "candidates": candidates, "mixed": mixed or None, "parallel": parallel}
+            "candidates": candidates, "mixed": mixed or None, "parallel": parallel, "exhaustive": exhaustive or None}
     return {k: v for k, v in args.items() if v is not None}
 
 
 def tune(app: "App", model: str, gate: str | None, *, goal: str | None = None, use: str | None = None,
          chunks: int | None = None, candidates: list[str] | None = None, mixed: bool = False,
          parallel: int | None = None, save_template: str | None = None, progress=None,
-         on_trial=None) -> TuneReport:
-    """Run the search now (trials already in the journal are not measured again)."""
+         on_trial=None, exhaustive: bool = False) -> TuneReport:
+    """Run the search now (trials already in the journal are not measured again).
+    ``exhaustive``: measure every candidate (the reference the search is checked against)."""
     from lqmf.tools.tune.args import check_tune_args, run_tune
 
-    args = check_tune_args(_args(model, gate, goal, use, chunks, candidates, mixed, parallel))
+    args = check_tune_args(_args(model, gate, goal, use, chunks, candidates, mixed, parallel, exhaustive))
     out = run_tune(args, progress or (lambda s, f: None), on_trial=on_trial)
     report = TuneReport.of(out)
     if save_template and report.best:

@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--chunks", type=number(Knob.CHUNKS), help="benchmark windows per trial (default 8)")
     p.add_argument("--parallel", type=int, help="trials side by side (default: as RAM and cores allow)")
     p.add_argument("--save-template", metavar="NAME", help="save what it finds as a template")
+    p.add_argument("--exhaustive", action="store_true", help="measure every candidate (the reference search)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_queue_flags(p)
     p.set_defaults(func=run)
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
             what = "pass" if trial.passed else f"fail: {trial.failed}"
             out.print(f"  trial {trial.candidate}: {_numbers(r)} — {what}{' (from the journal)' if trial.reused else ''}")
 
-    report = t.tune(args.app, args.model, args.gate, save_template=args.save_template, on_trial=on_trial, **kw)
+    report = t.tune(args.app, args.model, args.gate, save_template=args.save_template, on_trial=on_trial,
+                    exhaustive=args.exhaustive, **kw)
     if args.json:
         print_json(report.to_dict())
         return 0 if report.best else 1

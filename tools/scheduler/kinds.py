@@ -264,7 +264,8 @@ register(KindSpec(JobKind.BENCHMARK, _bench_validate, _bench_needs, _bench_run,
 def _tune_validate(args: dict) -> dict:
     from lqmf.tools.tune.args import check_tune_args
 
-    _unknown_keys(JobKind.TUNE, args, {"model", "gate", "goal", "use", "chunks", "candidates", "mixed", "parallel"})
+    _unknown_keys(JobKind.TUNE, args, {"model", "gate", "goal", "use", "chunks", "candidates", "mixed", "parallel",
+                                             "exhaustive"})
     return check_tune_args(args)
 
 

@@ -37,6 +37,8 @@ def check_tune_args(args: dict) -> dict:
         out["mixed"] = True
     if args.get("parallel"):
         out["parallel"] = int(args["parallel"])
+    if args.get("exhaustive"):
+        out["exhaustive"] = True
     resolve(out["model"])
     return out
 
@@ -67,7 +69,7 @@ def run_tune(args: dict, progress: Progress = noop, *, on_trial=None) -> dict:
 
     res, runner = tune(args["model"], parse_gate(args["gate"]), goal=args["goal"], candidates=cands,
                        chunks=args["chunks"], parallel=args.get("parallel"), progress=_quiet(progress),
-                       on_trial=announce)
+                       on_trial=announce, exhaustive=bool(args.get("exhaustive")))
     progress("done", 1.0)
     return res.to_dict() | {"model": args["model"], "measured": runner.measured, "chunks": args["chunks"],
                             "best_record": res.best.record if res.best else None}

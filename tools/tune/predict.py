@@ -20,9 +20,13 @@ from lqmf.tools.tune.candidates import Candidate
 IMATRIX_GAIN = 0.8    # an importance matrix removes about a fifth of the error (see bench/imatrix_table.py)
 
 
+# 4^-bpw -> the gated number before any trial calibrates it (SmolLM2: Q4_K_M 4^-4.89 ≈ 0.0011, KLD ≈ 0.06)
+PER_NOISE = {"kld_mean": 50.0, "kld_p99": 350.0, "ppl_delta_pct": 5000.0}
+
+
 def bpw_prior(cand: Candidate, metric: Metric) -> float:
     scale = IMATRIX_GAIN if cand.imatrix else 1.0
-    return float(4.0 ** (-cand.bpw)) * scale
+    return float(4.0 ** (-cand.bpw)) * scale * PER_NOISE.get(metric.value, 1.0)
 
 
 def prior_for(model: str | None = None) -> Callable[[Candidate, Metric], "float | None"]:
@@ -124,11 +128,11 @@ def predict(model: str, quant_type: str, recipe: dict | None = None, records: It
         except LqmfError:
             f16 = None
     if f16 is None:
-        out.error = bpw_prior(cand, Metric.KLD_MEAN)
+        out.error = float(4.0 ** (-cand.bpw))
         out.basis = "bits per weight only (no F16 of the model cached, or llama-quantize not built)"
 
         def error_of(c: Candidate) -> float | None:
-            return bpw_prior(c, Metric.KLD_MEAN)
+            return float(4.0 ** (-c.bpw))
     hist = history_of(model, records)
     for metric, attr in ((Metric.KLD_MEAN, "kld_mean"), (Metric.PPL_DELTA_PCT, "ppl_delta_pct")):
         k, n = scale_from(hist, error_of, metric)
