@@ -1,6 +1,6 @@
 """Importance matrices: llama.cpp's ``llama-imatrix`` over a calibration text
 (knowledge/calibration), cached by (the model's F16 hash, the text's hash, the
-tool's build key). A text too short for two windows is refused before any work."""
+pass's window and chunk count, the tool's build key). A text too short for two windows is refused before any work."""
 from __future__ import annotations
 
 import subprocess
@@ -57,7 +57,8 @@ def cache_path(f16: Path, name: str) -> Path:
     from lqmf.tools.quantize.convert import cached_sha256
 
     cal = load(name)
-    return cache_dir() / "imatrix" / f"{cached_sha256(f16)[:16]}-{cal.name}-{cal.sha256[:12]}-{build_key()}.gguf"
+    return (cache_dir() / "imatrix" /
+            f"{cached_sha256(f16)[:16]}-{cal.name}-{cal.sha256[:12]}-c{CTX}x{MAX_CHUNKS}-{build_key()}.gguf")
 
 
 def imatrix(source: "ModelSource", f16: Path, name: str, progress: "Progress") -> Path:

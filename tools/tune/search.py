@@ -5,9 +5,9 @@ Compressor's accuracy-aware tuning. Pure logic over a ``measure`` function
 
 Smallest: candidates are taken by size. The prior predicts each one's gated
 quality number (mean KLD or Δppl); after every trial the prior is calibrated
-on what was measured (the median of measured / predicted, in log space), and
-a candidate is decided without a trial when its calibrated prediction is more
-than ``MARGIN`` times over the limit. The next trial is the smallest candidate
+on what was measured (each candidate by the measured / predicted ratio of the
+trial with the nearest prediction), and a candidate is decided without a
+trial when its calibrated prediction is more than ``MARGIN`` times over the limit. The next trial is the smallest candidate
 still predicted to pass; a passing trial prunes every larger candidate. It
 ends when no undecided candidate is smaller than the best that passed.
 
@@ -83,25 +83,31 @@ def _quality_metric(gate: Gate) -> Metric | None:
 
 
 class _Calibrated:
-    """The prior scaled by what trials measured (one factor, the median ratio in log space)."""
+    """The prior scaled by what trials measured: each candidate by the ratio measured /
+    predicted of the trial whose prediction is nearest to its own (in log space), since
+    the ratio drifts across the range (the error of an 8-bit and a 3-bit type do not
+    map to KLD by one factor)."""
 
     def __init__(self, prior: Prior, metric: Metric | None):
-        self.prior, self.metric, self.logs = prior, metric, []
+        self.prior, self.metric, self.points = prior, metric, []   # (log prediction, log ratio)
 
     def learn(self, cand: Candidate, record: dict) -> None:
         if self.metric is None:
             return
         p, m = self.prior(cand, self.metric), record.get(self.metric.value)
         if p and p > 0 and isinstance(m, (int, float)) and m > 0:
-            self.logs.append(math.log(m / p))
+            self.points.append((math.log(p), math.log(m / p)))
 
     def __call__(self, cand: Candidate) -> float | None:
         if self.metric is None:
             return None
         p = self.prior(cand, self.metric)
-        if p is None:
-            return None
-        return p * math.exp(statistics.median(self.logs)) if self.logs else p
+        if p is None or p <= 0 or not self.points:
+            return p
+        lp = math.log(p)
+        near = min(abs(x - lp) for x, _ in self.points)
+        ratios = [r for x, r in self.points if abs(x - lp) == near]
+        return p * math.exp(statistics.median(ratios))
 
 
 def search(candidates: list[Candidate], gate: Gate, measure: Measure, prior: Prior, *,
