@@ -129,11 +129,11 @@ def search(candidates: list[Candidate], gate: Gate, measure: Measure, prior: Pri
         for c in order:
             if c.key in tried or c.key in res.pruned:
                 continue
-            if goal is Goal.SMALLEST and best is not None and size_of(c) >= size_of(_cand(order, best.candidate)):
-                res.pruned[c.key] = f"not smaller than {best.candidate}, which passed"
-                continue
             if exhaustive:
                 out.append(c)
+                continue
+            if goal is Goal.SMALLEST and best is not None and size_of(c) >= size_of(_cand(order, best.candidate)):
+                res.pruned[c.key] = f"not smaller than {best.candidate}, which passed"
                 continue
             p = cal(c)
             if limit is not None and p is not None and tried and p > limit * MARGIN:
@@ -155,7 +155,7 @@ def search(candidates: list[Candidate], gate: Gate, measure: Measure, prior: Pri
             res.trials.append(t)
             cal.learn(_cand(order, t.candidate), t.record)
         # size is known before quality: a size limit prunes what is larger than a measured size over it
-        if size_limit is not None:
+        if size_limit is not None and not exhaustive:
             for t in res.trials:
                 if t.size_bytes > size_limit:
                     for c in order:
