@@ -31,6 +31,7 @@ def tune(model: str, gate: Gate, *, goal: Goal | str = Goal.SMALLEST, candidates
          fresh: bool = False, exhaustive: bool = False, prior=None, on_trial=None) -> tuple[SearchResult, Runner]:
     """Search; returns the result and the runner (``runner.measured``: trials measured now,
     the others came from the journal)."""
+    from lqmf.tools.config import threads as default_threads
     from lqmf.tools.models import resolve
     from lqmf.tools.tune.predict import prior_for
 
@@ -38,7 +39,7 @@ def tune(model: str, gate: Gate, *, goal: Goal | str = Goal.SMALLEST, candidates
     resolve(model)  # an unknown model: one sentence before any trial
     cands = candidates or default_candidates()
     speed = goal is Goal.FASTEST or gate.needs_speed()
-    threads = 2
+    threads = default_threads()
     par = parallel or (1 if speed else auto_parallel(model, cands, threads))  # speed trials alone: no contention
     runner = Runner(Setting(model, chunks, ctx, speed), gate, parallel=par, progress=progress, fresh=fresh,
                     on_trial=on_trial)
