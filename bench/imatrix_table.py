@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
             rows.append((qt, im or "-", b.size_bytes, b.kld_mean, b.kld_p99, b.ppl_delta_pct, time.monotonic() - t0))
             print(f"  {qt} imatrix={im or '-'}: KLD {b.kld_mean:.4f} ({time.monotonic() - t0:.0f} s)", file=sys.stderr)
     print(f"\n{a.model}, mean KLD on jargon-prose ({a.chunks} x 512 tokens); imatrix text: {a.use}\n")
-    print(f"| type | imatrix | size MB | mean KLD | p99 KLD | Δppl % |")
+    print("| type | imatrix | size MB | mean KLD | p99 KLD | Δppl % |")
     print("|---|---|---|---|---|---|")
     for qt, im, size, kld, p99, dppl, _ in rows:
         print(f"| {qt} | {im} | {size / 1e6:.1f} | {kld:.4f} | {p99:.4f} | {dppl:+.2f} |")

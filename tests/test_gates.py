@@ -7,7 +7,12 @@ import json
 import pytest
 
 from tests.conftest import run_lqmf
-from tests.tune_fixtures import tune_home  # noqa: F401 - a fixture
+from tests.tune_fixtures import use_home_sharing_caches
+
+
+@pytest.fixture
+def tune_home(warm_home, tmp_path, monkeypatch):
+    return use_home_sharing_caches(warm_home, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("text,conds", [

@@ -12,7 +12,12 @@ import time
 import pytest
 
 from tests.conftest import LQMF, ROOT, run_lqmf
-from tests.tune_fixtures import needs_llama_tools, tune_home  # noqa: F401 - a fixture
+from tests.tune_fixtures import needs_llama_tools, use_home_sharing_caches
+
+
+@pytest.fixture
+def tune_home(warm_home, tmp_path, monkeypatch):
+    return use_home_sharing_caches(warm_home, tmp_path, monkeypatch)
 
 
 @pytest.mark.slow

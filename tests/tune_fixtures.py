@@ -21,8 +21,8 @@ def home_sharing_caches(warm: Path, tmp: Path) -> Path:
     return home
 
 
-@pytest.fixture
-def tune_home(warm_home, tmp_path, monkeypatch) -> Path:
+def use_home_sharing_caches(warm_home: Path, tmp_path: Path, monkeypatch) -> Path:
+    """For a test module's ``tune_home`` fixture: the fresh home, made the test's data dir."""
     home = home_sharing_caches(warm_home, tmp_path)
     monkeypatch.setenv("LQMF_HOME", str(home))
     return home
