@@ -29,7 +29,6 @@ LEGACY = ("q4_0", "q4_1", "q5_0", "q5_1", "q8_0")
 # round-to-nearest at the same width; the factors are rough, and said so in the report
 IQ_FACTOR = {"iq3_s": ("q3_k", 0.8), "iq3_xxs": ("q3_k", 1.0),
              "iq2_s": ("q2_k", 1.0), "iq2_xs": ("q2_k", 1.1), "iq2_xxs": ("q2_k", 1.25)}
-IMATRIX_GAIN = 0.8
 # relative weight error -> the gated number, before any trial of the model calibrates it:
 # measured on the bundled SmolLM2 (Q2_K, Q3_K_M: mean KLD / error 26-37, Δppl % / error 2700-4200)
 PER_ERROR = {"kld_mean": 30.0, "kld_p99": 200.0, "ppl_delta_pct": 3000.0}
@@ -202,6 +201,8 @@ def predict_error(f16: Path, quant_type: str, recipe: dict[str, str] | None = No
         errs.append(rel_error(x, p.out_type))   # type: ignore[arg-type]
     err = sum(errs) / len(errs) if errs else 0.0
     if recipe and recipe.get("imatrix"):
+        from lqmf.tools.tune.predict import IMATRIX_GAIN
+
         err *= IMATRIX_GAIN
     return Prediction(quant_type, err, int(sum(p.out_mib for p in plan) * (1 << 20)), counts)
 
