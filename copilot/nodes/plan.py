@@ -120,8 +120,9 @@ def plan_tune(req: dict, state: ChatState) -> dict:
     if problem:
         return {"out": [render.error(problem)], "request": None}
     gate = from_slots(req) or "kld<=0.05"
-    args = {"model": model, "gate": gate, "goal": req.get("goal"), "use": req.get("task") if req.get("task") in
-            ("chat", "code", "math", "creative") else None}
+    goal = req.get("goal") or ("fastest" if req.get("sort") == "speed" else None)
+    use = req.get("use") or req.get("task")
+    args = {"model": model, "gate": gate, "goal": goal, "use": use if use in ("chat", "code", "math", "creative") else None}
     return {"plan": [step(state, 0, ToolName.TUNE, {k: v for k, v in args.items() if v},
                           f"tune {model}: the smallest quant that passes {gate} (quantize + benchmark trials)")]}
 
