@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -156,5 +155,13 @@ def test_predict_before_any_work_names_its_basis(use_warm_home):
     assert "dry-run" in q3["basis"] and q3["size_bytes"] < q8["size_bytes"]
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(pytest.main([__file__, "-q"]))
+def test_the_chat_announces_a_finished_tune_with_its_answer():
+    """The sentence for a finished tune job (its result as the tune job kind returns it)."""
+    from lqmf.copilot.nodes.sync import describe_result
+
+    row = {"status": "succeeded", "kind": "tune", "result": {
+        "best": "Q6_K", "reason": "Q6_K is the smallest of 13 candidates that passes kld<=0.05",
+        "trials": [{"candidate": "Q4_K_M"}, {"candidate": "Q6_K"}], "best_record": {"artifact": "/a/smollm2.Q6_K.gguf"}}}
+    text = describe_result({"job_id": "j1", "tool": "tune", "model": "smollm2"}, row)
+    assert text == ("Job j1 (tune smollm2) finished after 2 trials: Q6_K is the smallest of 13 candidates that "
+                    "passes kld<=0.05, at /a/smollm2.Q6_K.gguf.")
