@@ -36,12 +36,14 @@ def tune(model: str, gate: Gate, *, goal: Goal | str = Goal.SMALLEST, candidates
     from lqmf.tools.tune.predict import prior_for
 
     goal = Goal(goal)
-    resolve(model)  # an unknown model: one sentence before any trial
+    from lqmf.tools.quantize.convert import fingerprint
+
+    source = resolve(model)  # an unknown model: one sentence before any trial
     cands = candidates or default_candidates()
     speed = goal is Goal.FASTEST or gate.needs_speed()
     threads = default_threads()
     par = parallel or (1 if speed else auto_parallel(model, cands, threads))  # speed trials alone: no contention
-    runner = Runner(Setting(model, chunks, ctx, speed), gate, parallel=par, progress=progress, fresh=fresh,
+    runner = Runner(Setting(model, chunks, ctx, speed, fingerprint(source)), gate, parallel=par, progress=progress, fresh=fresh,
                     on_trial=on_trial)
     res = search(cands, gate, runner, prior or prior_for(model), goal=goal, parallel=par, exhaustive=exhaustive)
     return res, runner

@@ -1,6 +1,6 @@
 """One trial (quantize a candidate, benchmark it, check the gate) and the trial
 journal that makes a tune resumable: every finished trial is appended as one
-JSON line, keyed by (model, candidate, chunks, ctx, speed); a restarted tune
+JSON line, keyed by (model, candidate, chunks, ctx, speed, the model's content fingerprint); a restarted tune
 finds it there and does not measure it again. The benchmark record (with the
 gate and what it failed) also goes to the experiment store, like any run."""
 from __future__ import annotations
@@ -24,9 +24,11 @@ class Setting:
     chunks: int
     ctx: int
     speed: bool
+    fingerprint: str = ""       # the model's content (tools/quantize/convert.fingerprint): a changed model is new
 
     def key(self, cand: Candidate) -> str:
-        return f"{self.model}|{cand.key}|c{self.chunks}|x{self.ctx}|{'speed' if self.speed else 'quality'}"
+        return (f"{self.model}|{cand.key}|c{self.chunks}|x{self.ctx}|{'speed' if self.speed else 'quality'}"
+                f"|{self.fingerprint}")
 
 
 def journal_path() -> Path:
