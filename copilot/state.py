@@ -61,6 +61,7 @@ class ToolName(StrEnum):
     EXPLAIN = "explain"
     HELP = "help"
     MODELS = "models"
+    TUNE = "tune"
 
 
 class Step(TypedDict, total=False):

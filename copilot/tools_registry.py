@@ -65,6 +65,20 @@ def quantize(ctx: ToolContext, model: str, quant_type: str, method: str | None =
                        {"job_id": job_id}, tracked=[t], focus={**item, "artifact": None}, batch=[item])
 
 
+def tune(ctx: ToolContext, model: str, gate: str, goal: str | None = None, use: str | None = None) -> ToolOutcome:
+    """Submit a tune job: the smallest (or fastest) quant of a model that passes a quality gate,
+    found with few quantize + benchmark trials (a scheduler job; returns at once)."""
+    from lqmf.copilot.app import tune as t
+    from lqmf.copilot.settings import load
+
+    job_id = t.queue(ctx.app, model, gate, goal=goal, use=use, chunks=load().bench_chunks or None)
+    tr: Tracked = {"job_id": job_id, "step_id": _step_id(ctx), "tool": ToolName.TUNE.value, "model": model,
+                   "status": Status.QUEUED.value, "announced": False}
+    return ToolOutcome([render.text(f"Submitted job {job_id}: tune {model} for the smallest quant that passes "
+                                    f"{gate}; each trial is recorded, and the answer comes when it is done.")],
+                       {"job_id": job_id}, tracked=[tr], focus={"model": model, "job_id": job_id})
+
+
 def benchmark(ctx: ToolContext, model: str, quant_type: str | None = None, artifact: str | None = None,
               job_id: str | None = None) -> ToolOutcome:
     """Submit a job that measures speed, size and quality of a model or artifact.
@@ -214,6 +228,7 @@ TOOLS: dict[ToolName, Tool] = {
     ToolName.EXPLAIN: Tool(explain),
     ToolName.HELP: Tool(help),
     ToolName.MODELS: Tool(models),
+    ToolName.TUNE: Tool(tune, long=True),
 }
 assert set(TOOLS) == set(ToolName), "every ToolName needs a tool"
 

@@ -43,13 +43,13 @@ def test_plan_asks_for_the_type_then_plans_and_asks_to_confirm():
     assert up["question"]["slot"] == "confirm" and up["plan_goal"] is None
 
 
-def test_plan_tune_carries_its_goal_as_a_field_not_a_step():
+def test_plan_tune_is_one_tune_job_with_the_gate_from_the_slots():
     from lqmf.copilot.nodes.plan import plan
 
     up = plan({"intent": "tune", "slots": {"model": "smollm2", "max_kld": 0.05}})
-    assert up["plan_goal"] == {"max_kld": 0.05}
-    assert all(s["tool"] in (ToolName.QUANTIZE, ToolName.BENCHMARK) for s in up["plan"])
-    assert "keep the smallest that meets max_kld 0.05" in up["out"][0]["text"]
+    assert [s["tool"] for s in up["plan"]] == [ToolName.TUNE]
+    assert up["plan"][0]["args"] == {"model": "smollm2", "gate": "kld<=0.05"}
+    assert "the smallest quant that passes kld<=0.05" in up["out"][0]["text"]
 
 
 # ---- ask (a one-node graph: interrupt and resume are LangGraph's) ------------------

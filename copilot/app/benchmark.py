@@ -32,11 +32,15 @@ def check(target: str, types: list[str], *, chunks: int | None, ctx: int, thread
 
 def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None = None, ctx: int = 512,
               threads: int | None = None, base: str | None = None, speed: bool = True,
-              trust_remote_code: bool = False, progress_for=None) -> list[Any]:
-    """Benchmark the target (at each type, or as it is); returns the experiment records."""
+              trust_remote_code: bool = False, progress_for=None, gate: str | None = None) -> list[Any]:
+    """Benchmark the target (at each type, or as it is); returns the experiment records.
+    ``gate``: a run that fails it is marked rejected (``record.gate_failed``)."""
     import contextlib
 
+    from lqmf.copilot.app.gates import parse
     from lqmf.tools.benchmark import benchmark as engine
+
+    g = parse(gate)
 
     chunks = chunks or default_chunks()
     check(target, types, chunks=chunks, ctx=ctx, threads=threads, trust_remote_code=trust_remote_code)
@@ -45,20 +49,23 @@ def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None =
         with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
             records.append(engine(target, quant_type=t, chunks=chunks, ctx=ctx, threads=threads, base=base,
                                   speed=speed, progress=progress,
-                                  trust_remote_code=trust_remote_code).record)
+                                  trust_remote_code=trust_remote_code, gate=g).record)
     return records
 
 
 def queue(app: "App", target: str, types: list[str], *, chunks: int | None = None, ctx: int = 512,
           threads: int | None = None, trust_remote_code: bool = False, priority: str | None = None,
-          not_before: str | None = None) -> list[str]:
+          not_before: str | None = None, gate: str | None = None) -> list[str]:
     """Queue one benchmark job per type (or one for the target as it is)."""
     from lqmf.copilot.app import jobs
+    from lqmf.copilot.app.gates import parse
 
     check(target, types, chunks=chunks, ctx=ctx, threads=threads, queued=True)
     jobs.check_not_before(not_before)
+    g = parse(gate)
     return jobs.submit(app, "benchmark", [{"target": target, "quant_type": t, "chunks": chunks, "ctx": ctx,
-                                           "threads": threads, "trust_remote_code": trust_remote_code or None}
+                                           "threads": threads, "trust_remote_code": trust_remote_code or None,
+                                           "gate": g.text if g else None}
                                           for t in _each(types)], priority=priority, not_before=not_before)
 
 

@@ -18,11 +18,46 @@ class Quantized:
     size_bytes: int
     duration_s: float
     record_id: str
+    recipe: dict | None = None          # imatrix / per-tensor overrides, as recorded
+    gate: str | None = None             # the quality gate it was benchmarked against
+    gate_failed: str | None = None      # set: rejected (marked in the store, never picked)
+    bench: dict | None = None           # the gate's benchmark record
 
     def to_dict(self) -> dict:
-        return {"artifact": self.artifact, "quant_type": self.quant_type, "method": self.method,
-                "size_bytes": self.size_bytes, "duration_s": round(self.duration_s, 3),
-                "record_id": self.record_id}
+        out = {"artifact": self.artifact, "quant_type": self.quant_type, "method": self.method,
+               "size_bytes": self.size_bytes, "duration_s": round(self.duration_s, 3),
+               "record_id": self.record_id}
+        if self.recipe:
+            out["recipe"] = self.recipe
+        if self.gate:
+            out |= {"gate": self.gate, "rejected": bool(self.gate_failed), "gate_failed": self.gate_failed,
+                    "kld_mean": (self.bench or {}).get("kld_mean"),
+                    "ppl_delta_pct": (self.bench or {}).get("ppl_delta_pct")}
+        return out
+
+
+def recipe_of(imatrix: str | None = None, tensor_types: list[str] | None = None) -> dict[str, str]:
+    """--imatrix TEXT and --tensor-type NAME=TYPE flags -> a recipe (checked)."""
+    from lqmf.tools.quantize.recipe import normalize
+
+    recipe: dict[str, str] = {}
+    if imatrix:
+        recipe["imatrix"] = imatrix
+    for item in split(tensor_types):
+        name, eq, ty = item.partition("=")
+        if not eq or not name.strip() or not ty.strip():
+            raise InvalidInput(f"cannot read --tensor-type {item!r}", "write NAME=TYPE, e.g. --tensor-type output=q8_0")
+        recipe[f"tensor:{name.strip()}"] = ty.strip()
+    return normalize(recipe)
+
+
+def from_template(name: str) -> tuple[str, str | None, dict[str, str], str | None]:
+    """(quant type, method, recipe, gate) of a saved template."""
+    from lqmf.tools.templates import load_template
+
+    t = load_template(name)
+    recipe = recipe_of(t.imatrix, [f"{k}={v}" for k, v in t.overrides.items()])
+    return t.quant_type, t.method, recipe, t.gate
 
 
 def split(values: list[str] | None) -> list[str]:
@@ -85,20 +120,33 @@ def estimated_gb(model: str, qt: str) -> float | None:
 
 
 def quantize(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
-             force: bool = False, trust_remote_code: bool = False, progress_for=None) -> list[Quantized]:
+             force: bool = False, trust_remote_code: bool = False, progress_for=None,
+             recipe: dict | None = None, gate: str | None = None, chunks: int | None = None) -> list[Quantized]:
     """Make one quantized copy per type now. ``progress_for()``: a context manager
-    giving a progress callback per type (the CLI's bar), or None."""
+    giving a progress callback per type (the CLI's bar), or None. ``recipe``: an
+    imatrix and per-tensor overrides (``recipe_of``). ``gate``: benchmark each
+    artifact against it (``chunks`` windows); one that fails is marked rejected."""
     import contextlib
 
+    from lqmf.copilot.app.gates import parse
     from lqmf.tools.quantize import quantize as engine
 
     check_types(types, method)
+    g = parse(gate)                     # a malformed gate: one sentence before any work
     results = []
     for t in types:
         with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
             r = engine(model, t, method=method, out_dir=out_dir, progress=progress, force=force,
-                       trust_remote_code=trust_remote_code)
-        results.append(Quantized(str(r.artifact), r.quant_type, r.method, r.size_bytes, r.duration_s, r.record.id))
+                       trust_remote_code=trust_remote_code, recipe=recipe or None)
+        q = Quantized(str(r.artifact), r.quant_type, r.method, r.size_bytes, r.duration_s, r.record.id,
+                      dict(r.record.recipe) or None)
+        if g is not None:
+            from lqmf.tools.benchmark import benchmark
+
+            with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
+                b = benchmark(str(r.artifact), chunks=chunks, speed=g.needs_speed(), gate=g, progress=progress).record
+            q.gate, q.gate_failed, q.bench = b.gate, b.gate_failed, b.to_dict()
+        results.append(q)
     return results
 
 

@@ -14,22 +14,31 @@ if TYPE_CHECKING:
 
 
 def sweep(app: "App", models: list[str], types: list[str], methods: "Sequence[str | None] | None" = None, *,
-          chunks: int | None = None, priority: str = "normal", not_before: str | None = None) -> str:
-    """Queue the whole sweep (everything is checked before the first job); returns the batch id."""
+          chunks: int | None = None, priority: str = "normal", not_before: str | None = None,
+          gate: str | None = None) -> str:
+    """Queue the whole sweep (everything is checked before the first job); returns the batch id.
+    ``gate``: each benchmark marks its run rejected when it fails; the pick skips those."""
+    from lqmf.copilot.app.gates import parse
     from lqmf.tools.scheduler.fanout import fan_out
+
+    g = parse(gate)
 
     if not models or not types:
         raise InvalidInput("a sweep needs at least one model and --type", "e.g. lqmf sweep smollm2 --type Q4_K_M,Q8_0")
-    batch = fan_out(models, types, list(methods) if methods else None, chunks=chunks, priority=priority, not_before=not_before)
+    batch = fan_out(models, types, list(methods) if methods else None, chunks=chunks, priority=priority,
+                    not_before=not_before, gate=g.text if g else None)
     app.jobs.ensure_worker()
     return batch
 
 
-def summary(app: "App", batch: str, criterion: str = "best_quality", *, max_kld: float | None = None) -> Any:
-    """The batch's strategies and the best by the criterion (a ``fanout.Summary``)."""
+def summary(app: "App", batch: str, criterion: str = "best_quality", *, max_kld: float | None = None,
+            gate: str | None = None) -> Any:
+    """The batch's strategies and the best by the criterion (a ``fanout.Summary``);
+    ``gate``: strategies failing it are marked rejected and not picked."""
+    from lqmf.copilot.app.gates import parse
     from lqmf.tools.scheduler.fanout import summarize
 
-    return summarize(batch, criterion, kld_limit=max_kld)
+    return summarize(batch, criterion, kld_limit=max_kld, gate=parse(gate))
 
 
 @dataclass
@@ -56,7 +65,7 @@ def best_within(records: list[dict], goal: Goal) -> Candidate | None:
     strategies = [Strategy(str(r.get("model") or ""), str(r.get("quant_type") or ""), str(r.get("method") or ""),
                            "", None, Status.SUCCEEDED.value, size_bytes=r.get("size_bytes"), kld_mean=r.get("kld_mean"),
                            ppl=r.get("ppl"), gen_tok_s=r.get("gen_tok_s"), artifact=r.get("artifact"),
-                           ppl_delta_pct=r.get("ppl_delta_pct")) for r in records]
+                           ppl_delta_pct=r.get("ppl_delta_pct"), gate_failed=r.get("gate_failed")) for r in records]
     best, _ = pick(strategies, Criterion.SMALLEST, goal.max_kld, max_ppl_delta_pct=goal.max_ppl_delta_pct,
                    max_size_bytes=goal.max_size_gb * 1e9 if goal.max_size_gb is not None else None)
     if best is None:

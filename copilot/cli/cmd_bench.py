@@ -23,6 +23,7 @@ def register(sub) -> None:
                    help="threads (default: the cores that are free when it starts)")
     p.add_argument("--base", help="F16 GGUF to compare against (default: the artifact's own)")
     p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
+    p.add_argument("--gate", help='quality gate ("kld<0.05,tok_s>50" or a saved name); a failing run is marked rejected')
     p.add_argument("--json", action="store_true", help="print records as JSON")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow code from the model folder to run (*.py, auto_map, pickle weights); off by default")
@@ -41,14 +42,14 @@ def run(args: argparse.Namespace) -> int:
     if args.queue:
         ids = b.queue(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
                       trust_remote_code=args.trust_remote_code, priority=args.priority,
-                      not_before=args.not_before)
+                      not_before=args.not_before, gate=args.gate)
         return print_queued(ids, args)
     records = b.benchmark(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
                           base=args.base, speed=not args.no_speed, trust_remote_code=args.trust_remote_code,
-                          progress_for=lambda: rich_progress(enabled=not args.json))
+                          progress_for=lambda: rich_progress(enabled=not args.json), gate=args.gate)
     if args.json:
         print_json([r.to_dict() for r in records])
-        return 0
+        return 1 if any(r.gate_failed for r in records) else 0
     out = console()
     first = records[0]
     title = (f"{first.model_name or args.target} on {first.eval_text} "
@@ -57,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
     note = caveat_for(first.model_name or args.target)
     if note:
         out.print(f"[dim]{note}[/]")
-    return 0
+    for r in records:
+        if r.gate:
+            out.print(f"[red]rejected[/] {r.quant_type or r.artifact} by the gate {r.gate}: {r.gate_failed}"
+                      if r.gate_failed else f"[green]passes[/] {r.quant_type or r.artifact}: {r.gate}")
+    return 1 if any(r.gate_failed for r in records) else 0
 
 
 def _threads(records) -> str:

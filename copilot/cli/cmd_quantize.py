@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from lqmf.copilot.app.types import Knob
+from lqmf.copilot.cli.args import number
 from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, print_queued
 
 
@@ -10,8 +12,16 @@ def register(sub) -> None:
     p = sub.add_parser("quantize", help="make quantized copies of a model",
                        description="Quantize a model (bundled name, HF folder, .gguf, or cached hub id).")
     p.add_argument("model", help="smollm2, ./my-hf-model, model.gguf, or org/name in the local HF cache")
-    p.add_argument("--type", "-t", dest="types", action="append", required=True,
-                   help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, Q5_K_M, ...")
+    p.add_argument("--type", "-t", dest="types", action="append",
+                   help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, Q5_K_M, ... (or --template)")
+    p.add_argument("--imatrix", metavar="USE", help="calibrate with an importance matrix: chat, code, math, creative, "
+                                                    "or a .txt file (unlocks IQ2/IQ3 types)")
+    p.add_argument("--tensor-type", dest="tensor_types", action="append", metavar="NAME=TYPE",
+                   help="per-tensor override, e.g. output=q8_0, token_embd=q8_0, attn_v=q6_k (repeatable)")
+    p.add_argument("--template", help="quantize as a saved template says (type, overrides, imatrix, gate)")
+    p.add_argument("--gate", help='benchmark the result against a quality gate ("kld<0.03"); '
+                                  "a failing artifact is marked rejected")
+    p.add_argument("--chunks", type=number(Knob.CHUNKS), help="with --gate: benchmark windows (default 40)")
     p.add_argument("--method", "-m", help="gguf (default for Q… types), bnb, gptq")
     p.add_argument("--double-quant", action="store_true",
                    help="bnb NF4/FP4: quantize the block scales too (NF4 -> NF4_DQ, FP4 -> FP4_DQ)")
@@ -43,7 +53,22 @@ def run(args: argparse.Namespace) -> int:
     from lqmf.copilot.cli.progress import rich_progress
 
     check_queue_flags(args)
+    gate, recipe = args.gate, q.recipe_of(args.imatrix, args.tensor_types)
+    if args.template:
+        qt, method, t_recipe, t_gate = q.from_template(args.template)
+        args.types = args.types or [qt]
+        args.method = args.method or method
+        recipe, gate = {**t_recipe, **recipe}, gate or t_gate
+    if not args.types:
+        from lqmf.tools.errors import InvalidInput
+
+        raise InvalidInput("quantize needs --type or --template", "e.g. lqmf quantize smollm2 --type Q4_K_M")
     types = require_types(args.types)
+    if (recipe or gate) and args.queue:
+        from lqmf.tools.errors import InvalidInput
+
+        raise InvalidInput("--queue does not take --imatrix, --tensor-type, --template or --gate yet",
+                           "run it without --queue, or queue a tune (`lqmf tune ... --queue`)")
     if args.double_quant:
         from lqmf.copilot.app.quants import double_quant
 
@@ -56,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     q.check_types(types, args.method)  # reject a bad type before any work starts
     results = q.quantize(args.app, args.model, types, method=args.method, out_dir=args.out, force=args.force,
                          trust_remote_code=args.trust_remote_code,
-                         progress_for=lambda: rich_progress(enabled=not args.json))
+                         progress_for=lambda: rich_progress(enabled=not args.json), recipe=recipe, gate=gate,
+                         chunks=args.chunks)
     if args.json:
         print_json([r.to_dict() for r in results])
     else:
@@ -64,4 +90,7 @@ def run(args: argparse.Namespace) -> int:
         for r in results:
             out.print(f"[green]✓[/] {r.quant_type}: {r.artifact} ({human_bytes(r.size_bytes)}, "
                       f"{r.duration_s:.1f} s)")
-    return 0
+            if r.gate:
+                out.print(f"  [red]rejected[/] by the gate {r.gate}: {r.gate_failed}" if r.gate_failed
+                          else f"  [green]passes[/] the gate {r.gate}")
+    return 1 if any(r.gate_failed for r in results) else 0

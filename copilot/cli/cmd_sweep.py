@@ -22,6 +22,7 @@ def register(sub) -> None:
                    help="how the summary picks the best strategy")
     p.add_argument("--max-kld", type=number(Knob.MAX_KLD), help="with --pick smallest: the mean KLD limit")
     p.add_argument("--chunks", type=number(Knob.CHUNKS), help="benchmark windows per strategy (default 40)")
+    p.add_argument("--gate", help='quality gate ("kld<0.05,size<1GB"): failing strategies are rejected, never picked')
     p.add_argument("--priority", default="normal", choices=["high", "normal", "low"])
     p.add_argument("--at", dest="not_before", metavar="WHEN", help="not before WHEN (tonight, 02:00, in 2 hours)")
     p.add_argument("--json", action="store_true", help="print as JSON")
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from lqmf.copilot.cli.output import console, print_json
 
     if args.batch:
-        s = sweep.summary(args.app, args.batch, args.pick, max_kld=args.max_kld)
+        s = sweep.summary(args.app, args.batch, args.pick, max_kld=args.max_kld, gate=args.gate)
         if args.json:
             print_json(asdict(s))
         else:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     batch = sweep.sweep(args.app, split_types(args.models), split_types(args.types or []),
                         split_types(args.methods or []) or None, chunks=args.chunks, priority=args.priority,
-                        not_before=args.not_before)
+                        not_before=args.not_before, gate=args.gate)
     if args.json:
         print_json({"batch": batch})
     else:
@@ -64,7 +65,7 @@ def _print_summary(s) -> None:
     for st in s.strategies:
         t.add_row(st.model, st.quant_type, st.method, st.state, fmt(st.size_bytes, "bytes"),
                   fmt(st.kld_mean, "{:.4f}"), fmt(st.ppl, "{:.3f}"), fmt(st.gen_tok_s, "{:.1f}"),
-                  "[green]← best[/]" if st is s.best else "")
+                  "[green]← best[/]" if st is s.best else (f"[red]rejected: {st.gate_failed}[/]" if st.gate_failed else ""))
     out = console()
     out.print(t)
     if s.pending:

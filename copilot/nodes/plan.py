@@ -108,13 +108,23 @@ GOAL_LIMITS = ("max_kld", "max_ppl_delta_pct", "max_size_gb")
 
 
 def plan_tune(req: dict, state: ChatState) -> dict:
-    if not any(req.get(k) for k in GOAL_LIMITS):
-        req = {**req, "max_kld": 0.05}
-    update = plan_quantize(req, state)
-    if update.get("plan"):
-        goal = {k: req[k] for k in GOAL_LIMITS if req.get(k)}
-        update["plan_goal"] = goal
-    return update
+    """One tune job (copilot/app/tune.py): the gate from the parser's slots (a ``gate``
+    slot when it gives one, else its limits; kld<=0.05 when it gives none)."""
+    from lqmf.copilot.app.gates import from_slots
+
+    model = req.get("model")
+    if not model:
+        return {"question": ask("model", f"Tune which model? {DEFAULT_MODEL} is bundled and takes minutes.",
+                                app_models.bundled() or [DEFAULT_MODEL], DEFAULT_MODEL)}
+    problem = check_model(model)
+    if problem:
+        return {"out": [render.error(problem)], "request": None}
+    gate = from_slots(req) or "kld<=0.05"
+    goal = req.get("goal") or ("fastest" if req.get("sort") == "speed" else None)
+    use = req.get("use") or req.get("task")
+    args = {"model": model, "gate": gate, "goal": goal, "use": use if use in ("chat", "code", "math", "creative") else None}
+    return {"plan": [step(state, 0, ToolName.TUNE, {k: v for k, v in args.items() if v},
+                          f"tune {model}: the smallest quant that passes {gate} (quantize + benchmark trials)")]}
 
 
 def goal_label(goal: GoalLimits) -> str:

@@ -21,6 +21,11 @@ def describe_result(t: dict, row: dict) -> str:
         return f"Job {t['job_id']} ({t['tool']} {what}) failed: {row.get('error') or 'no reason given'}"
     if row["status"] == Status.CANCELLED:
         return f"Job {t['job_id']} ({t['tool']} {what}) was cancelled."
+    if row.get("kind") == "tune" and isinstance(row.get("result"), dict) and row["result"].get("reason"):
+        r = row["result"]
+        n, art = len(r.get("trials") or []), (r.get("best_record") or {}).get("artifact")
+        return (f"Job {t['job_id']} (tune {t.get('model')}) finished after {n} trial{'s' if n != 1 else ''}: "
+                f"{r['reason']}" + (f", at {art}." if art else "."))
     from lqmf.copilot.app.types import CHAT_SENTENCE, say
 
     bits = [w for m in CHAT_SENTENCE if (w := say(m, res.get(m.value)))]

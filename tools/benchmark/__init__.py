@@ -22,6 +22,7 @@ from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX, ENGINE, Ba
 from lqmf.tools.benchmark.scorer import check_ctx
 
 if TYPE_CHECKING:
+    from lqmf.tools.gates import Gate
     from lqmf.tools.proc import Prestarted
 
 
@@ -124,7 +125,7 @@ def check_numbers(target: str, ctx: int, chunks: int | None, threads: int | None
 
 
 def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threads: int,
-              progress: Progress, engine: "Prestarted | None" = None) -> Baseline | None:
+              progress: Progress, engine: "Prestarted | None" = None, **kw) -> Baseline | None:
     from lqmf.tools.quantize.convert import cached_sha256
 
     f16 = Path(base) if base else Path(facts["f16_path"]) if facts.get("f16_path") else None
@@ -135,14 +136,17 @@ def _baseline(facts: dict, base: str | None, ctx: int, chunks: int | None, threa
                            "re-run `lqmf quantize` for this model (it rebuilds the F16), or pass --base")
     key = (None if base else facts.get("f16_sha256")) or cached_sha256(f16)
     return baseline(f16, key[:16], ctx=ctx, chunks=chunks, threads=threads,
-                    progress=progress, prestarted=engine)
+                    progress=progress, prestarted=engine, **kw)
 
 
 def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None = DEFAULT_CHUNKS,
               ctx: int = DEFAULT_CTX, threads: int | None = None, base: str | None = None,
               speed: bool = True, progress: Progress | None = None,
-              store: RecordStore | None = None, trust_remote_code: bool = False) -> BenchResult:
-    """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``)."""
+              store: RecordStore | None = None, trust_remote_code: bool = False,
+              gate: "Gate | None" = None, text: str | None = None) -> BenchResult:
+    """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``).
+    ``gate`` (tools/gates.py): the record is marked rejected with the conditions it fails.
+    ``text``: the evaluation text (knowledge/evaldata; default its DEFAULT)."""
     progress = progress or noop
     check_numbers(target, ctx, chunks, threads, trust_remote_code)
     chunks = DEFAULT_CHUNKS if chunks is None else chunks  # one default everywhere (CLI, chat, sweep, jobs)
@@ -160,15 +164,19 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
         _fill_identity(rec, path, facts, backend)
         busy = sample.cores()
         rec.cpu_busy, rec.threads = round(busy, 2), threads or free_threads(busy)
-        b = _baseline(facts, base, ctx, chunks, rec.threads, progress, engine)
+        kw = {"text": text} if text else {}
+        b = _baseline(facts, base, ctx, chunks, rec.threads, progress, engine, **kw)
         q, sp = run(path, base=b, ctx=ctx, chunks=chunks, threads=rec.threads, speed=speed, progress=progress,
-                    prestarted=engine)
+                    prestarted=engine, **kw)
         if sp:
             rec.load_s, rec.peak_rss_mb = sp["load_s"], sp["peak_rss_mb"]
             rec.prompt_tok_s, rec.gen_tok_s = sp["prompt_tok_s"], sp["gen_tok_s"]
         rec.ppl, rec.base_ppl, rec.ppl_delta_pct = q.ppl, q.base_ppl, q.ppl_delta_pct
         rec.kld_mean, rec.kld_p99, rec.top1_pct = q.kld_mean, q.kld_p99, q.top1_pct
         rec.eval_text, rec.eval_tokens, rec.ctx = q.eval_text, q.n_scored, q.ctx
+        rec.recipe = dict(facts.get("recipe") or {})
+        if gate is not None:
+            rec.gate, rec.gate_failed = gate.text, gate.check(rec.to_dict())
     return BenchResult(rec)
 
 

@@ -46,10 +46,15 @@ def read_sidecar(artifact: Path) -> dict | None:
 
 
 def artifact_path(source: ModelSource, qtype: QuantType, out_dir: str | Path | None = None,
-                  registry: Registry | None = None) -> Path:
+                  registry: Registry | None = None, recipe: dict | None = None) -> Path:
+    """``recipe`` (tools/quantize/recipe.py) adds its tag: smollm2.Q4_K_M.im-code.gguf."""
     from lqmf.tools.config import artifacts_dir
 
     folder = Path(out_dir).expanduser() if out_dir else artifacts_dir() / source.name
+    if recipe:
+        from lqmf.tools.quantize.recipe import tag
+
+        return folder / (registry or current()).backend_of(qtype).artifact.name(source.name, f"{qtype}.{tag(recipe)}")
     return folder / (registry or current()).backend_of(qtype).artifact.name(source.name, qtype)
 
 
@@ -78,19 +83,23 @@ class Planned:
     source: ModelSource
     info: ModelInfo
     out: Path
+    recipe: dict[str, str]                        # imatrix / per-tensor overrides ({} for none)
 
 
 def quantize(model: str, quant_type: str, *, method: str | None = None,
              out_dir: str | Path | None = None, progress: Progress | None = None,
              store: RecordStore | None = None, force: bool = False,
-             trust_remote_code: bool = False, registry: Registry | None = None) -> QuantizeResult:
+             trust_remote_code: bool = False, registry: Registry | None = None,
+             recipe: dict | None = None) -> QuantizeResult:
     """Make a quantized copy of ``model``; an existing artifact is reused unless ``force``.
     Code from a model folder runs only with ``trust_remote_code`` (tools/safety.py).
     The quant type's backend comes from ``registry`` (default: ``registry.current()``).
 
     One pass, in order: resolve (type, backend, source, facts, output path), check
     (safety, the output place, free disk), build (atomically, under a lock), verify
-    (the artifact reads back as its backend's format; hashes), record."""
+    (the artifact reads back as its backend's format; hashes), record.
+    ``recipe``: an importance matrix and per-tensor overrides (tools/quantize/recipe.py),
+    made by llama.cpp's llama-quantize; recorded exactly in the record and the sidecar."""
     from lqmf.tools.fsutil import exclusive
     from lqmf.tools.progress import noop
     from lqmf.tools.store.journal import journal
@@ -99,7 +108,7 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
     rec = ExperimentRecord(kind=RunKind.QUANTIZE, status=Status.RUNNING, model=model,
                            quant_type=quant_type, method=method, tool_versions=tool_versions())
     with recorded_run(rec, store or journal(), "quantization"):
-        plan = _resolve(model, quant_type, method, out_dir, trust_remote_code, registry or current(), rec)
+        plan = _resolve(model, quant_type, method, out_dir, trust_remote_code, registry or current(), rec, recipe)
         _check(plan, force, trust_remote_code)
         with exclusive(plan.out):
             facts = _reusable(plan, force) or _build(plan, force, progress or noop)
@@ -109,10 +118,18 @@ def quantize(model: str, quant_type: str, *, method: str | None = None,
 
 
 def _resolve(model: str, quant_type: str, method: str | None, out_dir: str | Path | None,
-             trust_remote_code: bool, reg: Registry, rec: ExperimentRecord) -> Planned:
+             trust_remote_code: bool, reg: Registry, rec: ExperimentRecord, recipe: dict | None = None) -> Planned:
     from lqmf.tools.models import inspect, resolve
+    from lqmf.tools.quantize import recipe as recipes
 
     qtype, qmethod = resolve_type(quant_type, method, reg)
+    wanted = recipes.normalize(recipe)
+    recipes.check(wanted, qtype.value)
+    if wanted and qmethod is not QuantMethod.GGUF:
+        from lqmf.tools.errors import InvalidInput
+        raise InvalidInput(f"an importance matrix or tensor overrides apply to GGUF types, not {qtype.value}",
+                           "pick a GGUF type (Q4_K_M, IQ3_M ...) or drop --imatrix/--tensor-type")
+    rec.recipe = dict(wanted)
     spec = reg.spec(qtype)
     rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, spec.bits
     backend = get_backend(qtype, reg)           # a declared type this version cannot build: refused here
@@ -121,7 +138,12 @@ def _resolve(model: str, quant_type: str, method: str | None, out_dir: str | Pat
     info = inspect(source)
     rec.family, rec.architecture = info.family, info.architecture
     rec.n_params, rec.tasks, rec.license = info.n_params, info.tasks, info.license
-    return Planned(model, qtype, qmethod, spec, backend, source, info, artifact_path(source, qtype, out_dir, reg))
+    if wanted.get("imatrix"):
+        from lqmf.tools.quantize.imatrix import check_length
+
+        check_length(source, wanted["imatrix"])     # a text too short: refused before any work
+    return Planned(model, qtype, qmethod, spec, backend, source, info,
+                   artifact_path(source, qtype, out_dir, reg, wanted), wanted)
 
 
 def _check(plan: Planned, force: bool, trust_remote_code: bool) -> None:
@@ -154,7 +176,12 @@ def _build(plan: Planned, force: bool, progress: Progress) -> dict:
     check_output(plan.out, replace_file=force)  # again under the lock
     assert plan.backend.build is not None       # get_backend checked it
     with atomic_output(plan.out, replace_file=force) as tmp:
-        facts = plan.backend.build(plan.source, plan.spec, tmp, progress)
+        if plan.recipe:
+            from lqmf.tools.quantize.recipe import build
+
+            facts = build(plan.source, plan.spec, tmp, progress, plan.recipe)
+        else:
+            facts = plan.backend.build(plan.source, plan.spec, tmp, progress)
         facts.update(_verify(plan, tmp))
         with atomic_output(sidecar_path(plan.out), replace_file=True) as side:
             side.write_text(json.dumps(facts, indent=1))
@@ -177,6 +204,8 @@ def _record(plan: Planned, facts: dict, rec: ExperimentRecord) -> None:
     rec.size_bytes = _size(plan.out)
     rec.artifact_sha256 = facts.get("artifact_sha256")
     rec.source_sha256 = facts.get("source_sha256")
+    if facts.get("recipe"):
+        rec.recipe = dict(facts["recipe"])
 
 
 def _size(artifact: Path) -> int | None:

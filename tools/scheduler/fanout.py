@@ -32,6 +32,7 @@ class Strategy:
     gen_tok_s: float | None = None
     artifact: str | None = None
     ppl_delta_pct: float | None = None
+    gate_failed: str | None = None     # rejected by a quality gate: shown, never picked
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Summary:
 
 def fan_out(models: list[str], quant_types: list[str], methods: list[str | None] | None = None, *,
             bench: bool = True, chunks: int | None = None, priority: str = "normal",
-            not_before=None, store: JobStore | None = None) -> str:
+            not_before=None, store: JobStore | None = None, gate: str | None = None) -> str:
     """Queue every combination; returns the batch id. All combinations are
     checked before anything is queued, so a typo queues nothing."""
     from lqmf.tools import scheduler
@@ -77,7 +78,7 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
     parse_not_before(not_before)
     if bench:
         spec_for(JobKind.BENCHMARK).validate({"target": {"from_job": "check"}, "chunks": chunks,
-                                              "quant_type": combos[0]["quant_type"]})
+                                              "quant_type": combos[0]["quant_type"], "gate": gate})
     batch = "b" + uuid.uuid4().hex[:9]
     own = store is None
     store = store or JobStore()
@@ -88,6 +89,8 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
                 b_args = {"target": {"from_job": q}, "quant_type": args["quant_type"]}
                 if chunks:
                     b_args["chunks"] = chunks
+                if gate:
+                    b_args["gate"] = gate
                 scheduler.submit(JobKind.BENCHMARK, b_args, priority, not_before, batch=batch,
                                  depends_on=q, store=store)
     finally:
@@ -97,7 +100,9 @@ def fan_out(models: list[str], quant_types: list[str], methods: list[str | None]
 
 
 def summarize(batch: str, criterion: Criterion | str = Criterion.BEST_QUALITY, *,
-              kld_limit: float | None = None, store: JobStore | None = None) -> Summary:
+              kld_limit: float | None = None, store: JobStore | None = None, gate=None) -> Summary:
+    """The batch's strategies and the best pick; ``gate`` (a tools.gates.Gate) rejects
+    the strategies that fail it, besides those its benchmark jobs already rejected."""
     try:
         criterion = Criterion(criterion)
     except ValueError:
@@ -124,6 +129,9 @@ def summarize(batch: str, criterion: Criterion | str = Criterion.BEST_QUALITY, *
         rec = (b.result or {}).get("record", {}) if b else {}
         s.kld_mean, s.ppl, s.gen_tok_s = rec.get("kld_mean"), rec.get("ppl"), rec.get("gen_tok_s")
         s.ppl_delta_pct = rec.get("ppl_delta_pct")
+        s.gate_failed = rec.get("gate_failed")
+        if gate is not None and rec and not s.gate_failed:
+            s.gate_failed = gate.check(rec)
         s.size_bytes = s.size_bytes or rec.get("size_bytes")
         out.strategies.append(s)
         if not JobState(s.state).done:
@@ -146,7 +154,9 @@ def within(s: Strategy, kld_limit: float | None = None, max_ppl_delta_pct: float
 def pick(done: list[Strategy], criterion: Criterion, kld_limit: float | None = None, *,
          max_ppl_delta_pct: float | None = None, max_size_bytes: float | None = None) -> tuple[Strategy | None, str]:
     """The best finished strategy by the criterion, and why. The one best-pick of the
-    project: `lqmf sweep --batch` and the chat's tune goal both use it."""
+    project: `lqmf sweep --batch` and the chat's tune goal both use it. A strategy
+    rejected by a quality gate is never picked."""
+    done = [s for s in done if not s.gate_failed]
     if criterion is Criterion.SMALLEST:
         limited = kld_limit is not None or max_ppl_delta_pct is not None or max_size_bytes is not None
         ok = [s for s in done if within(s, kld_limit, max_ppl_delta_pct, max_size_bytes)]

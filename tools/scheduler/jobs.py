@@ -16,6 +16,7 @@ class JobKind(StrEnum):
     SLEEP = "sleep"          # sleeps / holds memory; for tests and benches
     QUANTIZE = "quantize"
     BENCHMARK = "benchmark"
+    TUNE = "tune"            # a quality-gated search: trials of quantize + benchmark (tools/tune)
 
 
 JobState = Status  # the one status vocabulary (tools/status.py)

@@ -210,7 +210,7 @@ def _bench_validate(args: dict) -> dict:
     from lqmf.tools.quantize.types import parse_quant_type
 
     _unknown_keys(JobKind.BENCHMARK, args, {"target", "quant_type", "chunks", "ctx", "threads",
-                                                    "trust_remote_code"})
+                                                    "trust_remote_code", "gate", "speed"})
     target = args.get("target")
     if not target:
         raise InvalidInput("a benchmark job needs a target", "give an artifact path or a model")
@@ -230,6 +230,12 @@ def _bench_validate(args: dict) -> dict:
     out["threads"] = _limit(args, Knob.THREADS)
     if args.get("trust_remote_code"):
         out["trust_remote_code"] = True
+    if args.get("gate"):
+        from lqmf.tools.gates import parse_gate
+
+        out["gate"] = str(parse_gate(str(args["gate"])))  # malformed: one sentence at submission
+    if args.get("speed") is False:
+        out["speed"] = False
     return out
 
 
@@ -242,14 +248,48 @@ def _bench_needs(args: dict) -> Needs:
 
 def _bench_run(args: dict, progress: Progress) -> dict:
     from lqmf.tools.benchmark import benchmark
+    from lqmf.tools.gates import parse_gate
 
     res = benchmark(args["target"], quant_type=args.get("quant_type"), chunks=args.get("chunks"),
                     ctx=args.get("ctx") or 512, threads=args.get("threads"), progress=progress,
-                    trust_remote_code=bool(args.get("trust_remote_code")))
+                    trust_remote_code=bool(args.get("trust_remote_code")), gate=parse_gate(args.get("gate")),
+                    speed=args.get("speed", True) is not False)
     return {"record": res.record.to_dict()}
 
 
 register(KindSpec(JobKind.BENCHMARK, _bench_validate, _bench_needs, _bench_run,
                   describe=lambda a: f"benchmark {a['target']}"))
+
+# ---- tune ----------------------------------------------------------------------
+def _tune_validate(args: dict) -> dict:
+    from lqmf.tools.tune.args import check_tune_args
+
+    _unknown_keys(JobKind.TUNE, args, {"model", "gate", "goal", "use", "chunks", "candidates", "mixed", "parallel",
+                                             "exhaustive"})
+    return check_tune_args(args)
+
+
+def _tune_needs(args: dict) -> Needs:
+    from lqmf.tools.scheduler.resources import estimate_quantize
+
+    one = estimate_quantize(args["model"], "Q8_0")
+    n = int(args.get("parallel") or 1)
+    return Needs(ram_bytes=one.ram_bytes * n, cpus=machine_cores_or(2), basis=f"{n} trial(s) of {one.basis}")
+
+
+def machine_cores_or(default: int) -> int:
+    from lqmf.tools.scheduler.resources import machine_cores
+
+    return machine_cores() or default
+
+
+def _tune_run(args: dict, progress: Progress) -> dict:
+    from lqmf.tools.tune.args import run_tune
+
+    return run_tune(args, progress)
+
+
+register(KindSpec(JobKind.TUNE, _tune_validate, _tune_needs, _tune_run, output_dirs=_quant_outputs,
+                  describe=lambda a: f"tune {a['model']} for {a['gate']} ({a.get('goal') or 'smallest'})"))
 
 assert set(KINDS) == set(JobKind), "every JobKind needs a KindSpec"

@@ -79,10 +79,13 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
     elif engine is Engine.INDEX:
         store.maybe_sync()
         where_sql, params = query.sql(now)
+        if query.sort:  # a ranking is a pick: runs rejected by a quality gate are left out
+            where_sql = " AND ".join(filter(None, [where_sql, "gate_failed IS NULL"]))
         total = store.index.count(where_sql, params, at_most=COUNT_CAP)
         res = QueryResult(query, store.find(where_sql, params, query.order_sql(), limit), total, engine.value)
     else:
-        rows = query.sort_records([r for r in store.iter_records() if query.matches(r, now)])
+        rows = query.sort_records([r for r in store.iter_records() if query.matches(r, now)
+                                   and not (query.sort and r.gate_failed)])
         res = QueryResult(query, rows[:limit], len(rows), engine.value)
     if res.empty and relax and (query.filters or query.text):
         res.relaxations = relaxations(store, query, now)
@@ -99,7 +102,7 @@ def _semantic(store, query: Query, now: float, limit: int) -> QueryResult:
     dist = {r.id: d for r, d in hits}
     records = [r for r, _ in hits]
     if query.sort:
-        records = query.sort_records(records)
+        records = query.sort_records([r for r in records if not r.gate_failed])
     records = records[:limit]
     return QueryResult(query, records, len(hits), "semantic",
                        semantic=True, distances=[dist[r.id] for r in records])

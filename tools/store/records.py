@@ -61,6 +61,13 @@ class ExperimentRecord:
     # timings and outcome
     duration_s: float | None = None
     error: str | None = None
+    # quality gates (tools/gates.py): the gate a run was checked against, and the
+    # conditions it failed (set: the run is rejected, never offered as a pick)
+    gate: str | None = None
+    gate_failed: str | None = None
+    # quantization recipe beyond the type (tools/quantize/recipe.py): imatrix text,
+    # per-tensor overrides, exactly as passed to llama-quantize
+    recipe: dict[str, str] = field(default_factory=dict)
     # lineage
     source_path: str | None = None
     source_sha256: str | None = None
@@ -72,6 +79,11 @@ class ExperimentRecord:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def rejected(self) -> bool:
+        """Failed a quality gate: kept, shown, never picked."""
+        return bool(self.gate_failed)
 
     @classmethod
     def from_dict(cls, data: dict) -> "ExperimentRecord":

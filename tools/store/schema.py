@@ -27,7 +27,7 @@ TASKS = ("chat", "code", "creative", "math", "summarization", "general")
 # Record fields the side index has a column for (filters, sorts, compare): the
 # categorical ones named here, and every measured figure the metric registry declares.
 CATEGORICAL = ("kind", "status", "model", "model_name", "family", "architecture", "method",
-               "quant_type", "bits", "device", "threads", "host", "artifact", "created_at")
+               "quant_type", "bits", "device", "threads", "host", "artifact", "created_at", "gate_failed")
 FILTER_FIELDS = (*CATEGORICAL, *(f for f in index_columns() if f not in CATEGORICAL))
 DERIVED = {"model_key": "TEXT", "family_tag": "TEXT", "task_tags": "TEXT", "task_mask": "INTEGER",
            "desc_id": "TEXT"}

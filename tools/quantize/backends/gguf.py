@@ -95,4 +95,14 @@ BACKEND = Backend(
         _S("Q3_K_M", 3, 3.91, "3-bit k-quant, medium", "Q3_K_M", pick=True, tune=True),
         _S("Q3_K_S", 3, 3.5, "3-bit k-quant, small", "Q3_K_S"),
         _S("Q2_K", 2, 3.35, "2-bit k-quant, large quality loss", "Q2_K", pick=True),
+        # i-quants below 4 bits: made by llama-quantize with an importance matrix
+        # (tools/quantize/recipe.py); IQ2_XXS/IQ2_XS/IQ2_S are refused without one
+        _S("IQ3_M", 3, 3.66, "3-bit i-quant mix (best with --imatrix)", "IQ3_M"),
+        _S("IQ3_S", 3, 3.44, "3-bit i-quant (best with --imatrix)", "IQ3_S"),
+        _S("IQ3_XS", 3, 3.3, "3-bit i-quant, extra small (best with --imatrix)", "IQ3_XS"),
+        _S("IQ3_XXS", 3, 3.06, "3-bit i-quant, smallest (best with --imatrix)", "IQ3_XXS"),
+        _S("IQ2_M", 2, 2.7, "2-bit i-quant mix (needs --imatrix)", "IQ2_M"),
+        _S("IQ2_S", 2, 2.5, "2-bit i-quant (needs --imatrix)", "IQ2_S"),
+        _S("IQ2_XS", 2, 2.31, "2-bit i-quant, extra small (needs --imatrix)", "IQ2_XS"),
+        _S("IQ2_XXS", 2, 2.06, "2-bit i-quant, smallest (needs --imatrix)", "IQ2_XXS"),
     ))
