@@ -84,6 +84,22 @@ def estimated_gb(model: str, qt: str) -> float | None:
     return float(entry["params_b"] * 1e9 * current().spec(qt).bpw / 8 / 1e9)
 
 
+def consult(app: "App", model: str, types: list[str], method: str | None = None) -> list[str]:
+    """Ask the compatibility oracle (``app.recommend.verdict``) before any work: one
+    sentence (the project's error) when it will not work; else its cautions."""
+    from lqmf.copilot.app.recommend import verdict
+    from lqmf.tools.quantize import resolve_type
+
+    cautions: list[str] = []
+    for t in types:
+        v = verdict(app, model, resolve_type(t, method)[0].value, method)
+        err = v.error()
+        if err is not None:
+            raise err
+        cautions += [c for c in v.cautions if c not in cautions]
+    return cautions
+
+
 def quantize(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
              force: bool = False, trust_remote_code: bool = False, progress_for=None) -> list[Quantized]:
     """Make one quantized copy per type now. ``progress_for()``: a context manager
@@ -93,6 +109,7 @@ def quantize(app: "App", model: str, types: list[str], *, method: str | None = N
     from lqmf.tools.quantize import quantize as engine
 
     check_types(types, method)
+    consult(app, model, types, method)
     results = []
     for t in types:
         with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
@@ -108,6 +125,7 @@ def queue(app: "App", model: str, types: list[str], *, method: str | None = None
     from lqmf.copilot.app import jobs
 
     check_types(types, method)
+    consult(app, model, types, method)
     jobs.check_not_before(not_before)
     return jobs.submit(app, "quantize", [{"model": model, "quant_type": t, "method": method, "out_dir": out_dir,
                                           "trust_remote_code": trust_remote_code or None} for t in types],
