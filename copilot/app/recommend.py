@@ -119,7 +119,8 @@ def recommend(app: "App", task: str | None = None, *, vram_gb: float | None = No
     history = _history(app)
     errors = measured_errors(history, _here(hw))
     prefs = pf.load()
-    rec = engine(hw, history, prefs, task=task, model=facts, ctx=ctx, method=method, min_tok_s=min_tok_s,
+    wanted = max(filter(None, (min_tok_s, prefs.min_tok_s)), default=None)
+    rec = engine(hw, history, prefs, task=task, model=facts, ctx=ctx, method=method, min_tok_s=wanted,
                  max_size_gb=max_size_gb, limit=limit, errors=errors)
     advice = Advice(task, hw.to_dict(), [o.row() for o in rec.options], [o.row() for o in rec.nearest],
                     rec.notes, errors=errors)
@@ -128,6 +129,7 @@ def recommend(app: "App", task: str | None = None, *, vram_gb: float | None = No
                               "max_size_gb": max_size_gb, "model": model, "method": method,
                               "min_tok_s": min_tok_s, "ctx": ctx}
         prefs.last_top = [f"{r['model']}|{r['quant_type']}" for r in advice.rows]
+        prefs.last_top_tok_s = advice.rows[0]["gen_tok_s"] if advice.rows else None
         pf.save(prefs)
     return advice
 
@@ -203,15 +205,17 @@ def summary(advice: Advice) -> list[str]:
     hw = advice.hardware
     mem = f"{hw['vram_gb']:g} GB VRAM" if hw.get("kind") == "gpu" and hw.get("vram_gb") else f"{hw.get('ram_gb', 0):g} GB RAM"
     out = []
-    if advice.changed:
-        out.append(advice.changed)
-    head = f"For {advice.task} on {hw.get('name')} ({mem}, {hw.get('budget_gb', 0):g} GB usable)"
-    if advice.rows:
+    head = (advice.changed + " " if advice.changed else "") + f"For {advice.task} on {hw.get('name')} ({mem}, {hw.get('budget_gb', 0):g} GB usable)"
+    if advice.nearest:
+        near = advice.nearest[0]
+        what = (f"{near['model']} does not fit" if len({r["model"] for r in advice.nearest}) == 1
+                else "nothing in my catalog fits")
+        out.append(f"{head}, {what} at any quant type; the closest: "
+                   + "; ".join(f"{r['model']} {r['quant_type']}: {r['why']}" for r in advice.nearest) + "."
+                   + (" These fit instead, best first:" if advice.rows else ""))
+    elif advice.rows:
         top = advice.rows[0]
         out.append(f"{head}: {top['model']} at {top['quant_type']} ({top['method']}): {top['why']}.")
-    else:
-        out.append(f"{head} nothing in my catalog fits. The nearest options, and why they don't fit:")
-        out += [f"- {r['model']} {r['quant_type']}: {r['why']}." for r in advice.nearest]
     out += advice.notes
     for i, r in enumerate(advice.rows, 1):
         if r["fetch"]:

@@ -70,6 +70,8 @@ def step(state: ChatState, n: int, tool: ToolName, args: dict, label: str, after
 
 
 def plan_quantize(req: dict, state: ChatState) -> dict:
+    if req.get("fetch_first"):
+        return {"out": [render.text(req["fetch_first"])], "request": None}
     model = req.get("model")
     if not model:
         return {"question": ask("model", f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.",
@@ -122,6 +124,8 @@ def goal_label(goal: GoalLimits) -> str:
 
 
 def plan_benchmark(req: dict, state: ChatState) -> dict:
+    if req.get("fetch_first"):
+        return {"out": [render.text(req["fetch_first"])], "request": None}
     focus = state.get("focus") or {}
     targets: list[dict] = []
     if req.get("ref") == "them" and focus.get("batch") and not req.get("model"):

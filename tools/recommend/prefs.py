@@ -50,6 +50,8 @@ class Prefs:
     ratings: dict[str, int] = field(default_factory=dict)   # "model|quant" -> 1..5
     last_request: dict = field(default_factory=dict)         # the last recommendation's request
     last_top: list[str] = field(default_factory=list)        # its ranked "model|quant"
+    last_top_tok_s: float | None = None                      # the predicted speed of its top pick
+    min_tok_s: float | None = None                           # "too slow": faster than what was too slow
 
     def weight(self, name: str) -> float:
         return float(getattr(self, name))
@@ -91,4 +93,8 @@ def apply(p: Prefs, kind: Feedback, rating: int | None = None, target: str | Non
     name = RAISES[kind]
     before = p.weight(name)
     setattr(p, name, round(min(8.0, before * STEP), 3))
-    return f"I now weigh {name} {p.weight(name):g}x (was {before:g}x)."
+    said = f"I now weigh {name} {p.weight(name):g}x (was {before:g}x)"
+    if kind is Feedback.TOO_SLOW and p.last_top_tok_s:
+        p.min_tok_s = round(max(p.min_tok_s or 0.0, p.last_top_tok_s * 1.5), 1)
+        said += f" and look for at least {p.min_tok_s:g} tok/s"
+    return said + "."

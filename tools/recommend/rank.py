@@ -67,11 +67,29 @@ class Recommendation:
     notes: list[str] = field(default_factory=list)
 
 
+# Words people use for a task (regexes on lower-case text), first match wins
+TASK_WORDS = (
+    ("creative", r"creative|writing|stor(?:y|ies)|fiction|poe(?:m|try)|novel|role ?play|storytelling"),
+    ("code", r"cod(?:e|ing|er)|program|software|python|javascript|developer|autocomplete"),
+    ("math", r"math|arithmetic|algebra|calculus"),
+    ("reasoning", r"reason|thinking|logic|puzzle"),
+    ("summarization", r"summar|tl;?dr|digest"),
+    ("chat", r"chat|assistant|convers|talk|q ?& ?a|questions"),
+    ("general", r"general|anything|all[- ]round|everyday"),
+)
+
+
 def check_task(task: str | None) -> str:
+    """The task a word or phrase names ("creative writing" -> creative); else one sentence."""
+    import re
+
     t = (task or "chat").strip().lower()
-    if t not in TASKS:
-        raise InvalidInput(f"I don't know the task '{task}'", "known tasks: " + ", ".join(TASKS))
-    return t
+    if t in TASKS:
+        return t
+    for name, rx in TASK_WORDS:
+        if re.search(rf"\b(?:{rx})", t):
+            return name
+    raise InvalidInput(f"I don't know the task '{task}'", "known tasks: " + ", ".join(TASKS))
 
 
 def candidate_types() -> list[str]:
@@ -137,6 +155,12 @@ def where_is(f: ModelFacts, qtype: str) -> tuple[str | None, str | None, str | N
         f"accept the {f.license} licence on https://huggingface.co/{f.hub_id} first" if gated else None
 
 
+def _on_disk(f: ModelFacts) -> bool:
+    from lqmf.tools.models import _hub_snapshot, bundled_models
+
+    return (f.bundled and f.name in bundled_models()) or bool(f.hub_id and _hub_snapshot(f.hub_id) is not None)
+
+
 def options(facts_list: list[ModelFacts], hw: Hardware, history: pr.History, prefs: Prefs, *, task: str,
             ctx: int | None = None, method: str | None = None, min_tok_s: float | None = None,
             max_size_gb: float | None = None, errors: dict | None = None) -> list[Option]:
@@ -172,6 +196,13 @@ def recommend(hw: Hardware, history: pr.History, prefs: Prefs, *, task: str | No
     for o in sorted((o for o in opts if o.fits), key=lambda o: -o.score):
         best.setdefault(o.facts.name, o)
     ranked = list(best.values())[:limit]
+    if ranked and not model and not any(_on_disk(o.facts) for o in ranked):
+        # none is here: add the best one that is (any chat or general model), to try at once
+        local = [f for f in catalog() if _on_disk(f) and (_serves(f, task) or _serves(f, "chat"))]
+        here = [o for o in options(local, hw, history, prefs, task=task, ctx=ctx, method=method, min_tok_s=min_tok_s,
+                                   max_size_gb=max_size_gb, errors=errors) if o.fits]
+        if here:
+            ranked.append(max(here, key=lambda o: o.score))
     rec = Recommendation(task, hw, ranked)
     if not ranked:
         # nothing fits: the smallest overshoot of each model, and (for a named model) what else fits
@@ -179,20 +210,25 @@ def recommend(hw: Hardware, history: pr.History, prefs: Prefs, *, task: str | No
         for o in sorted(opts, key=lambda o: o.memory.total_gb - o.budget_gb):
             near.setdefault(o.facts.name, o)
         rec.nearest = list(near.values())[:3]
-        if model:
+        if model:  # what fits instead
             others = recommend(hw, history, prefs, task=task, ctx=ctx, method=method, min_tok_s=min_tok_s,
                                max_size_gb=max_size_gb, limit=3, errors=errors)
-            rec.options, rec.notes = [], [f"{model.name} does not fit {hw.describe()} at any quant type"]
-            rec.nearest += others.options
+            rec.options = others.options
     for o in rec.options + rec.nearest:
         o.why = _why(o, task, hw, min_tok_s) if o.fits else "; ".join(o.verdict.reasons)
+        if o.fits and task not in o.facts.tasks and not (task == "general" and "chat" in o.facts.tasks):
+            o.why = f"already on this machine, to try at once (not made for {task}); " + o.why
         o.where, o.fetch, o.fetch_note = where_is(o.facts, o.quant_type)
     if ranked and hw.kind is Kind.CPU:
         top = ranked[0]
-        faster = next((o for o in ranked[1:] if (o.prediction.gen_tok_s.value or 0) > 1.5 * (top.prediction.gen_tok_s.value or 0)), None)
+        speed = lambda o: o.prediction.gen_tok_s.value or 0.01  # noqa: E731
+        faster = next((o for o in ranked[1:limit] if _serves(o.facts, task) and speed(o) > 1.3 * speed(top)), None)
         if faster:
-            rec.notes.append(f"On a CPU speed matters as much as fit: {faster.facts.name} {faster.quant_type} is about "
-                             f"{(faster.prediction.gen_tok_s.value or 0) / max(top.prediction.gen_tok_s.value or 1, 0.01):.1f}x "
-                             f"faster than {top.facts.name} and loses more quality.")
+            cost = (f"a smaller model ({faster.facts.params_b:g}B against {top.facts.params_b:g}B), so less capable"
+                    if faster.facts.params_b < top.facts.params_b else
+                    f"at {faster.quant_type}, which loses more quality")
+            rec.notes.append(f"On a CPU speed matters as much as fit: {faster.facts.name} {faster.quant_type} would "
+                             f"generate about {speed(faster) / speed(top):.1f}x faster ({speed(faster):.0f} against "
+                             f"{speed(top):.0f} tok/s), {cost}.")
         rec.notes.append(f"Memory kept free for the OS and other programs: {hw.ram_gb - hw.budget_gb:.1f} GB of {hw.ram_gb:g} GB.")
     return rec
