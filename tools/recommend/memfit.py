@@ -23,6 +23,10 @@ KV_PAD = 256
 LLAMA_PROCESS = 42.5 * MIB        # the engine process with llama.cpp loaded, before the model
 LLAMA_PER_TOKEN_VOCAB = 90        # bytes per vocabulary entry (token text, scores, maps)
 LLAMA_GRAPH_FIXED = 15 * MIB      # graph metadata and per-thread work buffers
+# Types ggml's CPU backend repacks into its own buffer at load (interleaved rows for the
+# AVX2/AVX-512 kernels): the mapped file pages and the repacked copy are both resident at
+# the peak. Share of the weights held twice, measured on smollm2 Q4_0 (evals/recommend/memory_fit.py).
+CPU_REPACKED = {"Q4_0": 0.6, "IQ4_NL": 0.6}
 # On a GPU: the CUDA context and cuBLAS workspace (llama.cpp's own CUDA buffers are counted apart)
 CUDA_CONTEXT = 350 * MIB
 # transformers (bitsandbytes, GPTQ folders): torch and the library, before the model
@@ -84,6 +88,8 @@ def estimate(facts: ModelFacts, spec: QuantSpec, ctx: int, device: Kind = Kind.C
     ``weights``: the artifact's measured size when it exists (the file llama.cpp maps)."""
     engine = engine or BenchEngine.LLAMA_CPP
     w = weights if weights is not None else weight_bytes(facts, spec, engine)
+    if engine is BenchEngine.LLAMA_CPP and device is Kind.CPU:
+        w = int(w * (1 + CPU_REPACKED.get(spec.name, 0.0)))
     if engine is BenchEngine.TRANSFORMERS:
         overhead = TORCH_PROCESS_GPU if device is Kind.GPU else TORCH_PROCESS_CPU
     else:

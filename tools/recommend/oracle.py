@@ -77,16 +77,25 @@ def converter_architectures() -> frozenset[str] | None:
 
 @lru_cache(maxsize=1)
 def transformers_architectures() -> frozenset[str] | None:
-    """Causal-LM classes transformers can build (None: transformers is not installed)."""
-    if importlib.util.find_spec("transformers") is None:
-        return None
-    from transformers.models.auto import modeling_auto as ma
+    """Causal-LM classes transformers can build (None: transformers is not installed). Read from
+    the source of its auto mapping, as the converter's list is read: importing it would start torch."""
+    import re
+    from pathlib import Path
 
+    spec = importlib.util.find_spec("transformers")
+    if spec is None or not spec.origin:
+        return None
+    src = Path(spec.origin).parent / "models" / "auto" / "modeling_auto.py"
+    try:
+        text = src.read_text(encoding="utf-8")
+    except OSError:
+        return None
     names: set[str] = set()
-    for mapping in (ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, ma.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES):
-        for v in mapping.values():
-            names.update(v if isinstance(v, (list, tuple)) else [v])
-    return frozenset(names)
+    for table in ("MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES"):
+        m = re.search(rf"^{table} = OrderedDict\((.*?)^\)", text, re.S | re.M)
+        if m:
+            names.update(re.findall(r"[\"'](\w+For\w+|\w+LMHeadModel)[\"']", m.group(1)))
+    return frozenset(names) or None
 
 
 # What reads a source on the way to each artifact format (a new backend writing

@@ -72,20 +72,42 @@ def prior_kld(qtype: str, params_b: float) -> float:
     return float(base) * min(3.0, max(1.0, (8.0 / max(params_b, 0.01)) ** 0.2))
 
 
+# llama.cpp's k-quants need rows of 256 weights; a tensor whose rows are not a multiple
+# of 256 gets a legacy type instead (llama-quant.cpp): bits per weight of that type
+K_FALLBACK_BPW = {"Q2_K": 4.5, "Q3_K": 4.5, "Q4_K": 5.5, "Q5_K": 6.0, "Q6_K": 8.5}
+OUTPUT_BPW = {8: 8.5}   # the output (and a tied embedding) tensor: Q8_0 at 8 bits and up, else Q6_K
+Q6_K_BPW = 6.56
+
+
+def _bpw(name: str, bpw: float, in_dim: int) -> float:
+    fam = name[:4]
+    if fam in K_FALLBACK_BPW and in_dim % 256:
+        return K_FALLBACK_BPW[fam]
+    return bpw
+
+
 def prior_size(facts: ModelFacts, qtype: str) -> float:
-    """Bytes from the shape: embeddings (and an untied output head) at the output
-    type llama.cpp keeps (Q8_0 at 8 bits and above, else Q6_K), the rest at the type's
-    bits per weight; a k-quant whose rows are not a multiple of 256 falls back to a
-    legacy type about 0.6 bits wider."""
-    spec = current().spec(qtype)
-    emb = facts.vocab * facts.hidden
-    heads = emb * (1 if facts.tied else 2)
-    body = max(0, facts.n_params - heads)
-    bpw = spec.bpw + (0.6 if "_K" in spec.name and facts.hidden % 256 else 0.0)
-    out_bpw = spec.bpw if spec.bits >= 16 else 8.5 if spec.bits >= 8 else max(spec.bpw, 6.56)
-    emb_bpw = out_bpw if facts.tied else spec.bpw
-    head_bytes = emb * emb_bpw / 8 + (0 if facts.tied else emb * out_bpw / 8)
-    return body * bpw / 8 + head_bytes + current().backend_of(qtype).size_slack
+    """Bytes from the shape, tensor by tensor as llama.cpp types them: each matrix at the
+    type's bits per weight (or its legacy fallback when its rows are not a multiple of
+    256), the output tensor (a tied embedding is one) at Q6_K, or Q8_0 at 8 bits and up."""
+    from lqmf.tools.quantize.types import ArtifactFormat
+    from lqmf.tools.recommend.memfit import weight_bytes
+
+    spec, backend = current().spec(qtype), current().backend_of(qtype)
+    if backend.artifact.format is not ArtifactFormat.GGUF:  # a folder: embeddings stay F16
+        return weight_bytes(facts, spec, backend.bench or BenchEngine.TRANSFORMERS) + backend.size_slack
+    if spec.bits >= 16:
+        return facts.n_params * spec.bpw / 8 + backend.size_slack
+    h, q = facts.hidden, facts.heads * facts.head_dim
+    kv = facts.kv_heads * facts.head_dim
+    mats = [(h, h * q), (h, h * kv), (h, h * kv), (q, q * h)]          # q, k, v, o: (row length, weights)
+    mats += [(h, h * facts.intermediate)] * (2 if facts.mlp == "gated" else 1) + [(facts.intermediate, facts.intermediate * h)]
+    body = facts.layers * sum(n * _bpw(spec.name, spec.bpw, row) for row, n in mats) / 8
+    out_type, out_bpw = ("Q8_0", 8.5) if spec.bits >= 8 else ("Q6_K", Q6_K_BPW)
+    emb = facts.vocab * h
+    out_bytes = emb * _bpw(out_type, out_bpw, h) / 8
+    emb_bytes = 0.0 if facts.tied else emb * _bpw(spec.name, spec.bpw, h) / 8
+    return body + out_bytes + emb_bytes + backend.size_slack
 
 
 @dataclass
