@@ -134,8 +134,9 @@ def queue(app: "App", model: str, types: list[str], *, method: str | None = None
 
 def submit_one(app: "App", model: str, quant_type: str, *, method: str | None = None,
                priority: str | None = None) -> str:
-    """The chat's quantize: one job, at once."""
+    """The chat's quantize: one job, at once (after the oracle's verdict)."""
     from lqmf.copilot.app import jobs
 
+    consult(app, model, [quant_type], method)
     args: dict[str, Any] = {"model": model, "quant_type": quant_type, "method": method}
     return jobs.submit(app, "quantize", [{k: v for k, v in args.items() if v}], priority=priority)[0]
