@@ -92,9 +92,24 @@ def _here(hw: Any) -> Any:
     return this_machine()
 
 
-def _device_of(device: str | None, vram_gb: float | None) -> str | None:
-    # the parser's coarse device word ("gpu"/"cpu") with a VRAM figure: the VRAM says it
-    if device in ("gpu", "cuda") and vram_gb:
+COARSE = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu", "edge": "cpu"}  # the parse contract's device words
+EDGE_DEFAULT = "raspberry pi 5"
+
+
+def _device_of(device: str | None, vram_gb: float | None, hint: str | None = None) -> str | None:
+    """The device to size for: a profile the user's words name ("on my raspberry pi 5", "rtx 3060")
+    when it agrees with the parser's coarse word (cpu, gpu, edge); "edge" alone is a Raspberry Pi 5."""
+    from lqmf.tools.recommend.devices import find_profile
+
+    p = find_profile(hint) if hint and (device is None or device in COARSE) else None
+    if p and p["name"] not in ("cpu", "gpu"):
+        agrees = device is None or (p["name"].startswith(("raspberry", "jetson")) if device == "edge"
+                                    else p["kind"] == COARSE[device])
+        if agrees:
+            return p["name"]
+    if device == "edge":
+        return EDGE_DEFAULT
+    if device in ("gpu", "cuda") and vram_gb:  # the VRAM figure says it
         return None
     return device
 
@@ -102,15 +117,17 @@ def _device_of(device: str | None, vram_gb: float | None) -> str | None:
 def recommend(app: "App", task: str | None = None, *, vram_gb: float | None = None, ram_gb: float | None = None,
               device: str | None = None, max_size_gb: float | None = None, model: str | None = None,
               method: str | None = None, min_tok_s: float | None = None, ctx: int | None = None,
-              limit: int = 5, remember: bool = True) -> Advice:
-    """Ranked options for ``task`` on the machine meant; the request is remembered for feedback."""
+              limit: int = 5, remember: bool = True, hint: str | None = None) -> Advice:
+    """Ranked options for ``task`` on the machine meant; the request is remembered for feedback.
+    ``hint``: the user's words, which may name the machine ("my raspberry pi 5")."""
     from lqmf.tools.recommend import prefs as pf
     from lqmf.tools.recommend.predict import measured_errors
     from lqmf.tools.recommend.rank import check_task
     from lqmf.tools.recommend.rank import recommend as engine
 
     task = check_task(task)
-    hw = hardware(app, _device_of(device, vram_gb), vram_gb=vram_gb, ram_gb=ram_gb)
+    device = _device_of(device, vram_gb, hint)
+    hw = hardware(app, device, vram_gb=vram_gb, ram_gb=ram_gb)
     facts = model_facts(model) if model else None
     if method:
         from lqmf.tools.quantize.types import parse_method

@@ -217,6 +217,15 @@ def plan_explain(req: dict, state: ChatState) -> dict:
     return {"plan": [step(state, 0, ToolName.EXPLAIN, {k: v for k, v in args.items() if v}, "explain")]}
 
 
+def plan_recommend(req: dict, state: ChatState) -> dict:
+    """The parser's slots and the utterance, which names the machine more exactly than the
+    ``device`` slot can ("raspberry pi 5", "rtx 3060" -> edge, gpu)."""
+    args = {k: v for k, v in public_slots(req).items() if v is not None and k != "intent"}
+    if state.get("text") and not req.get("feedback"):
+        args["hint"] = state["text"]
+    return {"plan": [step(state, 0, ToolName.RECOMMEND, args, ToolName.RECOMMEND.value)]}
+
+
 def plan_reply(text: str):
     def planner(req: dict, state: ChatState) -> dict:
         return {"out": [render.text(text)], "request": None}
@@ -240,7 +249,7 @@ PLANNERS = {
     Intent.COMPARE: plan_compare,
     Intent.PICK: plan_pick,
     Intent.QUERY: plan_inline(ToolName.QUERY, public_slots),
-    Intent.RECOMMEND: plan_inline(ToolName.RECOMMEND, public_slots),
+    Intent.RECOMMEND: plan_recommend,
     Intent.JOBS: plan_inline(ToolName.JOBS, lambda r: {"status": r.get("status"), "job_id": r.get("job_id")}),
     Intent.EXPLAIN: plan_explain,
     Intent.HELP: plan_inline(ToolName.HELP, lambda r: {}),

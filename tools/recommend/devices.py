@@ -62,7 +62,8 @@ _GB = re.compile(r"(\d+(?:\.\d+)?)\s*(?:gb|gig|gigs|g)\b")
 _SQ = re.compile(r"[\s\-_]+")
 
 
-def _find_profile(text: str) -> dict | None:
+def find_profile(text: str) -> dict | None:
+    """The profile whose name or alias is the longest found in ``text``, or None."""
     t = " " + _SQ.sub(" ", text.lower()) + " "
     best, best_len = None, 0
     for p in profiles():
@@ -86,7 +87,7 @@ def this_machine() -> Hardware:
     m = machine()
     if m.gpus:
         g = m.gpus[0]
-        p = _find_profile(g.name) or {"bandwidth_gbs": 300.0}
+        p = find_profile(g.name) or {"bandwidth_gbs": 300.0}
         return Hardware(g.name, Kind.GPU, round(m.ram_total_gb, 1), round(g.vram_gb, 1), float(p["bandwidth_gbs"]),
                         m.cpu.cores, "this machine", round(m.disk_free_gb, 1))
     cpu = next(p for p in profiles() if p["name"] == "cpu")
@@ -100,7 +101,7 @@ def resolve(device: str | None = None, *, vram_gb: float | None = None, ram_gb: 
     An unknown device is one sentence listing the known ones."""
     text = (device or "").strip().lower()
     said_gb = float(_GB.search(text).group(1)) if _GB.search(text) else None
-    prof = _find_profile(text) if text else None
+    prof = find_profile(text) if text else None
     if text and prof is None:
         raise InvalidInput(f"I don't know the device '{device}'",
                            "known devices: " + ", ".join(known_names()) + " (or give --vram / --ram)")
