@@ -100,7 +100,8 @@ def resolve(device: str | None = None, *, vram_gb: float | None = None, ram_gb: 
     """The machine meant by a device phrase and memory overrides; this machine when nothing is said.
     An unknown device is one sentence listing the known ones."""
     text = (device or "").strip().lower()
-    said_gb = float(_GB.search(text).group(1)) if _GB.search(text) else None
+    gb = _GB.search(text)
+    said_gb = float(gb.group(1)) if gb else None
     prof = find_profile(text) if text else None
     if text and prof is None:
         raise InvalidInput(f"I don't know the device '{device}'",
@@ -119,7 +120,7 @@ def resolve(device: str | None = None, *, vram_gb: float | None = None, ram_gb: 
             return here
     if hw.kind is Kind.GPU:
         vram = vram_gb or said_gb or hw.vram_gb
-        hw = replace(hw, vram_gb=vram, ram_gb=ram_gb or (vram if hw.shared_memory else hw.ram_gb),
+        hw = replace(hw, vram_gb=vram, ram_gb=ram_gb or (vram if hw.shared_memory and vram else hw.ram_gb),
                      name=f"{vram:g} GB GPU" if hw.name == "gpu" else hw.name)
     else:
         ram = ram_gb or said_gb or hw.ram_gb

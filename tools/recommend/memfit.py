@@ -87,9 +87,10 @@ def estimate(facts: ModelFacts, spec: QuantSpec, ctx: int, device: Kind = Kind.C
     """Memory for running ``facts`` quantized to ``spec`` with a ``ctx``-token cache on ``device``.
     ``weights``: the artifact's measured size when it exists (the file llama.cpp maps)."""
     engine = engine or BenchEngine.LLAMA_CPP
-    w = weights if weights is not None else weight_bytes(facts, spec, engine)
+    w: float = weights if weights is not None else weight_bytes(facts, spec, engine)
     if engine is BenchEngine.LLAMA_CPP and device is Kind.CPU:
         w = int(w * (1 + CPU_REPACKED.get(spec.name, 0.0)))
+    overhead: float
     if engine is BenchEngine.TRANSFORMERS:
         overhead = TORCH_PROCESS_GPU if device is Kind.GPU else TORCH_PROCESS_CPU
     else:

@@ -148,8 +148,9 @@ def _facts_of(r) -> ModelFacts | None:
     return find(r.model_name or r.model)
 
 
-def _median(xs: list[float]) -> float | None:
-    return statistics.median(xs) if xs else None
+def _median(xs: list[float]) -> float:
+    """The median of a non-empty list (callers check that there is a run)."""
+    return float(statistics.median(xs))
 
 
 def size(facts: ModelFacts, qtype: str, h: History, exclude=None) -> Estimate:
@@ -157,10 +158,10 @@ def size(facts: ModelFacts, qtype: str, h: History, exclude=None) -> Estimate:
     if same:
         return Estimate(float(_median([r.size_bytes for r in same])), f"{len(same)} run(s) of {facts.name} {qtype}",
                         "history")
-    fam = [r for r in h.runs(family=facts.family, qtype=qtype, metric="size_bytes", exclude=exclude, benchmark=False)
-           if _facts_of(r) is not None and (r.model_name or r.model) != facts.name]
+    fam = [(r, f) for r in h.runs(family=facts.family, qtype=qtype, metric="size_bytes", exclude=exclude, benchmark=False)
+           if (f := _facts_of(r)) is not None and (r.model_name or r.model) != facts.name]
     if fam:
-        ratio = _median([r.size_bytes / prior_size(_facts_of(r), qtype) for r in fam])
+        ratio = _median([r.size_bytes / prior_size(f, qtype) for r, f in fam])
         return Estimate(prior_size(facts, qtype) * ratio, f"{facts.family} {qtype} runs ({len(fam)}), scaled",
                         "history")
     return Estimate(prior_size(facts, qtype), "the catalog's shape at the type's bits per weight")
