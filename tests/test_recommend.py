@@ -154,3 +154,26 @@ def test_memory_fit_against_a_real_benchmark_of_the_bundled_model(use_warm_home)
                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     measured = json.loads(out.stdout)["peak_rss_mb"]
     assert abs(estimate(facts, spec, 4096, weights=size).total / MIB / measured - 1) <= 0.10
+
+
+@pytest.mark.slow
+def test_predictions_state_the_error_measured_on_held_out_runs(warm_home, tmp_path, monkeypatch):
+    """Real benchmarks fill a store (a copy of the warm home); the recommendation's size
+    prediction then states its error as measured on those runs held out, within the bar."""
+    import shutil
+
+    from lqmf.copilot.app import App
+    from lqmf.copilot.app import recommend as rec
+
+    home = tmp_path / "home"
+    shutil.copytree(warm_home, home, symlinks=True)
+    r = run_lqmf("bench", "smollm2", "--type", "Q8_0,Q4_K_M", "--chunks", "1", "--json",
+                 env={"LQMF_HOME": str(home)}, timeout=900)
+    assert r.returncode == 0, r.stderr
+    monkeypatch.setenv("LQMF_HOME", str(home))
+    advice = rec.recommend(App(), "chat", model="smollm2", ram_gb=8, device="cpu")
+    err = advice.rows[0]["errors"]["size_bytes"]
+    assert err["measured"] and err["error_pct"] <= 15, err
+    out = subprocess.run([sys.executable, "evals/recommend/predict_eval.py", "--home", str(home)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "size with a run of the family in the store" in out.stdout, out.stdout + out.stderr

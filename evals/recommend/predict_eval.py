@@ -2,7 +2,7 @@
 (LQMF_HOME's, or --home) is left out in turn and its size, generation speed,
 KLD and delta-ppl predicted from the rest (tools/recommend/predict.py). Prints
 each row and the median |error| per figure and basis; exits 1 when the size
-error of predictions from the family's runs is above --max-size (15 %).
+error of runs whose family has another run in the store is above --max-size (15 %).
 
     python evals/recommend/predict_eval.py --home /path/to/lqmf-home
 """
@@ -45,8 +45,13 @@ def main() -> int:
             med = statistics.median(errs)
             print(f"{metric:14} from {kind:7}: {len(errs):3} held-out runs, median |error| {med:6.1f} %, worst "
                   f"{worst['error_pct']:+.1f} % ({worst['model']} {worst['quant_type']})")
-            if metric == "size" and kind == "history" and med > args.max_size:
-                ok = False
+    # the issue's bar: size within 15 % once one run of the family exists (whatever the basis)
+    fam = [abs(x["error_pct"]) for x in rows["size"] if x["family_runs"]]
+    if fam:
+        med = statistics.median(fam)
+        print(f"size with a run of the family in the store: {len(fam)} held-out runs, median |error| {med:.1f} % "
+              f"(bar {args.max_size:g} %)")
+        ok = med <= args.max_size
     return 0 if ok else 1
 
 
