@@ -126,6 +126,9 @@ def recommend(app: "App", task: str | None = None, *, vram_gb: float | None = No
     from lqmf.tools.recommend.rank import recommend as engine
 
     task = check_task(task)
+    for flag, value in (("--model", model), ("--device", device), ("--method", method)):
+        if value is not None and not str(value).strip():
+            raise InvalidInput(f"{flag} is empty", f"name one, or leave {flag} out")
     device = _device_of(device, vram_gb, hint)
     hw = hardware(app, device, vram_gb=vram_gb, ram_gb=ram_gb)
     facts = model_facts(model) if model else None
