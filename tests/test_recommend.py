@@ -177,3 +177,19 @@ def test_predictions_state_the_error_measured_on_held_out_runs(warm_home, tmp_pa
     out = subprocess.run([sys.executable, "evals/recommend/predict_eval.py", "--home", str(home)], cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and "size with a run of the family in the store" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_past_failure_in_the_store_is_named_record_built_here():
+    """The store row is built here (the oracle reads records, not the store)."""
+    from lqmf.tools.catalog import find
+    from lqmf.tools.recommend.devices import resolve
+    from lqmf.tools.recommend.oracle import check
+    from lqmf.tools.recommend.predict import History
+    from lqmf.tools.store.records import ExperimentRecord
+
+    failed = ExperimentRecord(kind="quantize", status="failed", model="smollm2", model_name="smollm2",
+                              quant_type="Q4_K_M", error="llama.cpp could not quantize smollm2.F16.gguf to Q4_K_M (code 1).")
+    h = History.of([failed])
+    v = check(find("smollm2"), "Q4_K_M", resolve("cpu", ram_gb=8), records=h.failures, from_gguf=True)
+    assert v.ok and v.cautions[-1] == "it failed here before: " + failed.error
+    assert not check(find("smollm2"), "Q8_0", resolve("cpu", ram_gb=8), records=h.failures, from_gguf=True).cautions

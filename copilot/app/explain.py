@@ -34,5 +34,7 @@ def recommend(app: "App", slots: dict) -> tuple[list[dict], list[dict]]:
         keys = ("task", "vram_gb", "ram_gb", "device", "max_size_gb", "model", "method", "min_tok_s", "hint")
         got = rec.recommend(app, slots.get("task"), **{k: slots[k] for k in keys[1:] if slots.get(k) is not None})
     if not got.rows and not got.nearest:
-        return [advice.render.text(got.changed or "Nothing to recommend.")], []
+        from lqmf.copilot import render
+
+        return [render.text(got.changed or "Nothing to recommend.")], []
     return advice.blocks(got), got.rows

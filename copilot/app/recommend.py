@@ -192,7 +192,7 @@ def verdict(app: "App", model: str, quant_type: str, method: str | None = None) 
     (``tools.recommend.oracle.Verdict``; a model the catalog and config.json cannot size passes.)"""
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.recommend.oracle import Verdict, check
-    from lqmf.tools.recommend.predict import History, size
+    from lqmf.tools.recommend.predict import size
 
     try:
         facts = model_facts(model)
@@ -200,9 +200,9 @@ def verdict(app: "App", model: str, quant_type: str, method: str | None = None) 
         return Verdict(True)
     hw = hardware(app)
     history = _history(app)
-    pred = size(facts, quant_type, History.of(history.records))
+    pred = size(facts, quant_type, history)
     from_gguf = bool(facts.bundled) or str(model).endswith(".gguf")
-    return check(facts, quant_type, hw, ctx=512, records=history.records, from_gguf=from_gguf,
+    return check(facts, quant_type, hw, ctx=512, records=history.failures, from_gguf=from_gguf,
                  quantize_here=True, weights=int(pred.value or 0) or None)
 
 

@@ -116,13 +116,16 @@ class History:
 
     records: list = field(default_factory=list)
     host: str | None = None
+    failures: list = field(default_factory=list)   # failed runs (the oracle reads them)
 
     @classmethod
     def of(cls, records: Iterable, host: str | None = None) -> "History":
         import socket
 
+        records = list(records)
         keep = [r for r in records if r.status == "succeeded" and r.quant_type]
-        return cls(keep, host or socket.gethostname())
+        failed = [r for r in records if r.status == "failed" and r.quant_type]
+        return cls(keep, host or socket.gethostname(), failed)
 
     def runs(self, *, model: str | None = None, family: str | None = None, qtype: str | None = None,
              metric: str, exclude=None, benchmark: bool = True) -> list:

@@ -175,7 +175,7 @@ def options(facts_list: list[ModelFacts], hw: Hardware, history: pr.History, pre
             pred = pr.predict(f, qt, hw, history, ctx=c, errors=errors)
             engine = backend.bench or BenchEngine.TRANSFORMERS
             mem = estimate(f, reg.spec(qt), c, hw.kind, engine, int(pred.size_bytes.value or 0) or None)
-            verdict = check(f, qt, hw, ctx=c, records=history.records, from_gguf=f.bundled,
+            verdict = check(f, qt, hw, ctx=c, records=history.failures, from_gguf=f.bundled,
                             weights=int(pred.size_bytes.value or 0) or None)
             if max_size_gb and (pred.size_bytes.value or 0) / 1e9 > max_size_gb:
                 verdict.refuse(Why.REQUEST, f"{(pred.size_bytes.value or 0) / 1e9:.1f} GB is over the {max_size_gb:g} GB asked")
