@@ -145,7 +145,8 @@ def recommend(ctx: ToolContext, **slots) -> ToolOutcome:
     """Suggest a model and quant type for a need (task, memory, device)."""
     from lqmf.copilot.app.explain import recommend as advise
 
-    return ToolOutcome(advise(ctx.app, slots))
+    blocks, rows = advise(ctx.app, slots)
+    return ToolOutcome(blocks, {"rows": rows}, listing=rows or None)
 
 
 def jobs(ctx: ToolContext, status: str | None = None, job_id: str | None = None) -> ToolOutcome:

@@ -27,6 +27,9 @@ class Knob(StrEnum):
     MAX_SIZE_GB = "max-size-gb"
     MIN_TOK_S = "min-tok-s"
     MAX_KLD = "max-kld"
+    VRAM_GB = "vram"
+    RAM_GB = "ram"
+    CONTEXT = "context"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ def ranges() -> dict[Knob, Range]:
         Knob.MAX_SIZE_GB: Range(0, 1_000_000, integer=False),
         Knob.MIN_TOK_S: Range(0, 1e9, integer=False),
         Knob.MAX_KLD: Range(0, 1_000, integer=False),
+        Knob.VRAM_GB: Range(0.25, 4096, integer=False, why="GB of GPU memory"),
+        Knob.RAM_GB: Range(0.25, 65536, integer=False, why="GB of RAM"),
+        Knob.CONTEXT: Range(256, 1_048_576, why="tokens of context to size the KV cache for"),
     }
 
 

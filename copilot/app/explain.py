@@ -21,8 +21,20 @@ def help_text() -> str:
     return ex.HELP
 
 
-def recommend(app: "App", slots: dict) -> list[dict]:
-    """A model and quant type for a need (task, memory, device), as output blocks."""
+def recommend(app: "App", slots: dict) -> tuple[list[dict], list[dict]]:
+    """A recommendation for a need (task, memory, device) as output blocks, and its
+    rows (for "quantize the first one"); feedback slots (``feedback``, ``rating``)
+    store a preference first and say what changed (``app.recommend``)."""
     from lqmf.copilot import advice
+    from lqmf.copilot.app import recommend as rec
 
-    return advice.recommend(slots)
+    if slots.get("feedback"):
+        got = rec.feedback(app, str(slots["feedback"]), slots.get("rating"))
+    else:
+        keys = ("task", "vram_gb", "ram_gb", "device", "max_size_gb", "model", "method", "min_tok_s", "hint")
+        got = rec.recommend(app, slots.get("task"), **{k: slots[k] for k in keys[1:] if slots.get(k) is not None})
+    if not got.rows and not got.nearest:
+        from lqmf.copilot import render
+
+        return [render.text(got.changed or "Nothing to recommend.")], []
+    return advice.blocks(got), got.rows

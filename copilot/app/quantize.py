@@ -119,6 +119,22 @@ def estimated_gb(model: str, qt: str) -> float | None:
     return float(entry["params_b"] * 1e9 * current().spec(qt).bpw / 8 / 1e9)
 
 
+def consult(app: "App", model: str, types: list[str], method: str | None = None) -> list[str]:
+    """Ask the compatibility oracle (``app.recommend.verdict``) before any work: one
+    sentence (the project's error) when it will not work; else its cautions."""
+    from lqmf.copilot.app.recommend import verdict
+    from lqmf.tools.quantize import resolve_type
+
+    cautions: list[str] = []
+    for t in types:
+        v = verdict(app, model, resolve_type(t, method)[0].value, method)
+        err = v.error()
+        if err is not None:
+            raise err
+        cautions += [c for c in v.cautions if c not in cautions]
+    return cautions
+
+
 def quantize(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
              force: bool = False, trust_remote_code: bool = False, progress_for=None,
              recipe: dict | None = None, gate: str | None = None, chunks: int | None = None) -> list[Quantized]:
@@ -133,6 +149,7 @@ def quantize(app: "App", model: str, types: list[str], *, method: str | None = N
 
     check_types(types, method)
     g = parse(gate)                     # a malformed gate: one sentence before any work
+    consult(app, model, types, method)
     results = []
     for t in types:
         with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
@@ -156,6 +173,7 @@ def queue(app: "App", model: str, types: list[str], *, method: str | None = None
     from lqmf.copilot.app import jobs
 
     check_types(types, method)
+    consult(app, model, types, method)
     jobs.check_not_before(not_before)
     return jobs.submit(app, "quantize", [{"model": model, "quant_type": t, "method": method, "out_dir": out_dir,
                                           "trust_remote_code": trust_remote_code or None} for t in types],
@@ -164,8 +182,9 @@ def queue(app: "App", model: str, types: list[str], *, method: str | None = None
 
 def submit_one(app: "App", model: str, quant_type: str, *, method: str | None = None,
                priority: str | None = None) -> str:
-    """The chat's quantize: one job, at once."""
+    """The chat's quantize: one job, at once (after the oracle's verdict)."""
     from lqmf.copilot.app import jobs
 
+    consult(app, model, [quant_type], method)
     args: dict[str, Any] = {"model": model, "quant_type": quant_type, "method": method}
     return jobs.submit(app, "quantize", [{k: v for k, v in args.items() if v}], priority=priority)[0]

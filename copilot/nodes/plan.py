@@ -70,6 +70,8 @@ def step(state: ChatState, n: int, tool: ToolName, args: dict, label: str, after
 
 
 def plan_quantize(req: dict, state: ChatState) -> dict:
+    if req.get("fetch_first"):
+        return {"out": [render.text(req["fetch_first"])], "request": None}
     model = req.get("model")
     if not model:
         return {"question": ask("model", f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.",
@@ -132,6 +134,8 @@ def goal_label(goal: GoalLimits) -> str:
 
 
 def plan_benchmark(req: dict, state: ChatState) -> dict:
+    if req.get("fetch_first"):
+        return {"out": [render.text(req["fetch_first"])], "request": None}
     focus = state.get("focus") or {}
     targets: list[dict] = []
     if req.get("ref") == "them" and focus.get("batch") and not req.get("model"):
@@ -223,6 +227,15 @@ def plan_explain(req: dict, state: ChatState) -> dict:
     return {"plan": [step(state, 0, ToolName.EXPLAIN, {k: v for k, v in args.items() if v}, "explain")]}
 
 
+def plan_recommend(req: dict, state: ChatState) -> dict:
+    """The parser's slots and the utterance, which names the machine more exactly than the
+    ``device`` slot can ("raspberry pi 5", "rtx 3060" -> edge, gpu)."""
+    args = {k: v for k, v in public_slots(req).items() if v is not None and k != "intent"}
+    if state.get("text") and not req.get("feedback"):
+        args["hint"] = state["text"]
+    return {"plan": [step(state, 0, ToolName.RECOMMEND, args, ToolName.RECOMMEND.value)]}
+
+
 def plan_reply(text: str):
     def planner(req: dict, state: ChatState) -> dict:
         return {"out": [render.text(text)], "request": None}
@@ -246,7 +259,7 @@ PLANNERS = {
     Intent.COMPARE: plan_compare,
     Intent.PICK: plan_pick,
     Intent.QUERY: plan_inline(ToolName.QUERY, public_slots),
-    Intent.RECOMMEND: plan_inline(ToolName.RECOMMEND, public_slots),
+    Intent.RECOMMEND: plan_recommend,
     Intent.JOBS: plan_inline(ToolName.JOBS, lambda r: {"status": r.get("status"), "job_id": r.get("job_id")}),
     Intent.EXPLAIN: plan_explain,
     Intent.HELP: plan_inline(ToolName.HELP, lambda r: {}),

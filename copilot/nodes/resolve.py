@@ -7,7 +7,7 @@ from lqmf.copilot.state import ChatState, Intent
 
 QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs",
-          "unsure", "chitchat", "bad_types")
+          "unsure", "chitchat", "bad_types", "fetch_first")
 TASK_INTENTS = (Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE)
 
 
@@ -40,6 +40,8 @@ def resolve(state: ChatState) -> dict:
     elif intent == Intent.UNKNOWN and slots.get("ref") and last.get("intent"):
         intent = Intent.UNKNOWN.value  # "do it again"? too vague: fall through to unknown
 
+    if intent in TASK_INTENTS and slots.get("pick") and not slots.get("model"):
+        slots = {**slots, **picked_recommendation(state, int(slots["pick"]))}
     if intent in TASK_INTENTS and not slots.get("model"):
         if focus.get("model") and (intent != Intent.BENCHMARK or not slots.get("ref")):
             slots["model"] = focus["model"]
@@ -47,3 +49,20 @@ def resolve(state: ChatState) -> dict:
     if intent == Intent.COMPARE and not slots.get("model") and focus.get("model"):
         slots["model"] = focus["model"]
     return {"intent": str(intent), **slots}
+
+
+def picked_recommendation(state: ChatState, n: int) -> dict:
+    """Slots from row ``n`` of the recommendation shown: its model, type and method when the
+    model is on this machine, else what to say (``fetch_first``)."""
+    rows = state.get("listing") or []
+    if not rows or not -len(rows) <= (n - 1 if n > 0 else n) < len(rows):
+        return {"fetch_first": f"The last list has {len(rows)} rows; pick 1 to {len(rows)}."} if rows else {}
+    row = rows[n - 1] if n > 0 else rows[n]
+    if row.get("fetch"):
+        here = next((i for i, r in enumerate(rows, 1) if r.get("where")), None)
+        alt = f" {rows[here - 1]['model']} (number {here}) is here already." if here else ""
+        note = f" ({row['fetch_note']})" if row.get("fetch_note") else ""
+        return {"fetch_first": f"{row['model']} is not on this machine: fetch it first with `{row['fetch']}`{note}, "
+                               f"then ask again.{alt}"}
+    return {k: v for k, v in (("model", row.get("model")), ("quant_type", row.get("quant_type")),
+                              ("method", row.get("method"))) if v}

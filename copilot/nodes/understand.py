@@ -82,11 +82,34 @@ def interpret(text: str) -> tuple[str, dict]:
     return intent, slots
 
 
+def _recommendation_shown(state: ChatState) -> bool:
+    rows = state.get("listing") or []
+    return bool(rows) and "why" in rows[0] and "quant_type" in rows[0]
+
+
+def recommend_followup(text: str, intent: str, slots: dict, state: ChatState) -> tuple[str, dict]:
+    """After a recommendation: "too slow" / "too lossy" / "rate it 4" is feedback on it, and
+    "quantize the first one" picks a row of it (``resolve`` reads ``pick``)."""
+    from lqmf.copilot.app.recommend import read_feedback
+
+    if not text.strip():
+        return intent, slots
+    fb = read_feedback(text)
+    if fb and (intent == Intent.UNKNOWN or _recommendation_shown(state)) and intent != Intent.RECOMMEND:
+        return Intent.RECOMMEND.value, {"feedback": fb[0], **({"rating": fb[1]} if fb[1] else {})}
+    if intent in (Intent.QUANTIZE, Intent.BENCHMARK) and _recommendation_shown(state) and not slots.get("model"):
+        n = words.ordinal_in(text)
+        if n is not None:
+            slots = {**slots, "pick": n}
+    return intent, slots
+
+
 def understand(state: ChatState) -> dict:
     from lqmf.copilot.tutoring import intercept
 
     text = state.get("text", "")
     intent, slots = intercept(text, state) or interpret(text)
+    intent, slots = recommend_followup(text, intent, slots, state)
     update: dict = {"intent": intent, "slots": slots, "request": None, "plan": [],
                     "question": None, "confirmed": False}
     if intent != Intent.TICK:

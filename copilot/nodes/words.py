@@ -41,6 +41,19 @@ def ordinal(text: str) -> int | None:
     return int(w) if w.isdigit() else ORDINALS[w]
 
 
+_ORD_IN = re.compile(r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|last)\s+(?:one|option|row|pick)\b"
+                     r"|\b(?:number|option|#)\s*(\d{1,2})\b")
+ORDINALS_IN = {**ORDINALS, "sixth": 6, "6th": 6}
+
+
+def ordinal_in(text: str) -> int | None:
+    """An ordinal inside a longer request ("quantize the first one", "option 2"), or None."""
+    m = _ORD_IN.search(norm(text))
+    if not m:
+        return None
+    return int(m.group(2)) if m.group(2) else ORDINALS_IN[m.group(1)]
+
+
 def extras(text: str, intent: str) -> dict:
     """Copilot-only slots found in the text."""
     t = norm(text)

@@ -48,6 +48,13 @@ NUMERIC: list[tuple[str, list[str], str, list[str]]] = [
     ("sweep", ["smollm2", "--type", "Q8_0"], "--method", ["bogus"]),
     ("sweep", ["smollm2", "--type", "Q8_0"], "--pick", ["bogus"]),
     ("quantize", ["smollm2", "--type", "Q8_0"], "--priority", ["urgent"]),
+    ("recommend", ["chat"], "--vram", FLOAT_BAD + ["0"]),
+    ("recommend", ["chat"], "--ram", FLOAT_BAD + ["0"]),
+    ("recommend", ["chat"], "--ctx", INT_BAD),
+    ("recommend", ["chat"], "--limit", INT_BAD),
+    ("recommend", ["chat"], "--min-tok-s", FLOAT_BAD),
+    ("recommend", ["chat"], "--device", ["", "toaster", "\x1b[31m"]),
+    ("recommend", [], "--model", ["", "nope-7b", "../../etc"]),
 ]
 
 
