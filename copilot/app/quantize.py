@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lqmf.tools.errors import InvalidInput, LqmfError
+from lqmf.copilot.app.audit import audited
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -84,6 +85,7 @@ def estimated_gb(model: str, qt: str) -> float | None:
     return float(entry["params_b"] * 1e9 * current().spec(qt).bpw / 8 / 1e9)
 
 
+@audited("quantize.now")
 def quantize(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
              force: bool = False, trust_remote_code: bool = False, progress_for=None) -> list[Quantized]:
     """Make one quantized copy per type now. ``progress_for()``: a context manager
@@ -102,6 +104,7 @@ def quantize(app: "App", model: str, types: list[str], *, method: str | None = N
     return results
 
 
+@audited("quantize.queue")
 def queue(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
           trust_remote_code: bool = False, priority: str | None = None, not_before: str | None = None) -> list[str]:
     """Queue one quantize job per type; returns the job ids."""
@@ -114,6 +117,7 @@ def queue(app: "App", model: str, types: list[str], *, method: str | None = None
                        priority=priority, not_before=not_before)
 
 
+@audited("quantize.submit")
 def submit_one(app: "App", model: str, quant_type: str, *, method: str | None = None,
                priority: str | None = None) -> str:
     """The chat's quantize: one job, at once."""
