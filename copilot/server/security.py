@@ -97,23 +97,25 @@ class BodyLimit:
                 return await self._answer(send, 400, "The Content-Length header is not a number.")
             if too_big:
                 return await self._answer(send, 413, self._message())
-        seen = 0
-        over = False
-
-        async def counted():  # type: ignore[no-untyped-def]
-            nonlocal seen, over
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and length is None:
+            return await self.app(scope, receive, send)
+        # read the body first (at most limit + 1 bytes), then replay it to the app
+        chunks, seen, more = [], 0, True
+        while more:
             msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.limit:
-                    over = True
-                    raise _TooBig()
-            return msg
+            if msg["type"] != "http.request":
+                return  # the client went away
+            chunks.append(msg.get("body", b""))
+            seen += len(chunks[-1])
+            more = msg.get("more_body", False)
+            if seen > self.limit:
+                return await self._answer(send, 413, self._message())
+        replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
-        try:
-            return await self.app(scope, counted, send)
-        except _TooBig:
-            return await self._answer(send, 413, self._message())
+        async def replayed():  # type: ignore[no-untyped-def]
+            return replay.pop() if replay else await receive()
+
+        return await self.app(scope, replayed, send)
 
     def _message(self) -> str:
         return f"The request body is larger than this server accepts ({self.limit // 1024} KiB): send less."
@@ -125,7 +127,3 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})
-
-
-class _TooBig(Exception):
-    pass
