@@ -53,6 +53,12 @@ class Server:
         self.stop()
         raise RuntimeError(f"lqmf serve did not answer in {wait_s} s: {self.log.read_text()[-3000:]}")
 
+    def warm(self, token: str | None = None) -> None:
+        """Wait for the store to open (Chroma and the embedder take seconds, minutes on a busy machine)."""
+        with self.client(token, timeout=600) as c:
+            r = c.get("/api/records", params={"limit": 1})
+            assert r.status_code == 200, r.text
+
     def client(self, token: str | None = None, **kw) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=kw.pop("timeout", 60), **kw)

@@ -152,6 +152,11 @@ def artifact(record_id: str, request: Request, ident: Identity = READ) -> HTMLRe
     return _page(request, "artifact.html", ident, story=story, numbers=numbers)
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "login.html", {"ident": None, "error": None})

@@ -33,6 +33,10 @@ def create_app(app: Any = None, *, body_limit: int = BODY_LIMIT, poll_s: float =
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
         if watch:
             st.watcher.start()
+        import threading
+
+        # open the store now (Chroma, the embedder: seconds), not in the first page's request
+        threading.Thread(target=_warm, args=(st,), name="lqmf-store-warm-up", daemon=True).start()
         try:
             yield
         finally:
@@ -52,6 +56,15 @@ def create_app(app: Any = None, *, body_limit: int = BODY_LIMIT, poll_s: float =
     api.mount("/static", StaticFiles(directory=str(resources.files("lqmf.copilot.server") / "static")), name="static")
     api.add_middleware(BodyLimit, limit=body_limit)
     return api
+
+
+def _warm(st: ServerState) -> None:
+    import logging
+
+    try:
+        st.records.rows()
+    except Exception as e:  # noqa: BLE001 - the first request reports it as one sentence
+        logging.getLogger(__name__).warning("the experiment store could not be opened: %s", e)
 
 
 def _handlers(api: FastAPI) -> None:
