@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 def of(app: "App", record_id: str) -> dict:
-    recs = [r.to_dict() for r in app.store().all()]
+    from lqmf.copilot.app.query import records
+
+    recs = [r.to_dict() for r in records(app)]
     me = next((r for r in recs if r["id"] == record_id), None)
     if me is None:
         raise ModelNotFound(f"there is no record {record_id}", "see GET /api/records for the ids")

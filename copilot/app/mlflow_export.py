@@ -84,7 +84,9 @@ def export(app: "App", uri: str, *, experiment: str = "lqmf") -> MlflowExported:
         if not token:
             break
     logged = skipped = 0
-    for rec in sorted(app.store().all(), key=lambda r: r.created_at):
+    from lqmf.copilot.app.query import records
+
+    for rec in sorted(records(app), key=lambda r: r.created_at):
         if rec.id in done:
             skipped += 1
             continue
