@@ -16,12 +16,13 @@ from tests.conftest import ROOT, stop_workers
 from tests.store_fixtures import free_port
 
 
-def lqmf(home: Path, *args: str, timeout: float = 120, jobs: str = "noop") -> subprocess.CompletedProcess:
+def lqmf(home: Path, *args: str, timeout: float = 120, jobs: str = "noop",
+         worker: bool = False) -> subprocess.CompletedProcess:
     """The CLI under the test hook, on this data dir."""
     from lqmf.copilot.app import testing
 
     env = dict(os.environ, LQMF_HOME=str(home))
-    return subprocess.run([*testing.command(jobs=jobs), *args], env=env, cwd=ROOT, capture_output=True,
+    return subprocess.run([*testing.command(jobs=jobs, worker=worker), *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
 
 

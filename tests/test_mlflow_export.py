@@ -13,6 +13,7 @@ from tests.store_fixtures import sample_records
 mlflow = pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
 
 
+@pytest.mark.slow   # opening the store (Chroma, the embedder) twice in subprocesses: ~25 s idle, ~90 s on a busy machine
 def test_export_and_read_back(tmp_path):
     home = tmp_path / "home"
     seed(home, sample_records())

@@ -140,6 +140,14 @@ def test_live_progress_of_a_real_quantize(browser, warm_home, tmp_path):
         assert seen == sorted(seen)
         page.goto(srv.url + f"/jobs/{jid}")
         page.wait_for_selector("#progress-plot .main-svg")
+        import httpx
+
+        job = httpx.get(srv.url + f"/api/jobs/{jid}").json()
+        samples = httpx.get(srv.url + "/api/resources", params={"job": jid}).json()
+        if job["finished_at"] - job["started_at"] > 2:   # sampled every 0.5 s while it ran
+            assert samples and all(s["rss_mb"] > 0 for s in samples), samples
+            page.goto(srv.url + "/resources")
+            page.wait_for_selector("#heat-cpu .main-svg")
         page.goto(srv.url + "/matrix?quant=Q4_K_S")
         assert page.locator("#matched").inner_text() == "1"
         assert page.errors == [] and page.outside == []

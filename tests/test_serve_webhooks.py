@@ -131,3 +131,18 @@ def test_through_the_server(tmp_path, receiver):
             assert c.get("/api/webhooks").json() == []
     finally:
         srv.stop()
+
+
+def test_notify_waits_for_queued_jobs_and_says_so(tmp_path):
+    """`--notify` with `--queue`: the command waits for its jobs, then notifies (stderr here: no
+    terminal for the bell and no notify-send on the test machine, which is the edge we do not own)."""
+    from tests.conftest import stop_workers
+    from tests.serve_fixtures import lqmf
+
+    home = tmp_path / "h"
+    try:
+        res = lqmf(home, "bench", "smollm2", "--type", "Q8_0", "--queue", "--notify", jobs="noop", worker=True)
+        assert res.returncode == 0, res.stderr
+        assert "lqmf bench: 1 job(s) succeeded" in res.stderr
+    finally:
+        stop_workers(home)
