@@ -312,3 +312,18 @@ def test_refuses_a_public_bind_without_tokens(tmp_path):
     res = lqmf(tmp_path / "h", "serve", "--host", "0.0.0.0", "--port", "1")
     assert res.returncode == 2
     assert "refusing to listen on 0.0.0.0 without API tokens" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_cross_site_form_post_runs_nothing(team):
+    """A page elsewhere can POST a form or text/plain to loopback without a CORS preflight:
+    the API reads JSON only, so such a body is refused before any route runs."""
+    srv, tokens = team
+    with srv.client(tokens["user"]) as c:
+        before = len(c.get("/api/jobs", params={"limit": 5000}).json())
+        for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+            r = c.post("/api/quantize", content=b'{"model": "smollm2", "types": ["Q4_K_M"]}',
+                       headers={"Content-Type": ctype})
+            assert r.status_code in (400, 415, 422), (ctype, r.text)
+            assert r.json()["error"]["message"]
+        assert len(c.get("/api/jobs", params={"limit": 5000}).json()) == before
+        assert "access-control-allow-origin" not in {k.lower() for k in r.headers}

@@ -75,7 +75,7 @@ def export(app: "App", uri: str, *, experiment: str = "lqmf") -> MlflowExported:
     exp = client.get_experiment_by_name(experiment)
     location = _artifact_location(uri)
     exp_id = exp.experiment_id if exp else client.create_experiment(experiment, artifact_location=location)
-    done = set()
+    done: set[str | None] = set()
     token = None
     while True:
         page = client.search_runs([exp_id], max_results=1000, page_token=token)

@@ -149,7 +149,7 @@ def deliver(hook: Hook, event: str, payload: dict, *, attempts: int = 4, backoff
     import urllib.request
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *a, **k):  # type: ignore[no-untyped-def]
+        def redirect_request(self, *a, **k):
             return None
 
     opener = urllib.request.build_opener(NoRedirect)

@@ -37,8 +37,21 @@ def _app(request: Request) -> Any:
     return request.app.state.lqmf.app
 
 
-def _json(obj: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(obj), status_code=status)
+def _default(o: Any) -> Any:
+    if isinstance(o, Path):
+        return str(o)
+    return jsonable_encoder(o)
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    """JSON of plain data, dataclasses and enums (orjson when installed: a 1,000-record read is
+    several times faster than jsonable_encoder; NaN becomes null either way)."""
+    try:
+        import orjson
+    except ImportError:
+        return JSONResponse(jsonable_encoder(obj), status_code=status)
+    return Response(orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS), status_code=status,
+                    media_type="application/json")
 
 
 @router.get("/health", summary="liveness (no token needed)")
@@ -53,7 +66,7 @@ def whoami(ident: Identity = READ) -> dict:
 
 # --- models -----------------------------------------------------------------------------------
 @router.get("/models", summary="the catalogue, bundled models, sources and artifacts on disk")
-def models(request: Request, ident: Identity = READ) -> JSONResponse:
+def models(request: Request, ident: Identity = READ) -> Response:
     from lqmf.copilot.app import models as m
 
     return _json({"catalog": m.catalog(), "inventory": m.inventory(_app(request))})
@@ -61,7 +74,7 @@ def models(request: Request, ident: Identity = READ) -> JSONResponse:
 
 # --- long work: queued -----------------------------------------------------------------------
 @router.post("/quantize", status_code=202, summary="queue one quantize job per type")
-def quantize(body: S.QuantizeIn, request: Request, ident: Identity = RUN) -> JSONResponse:
+def quantize(body: S.QuantizeIn, request: Request, ident: Identity = RUN) -> Response:
     from lqmf.copilot.app import quantize as q
 
     with audit.acting(ident.name, "api"):
@@ -71,7 +84,7 @@ def quantize(body: S.QuantizeIn, request: Request, ident: Identity = RUN) -> JSO
 
 
 @router.post("/benchmark", status_code=202, summary="queue one benchmark job per type (or one of the target as it is)")
-def benchmark(body: S.BenchmarkIn, request: Request, ident: Identity = RUN) -> JSONResponse:
+def benchmark(body: S.BenchmarkIn, request: Request, ident: Identity = RUN) -> Response:
     from lqmf.copilot.app import benchmark as b
 
     with audit.acting(ident.name, "api"):
@@ -81,7 +94,7 @@ def benchmark(body: S.BenchmarkIn, request: Request, ident: Identity = RUN) -> J
 
 
 @router.post("/sweep", status_code=202, summary="queue quantize+benchmark for every model x method x type")
-def sweep(body: S.SweepIn, request: Request, ident: Identity = RUN) -> JSONResponse:
+def sweep(body: S.SweepIn, request: Request, ident: Identity = RUN) -> Response:
     from lqmf.copilot.app import sweep as sw
 
     with audit.acting(ident.name, "api"):
@@ -92,14 +105,14 @@ def sweep(body: S.SweepIn, request: Request, ident: Identity = RUN) -> JSONRespo
 
 @router.get("/sweep/{batch}", summary="a sweep's strategies and the best by a criterion")
 def sweep_summary(batch: str, request: Request, criterion: str = "best_quality", max_kld: float | None = None,
-                  ident: Identity = READ) -> JSONResponse:
+                  ident: Identity = READ) -> Response:
     from lqmf.copilot.app import sweep as sw
 
     return _json(sw.summary(_app(request), batch, criterion, max_kld=max_kld))
 
 
 @router.post("/tune", status_code=202, summary="adaptive search (when the tune capability is installed)")
-async def tune(request: Request, ident: Identity = RUN) -> JSONResponse:
+async def tune(request: Request, ident: Identity = RUN) -> Response:
     # Hook for the tune capability (copilot/app/tune.py, another issue): once it exists and
     # offers ``submit(app, **body)``, this route queues through it; until then, one sentence.
     if importlib.util.find_spec("lqmf.copilot.app.tune") is None:
@@ -124,7 +137,7 @@ async def tune(request: Request, ident: Identity = RUN) -> JSONResponse:
 # --- jobs -------------------------------------------------------------------------------------
 @router.get("/jobs", summary="jobs, newest first")
 def jobs_list(request: Request, state: list[str] | None = Query(default=None),
-              limit: int = Query(default=50, ge=1, le=5000), ident: Identity = READ) -> JSONResponse:
+              limit: int = Query(default=50, ge=1, le=5000), ident: Identity = READ) -> Response:
     from lqmf.copilot.app import jobs as j
     from lqmf.copilot.app.types import Status
 
@@ -135,7 +148,7 @@ def jobs_list(request: Request, state: list[str] | None = Query(default=None),
 
 
 @router.post("/jobs", status_code=202, summary="submit one job")
-def jobs_submit(body: S.JobIn, request: Request, ident: Identity = RUN) -> JSONResponse:
+def jobs_submit(body: S.JobIn, request: Request, ident: Identity = RUN) -> Response:
     from lqmf.copilot.app import benchmark as b
     from lqmf.copilot.app import quantize as q
 
@@ -157,14 +170,14 @@ def jobs_submit(body: S.JobIn, request: Request, ident: Identity = RUN) -> JSONR
 
 
 @router.get("/jobs/{job_id}")
-def jobs_show(job_id: str, request: Request, ident: Identity = READ) -> JSONResponse:
+def jobs_show(job_id: str, request: Request, ident: Identity = READ) -> Response:
     from lqmf.copilot.app import jobs as j
 
     return _json(j.show(_app(request), job_id).to_dict())
 
 
 @router.post("/jobs/{job_id}/cancel")
-def jobs_cancel(job_id: str, request: Request, ident: Identity = RUN) -> JSONResponse:
+def jobs_cancel(job_id: str, request: Request, ident: Identity = RUN) -> Response:
     from lqmf.copilot.app import jobs as j
 
     with audit.acting(ident.name, "api"):
@@ -172,7 +185,7 @@ def jobs_cancel(job_id: str, request: Request, ident: Identity = RUN) -> JSONRes
 
 
 @router.post("/jobs/{job_id}/retry")
-def jobs_retry(job_id: str, request: Request, ident: Identity = RUN) -> JSONResponse:
+def jobs_retry(job_id: str, request: Request, ident: Identity = RUN) -> Response:
     from lqmf.copilot.app import jobs as j
 
     with audit.acting(ident.name, "api"):
@@ -181,7 +194,7 @@ def jobs_retry(job_id: str, request: Request, ident: Identity = RUN) -> JSONResp
 
 @router.get("/jobs/{job_id}/gate", summary="a quality gate on a finished job's result (for CI)")
 def jobs_gate(job_id: str, request: Request, max_kld: float | None = None, max_ppl_delta_pct: float | None = None,
-              max_size_gb: float | None = None, ident: Identity = READ) -> JSONResponse:
+              max_size_gb: float | None = None, ident: Identity = READ) -> Response:
     """``passed`` is false when the job did not succeed or its benchmark misses a limit; a
     rejection also goes to the webhooks that asked for ``gate.rejected``."""
     from lqmf.copilot.app import gate
@@ -198,7 +211,7 @@ def jobs_gate(job_id: str, request: Request, max_kld: float | None = None, max_p
 # --- the store --------------------------------------------------------------------------------
 @router.get("/records", summary="experiment records, newest first")
 def records(request: Request, limit: int = Query(default=100, ge=1, le=100000), offset: int = Query(default=0, ge=0),
-            ident: Identity = READ) -> JSONResponse:
+            ident: Identity = READ) -> Response:
     from lqmf.copilot.app import query
 
     rows = sorted(query.records(_app(request)), key=lambda r: -r.created_at)[offset: offset + limit]
@@ -206,14 +219,14 @@ def records(request: Request, limit: int = Query(default=100, ge=1, le=100000), 
 
 
 @router.get("/records/{record_id}", summary="one record, with the records of the same artifact (its lineage)")
-def record(record_id: str, request: Request, ident: Identity = READ) -> JSONResponse:
+def record(record_id: str, request: Request, ident: Identity = READ) -> Response:
     from lqmf.copilot.app import lineage
 
     return _json(lineage.of(_app(request), record_id))
 
 
 @router.post("/query", summary="a question over past experiments (like `lqmf query`)")
-def query_run(body: S.QueryIn, request: Request, ident: Identity = READ) -> JSONResponse:
+def query_run(body: S.QueryIn, request: Request, ident: Identity = READ) -> Response:
     from lqmf.copilot.app import query
 
     flags = {k: v for k, v in {"model": body.model, "quant_type": body.quant_type, "method": body.method,
@@ -224,7 +237,7 @@ def query_run(body: S.QueryIn, request: Request, ident: Identity = READ) -> JSON
 
 
 @router.post("/compare", summary="runs side by side (ids, artifact paths or model:QTYPE)")
-def compare(body: S.CompareIn, request: Request, ident: Identity = READ) -> JSONResponse:
+def compare(body: S.CompareIn, request: Request, ident: Identity = READ) -> Response:
     from lqmf.copilot.app import compare as c
 
     return _json(c.compare_targets(_app(request), body.targets).to_dict())
@@ -248,7 +261,7 @@ def export(request: Request, format: str = "csv", ident: Identity = READ) -> Res
 
 
 @router.post("/export/mlflow", summary="log every run to an MLflow tracking store (admin)")
-def export_mlflow(body: S.MlflowIn, request: Request, ident: Identity = ADMIN) -> JSONResponse:
+def export_mlflow(body: S.MlflowIn, request: Request, ident: Identity = ADMIN) -> Response:
     from lqmf.copilot.app import mlflow_export
 
     with audit.acting(ident.name, "api"):
@@ -277,7 +290,7 @@ def explain(request: Request, topic: str | None = Query(default=None, max_length
 @router.get("/recommend", summary="a model and quant type for a need")
 def recommend(request: Request, task: str = Query(default="chat", max_length=50),
               memory_gb: float | None = Query(default=None, gt=0, le=4096),
-              max_size_gb: float | None = Query(default=None, gt=0, le=4096), ident: Identity = READ) -> JSONResponse:
+              max_size_gb: float | None = Query(default=None, gt=0, le=4096), ident: Identity = READ) -> Response:
     from lqmf.copilot.app import explain as ex
 
     slots: dict[str, Any] = {"task": task}
@@ -289,7 +302,7 @@ def recommend(request: Request, task: str = Query(default="chat", max_length=50)
 
 
 @router.get("/doctor", summary="this machine, the llama.cpp build, the libraries (check=true also runs the self-check)")
-def doctor(request: Request, check: bool = False, ident: Identity = READ) -> JSONResponse:
+def doctor(request: Request, check: bool = False, ident: Identity = READ) -> Response:
     from lqmf.copilot.app import doctor as d
 
     report = d.doctor(_app(request), check=check)
@@ -298,7 +311,7 @@ def doctor(request: Request, check: bool = False, ident: Identity = READ) -> JSO
 
 # --- chat -------------------------------------------------------------------------------------
 @router.post("/chat", summary="one turn of a conversation (the same graph as `lqmf chat`)")
-def chat(body: S.ChatIn, request: Request, ident: Identity = RUN) -> JSONResponse:
+def chat(body: S.ChatIn, request: Request, ident: Identity = RUN) -> Response:
     st = request.app.state.lqmf
     session = st.session(body.conversation_id)
     with audit.acting(ident.name, "chat"):
@@ -309,19 +322,19 @@ def chat(body: S.ChatIn, request: Request, ident: Identity = RUN) -> JSONRespons
 
 # --- team -------------------------------------------------------------------------------------
 @router.get("/audit", summary="the audit log, newest last (read only: no route writes it)")
-def audit_log(limit: int = Query(default=200, ge=1, le=100000), ident: Identity = ADMIN) -> JSONResponse:
+def audit_log(limit: int = Query(default=200, ge=1, le=100000), ident: Identity = ADMIN) -> Response:
     return _json({"entries": audit.entries(limit), "problems": audit.verify()})
 
 
 @router.get("/webhooks")
-def webhooks_list(ident: Identity = ADMIN) -> JSONResponse:
+def webhooks_list(ident: Identity = ADMIN) -> Response:
     from lqmf.copilot.app import webhooks
 
     return _json([h.public() for h in webhooks.load()])
 
 
 @router.post("/webhooks", status_code=201, summary="register a URL for events (the secret is shown once)")
-def webhooks_add(body: S.WebhookIn, ident: Identity = ADMIN) -> JSONResponse:
+def webhooks_add(body: S.WebhookIn, ident: Identity = ADMIN) -> Response:
     from lqmf.copilot.app import webhooks
 
     with audit.acting(ident.name, "api"):
@@ -330,7 +343,7 @@ def webhooks_add(body: S.WebhookIn, ident: Identity = ADMIN) -> JSONResponse:
 
 
 @router.delete("/webhooks/{hook_id}")
-def webhooks_remove(hook_id: str, ident: Identity = ADMIN) -> JSONResponse:
+def webhooks_remove(hook_id: str, ident: Identity = ADMIN) -> Response:
     from lqmf.copilot.app import webhooks
 
     with audit.acting(ident.name, "api"):
@@ -339,14 +352,14 @@ def webhooks_remove(hook_id: str, ident: Identity = ADMIN) -> JSONResponse:
 
 
 @router.get("/webhooks/deliveries", summary="the delivery log, newest last")
-def webhooks_deliveries(limit: int = Query(default=200, ge=1, le=10000), ident: Identity = ADMIN) -> JSONResponse:
+def webhooks_deliveries(limit: int = Query(default=200, ge=1, le=10000), ident: Identity = ADMIN) -> Response:
     from lqmf.copilot.app import webhooks
 
     return _json(webhooks.deliveries(limit))
 
 
 @router.get("/resources", summary="CPU and RSS samples of jobs while they ran")
-def resources(since: float | None = None, job: str | None = None, ident: Identity = READ) -> JSONResponse:
+def resources(since: float | None = None, job: str | None = None, ident: Identity = READ) -> Response:
     from lqmf.copilot.app.resources import samples
 
     return _json([s for s in samples(since) if job is None or s.job == job])
@@ -367,7 +380,7 @@ async def events(request: Request, ident: Identity = READ) -> StreamingResponse:
         raise InvalidInput("Last-Event-ID must be a number", "reconnect without it") from None
     q, backlog = hub.subscribe(after)
 
-    async def gen():  # type: ignore[no-untyped-def]
+    async def gen():
         try:
             for ev in backlog:
                 yield {"id": str(ev["id"]), "event": ev["type"], "data": json.dumps(ev["data"], default=str)}

@@ -30,7 +30,7 @@ def create_app(app: Any = None, *, body_limit: int = BODY_LIMIT, poll_s: float =
     st = ServerState(app, body_limit=body_limit, poll_s=poll_s)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(_: FastAPI):
         if watch:
             st.watcher.start()
         import threading

@@ -86,7 +86,7 @@ class BodyLimit:
     def __init__(self, app: Callable, limit: int):
         self.app, self.limit = app, limit
 
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers") or []).get(b"content-length")
@@ -112,7 +112,7 @@ class BodyLimit:
                 return await self._answer(send, 413, self._message())
         replay = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
-        async def replayed():  # type: ignore[no-untyped-def]
+        async def replayed():
             return replay.pop() if replay else await receive()
 
         return await self.app(scope, replayed, send)
@@ -120,7 +120,7 @@ class BodyLimit:
     def _message(self) -> str:
         return f"The request body is larger than this server accepts ({self.limit // 1024} KiB): send less."
 
-    async def _answer(self, send, status: int, message: str):  # type: ignore[no-untyped-def]
+    async def _answer(self, send, status: int, message: str):
         from lqmf.copilot.server.errors import body
 
         data = json.dumps(body(status, message, "RequestTooLarge" if status == 413 else "BadRequest")).encode()

@@ -50,8 +50,8 @@ class ServerState:
     tokens: TokenCache = field(default_factory=TokenCache)
     sessions: "OrderedDict[str, Any]" = field(default_factory=OrderedDict)
     sessions_lock: threading.Lock = field(default_factory=threading.Lock)
-    watcher: Watcher | None = None
-    records: RecordCache | None = None
+    records: RecordCache = field(init=False)
+    watcher: Watcher = field(init=False)
 
     def __post_init__(self) -> None:
         self.records = RecordCache(self.app)
