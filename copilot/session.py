@@ -187,7 +187,9 @@ class Session:
         ``via``: "voice" when the text is a transcript (tutorial checks read it)."""
         from langgraph.types import Command
 
-        with self.lock:
+        from lqmf.copilot.app import audit
+
+        with self.lock, audit.acting(via="chat"):   # what the graph's tools change is audited as the chat's
             graph = self.graph
             turn = Turn()
             if self.notice:

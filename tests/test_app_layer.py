@@ -1,5 +1,5 @@
 """The application layer is the one road into the engines: no front end (the
-CLI, the chat's nodes and tools, the REPL, voice) imports ``lqmf.tools.*``
+CLI, the chat's nodes and tools, the REPL, voice, the server) imports ``lqmf.tools.*``
 except the error types and the data-dir configuration; they call
 ``lqmf.copilot.app``. Scans every import statement, also those inside functions."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONT_ENDS = ["copilot/cli", "copilot/nodes", "copilot/repl.py", "copilot/voice", "copilot/tools_registry.py",
-              "copilot/commands.py"]
+              "copilot/commands.py", "copilot/server"]
 ALLOWED = {
     "lqmf.tools.errors",   # the project's error types (front ends print them in one place)
     "lqmf.tools.config",   # where the data dir is, thread counts: configuration, not an engine

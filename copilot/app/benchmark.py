@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from lqmf.tools.errors import InvalidInput
 from lqmf.tools.status import Status
+from lqmf.copilot.app.audit import audited
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -30,6 +31,7 @@ def check(target: str, types: list[str], *, chunks: int | None, ctx: int, thread
         check_numbers(target, ctx, chunks or default_chunks(), threads, trust_remote_code)
 
 
+@audited("benchmark.now")
 def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None = None, ctx: int = 512,
               threads: int | None = None, base: str | None = None, speed: bool = True,
               trust_remote_code: bool = False, progress_for=None, gate: str | None = None) -> list[Any]:
@@ -53,6 +55,7 @@ def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None =
     return records
 
 
+@audited("benchmark.queue")
 def queue(app: "App", target: str, types: list[str], *, chunks: int | None = None, ctx: int = 512,
           threads: int | None = None, trust_remote_code: bool = False, priority: str | None = None,
           not_before: str | None = None, gate: str | None = None) -> list[str]:
@@ -69,6 +72,7 @@ def queue(app: "App", target: str, types: list[str], *, chunks: int | None = Non
                                           for t in _each(types)], priority=priority, not_before=not_before)
 
 
+@audited("benchmark.submit")
 def submit_one(app: "App", *, model: str, quant_type: str | None = None, artifact: str | None = None,
                after_job: str | None = None, chunks: int | None = None) -> tuple[str, str | None]:
     """The chat's benchmark: one job for an artifact, or for what a quantize job makes.

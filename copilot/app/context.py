@@ -3,6 +3,7 @@ capability (and to the chat graph's nodes through LangGraph's runtime
 context): the experiment store, the job queue, the LLM and the clock."""
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class App:
     _store: Any = field(default=None, init=False, repr=False)
     _reply: Any = field(default=None, init=False, repr=False)
     _reply_known: bool = field(default=False, init=False, repr=False)
+    _opening: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def default(cls) -> "App":
@@ -61,9 +63,12 @@ class App:
         return testing.installed() or cls()
 
     def store(self) -> Any:
-        """The experiment store, opened on first use (Chroma when installed)."""
+        """The experiment store, opened on first use (Chroma when installed); one
+        opening at a time (the server's threads ask at once)."""
         if self._store is None:
-            self._store = self.open_store()
+            with self._opening:
+                if self._store is None:
+                    self._store = self.open_store()
         return self._store
 
     def reply(self, text: str, history: list[dict]) -> str | None:

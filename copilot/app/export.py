@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from lqmf.tools.errors import InvalidInput, MissingComponent
+from lqmf.copilot.app.audit import audited
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -34,6 +35,7 @@ def rows(records: list[Any]) -> tuple[list[str], list[dict]]:
     return names, out
 
 
+@audited("export.file")
 def export(app: "App", fmt: str, name: str, *, force: bool = False, stream: IO[str] | None = None) -> Exported:
     """Write every run to ``name`` as "csv" or "parquet"; ``stream`` instead of a file for CSV."""
     from lqmf.tools.fsutil import atomic_output, check_output

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lqmf.tools.status import Status
+from lqmf.copilot.app.audit import audited
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -164,6 +165,7 @@ def list_jobs(app: "App", states: list[str] | None = None, *, limit: int | None 
         return [JobView.of(j) for j in store.list(wanted, limit=limit, newest_first=newest_first)]
 
 
+@audited("jobs.cancel")
 def cancel(app: "App", job_id: str) -> JobView:
     """Cancel a queued or running job (a finished one is an InvalidInput)."""
     from lqmf.tools import scheduler
@@ -172,6 +174,7 @@ def cancel(app: "App", job_id: str) -> JobView:
         return JobView.of(scheduler.cancel(job_id, store=store))
 
 
+@audited("jobs.retry")
 def retry(app: "App", job_id: str) -> JobView:
     """Queue a failed or cancelled job again."""
     from lqmf.tools import scheduler

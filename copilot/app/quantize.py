@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lqmf.tools.errors import InvalidInput, LqmfError
+from lqmf.copilot.app.audit import audited
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
@@ -135,6 +136,7 @@ def consult(app: "App", model: str, types: list[str], method: str | None = None)
     return cautions
 
 
+@audited("quantize.now")
 def quantize(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
              force: bool = False, trust_remote_code: bool = False, progress_for=None,
              recipe: dict | None = None, gate: str | None = None, chunks: int | None = None) -> list[Quantized]:
@@ -167,6 +169,7 @@ def quantize(app: "App", model: str, types: list[str], *, method: str | None = N
     return results
 
 
+@audited("quantize.queue")
 def queue(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
           trust_remote_code: bool = False, priority: str | None = None, not_before: str | None = None) -> list[str]:
     """Queue one quantize job per type; returns the job ids."""
@@ -180,6 +183,7 @@ def queue(app: "App", model: str, types: list[str], *, method: str | None = None
                        priority=priority, not_before=not_before)
 
 
+@audited("quantize.submit")
 def submit_one(app: "App", model: str, quant_type: str, *, method: str | None = None,
                priority: str | None = None) -> str:
     """The chat's quantize: one job, at once (after the oracle's verdict)."""

@@ -68,5 +68,8 @@ def rows(app: "App", slots: dict, text: str | None = None) -> tuple[list[dict], 
 
 
 def records(app: "App") -> list[Any]:
-    """Every experiment record."""
-    return list(app.store().all())
+    """Every experiment record (with what other processes, such as a worker, added since)."""
+    store = app.store()
+    if hasattr(store, "maybe_sync"):
+        store.maybe_sync()
+    return list(store.all())

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from lqmf.tools.errors import InvalidInput
 from lqmf.tools.status import Status
+from lqmf.copilot.app.audit import audited
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
 
 
+@audited("sweep.queue")
 def sweep(app: "App", models: list[str], types: list[str], methods: "Sequence[str | None] | None" = None, *,
           chunks: int | None = None, priority: str = "normal", not_before: str | None = None,
           gate: str | None = None) -> str:

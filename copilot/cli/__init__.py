@@ -53,15 +53,26 @@ def main(argv: list[str] | None = None, app=None) -> int:
 
             app = App.default()
         args.app = app
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        _notify(args, code)
+        return code
     except KeyboardInterrupt:
         return fail(str(Interrupted("interrupted", "temporary files were removed; run it again to start clean")), 130)
     except LqmfError as e:
+        _notify(args, e.exit_code, str(e))
         return fail(str(e), e.exit_code)
     except BrokenPipeError:
         return 0
     except OSError as e:  # a file problem no engine mapped: still one sentence, never a traceback
         return fail(str(from_os_error(e)), 2)
+
+
+def _notify(args, code: int, error: str | None = None) -> None:
+    """``--notify`` (long commands): tell the user it ended."""
+    if getattr(args, "notify", False):
+        from lqmf.copilot.cli.notify import after
+
+        after(args, code, error)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--csv", metavar="FILE", help="write CSV here ('-' for stdout)")
     g.add_argument("--parquet", metavar="FILE", help="write Parquet here (needs pyarrow)")
+    g.add_argument("--mlflow", metavar="URI", help="log every run to MLflow (sqlite:///mlflow.db, a file: store or "
+                                                   "an http(s) tracking server; needs lqmf[mlflow])")
+    p.add_argument("--experiment", default="lqmf", help="the MLflow experiment (default lqmf)")
     p.add_argument("--force", action="store_true", help="replace FILE if it already exists")
     p.set_defaults(func=handle)
 
@@ -21,6 +24,13 @@ def handle(args: argparse.Namespace) -> int:
     from lqmf.copilot.app.export import export
     from lqmf.tools.errors import short_path
 
+    if args.mlflow is not None:
+        from lqmf.copilot.app import mlflow_export
+
+        res = mlflow_export.export(args.app, args.mlflow, experiment=args.experiment)
+        print(f"logged {res.logged} runs to MLflow experiment {res.experiment} at {res.uri}"
+              + (f" ({res.skipped} already there)" if res.skipped else ""), file=sys.stderr)
+        return 0
     fmt = "csv" if args.csv is not None else "parquet"
     name = args.csv if args.csv is not None else args.parquet
     done = export(args.app, fmt, name, force=args.force, stream=sys.stdout if args.csv == "-" else None)

@@ -9,6 +9,9 @@ def add_queue_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--priority", default="normal", choices=["high", "normal", "low"])
     p.add_argument("--at", dest="not_before", metavar="WHEN",
                    help="with --queue: not before WHEN (tonight, 02:00, in 2 hours, ISO time)")
+    p.add_argument("--notify", action="store_true",
+                   help="ring the terminal bell and send a desktop notification when it ends (with --queue: "
+                        "wait for the queued jobs)")
 
 
 def check_queue_flags(args: argparse.Namespace) -> None:
@@ -28,6 +31,7 @@ def print_queued(ids: list[str], args: argparse.Namespace) -> int:
     """Print the ids of the jobs just queued."""
     from lqmf.copilot.cli.output import console, print_json
 
+    args.queued_ids = ids   # --notify waits for these
     if args.json:
         print_json({"queued": ids})
     else:
