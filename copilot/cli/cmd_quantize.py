@@ -10,9 +10,11 @@ def register(sub) -> None:
     p = sub.add_parser("quantize", help="make quantized copies of a model",
                        description="Quantize a model (bundled name, HF folder, .gguf, or cached hub id).")
     p.add_argument("model", help="smollm2, ./my-hf-model, model.gguf, or org/name in the local HF cache")
-    p.add_argument("--type", "-t", dest="types", action="append", required=True,
-                   help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, Q5_K_M, ...")
+    p.add_argument("--type", "-t", dest="types", action="append",
+                   help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, NF4, INT8, GPTQ_4BIT, ...")
     p.add_argument("--method", "-m", help="gguf (default for Q… types), bnb, gptq")
+    p.add_argument("--bits", type=int, action="append",
+                   help="a bit width (repeat): the --method's type for it (--method gptq --bits 4 = GPTQ_4BIT)")
     p.add_argument("--double-quant", action="store_true",
                    help="bnb NF4/FP4: quantize the block scales too (NF4 -> NF4_DQ, FP4 -> FP4_DQ)")
     p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
@@ -43,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from lqmf.copilot.cli.progress import rich_progress
 
     check_queue_flags(args)
-    types = require_types(args.types)
+    types = require_types(args.types) if args.types is not None or not args.bits else []
+    if args.bits:
+        from lqmf.copilot.app.quants import types_for
+
+        types = types_for(types, args.bits, args.method)
     if args.double_quant:
         from lqmf.copilot.app.quants import double_quant
 

@@ -1,14 +1,16 @@
-"""One table of GGUF and bitsandbytes types of one model, every metric, all
-scored against the same F16 baseline on the same tokens (the transformers
+"""One table of GGUF, bitsandbytes and GPTQ types of one model, every metric,
+all scored against the same F16 baseline on the same tokens (the transformers
 path through tools/benchmark/hf_engine.py, the llama.cpp path as usual), plus
 the unquantized model through transformers against the F16 through llama.cpp
 (the two paths must agree: perplexity within 1 %).
 
-    .venv/bin/python bench/bnb_vs_gguf.py [--model smollm2] [--types Q4_K_M,Q8_0,NF4,INT8]
-                                          [--chunks 40] [--no-speed]
+    .venv/bin/python bench/backends_table.py [--model smollm2] [--chunks 40] [--no-speed]
+        [--types Q4_K_M,Q8_0,NF4,INT8,GPTQ_4BIT,RTN_4BIT,GPTQ_8BIT]
 
 Uses the data dir in effect (LQMF_HOME); artifacts already built are reused.
-Exit 1 when INT8's mean KLD is not below NF4's or the two paths disagree.
+A type whose backend is not installed is left out with its one sentence.
+Exit 1 when INT8's mean KLD is not below NF4's, GPTQ 4-bit's not below
+round-to-nearest 4-bit's, or the two paths disagree.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2")
-    ap.add_argument("--types", default="Q4_K_M,Q8_0,NF4,INT8")
+    ap.add_argument("--types", default="Q4_K_M,Q8_0,NF4,INT8,GPTQ_4BIT,RTN_4BIT,GPTQ_8BIT")
     ap.add_argument("--chunks", type=int, default=40)
     ap.add_argument("--no-speed", action="store_true")
     args = ap.parse_args()
@@ -31,15 +33,21 @@ def main() -> int:
     from lqmf.tools.config import threads
     from lqmf.tools.quantize import quantize, read_sidecar
 
+    from lqmf.tools.errors import MissingComponent
+
     rows = []
     for t in args.types.split(","):
         t0 = time.perf_counter()
-        res = quantize(args.model, t)
-        q_s = time.perf_counter() - t0
+        try:
+            res = quantize(args.model, t)
+        except MissingComponent as e:
+            print(f"{t}: left out: {e}", file=sys.stderr)
+            continue
+        q_s = (read_sidecar(res.artifact) or {}).get("quantize_s") or time.perf_counter() - t0
         rec = benchmark(str(res.artifact), chunks=args.chunks, speed=not args.no_speed).record
         rows.append((rec.quant_type, rec.method, rec, q_s))
 
-    head = (f"{'type':8} {'method':6} {'size MB':>8} {'ppl':>8} {'dPPL %':>7} {'KLD':>8} {'KLD p99':>8} "
+    head = (f"{'type':9} {'method':6} {'size MB':>8} {'ppl':>8} {'dPPL %':>7} {'KLD':>8} {'KLD p99':>8} "
             f"{'top1 %':>7} {'pp t/s':>7} {'tg t/s':>7} {'load s':>6} {'RSS MB':>7} {'quant s':>7}")
     print(head)
     print("-" * len(head))
@@ -48,7 +56,7 @@ def main() -> int:
         return format(v, spec) if v is not None else "-".rjust(int(spec.split(".")[0]) if spec[0].isdigit() else 1)
 
     for qt, method, r, q_s in rows:
-        print(f"{qt:8} {method:6} {r.size_bytes / 1e6:8.1f} {f(r.ppl, '8.3f')} {f(r.ppl_delta_pct, '7.2f')} "
+        print(f"{qt:9} {method:6} {r.size_bytes / 1e6:8.1f} {f(r.ppl, '8.3f')} {f(r.ppl_delta_pct, '7.2f')} "
               f"{f(r.kld_mean, '8.4f')} {f(r.kld_p99, '8.4f')} {f(r.top1_pct, '7.2f')} {f(r.prompt_tok_s, '7.1f')} "
               f"{f(r.gen_tok_s, '7.1f')} {f(r.load_s, '6.2f')} {f(r.peak_rss_mb, '7.0f')} {q_s:7.1f}")
 
@@ -58,7 +66,12 @@ def main() -> int:
         better = by["INT8"].kld_mean < by["NF4"].kld_mean
         print(f"\nINT8 mean KLD {by['INT8'].kld_mean:.4f} {'<' if better else '>='} NF4 {by['NF4'].kld_mean:.4f}")
         ok &= better
-    bnb = next((qt for qt, m, _, _ in rows if m == "bnb"), None)
+    if "GPTQ_4BIT" in by and "RTN_4BIT" in by:
+        better = by["GPTQ_4BIT"].kld_mean < by["RTN_4BIT"].kld_mean
+        print(f"GPTQ 4-bit mean KLD {by['GPTQ_4BIT'].kld_mean:.4f} {'<' if better else '>='} "
+              f"round-to-nearest 4-bit {by['RTN_4BIT'].kld_mean:.4f} (same format, group size, kernel)")
+        ok &= better
+    bnb = next((qt for qt, m, _, _ in rows if m in ("bnb", "gptq")), None)
     if bnb:
         facts = read_sidecar(Path(by[bnb].artifact or ""))
         if facts and facts.get("dense_path"):
