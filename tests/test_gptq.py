@@ -226,6 +226,7 @@ def test_gptq_4bit_artifact_loads_through_transformers_and_gptqmodel_alike(home,
     assert side["artifact_files"] == manifest(art) and ours(art)
     assert built.size_bytes == sum(f.stat().st_size for f in art.rglob("*") if f.is_file())
     assert not list(art.parent.glob(".lqmf-gptq-*")) and not partial_files(art.parent)
+    assert not list(Path.cwd().glob("logs/*_log_*_time_*.log"))   # GPTQModel's ./logs went to our temp folder
 
     ids = probe(art)
     hf = probe_logits(load_hf(art), ids)

@@ -1,6 +1,6 @@
-"""The GPTQ builder: a dense HF model -> GPTQModel (GPTQ, or round-to-nearest
-in the same format) -> a safetensors HF folder, reloaded and checked before
-it is kept.
+"""The GPTQModel builder: a dense HF model -> GPTQModel (GPTQ, round-to-nearest
+in the same format, or AWQ) -> a safetensors HF folder, reloaded and checked
+before it is kept.
 
 - **Calibration**: ``CALIBRATION`` samples of ``SAMPLE_TOKENS`` tokens from
   the evaluation text's held-out part: the tokens after the benchmark's
@@ -17,7 +17,8 @@ it is kept.
   tokens), else nothing is kept.
 - GPTQModel prints its progress on stdout; while it runs, stdout and stderr
   go to a log file (``--json`` output stays clean) whose last line names a
-  failure.
+  failure. Its own per-module logs (``./logs`` of the working folder) go to
+  the same temporary folder, removed after the build.
 """
 from __future__ import annotations
 
@@ -95,13 +96,24 @@ def last_line(log: Path) -> str:
     return (errors or lines or [""])[-1][-300:]
 
 
-def quantize_config(spec: QuantSpec, group: int) -> Any:
+def algorithm(spec: QuantSpec) -> str:
+    """The spec's code is "BITS" (GPTQ) or "BITS+rtn" / "BITS+awq"."""
+    return (spec.code or "").partition("+")[2] or "gptq"
+
+
+def recipe(spec: QuantSpec, group: int) -> tuple[Any, dict]:
+    """GPTQModel's quantize config for ``spec``, and the arguments of its ``quantize``."""
+    bits = int((spec.code or str(spec.bits)).partition("+")[0])
+    kind = algorithm(spec)
+    if kind == "awq":  # its default kernel choice is CUDA's GEMM; the portable torch kernel runs on CPU
+        from gptqmodel.quantization.config import AWQConfig
+        from gptqmodel.utils.backend import BACKEND
+
+        return AWQConfig(bits=bits, group_size=group, offload_to_disk=False), {"backend": BACKEND.AWQ_TORCH}
     from gptqmodel import QuantizeConfig
 
-    code = spec.code or str(spec.bits)
-    bits, _, kind = code.partition("+")
     kw: dict[str, Any] = {"weight_only": "rtn"} if kind == "rtn" else {}
-    return QuantizeConfig(bits=int(bits), group_size=group, desc_act=DESC_ACT, offload_to_disk=False, **kw)
+    return QuantizeConfig(bits=bits, group_size=group, desc_act=DESC_ACT, offload_to_disk=False, **kw), {}
 
 
 def probe_logits(model: Any, ids: Any) -> Any:
@@ -153,10 +165,15 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
         try:
             with captured(log):
                 import gptqmodel
+                import gptqmodel.looper.loop_processor as loop_processor
                 from gptqmodel import GPTQModel
 
-                model = GPTQModel.load(str(dense), quantize_config(spec, group), device="cpu")
-                model.quantize(cal, batch_size=1)
+                # GPTQModel writes per-module logs into ./logs of whatever folder we run in: ours instead
+                loop_processor._PROJECT_LOG_DIR = work / "logs"
+
+                qcfg, how = recipe(spec, group)
+                model = GPTQModel.load(str(dense), qcfg, device="cpu")
+                model.quantize(cal, batch_size=1, **how)
                 model.save(str(out))
         except (ValueError, KeyError, RuntimeError, OSError, ImportError, AssertionError, TypeError) as e:
             raise from_backend(f"{e} ({last_line(log)})", f"GPTQModel could not quantize to {spec.name}") from None
@@ -196,8 +213,7 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
     return {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "dense_path": str(dense),
             "gptqmodel": gptqmodel.__version__, "optimum": optimum.__version__ if hasattr(optimum, "__version__") else None,
             "gptq_bits": spec.bits, "group_size": group, "desc_act": DESC_ACT,
-            "algorithm": "rtn" if (spec.code or "").endswith("+rtn") else "gptq",
-            "calibration": None if (spec.code or "").endswith("+rtn") else cal_facts,
+            "algorithm": algorithm(spec), "calibration": None if algorithm(spec) == "rtn" else cal_facts,
             "ram_estimate_bytes": need, "quantize_s": round(quantize_s, 2),
             "reload_check": {"tokens": int(ids.shape[1]), "max_abs_logit_diff": diff, "tolerance": RELOAD_TOLERANCE,
                              "top10_vs_dense": top10, "min_top10": MIN_TOP10}}
