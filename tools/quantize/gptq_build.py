@@ -149,8 +149,8 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
     shapes = read_shapes(resolve(str(dense)))
     group = backend.group_size(shapes.in_features)
     if group is None:  # quantize() refused it already for the source; the dense copy has the same widths
-        raise ImpossibleJob(f"gptq cannot quantize {source.name}: {backend.incompatible(shapes.architecture, shapes.in_features)}",
-                            "pick another method")
+        why = backend.incompatible(shapes.architecture, shapes.in_features)
+        raise ImpossibleJob(f"{backend.method.value} cannot quantize {source.name}: {why}", "pick another method")
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(dense)
