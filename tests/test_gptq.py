@@ -53,7 +53,8 @@ def test_group_size_is_the_first_declared_one_that_divides_every_width():
 
 
 def test_size_estimate_keeps_the_embeddings_in_float16():
-    """Measured: GPTQ 4-bit g64 of smollm2 is 113 MB (28.3M embedding parameters in float16)."""
+    """Measured: GPTQ 4-bit g64 of smollm2 is 118.2 MB with its tokenizer (28.3M embedding
+    parameters in float16)."""
     from lqmf.tools.models import resolve
     from lqmf.tools.quantize.backends.gptq import BACKEND
     from lqmf.tools.quantize.model_shapes import read_shapes
@@ -218,7 +219,7 @@ def test_gptq_4bit_artifact_loads_through_transformers_and_gptqmodel_alike(home,
     assert qweight.dtype == torch.int32 and tuple(qweight.shape) == (576 // 8, 576)   # 8 weights an int32
     assert emb.dtype == torch.float16                                                  # the declared dense_bits
     side = read_sidecar(art)
-    assert side["gptqmodel"] == "7.6.0" and side["group_size"] == 64 and side["algorithm"] == "gptq"
+    assert side["gptqmodel"] == "7.6.0" and side["optimum"] == "2.3.0" and side["group_size"] == 64 and side["algorithm"] == "gptq"
     cal = side["calibration"]
     assert cal["first_token"] == DEFAULT_CHUNKS * DEFAULT_CTX and cal["samples"] == 32 and cal["tokens_each"] == 64
     check = side["reload_check"]
@@ -276,3 +277,32 @@ def test_cli_quantize_gptq_json_stays_clean(home, built, tmp_path):
     assert r.returncode == 0, r.stderr
     (row,) = json.loads(r.stdout)
     assert row["quant_type"] == "GPTQ_4BIT" and row["method"] == "gptq" and Path(row["artifact"]) == built.artifact
+
+
+@needs_gptq
+@pytest.mark.slow
+def test_a_failing_calibration_is_recorded_as_failed_and_leaves_nothing_fake_bad_token_ids(home, tmp_path,
+                                                                                          monkeypatch):
+    """Faked: the calibration set holds token ids past the vocabulary (as a corpus tokenized
+    with another model's tokenizer would); the real GPTQModel fails on it. The run is one
+    sentence, the journal holds the failed run with its error, and neither an artifact nor
+    GPTQModel's temporary files are left."""
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.quantize import gptq_build, quantize
+    from lqmf.tools.store.journal import journal
+
+    real = gptq_build.calibration_set
+
+    def bad_ids(tok, *a, **kw):
+        cal, facts = real(tok, 4, 32)
+        return [{"input_ids": [10**7] * 32, "attention_mask": [1] * 32} for _ in cal], facts
+
+    monkeypatch.setattr(gptq_build, "calibration_set", bad_ids)
+    out = tmp_path / "out"
+    with pytest.raises(LqmfError) as e:
+        quantize("smollm2", "GPTQ_8BIT", out_dir=out)
+    assert "quantizing to GPTQ_8BIT with GPTQModel failed" in str(e.value)
+    rec = journal().all()[-1]
+    assert rec.quant_type == "GPTQ_8BIT" and rec.status.value == "failed" and "GPTQModel" in (rec.error or "")
+    assert sorted(p.name for p in out.iterdir()) == [".smollm2.GPTQ_8BIT.lock"] and not partial_files(out)
+    assert not list(out.glob(".lqmf-gptq-*"))

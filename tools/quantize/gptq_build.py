@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lqmf.tools.errors import CorruptFile, ImpossibleJob, from_backend
+from lqmf.tools.errors import CorruptFile, ImpossibleJob, LqmfError, from_backend
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -129,7 +129,7 @@ def load_hf(path: Path) -> Any:
     try:
         model = AutoModelForCausalLM.from_pretrained(path, device_map="cpu")
     except (ValueError, KeyError, RuntimeError, OSError, ImportError) as e:
-        raise from_backend(e, "transformers could not load the GPTQ model") from None
+        raise from_backend(e, "loading the GPTQ model with transformers") from None
     return model.eval()
 
 
@@ -175,8 +175,11 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
                 model = GPTQModel.load(str(dense), qcfg, device="cpu")
                 model.quantize(cal, batch_size=1, **how)
                 model.save(str(out))
-        except (ValueError, KeyError, RuntimeError, OSError, ImportError, AssertionError, TypeError) as e:
-            raise from_backend(f"{e} ({last_line(log)})", f"GPTQModel could not quantize to {spec.name}") from None
+        except Exception as e:  # noqa: BLE001 - whatever the library raises becomes one sentence (LqmfError passes)
+            if isinstance(e, LqmfError):
+                raise
+            raise from_backend(f"{type(e).__name__}: {e} ({last_line(log)})",
+                               f"quantizing to {spec.name} with GPTQModel") from None
         quantize_s = time.perf_counter() - t0
         del model
         progress("quantize", 1.0)
@@ -187,7 +190,7 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
             try:
                 ref = probe_logits(GPTQModel.load(str(out), device="cpu").model, ids)
             except (ValueError, KeyError, RuntimeError, OSError) as e:
-                raise from_backend(f"{e} ({last_line(log)})", "GPTQModel could not load its own output") from None
+                raise from_backend(f"{e} ({last_line(log)})", "loading the saved model with GPTQModel") from None
             dense_logits = probe_logits(load_hf(dense), ids)
     finally:
         import shutil
@@ -208,10 +211,10 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
     progress("verify", 1.0)
     (out / "quant_log.csv").unlink(missing_ok=True)  # GPTQModel's per-module losses: its log, not the model
     f16 = f16_gguf(source, progress)  # the benchmark's baseline: the same F16 the GGUF types are scored against
-    import optimum
+    from importlib.metadata import version
 
     return {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "dense_path": str(dense),
-            "gptqmodel": gptqmodel.__version__, "optimum": optimum.__version__ if hasattr(optimum, "__version__") else None,
+            "gptqmodel": gptqmodel.__version__, "optimum": version("optimum"),
             "gptq_bits": spec.bits, "group_size": group, "desc_act": DESC_ACT,
             "algorithm": algorithm(spec), "calibration": None if algorithm(spec) == "rtn" else cal_facts,
             "ram_estimate_bytes": need, "quantize_s": round(quantize_s, 2),
