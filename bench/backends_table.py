@@ -20,12 +20,28 @@ import time
 from pathlib import Path
 
 
+def reused(artifact: str, chunks: int, speed: bool):
+    """The latest succeeded benchmark of ``artifact`` in the journal measured as asked, or None."""
+    from lqmf.tools.benchmark.quality import DEFAULT_CTX
+    from lqmf.tools.benchmark.scorer import scored
+    from lqmf.tools.store.journal import journal
+
+    want = chunks * scored(DEFAULT_CTX)[1]
+    found = [r for r in journal().all() if str(r.kind) == "benchmark" and str(r.status) == "succeeded"
+             and r.artifact == artifact and r.eval_tokens == want and r.ctx == DEFAULT_CTX
+             and (r.gen_tok_s is not None) == speed]
+    return found[-1] if found else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--types", default="Q4_K_M,Q8_0,NF4,INT8,GPTQ_4BIT,RTN_4BIT,GPTQ_8BIT")
     ap.add_argument("--chunks", type=int, default=40)
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--reuse", action="store_true",
+                    help="take an artifact's latest succeeded benchmark from the journal when it was measured "
+                         "the same way (same chunks, ctx 512, speed as asked) instead of measuring it again")
     args = ap.parse_args()
 
     from lqmf.tools.benchmark import _baseline, benchmark
@@ -44,7 +60,8 @@ def main() -> int:
             print(f"{t}: left out: {e}", file=sys.stderr)
             continue
         q_s = (read_sidecar(res.artifact) or {}).get("quantize_s") or time.perf_counter() - t0
-        rec = benchmark(str(res.artifact), chunks=args.chunks, speed=not args.no_speed).record
+        rec = (reused(str(res.artifact), args.chunks, not args.no_speed) if args.reuse else None) or \
+            benchmark(str(res.artifact), chunks=args.chunks, speed=not args.no_speed).record
         rows.append((rec.quant_type, rec.method, rec, q_s))
 
     head = (f"{'type':9} {'method':6} {'size MB':>8} {'ppl':>8} {'dPPL %':>7} {'KLD':>8} {'KLD p99':>8} "

@@ -23,8 +23,8 @@ before it is kept.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -157,7 +157,10 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
     cal, cal_facts = calibration_set(tok)
     ids = tok(PROBE_TEXT, return_tensors="pt").input_ids[:, :PROBE_TOKENS]
 
-    work = Path(tempfile.mkdtemp(prefix=".lqmf-gptq-", dir=out.parent))
+    # a partial name (tools/fsutil.py): the next run's clean-up removes it if this process is killed
+    work = out.parent / f".{out.name.lstrip('.')}.gptq-work.partial-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     log = work / "gptqmodel.log"
     try:
         progress("quantize", None)
@@ -193,8 +196,6 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
                 raise from_backend(f"{e} ({last_line(log)})", "loading the saved model with GPTQModel") from None
             dense_logits = probe_logits(load_hf(dense), ids)
     finally:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
     diff = float((hf - ref).abs().max())
     import torch
