@@ -1,6 +1,6 @@
-"""The GPTQModel builder: a dense HF model -> GPTQModel (GPTQ, round-to-nearest
-in the same format, or AWQ) -> a safetensors HF folder, reloaded and checked
-before it is kept.
+"""The GPTQModel builder: a dense HF model -> GPTQModel (GPTQ, or round-to-nearest
+in the same format) -> a safetensors HF folder, reloaded and checked before it
+is kept.
 
 - **Calibration**: ``CALIBRATION`` samples of ``SAMPLE_TOKENS`` tokens from
   the evaluation text's held-out part: the tokens after the benchmark's
@@ -97,19 +97,16 @@ def last_line(log: Path) -> str:
 
 
 def algorithm(spec: QuantSpec) -> str:
-    """The spec's code is "BITS" (GPTQ) or "BITS+rtn" / "BITS+awq"."""
+    """The spec's code is "BITS" (GPTQ) or "BITS+rtn" (round-to-nearest)."""
     return (spec.code or "").partition("+")[2] or "gptq"
 
 
 def recipe(spec: QuantSpec, group: int) -> tuple[Any, dict]:
-    """GPTQModel's quantize config for ``spec``, and the arguments of its ``quantize``."""
+    """GPTQModel's quantize config for ``spec``, and the arguments of its ``quantize``.
+    (AWQ would be ``AWQConfig`` with ``backend=BACKEND.AWQ_TORCH``: its default kernel
+    choice is CUDA's GEMM, "AWQ: CUDA is not available"; not finished on CPU here.)"""
     bits = int((spec.code or str(spec.bits)).partition("+")[0])
     kind = algorithm(spec)
-    if kind == "awq":  # its default kernel choice is CUDA's GEMM; the portable torch kernel runs on CPU
-        from gptqmodel.quantization.config import AWQConfig
-        from gptqmodel.utils.backend import BACKEND
-
-        return AWQConfig(bits=bits, group_size=group, offload_to_disk=False), {"backend": BACKEND.AWQ_TORCH}
     from gptqmodel import QuantizeConfig
 
     kw: dict[str, Any] = {"weight_only": "rtn"} if kind == "rtn" else {}
