@@ -68,7 +68,7 @@ def types_for(types: list[str], bits: list[int] | None, method: str | None) -> l
     for b in bits or []:
         t = type_for_bits(b, m)
         if t is None or (m and current().method_of(t).value != m):
-            have = sorted({s.bits for s in current().specs.values() if m is None or s.method.value == m})
+            have = sorted({s.bits for s in current().specs.values() if m is None or str(s.method) == m})
             raise InvalidInput(f"no {m or 'quant'} type is declared for {b} bits",
                                "use --bits " + " or ".join(map(str, have)) + (f" with --method {m}" if m else ""))
         out.append(t)
