@@ -284,9 +284,11 @@ def test_cli_quantize_gptq_json_stays_clean(home, built, tmp_path):
 def test_a_failing_calibration_is_recorded_as_failed_and_leaves_nothing_fake_bad_token_ids(home, tmp_path,
                                                                                           monkeypatch):
     """Faked: the calibration set holds token ids past the vocabulary (as a corpus tokenized
-    with another model's tokenizer would); the real GPTQModel fails on it. The run is one
-    sentence, the journal holds the failed run with its error, and neither an artifact nor
-    GPTQModel's temporary files are left."""
+    with another model's tokenizer would). Measured: GPTQModel 7.6 does not fail on them, it
+    replaces them with token 0 ("Input capture: replaced 32 out-of-range token ids with 0")
+    and quantizes; the saved 8-bit model then loaded differently through transformers and
+    GPTQModel (logits 1.28 apart), so the reload check refused it. Either way the run is one
+    sentence, the journal holds the failed run with its error, and nothing is left."""
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.quantize import gptq_build, quantize
     from lqmf.tools.store.journal import journal
@@ -301,7 +303,8 @@ def test_a_failing_calibration_is_recorded_as_failed_and_leaves_nothing_fake_bad
     out = tmp_path / "out"
     with pytest.raises(LqmfError) as e:
         quantize("smollm2", "GPTQ_8BIT", out_dir=out)
-    assert "quantizing to GPTQ_8BIT with GPTQModel failed" in str(e.value)
+    msg = str(e.value)
+    assert "GPTQ_8BIT" in msg and ("so it was not kept" in msg or "with GPTQModel failed" in msg), msg
     rec = journal().all()[-1]
-    assert rec.quant_type == "GPTQ_8BIT" and rec.status.value == "failed" and "GPTQModel" in (rec.error or "")
+    assert rec.quant_type == "GPTQ_8BIT" and str(rec.status) == "failed" and "GPTQ_8BIT" in (rec.error or "")
     assert sorted(p.name for p in out.iterdir()) == [".smollm2.GPTQ_8BIT.lock"] and not partial_files(out)

@@ -49,8 +49,8 @@ BACKEND = Backend(
     # GPTQModel's CPU kernel (torch's int4pack matmul) needs the group size to divide every matrix's
     # input width: smollm2's 576 takes 64, not 128. Embeddings and the tied head stay float16.
     compat=Compat(architectures=ARCHITECTURES, group_sizes=(128, 64, 32), dense_bits=16,
-                  expect="quantizing is slow on CPU: GPTQ 4-bit of the 135M smollm2 took 13 min on 2 busy cores "
-                         "(128 x 128 calibration tokens), round-to-nearest 2 min"),
+                  expect="quantizing is slow on CPU: GPTQ 4-bit of the 135M smollm2 took 12 min on 2 busy cores "
+                         "(128 x 128 calibration tokens), round-to-nearest 40 s"),
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
     types=(
         _S("GPTQ_4BIT", 4, 4.16, "GPTQ 4-bit (GPTQModel, calibrated)", "4", words=(r"gptq ?4 ?-?bits?",), pick=True),
