@@ -54,7 +54,7 @@ def test_group_size_is_the_first_declared_one_that_divides_every_width():
 
 def test_size_estimate_keeps_the_embeddings_in_float16():
     """Measured: GPTQ 4-bit g64 of smollm2 is 118.2 MB with its tokenizer (28.3M embedding
-    parameters in float16)."""
+    parameters in bfloat16)."""
     from lqmf.tools.models import resolve
     from lqmf.tools.quantize.backends.gptq import BACKEND
     from lqmf.tools.quantize.model_shapes import read_shapes
@@ -217,7 +217,7 @@ def test_gptq_4bit_artifact_loads_through_transformers_and_gptqmodel_alike(home,
         emb = f.get_tensor("model.embed_tokens.weight")
     assert {"model.layers.0.self_attn.q_proj.scales", "model.layers.0.self_attn.q_proj.qzeros"} <= keys
     assert qweight.dtype == torch.int32 and tuple(qweight.shape) == (576 // 8, 576)   # 8 weights an int32
-    assert emb.dtype == torch.float16                                                  # the declared dense_bits
+    assert emb.dtype == torch.bfloat16        # the declared dense_bits: 16 (GPTQModel loads in bfloat16 on CPU)
     side = read_sidecar(art)
     assert side["gptqmodel"] == "7.6.0" and side["optimum"] == "2.3.0" and side["group_size"] == 64 and side["algorithm"] == "gptq"
     cal = side["calibration"]

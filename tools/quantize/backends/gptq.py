@@ -47,7 +47,7 @@ BACKEND = Backend(
     requires=Requires(ram=RamFactor(8.0, 1500 * MB), extras=("gptqmodel", "optimum"), extra="gptq", in_ram=True,
                       install=f"pip install 'lqmf[gptq]' && pip install --no-deps {GPTQMODEL}"),
     # GPTQModel's CPU kernel (torch's int4pack matmul) needs the group size to divide every matrix's
-    # input width: smollm2's 576 takes 64, not 128. Embeddings and the tied head stay float16.
+    # input width: smollm2's 576 takes 64, not 128. Embeddings and the tied head stay 16-bit (bfloat16).
     compat=Compat(architectures=ARCHITECTURES, group_sizes=(128, 64, 32), dense_bits=16,
                   expect="quantizing is slow on CPU: GPTQ 4-bit of the 135M smollm2 took 12 min on 2 busy cores "
                          "(128 x 128 calibration tokens), round-to-nearest 40 s"),
