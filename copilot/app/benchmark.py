@@ -18,13 +18,13 @@ def default_chunks() -> int:
 
 
 def check(target: str, types: list[str], *, chunks: int | None, ctx: int, threads: int | None,
-          trust_remote_code: bool = False, queued: bool = False) -> None:
+          trust_remote_code: bool = False, queued: bool = False, method: str | None = None) -> None:
     """Bad input is one sentence before anything runs."""
     from lqmf.copilot.app.quantize import check_types
 
     if chunks is not None and chunks < 1:
         raise InvalidInput(f"--chunks must be at least 1, not {chunks}")
-    check_types(types, None)
+    check_types(types, method)
     if not queued:
         from lqmf.tools.benchmark import check_numbers
 
@@ -34,9 +34,11 @@ def check(target: str, types: list[str], *, chunks: int | None, ctx: int, thread
 @audited("benchmark.now")
 def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None = None, ctx: int = 512,
               threads: int | None = None, base: str | None = None, speed: bool = True,
-              trust_remote_code: bool = False, progress_for=None, gate: str | None = None) -> list[Any]:
+              trust_remote_code: bool = False, progress_for=None, gate: str | None = None,
+              method: str | None = None) -> list[Any]:
     """Benchmark the target (at each type, or as it is); returns the experiment records.
-    ``gate``: a run that fails it is marked rejected (``record.gate_failed``)."""
+    ``gate``: a run that fails it is marked rejected (``record.gate_failed``).
+    ``method`` only checks the types (each type has one backend)."""
     import contextlib
 
     from lqmf.copilot.app.gates import parse
@@ -45,7 +47,8 @@ def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None =
     g = parse(gate)
 
     chunks = chunks or default_chunks()
-    check(target, types, chunks=chunks, ctx=ctx, threads=threads, trust_remote_code=trust_remote_code)
+    check(target, types, chunks=chunks, ctx=ctx, threads=threads, trust_remote_code=trust_remote_code,
+          method=method)
     records = []
     for t in _each(types):
         with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
@@ -58,12 +61,12 @@ def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None =
 @audited("benchmark.queue")
 def queue(app: "App", target: str, types: list[str], *, chunks: int | None = None, ctx: int = 512,
           threads: int | None = None, trust_remote_code: bool = False, priority: str | None = None,
-          not_before: str | None = None, gate: str | None = None) -> list[str]:
+          not_before: str | None = None, gate: str | None = None, method: str | None = None) -> list[str]:
     """Queue one benchmark job per type (or one for the target as it is)."""
     from lqmf.copilot.app import jobs
     from lqmf.copilot.app.gates import parse
 
-    check(target, types, chunks=chunks, ctx=ctx, threads=threads, queued=True)
+    check(target, types, chunks=chunks, ctx=ctx, threads=threads, queued=True, method=method)
     jobs.check_not_before(not_before)
     g = parse(gate)
     return jobs.submit(app, "benchmark", [{"target": target, "quant_type": t, "chunks": chunks, "ctx": ctx,

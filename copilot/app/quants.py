@@ -55,3 +55,23 @@ def double_quant(types: list[str]) -> list[str]:
                                "drop --double-quant or use --type NF4 / FP4")
         out.append(dq)
     return out
+
+
+def types_for(types: list[str], bits: list[int] | None, method: str | None) -> list[str]:
+    """``--type`` values plus the type each ``--bits`` value means with ``method``
+    ("--method gptq --bits 4" -> GPTQ_4BIT), as the backends declare them."""
+    from lqmf.tools.errors import InvalidInput
+    from lqmf.tools.quantize.registry import current
+
+    out = list(types)
+    m = current().parse_method(method).value if method else None
+    for b in bits or []:
+        t = type_for_bits(b, m)
+        if t is None or (m and current().method_of(t).value != m):
+            have = sorted({s.bits for s in current().specs.values() if m is None or str(s.method) == m})
+            raise InvalidInput(f"no {m or 'quant'} type is declared for {b} bits",
+                               "use --bits " + " or ".join(map(str, have)) + (f" with --method {m}" if m else ""))
+        out.append(t)
+    if not out:
+        raise InvalidInput("no quant type given", "name one with --type (e.g. Q4_K_M) or --bits with --method")
+    return out

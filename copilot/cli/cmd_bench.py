@@ -16,6 +16,8 @@ def register(sub) -> None:
     p.add_argument("target", help="an artifact .gguf, or a model (smollm2, a folder, a hub id)")
     p.add_argument("--type", "-t", dest="types", action="append",
                    help="quant types for a model (repeat or comma-separate); none = the F16 baseline")
+    p.add_argument("--method", "-m", help="gguf, bnb, gptq: check the types belong to it; with --bits, pick its type")
+    p.add_argument("--bits", type=int, action="append", help="a bit width (repeat): the --method's type for it")
     p.add_argument("--chunks", type=number(Knob.CHUNKS), default=None,
                    help="windows of --ctx tokens to score (default 40 = 20,480 tokens)")
     p.add_argument("--ctx", type=number(Knob.CTX), default=512, help="context window (default 512)")
@@ -39,14 +41,19 @@ def run(args: argparse.Namespace) -> int:
 
     check_queue_flags(args)
     types = require_types(args.types) if args.types is not None else []  # `--type ,,` is not "no type"
+    if args.bits:
+        from lqmf.copilot.app.quants import types_for
+
+        types = types_for(types, args.bits, args.method)
     if args.queue:
         ids = b.queue(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
                       trust_remote_code=args.trust_remote_code, priority=args.priority,
-                      not_before=args.not_before, gate=args.gate)
+                      not_before=args.not_before, gate=args.gate, method=args.method)
         return print_queued(ids, args)
     records = b.benchmark(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
                           base=args.base, speed=not args.no_speed, trust_remote_code=args.trust_remote_code,
-                          progress_for=lambda: rich_progress(enabled=not args.json), gate=args.gate)
+                          progress_for=lambda: rich_progress(enabled=not args.json), gate=args.gate,
+                          method=args.method)
     if args.json:
         print_json([r.to_dict() for r in records])
         return 1 if any(r.gate_failed for r in records) else 0

@@ -13,7 +13,7 @@ def register(sub) -> None:
                        description="Quantize a model (bundled name, HF folder, .gguf, or cached hub id).")
     p.add_argument("model", help="smollm2, ./my-hf-model, model.gguf, or org/name in the local HF cache")
     p.add_argument("--type", "-t", dest="types", action="append",
-                   help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, Q5_K_M, ... (or --template)")
+                   help="quant type (repeat or comma-separate): Q4_K_M, Q8_0, NF4, INT8, GPTQ_4BIT, ... (or --template)")
     p.add_argument("--imatrix", metavar="USE", help="calibrate with an importance matrix: chat, code, math, creative, "
                                                     "or a .txt file (unlocks IQ2/IQ3 types)")
     p.add_argument("--tensor-type", dest="tensor_types", action="append", metavar="NAME=TYPE",
@@ -23,6 +23,8 @@ def register(sub) -> None:
                                   "a failing artifact is marked rejected")
     p.add_argument("--chunks", type=number(Knob.CHUNKS), help="with --gate: benchmark windows (default 40)")
     p.add_argument("--method", "-m", help="gguf (default for Q… types), bnb, gptq")
+    p.add_argument("--bits", type=int, action="append",
+                   help="a bit width (repeat): the --method's type for it (--method gptq --bits 4 = GPTQ_4BIT)")
     p.add_argument("--double-quant", action="store_true",
                    help="bnb NF4/FP4: quantize the block scales too (NF4 -> NF4_DQ, FP4 -> FP4_DQ)")
     p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
@@ -59,11 +61,15 @@ def run(args: argparse.Namespace) -> int:
         args.types = args.types or [qt]
         args.method = args.method or method
         recipe, gate = {**t_recipe, **recipe}, gate or t_gate
-    if not args.types:
+    if not args.types and not args.bits:
         from lqmf.tools.errors import InvalidInput
 
-        raise InvalidInput("quantize needs --type or --template", "e.g. lqmf quantize smollm2 --type Q4_K_M")
-    types = require_types(args.types)
+        raise InvalidInput("quantize needs --type, --bits or --template", "e.g. lqmf quantize smollm2 --type Q4_K_M")
+    types = require_types(args.types) if args.types else []
+    if args.bits:
+        from lqmf.copilot.app.quants import types_for
+
+        types = types_for(types, args.bits, args.method)
     if (recipe or gate) and args.queue:
         from lqmf.tools.errors import InvalidInput
 

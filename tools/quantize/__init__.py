@@ -8,6 +8,8 @@ the parser reads this package's registry and must stay quick to import.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -156,10 +158,35 @@ def _check(plan: Planned, force: bool, trust_remote_code: bool) -> None:
     if not plan.source.is_gguf:
         require_safe(plan.source.path, trust_remote_code)
     if force or not (plan.out.exists() and read_sidecar(plan.out)):
-        check_output(plan.out, replace_file=force)
+        shapes = _compatible(plan)
+        if not (force and ours(plan.out)):  # a folder is replaced only when lqmf made it (and it is unchanged)
+            check_output(plan.out, replace_file=force)
         check_output(sidecar_path(plan.out), replace_file=True)
-        ensure_free_space(plan.out.parent, plan.backend.estimate_bytes(plan.info.n_params, plan.spec),
+        ensure_free_space(plan.out.parent, plan.backend.estimate_bytes(plan.info.n_params, plan.spec,
+                                                                       shapes.dense_params if shapes else 0),
                           f"the {plan.qtype.value} artifact")
+        if plan.backend.requires.in_ram:
+            from lqmf.tools.quantize.ram import check_ram
+
+            check_ram(plan.backend, plan.info.n_params)
+
+
+def _compatible(plan: Planned):
+    """The backend's declared compatibility (``Backend.compat``) for this model: one
+    sentence when it cannot quantize it; the model's shapes otherwise (None when its
+    header has none to read, a case the build then reports)."""
+    from lqmf.tools.errors import ImpossibleJob, LqmfError
+    from lqmf.tools.quantize.model_shapes import read_shapes
+
+    try:
+        shapes = read_shapes(plan.source)
+    except (LqmfError, OSError):
+        return None
+    why = plan.backend.incompatible(shapes.architecture, shapes.in_features)
+    if why:
+        raise ImpossibleJob(f"{plan.method.value} cannot quantize {plan.source.name}: {why}",
+                            "pick another method (lqmf quantize MODEL --type Q4_K_M uses llama.cpp)")
+    return shapes
 
 
 def _reusable(plan: Planned, force: bool) -> dict | None:
@@ -173,9 +200,11 @@ def _build(plan: Planned, force: bool, progress: Progress) -> dict:
     """Build at a temporary path, verify it, then move it and its sidecar into place."""
     from lqmf.tools.fsutil import atomic_output, check_output
 
-    check_output(plan.out, replace_file=force)  # again under the lock
+    replacing = force and ours(plan.out)
+    if not replacing:
+        check_output(plan.out, replace_file=force)  # again under the lock
     assert plan.backend.build is not None       # get_backend checked it
-    with atomic_output(plan.out, replace_file=force) as tmp:
+    with _aside(plan.out if replacing else None), atomic_output(plan.out, replace_file=force) as tmp:
         if plan.recipe:
             from lqmf.tools.quantize.recipe import build
 
@@ -188,6 +217,44 @@ def _build(plan: Planned, force: bool, progress: Progress) -> dict:
     return facts
 
 
+def manifest(folder: Path) -> dict[str, int]:
+    """A folder artifact's files and their sizes, as its sidecar records them."""
+    return {str(f.relative_to(folder)): f.stat().st_size for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def ours(artifact: Path) -> bool:
+    """A folder lqmf made and nobody changed since: its sidecar's manifest matches it.
+    Only such a folder is replaced by ``force`` (lqmf never replaces anyone else's)."""
+    if artifact.is_symlink() or not artifact.is_dir():
+        return False
+    facts = read_sidecar(artifact) or {}
+    try:
+        return bool(facts.get("artifact_files")) and facts["artifact_files"] == manifest(artifact)
+    except OSError:
+        return False
+
+
+@contextmanager
+def _aside(folder: Path | None) -> Iterator[None]:
+    """Move our old folder artifact out of the way while its replacement is built:
+    removed when the new one is in place, put back when the build fails."""
+    if folder is None:
+        yield
+        return
+    import os
+    import shutil
+
+    old = folder.with_name(f".{folder.name}.replaced-{os.getpid()}")
+    os.replace(folder, old)
+    try:
+        yield
+    except BaseException:
+        if not folder.exists():
+            os.replace(old, folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def _verify(plan: Planned, built: Path) -> dict:
     """The built artifact reads back as its backend's format (else CorruptFile, and
     nothing is moved into place); its lineage and hashes for the sidecar."""
@@ -196,6 +263,7 @@ def _verify(plan: Planned, built: Path) -> dict:
     plan.backend.artifact.read(built)
     return {"source": plan.model, "source_name": plan.source.name, "quant_type": plan.qtype.value,
             "method": plan.method.value, "artifact_sha256": file_sha256(built) if built.is_file() else None,
+            "artifact_files": manifest(built) if built.is_dir() else None,
             "source_sha256": _source_sha(plan.source)}
 
 

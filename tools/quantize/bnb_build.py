@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lqmf.tools.errors import CorruptFile, ImpossibleJob, from_backend
+from lqmf.tools.errors import CorruptFile, from_backend
 
 if TYPE_CHECKING:
     from lqmf.tools.models import ModelSource
@@ -30,25 +30,6 @@ if TYPE_CHECKING:
 RELOAD_TOLERANCE = 1e-3
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog. Quantization keeps the model small."
 PROBE_TOKENS = 16
-
-
-def free_ram() -> int:
-    import psutil
-
-    return int(psutil.virtual_memory().available)
-
-
-def check_ram(backend: Backend, n_params: int, available: int | None = None) -> int:
-    """Refuse before loading when the estimate exceeds the memory available now."""
-    from lqmf.tools.fsutil import human_bytes
-
-    need = backend.ram_bytes(n_params)
-    have = free_ram() if available is None else available
-    if need > have:
-        raise ImpossibleJob(f"bitsandbytes needs about {human_bytes(need)} of RAM for this model "
-                            f"({n_params / 1e6:.0f}M params); {human_bytes(have)} is available",
-                            "close other programs, or pick a GGUF type (llama.cpp maps the model instead)")
-    return need
 
 
 def bnb_config(spec: QuantSpec) -> Any:
@@ -100,8 +81,9 @@ def build_bnb(source: ModelSource, spec: QuantSpec, out: Path, progress: Progres
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from lqmf.tools.models import inspect
     from lqmf.tools.quantize.convert import dense_dir
+    from lqmf.tools.quantize.ram import check_ram
 
-    need = check_ram(backend, inspect(source).n_params)
+    need = check_ram(backend, inspect(source).n_params)  # quantize() checked it before the lock; again now
     dense = dense_dir(source, progress)
 
     import bitsandbytes

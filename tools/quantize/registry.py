@@ -47,7 +47,21 @@ class Requires:
     ram_warm: RamFactor | None = None   # when its shared intermediate is already cached
     extras: tuple[str, ...] = ()        # importable modules ("bitsandbytes"); missing -> one sentence
     extra: str = ""                     # the pip extra that installs them (pip install lqmf[extra])
+    install: str = ""                   # the install command, when the extra alone is not all of it
     device: Device = Device.CPU
+    in_ram: bool = False                # holds the whole model in RAM: refused before loading (tools/quantize/ram.py)
+
+
+@dataclass(frozen=True)
+class Compat:
+    """Where a backend works, declared as data: ``Backend.incompatible`` reads it
+    before any run, and so can anything that advises (the compatibility oracle)."""
+    architectures: tuple[str, ...] = ()   # architectures it can quantize (GGUF / HF model_type names); () = any
+    group_sizes: tuple[int, ...] = ()     # the block sizes it can use, preferred first: one must divide the
+    #                                       input width of every matrix (its CPU kernel's rule); () = no such rule
+    dense_bits: int = 0                   # bits per weight of the embeddings and output head, which it
+    #                                       leaves unquantized (0: it quantizes them too)
+    expect: str = ""                      # what to expect here, measured (one sentence, shown when advising)
 
 
 @dataclass(frozen=True)
@@ -86,15 +100,38 @@ class Backend:
     bench: BenchEngine | None = None              # what the benchmark runs its artifacts with (None: cannot yet)
     shared: Callable[["ModelSource"], Path] | None = None  # an intermediate it caches and jobs share (the F16)
     size_slack: int = 4 * MB                      # added to the size estimate (headers, metadata)
+    compat: Compat = Compat()                     # where it works (checked before a run)
     rank: int = 100                               # lower is preferred where a bit width or a method alone
     #                                               names a type ("4 bits" -> the lowest rank's 4-bit pick)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "types", tuple(replace(s, method=self.method) for s in self.types))
 
-    def estimate_bytes(self, n_params: int, spec: QuantSpec) -> int:
-        """Output size estimate, for the free-disk check."""
-        return int(n_params * spec.bpw / 8) + self.size_slack
+    def estimate_bytes(self, n_params: int, spec: QuantSpec, dense_params: int = 0) -> int:
+        """Output size estimate, for the free-disk check: ``dense_params`` (the embeddings and
+        output head, ``model_shapes.Shapes.dense_params``) at ``compat.dense_bits`` when it
+        leaves them unquantized, the rest at the type's bits per weight."""
+        dense = min(dense_params, n_params) if self.compat.dense_bits else 0
+        return int((n_params - dense) * spec.bpw / 8 + dense * self.compat.dense_bits / 8) + self.size_slack
+
+    def group_size(self, in_features: Iterable[int]) -> int | None:
+        """The first declared block size that divides every input width (None: none does,
+        or the backend has no such rule)."""
+        widths = list(in_features)
+        return next((g for g in self.compat.group_sizes if all(w % g == 0 for w in widths)), None)
+
+    def incompatible(self, architecture: str, in_features: Iterable[int] = ()) -> str | None:
+        """Why this backend cannot quantize a model of ``architecture`` with these matrix
+        widths (one sentence), or None when it can."""
+        c = self.compat
+        if c.architectures and architecture not in c.architectures:
+            return (f"{self.name} does not know the {architecture} architecture "
+                    f"(it quantizes {', '.join(c.architectures)})")
+        widths = sorted(set(in_features))
+        if c.group_sizes and widths and self.group_size(widths) is None:
+            return (f"{self.name} needs a group size that divides every matrix width ({', '.join(map(str, widths))}) "
+                    f"and none of {', '.join(map(str, c.group_sizes))} does")
+        return None
 
     def ram_bytes(self, n_params: int, warm: bool = False) -> int:
         factor = self.requires.ram_warm if warm and self.requires.ram_warm else self.requires.ram
@@ -110,8 +147,8 @@ class Backend:
         missing = [m for m in self.requires.extras if importlib.util.find_spec(m) is None]
         if missing:
             raise MissingComponent(f"the {self.name} backend needs {', '.join(missing)}, which is not installed",
-                                   f"pip install 'lqmf[{self.requires.extra}]'" if self.requires.extra
-                                   else "pip install " + " ".join(missing))
+                                   self.requires.install or (f"pip install 'lqmf[{self.requires.extra}]'"
+                                                             if self.requires.extra else "pip install " + " ".join(missing)))
         if self.requires.device is Device.GPU:
             from lqmf.tools.hardware import gpus
 
@@ -269,5 +306,5 @@ def get_backend(qtype: str, registry: Registry | None = None) -> Backend:
     return backend
 
 
-__all__ = ["ArtifactInfo", "ArtifactSpec", "Backend", "Registry", "RamFactor", "Requires", "builtin",
+__all__ = ["ArtifactInfo", "ArtifactSpec", "Backend", "Compat", "Registry", "RamFactor", "Requires", "builtin",
            "current", "get_backend", "use"]

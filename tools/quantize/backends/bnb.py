@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lqmf.tools.quantize.registry import MB, ArtifactInfo, ArtifactSpec, Backend, RamFactor, Requires
+from lqmf.tools.quantize.registry import MB, ArtifactInfo, ArtifactSpec, Backend, Compat, RamFactor, Requires
 from lqmf.tools.quantize.types import ArtifactFormat, BenchEngine, Layout, QuantMethod, QuantSpec
 
 if TYPE_CHECKING:
@@ -36,7 +36,10 @@ _S = QuantSpec
 BACKEND = Backend(
     name="bitsandbytes", method=QuantMethod.BNB, build=build, bench=BenchEngine.TRANSFORMERS, rank=10,
     # transformers holds the dense model in float32 while bitsandbytes quantizes it
-    requires=Requires(ram=RamFactor(6.0, 900 * MB), extras=("bitsandbytes", "accelerate"), extra="bnb"),
+    requires=Requires(ram=RamFactor(6.0, 900 * MB), extras=("bitsandbytes", "accelerate"), extra="bnb", in_ram=True),
+    # the embeddings and the output head stay in the float32 they were loaded in; bitsandbytes
+    # quantizes any width (flat blocks of 64), so every architecture transformers loads
+    compat=Compat(dense_bits=32),
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
     types=(
         _S("NF4", 4, 4.5, "bitsandbytes 4-bit NormalFloat", "nf4", words=(r"normal ?float(?: ?4)?",), pick=True),
