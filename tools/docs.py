@@ -130,12 +130,39 @@ def load(path: Path | None = None) -> dict[str, Doc]:
     return _load(str(p), stamp)
 
 
-def content_hash(docs: dict[str, Doc]) -> str:
+def off_scope(path: Path | None = None) -> tuple[str, ...]:
+    """Subjects the docs do not cover (knowledge/explain/not-covered.toml), for
+    retrieval to recognise questions about them."""
+    f = Path(path or folder()) / "not-covered.toml"
+    if not f.is_file():
+        return ()
+    try:
+        data = tomllib.loads(f.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInput(f"{f.name} is not valid TOML ({e})", "fix knowledge/explain/not-covered.toml") from None
+    return tuple(str(x).strip() for x in data.get("subjects", []) if str(x).strip())
+
+
+def asks(path: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """stem -> questions users ask that its doc answers (knowledge/explain/asks.toml)."""
+    f = Path(path or folder()) / "asks.toml"
+    if not f.is_file():
+        return {}
+    try:
+        data = tomllib.loads(f.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInput(f"{f.name} is not valid TOML ({e})", "fix knowledge/explain/asks.toml") from None
+    return {str(k): tuple(str(q).strip() for q in v if str(q).strip()) for k, v in data.items()}
+
+
+def content_hash(docs: dict[str, Doc], extra: tuple[str, ...] = ()) -> str:
     """Changes whenever any doc's title, aliases or text changes."""
     h = hashlib.sha256()
     for stem in sorted(docs):
         d = docs[stem]
         h.update(repr((stem, d.title, d.aliases, d.questions, d.kind.value, d.sections)).encode())
+    if extra:
+        h.update(repr(extra).encode())
     return h.hexdigest()[:16]
 
 

@@ -7,14 +7,19 @@ topic) and kept in a Chroma collection, embedded, under
 experiment store (tools/store/embeddings.py). The collection carries the docs'
 content hash and is rebuilt when the docs change.
 
-A doc's score is a hybrid (weights chosen on evals/explain/tuning.jsonl, never
-on the eval questions):
+A doc's score is a hybrid (weights chosen on evals/explain/tuning*.jsonl, never
+on the held-out sets):
 
-    score = (W_EMBED · best passage cosine + W_ABOUT · cosine to the doc's
-             "about" passage (title and aliases) + W_BM25 · saturated BM25
-             + W_ALIAS · alias match) / (sum of the weights)
+    score = (W_EMBED · best passage cosine + W_ABOUT · cosine to the closest of
+             the doc's "about" passage (title and aliases), its FAQ questions and
+             the questions users ask (knowledge/explain/asks.toml)
+             + W_BM25 · saturated BM25 + W_ALIAS · alias match) / (sum of the weights)
+            × (1 − OOV_PENALTY · share of the question's words no doc uses)
+            × (1 − OFF_PENALTY · how much closer the question is to a subject
+               of knowledge/explain/not-covered.toml than to any doc passage)
 
-so exact domain words ("q5_1", "kay el divergence") count as much as meaning.
+so exact domain words ("q5_1", "kay el divergence") count as much as meaning,
+and a question about what the docs never mention falls under the threshold.
 ``NO_NOTE`` is the score under which the best hit is not an answer: callers
 say "I don't have a note on X" and list the nearest topics instead.
 """
@@ -41,7 +46,12 @@ NO_NOTE = 0.24           # below this the best hit is "no note": on the tuning l
                          # highest off-topic score (0.20) and the next right first hit (0.27); see
                          # evals/explain/README.md
 ENTITY_KINDS = (DocKind.QUANT_TYPE, DocKind.METHOD)
-MAX_SAME_KIND = 2        # docs of one kind among the hits
+MAX_SAME_KIND = 3        # docs of one kind among the hits (2 hid double-quant behind bitsandbytes
+                         # and nf4-fp4 on the tuning lists; 3 is no limit among the three shown)
+OOV_PENALTY = 0.4        # a question's score shrinks by this times the share of its words no doc uses
+OFF_SCOPE = "_off_scope"  # the doc name of the passages of knowledge/explain/not-covered.toml
+OFF_PENALTY = 2.0        # scores shrink by this times how much closer the question is to a subject
+                         # the docs do not cover than to the best doc passage
 _MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/store/embeddings.MAX_SEQ_TOKENS)
 
 
@@ -75,6 +85,8 @@ def passages(docs: dict[str, Doc]) -> list[Passage]:
         # (last, so the embedder's 128-token cut drops aliases first)
         out.append(Passage(f"{stem}#about", stem, docs_mod.INTRO,
                            f"{d.title}. {' '.join(d.questions)} Also called: {', '.join(d.aliases)}."))
+        for qi, q in enumerate(d.questions):       # each FAQ question alone: a user's question matches one
+            out.append(Passage(f"{stem}#faq{qi}", stem, docs_mod.INTRO, f"{d.title}. {q}"))
         for si, s in enumerate(d.sections):
             head = d.title if s.heading == docs_mod.INTRO else f"{d.title}: {s.heading}"
             for pi, chunk in enumerate(_chunks(s.text)):
@@ -99,7 +111,9 @@ class DocsIndex:
 
     def __init__(self, folder: Path | None = None, path: Path | None = None):
         self.docs = docs_mod.load(folder)
-        self.hash = docs_mod.content_hash(self.docs)
+        self.off_scope = docs_mod.off_scope(folder)
+        self.asks = {k: v for k, v in docs_mod.asks(folder).items() if k in self.docs}
+        self.hash = _content_key(self.docs, self.off_scope, self.asks)
         self.path = Path(path or data_dir() / "docs_index")
         self.bm25 = Bm25(self.docs)
         self.aliases = Aliases(self.docs)
@@ -130,16 +144,20 @@ class DocsIndex:
                 col = client.create_collection(COLLECTION, embedding_function=embedding_function(),
                                                configuration={"hnsw": {"space": "cosine"}},
                                                metadata={"content_hash": self.hash})
-                ps = passages(self.docs)
+                ps = passages(self.docs) + [Passage(f"{stem}#ask{i}", stem, docs_mod.INTRO, q)
+                                             for stem, qs in self.asks.items() for i, q in enumerate(qs)] + [Passage(f"{OFF_SCOPE}#{i}", OFF_SCOPE, docs_mod.INTRO, t)
+                                             for i, t in enumerate(self.off_scope)]
                 col.add(ids=[p.id for p in ps], documents=[p.text for p in ps],
                         metadatas=[{"doc": p.doc, "section": p.section} for p in ps])
         return col
 
     # ---- search -----------------------------------------------------------
-    def embed_scores(self, question: str) -> tuple[dict[str, tuple[float, str]], dict[str, float]]:
+    def embed_scores(self, question: str) -> tuple[dict[str, tuple[float, str]], dict[str, float], float]:
         """(stem -> (best passage cosine similarity, its section),
-        stem -> cosine similarity to the doc's "about" passage)."""
+        stem -> cosine similarity to the doc's "about" passage or its closest FAQ question,
+        the cosine similarity to the closest subject the docs do not cover)."""
         col = self.collection()
+        off = 0.0
         res = col.query(query_texts=[expand(question)], n_results=col.count(),
                         include=["metadatas", "distances"])
         best: dict[str, tuple[float, str]] = {}
@@ -147,8 +165,11 @@ class DocsIndex:
         sections: dict[str, dict[str, float]] = {}     # doc -> section -> best text passage
         for pid, meta, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0]):
             sim, doc = 1.0 - float(dist), meta["doc"]
-            if pid.endswith("#about"):
-                about[doc] = sim
+            if doc == OFF_SCOPE:
+                off = max(off, sim)
+                continue
+            if pid.endswith("#about") or "#faq" in pid or "#ask" in pid:
+                about[doc] = max(about.get(doc, -1.0), sim)
                 continue
             if sim > best.get(doc, (-1.0, ""))[0]:
                 best[doc] = (sim, "")
@@ -160,7 +181,7 @@ class DocsIndex:
             # the section: its best passage, plus a little for sharing words with the heading
             cands = sections.get(d) or {docs_mod.INTRO: 0.0}
             out[d] = (sim, max(cands, key=lambda h: cands[h] + 0.1 * len(q & set(tokens(h)))))
-        return out, about
+        return out, about, off
 
     def _links(self, ali: dict[str, float]) -> dict[str, float]:
         """A question that names two or more quant types or methods ("Q4_K_M or
@@ -177,15 +198,18 @@ class DocsIndex:
         question = (question or "").strip()
         if not question:
             return []
-        emb, about = self.embed_scores(question)
+        emb, about, off = self.embed_scores(question)
         lex = self.bm25.scores(question)
         ali = self.aliases.hits(question)
         link = self._links(ali)
+        pen = 1.0 - OOV_PENALTY * self.bm25.unknown_share(question)
+        top_sim = max((v[0] for v in emb.values()), default=0.0)
+        pen *= 1.0 - min(1.0, OFF_PENALTY * max(0.0, off - top_sim))
         scored = []
         for stem in self.docs:
             s = (W_EMBED * max(emb.get(stem, (0.0, ""))[0], 0.0) + W_ABOUT * max(about.get(stem, 0.0), 0.0)
                  + W_BM25 * saturate(lex.get(stem, 0.0), BM25_HALF) + W_ALIAS * ali.get(stem, 0.0)
-                 + W_LINK * link.get(stem, 0.0)) / _W_SUM
+                 + W_LINK * link.get(stem, 0.0)) / _W_SUM * pen
             scored.append((s, stem))
         scored.sort(reverse=True)
         hits = []
@@ -222,6 +246,12 @@ def _file_lock(path: Path):
         os.close(fd)
 
 
+def _content_key(docs: dict[str, Doc], off_scope: tuple[str, ...], asks: dict[str, tuple[str, ...]]) -> str:
+    """Changes whenever a doc, the not-covered subjects or the asked questions change."""
+    asks = {k: v for k, v in asks.items() if k in docs}
+    return docs_mod.content_hash(docs, (*off_scope, repr(sorted(asks.items()))))
+
+
 _INDEX: DocsIndex | None = None
 _INDEX_LOCK = threading.Lock()
 
@@ -232,7 +262,8 @@ def index() -> DocsIndex:
     global _INDEX
     with _INDEX_LOCK:
         want = data_dir() / "docs_index"
-        fresh = docs_mod.content_hash(docs_mod.load())
+        docs = docs_mod.load()
+        fresh = _content_key(docs, docs_mod.off_scope(), docs_mod.asks())
         if _INDEX is None or _INDEX.path != want or _INDEX.hash != fresh:
             _INDEX = DocsIndex(path=want)
         return _INDEX

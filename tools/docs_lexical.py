@@ -123,6 +123,12 @@ class Bm25:
         n = len(self.tf)
         self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
 
+    def unknown_share(self, query: str) -> float:
+        """The share of the question's words (letters only, not stop words) that
+        no doc uses: a question about something the docs never mention."""
+        words = [w for w in dict.fromkeys(tokens(query)) if w.isalpha()]
+        return sum(w not in self.idf for w in words) / len(words) if words else 0.0
+
     def scores(self, query: str) -> dict[str, float]:
         q = set(tokens(query))
         out: dict[str, float] = {}

@@ -18,7 +18,9 @@ _TRAILING = re.compile(r"[\s.!?,;:]+$")
 def spoken_text(raw: str) -> str:
     """Whisper's words as the parser reads typed text: no closing full stop, and a
     catalog model's spelled variant ("gemma-3-270m") as its catalog name."""
-    text = _TRAILING.sub("", " ".join(raw.split()))
+    from lqmf.copilot.voice.normalize import fix
+
+    text = fix(_TRAILING.sub("", " ".join(raw.split())))
     for pattern, repl in _QUANT_SPELLINGS:
         text = pattern.sub(repl, text)
     for pattern, name in _spellings():
@@ -77,11 +79,12 @@ class VoiceFrontEnd:
     """Hears recordings; holds the transcript waiting for "is that right?"."""
 
     def __init__(self, model: WhisperModelName = DEFAULT_MODEL, confirm_below: float = CONFIRM_BELOW,
-                 prompt: str | None = None, store_models: bool = True):
+                 prompt: str | None = None, store_models: bool = True, retry: bool = True):
         self.model = WhisperModelName(model)
         self.confirm_below = confirm_below
         self._prompt = prompt
         self._store_models = store_models
+        self.retry = retry            # a second listen when the first does not parse as a command
         self._transcriber: Transcriber | None = None
         self.pending: Heard | None = None
 
@@ -101,8 +104,22 @@ class VoiceFrontEnd:
         tr = self.transcriber.transcribe(audio)
         text = spoken_text(tr.text)
         res = parse(text)
+        if res["intent"] == "unknown" and self.retry:
+            # the parser cannot read it: a second listen with the short prompt (the command sentences
+            # alone, no word lists to echo), kept when it reads as a command
+            tr2 = self.transcriber.transcribe(audio, prompt=self._retry_prompt())
+            text2 = spoken_text(tr2.text)
+            res2 = parse(text2)
+            if res2["intent"] != "unknown":
+                tr2.elapsed_s = round(tr.elapsed_s + tr2.elapsed_s, 3)
+                tr, text, res = tr2, text2, res2
         score = combined(tr.confidence, float(res.get("confidence", 1.0)))
         return Heard(tr, text, res, score, needs_confirmation(score, self.confirm_below))
+
+    def _retry_prompt(self) -> str:
+        from lqmf.copilot.voice.prompt import COMMANDS
+
+        return COMMANDS
 
     def hear_file(self, path: str | Path) -> Heard:
         from lqmf.copilot.voice.audio import load

@@ -86,12 +86,14 @@ class Transcriber:
             self.load_s = time.perf_counter() - t0
         return self._model
 
-    def transcribe(self, audio: Audio) -> Transcript:
-        """The words of ``audio``; an error when Whisper hears no speech in it."""
+    def transcribe(self, audio: Audio, prompt: str | None = None) -> Transcript:
+        """The words of ``audio`` (with the given initial prompt, else the transcriber's);
+        an error when Whisper hears no speech in it."""
         from lqmf.copilot.voice.prompt import domain_prompt
 
         model = self.load()
-        prompt = self.prompt if self.prompt is not None else domain_prompt()
+        if prompt is None:
+            prompt = self.prompt if self.prompt is not None else domain_prompt()
         t0 = time.perf_counter()
         try:
             segments, _info = model.transcribe(audio.samples, language="en", beam_size=BEAM_SIZE,

@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 GATES = {"top1": 0.90, "top3": 0.98, "no_note": 0.90}
+GATED = {"heldout.jsonl", "questions.jsonl"}     # the eval sets; tuning lists print numbers only
 
 
 def load(path: Path) -> list[dict]:
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tuning", action="store_true", help="run the tuning list instead of the eval")
     ap.add_argument("--misses", action="store_true", help="print every miss")
+    ap.add_argument("--file", help="another question list in evals/explain/ (e.g. questions.jsonl, the first eval)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     import os
@@ -81,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     # a fresh index in a temp data dir unless LQMF_HOME is set: the eval measures the docs as they are
     if not os.environ.get("LQMF_HOME"):
         os.environ["LQMF_HOME"] = tempfile.mkdtemp(prefix="lqmf-explain-eval-")
-    path = HERE / ("tuning.jsonl" if args.tuning else "questions.jsonl")
+    path = HERE / (args.file or ("tuning.jsonl" if args.tuning else "heldout.jsonl"))
+    gated = not args.tuning and path.name in GATED
     res = evaluate(load(path), misses=args.misses)
     if args.json:
         print(json.dumps(res))
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
               f"highest off-topic score {res['highest_off_topic_score']}")
         print(f"index build {res['index_build_s']} s, {res['query_ms']} ms per question")
     failed = [g for g, limit in GATES.items() if res[g] < limit]
-    if failed and not args.tuning:
+    if failed and gated:
         print("FAILED gates: " + ", ".join(f"{g} < {GATES[g]:.0%}" for g in failed))
         return 1
     return 0
