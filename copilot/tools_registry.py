@@ -114,10 +114,12 @@ def _comparison_block(comparison, title: str) -> dict:
 def compare(ctx: ToolContext, model: str | None = None, quant_types: list[str] | None = None,
             methods: list[str] | None = None) -> ToolOutcome:
     """Compare the latest results of two or more quant types side by side (deltas against the first)."""
-    from lqmf.copilot.app.compare import compare_latest
+    from lqmf.copilot.app.compare import MEASURED, against_original, compare_latest
 
     latest = compare_latest(ctx.app, model, quant_types, methods)
     found = latest.rows
+    if latest.comparison is None and len(found) == 1 and any(found[0].get(k) is not None for k in MEASURED):
+        return ToolOutcome([render.text(against_original(found[0]))], {"rows": found}, listing=found)
     if latest.comparison is None:
         want = " and ".join(quant_types or []) or "two quant types"
         return ToolOutcome([render.text(f"I need finished results for {want}"

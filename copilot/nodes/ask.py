@@ -88,6 +88,10 @@ def ask(state: ChatState) -> dict:
         note = render.text(f"Leaving the {req.get('intent', 'last')} request aside.")
         return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,
                 "request": None, "question": None, "history": said[:1]}
+    if intent == "unknown" and slots.get("chitchat"):   # "cool, thanks" while a question waits: answer in kind, ask again
+        lead = {"thanks": "You're welcome!", "greeting": "Hello!", "bye": "Before you go:"}.get(slots["chitchat"], "Sure.")
+        return {**base, "ask_result": AskResult.ANSWERED.value,
+                "out": [RESET, render.text(f"{lead} One question is still open, so nothing has started yet.")]}
     hint = "yes or no" if slot == "confirm" else (
         "one of " + ", ".join(question.get("choices") or []) if question.get("choices") else f"a {slot}")
     return {**base, "ask_result": AskResult.ANSWERED.value,

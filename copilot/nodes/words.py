@@ -15,7 +15,8 @@ _ORD = re.compile(r"^(?:(?:and|ok|now|then)\s+)?(?:the\s+|pick\s+(?:the\s+)?|use
                   r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|one|two|three|four|five|\d{1,2})"
                   r"(?:\s+(?:one|row|result|job|option))?(?:\s+please)?\s*[.!?]?$")
 _BOTH = re.compile(r"\b(both|them|all of them|those|these|all three|each)\b")
-_IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|the artifact)\b")
+_IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|the artifact|the new one|"
+                 r"the new (?:quant|model|file|version)|the one i (?:just )?made|the latest one)\b")
 _REVISE = re.compile(r"^\s*(actually|instead|no,|rather|change (it|that) to|make (it|that))\b")
 _ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
 
