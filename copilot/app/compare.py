@@ -78,7 +78,7 @@ def measurement(app: "App", model: str | None, quant_type: str) -> dict | None:
 
 def _kld_words(kld: float) -> str:
     if kld < 0.01:
-        return "practically the same predictions as the original"
+        return "practically indistinguishable from the original"
     if kld < 0.05:
         return "close to the original"
     if kld < 0.2:

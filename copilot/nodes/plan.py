@@ -293,7 +293,7 @@ def describe(req: dict) -> str:
     """A request in a few words: "benchmark smollm2 Q4_K_M", "query task chat, sort speed"."""
     head = [req["intent"], *(str(req[k]) for k in ("model",) if req.get(k)), *quant_types(req)]
     rest = [f"{k} {v}" for k, v in public_slots(req).items()
-            if k not in ("intent", "model", "quant_type", "quant_types", "bits") and v not in (None, "", [])]
+            if k not in ("intent", "model", "quant_type", "quant_types", "bits", "view") and v not in (None, "", [])]
     return " ".join(head) + (" (" + ", ".join(rest) + ")" if rest else "")
 
 

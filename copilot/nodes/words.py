@@ -19,6 +19,11 @@ _IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|t
                  r"the new (?:quant|model|file|version)|the one i (?:just )?made|the latest one)\b")
 _REVISE = re.compile(r"^\s*(actually|instead|no,|rather|change (it|that) to|make (it|that))\b")
 _ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
+# what a question about past work asks for: "models" (one row per artifact) or "runs"
+_MODEL_WORDS = re.compile(r"\b(models?|quants?|artifacts?|files?|ggufs?|versions?|quantizations?|quantized ones)\b")
+_RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attempts?|history|tries)\b")
+# a calendar year ("experiments from the year 1850"): the contract has no slot for it, so the copilot keeps it
+_YEAR = re.compile(r"\b(?:in|from|during|of|since|for)\s+(?:the\s+year\s+|year\s+)?(1[0-9]{3}|2[0-9]{3})\b(?!\s*(?:mb|gb|tok|tokens))")
 
 
 def norm(text: str) -> str:
@@ -54,4 +59,10 @@ def extras(text: str, intent: str) -> dict:
         out["ref"] = "it"
     if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
         out["and_benchmark"] = True
+    if intent == "query":
+        if _MODEL_WORDS.search(t) and not _RUN_WORDS.search(t):
+            out["view"] = "models"
+        y = _YEAR.search(t)
+        if y:
+            out["year"] = int(y.group(1))
     return out
