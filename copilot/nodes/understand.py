@@ -6,6 +6,7 @@ import re
 
 from lqmf.copilot.nodes import words
 from lqmf.copilot.state import ChatState, Intent
+from lqmf.tools.errors import LqmfError
 
 FRAGMENT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 CONFIRM_BELOW = 0.5   # a reading less sure than this is confirmed ("Did you mean: ...?") before acting
@@ -51,6 +52,11 @@ def interpret(text: str) -> tuple[str, dict]:
 
     try:
         res = parse(text)
+    except LqmfError as e:  # a parser setting that cannot be honoured: said once, the rules answer
+        from lqmf.copilot.llm import warn_once
+
+        warn_once(f"{e}; the built-in parser answers")
+        res = parse(text, "builtin")
     except Exception:  # a parser bug must not end the conversation
         res = {"intent": "unknown", "slots": {}}
     intent = str(res.get("intent") or "unknown")

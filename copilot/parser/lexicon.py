@@ -26,12 +26,14 @@ DEVICES = [
 # Specific tasks first: "a chat model for code" is a code request.
 TASKS = [
     ("code", rx(r"\b(?:code|coding|coder|programming|programmer|software|python|javascript|"
-                r"developers?|codegen|sql|autocomplete|rust|typescript|java|golang|c\+\+|scripting)\b|\bprogram (?:in|with)\b")),
+                r"developers?|codegen|sql|autocomplete|rust|typescript|java|golang|c\+\+|scripting)\b|\bprogram (?:in|with)\b|"
+                r"\b(?:code|program(?:ming)?) in go\b")),
     ("math", rx(r"\b(?:math|maths|mathematics|mathematical|arithmetic|calculus|algebra|equations?|"
                 r"word problems)\b")),
     ("summarization", rx(r"\b(?:summari[sz](?:e|ation|ing|es|er|ers)|summary|summaries|tl ?;? ?dr|"
                          r"condens(?:e|ing) (?:documents?|text))\b")),
-    ("creative", rx(r"\b(?:creative|stories|story|storytelling|fiction|poetry|poems?|novels?|"
+    ("creative", rx(r"\b(?:creative|stories|story|storytelling|fiction|poetry|poems?|novels?|tales?|"
+                    r"narratives?|narrative writing|screenplays?|fan ?fiction|fanfic|plots?|"
                     r"role ?play(?:ing)?|writing|songs?|lyrics)\b")),
     ("chat", rx(r"\b(?:chat|chatting|chatbots?|chat ?bot|conversations?|conversational|assistants?|"
                 r"dialog(?:ue)?s?|talking)\b")),
