@@ -67,6 +67,10 @@ def ask(state: ChatState) -> dict:
                 "out": [RESET, render.text("OK, dropped that; nothing was started.")],
                 "history": said}
     base = {"history": said, "out": [RESET]}
+    if slot == "confirm" and (not answer.strip() or words.is_yes(answer)) and question.get("replan"):
+        # a confirmed reading: plan it for real now (its problem, if any, is told)
+        return {**base, "ask_result": AskResult.ANSWERED.value, "request": {"unsure": None}, "question": None,
+                "confirmed": False}
     if slot == "confirm" and (not answer.strip() or words.is_yes(answer)):
         return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
     if slot != "confirm":

@@ -298,6 +298,7 @@ def describe(req: dict) -> str:
 
 
 NEEDS_APP = {Intent.COMPARE}   # planners that read the store
+CONFIRM_FIRST = {Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE, Intent.COMPARE}
 
 
 def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
@@ -311,6 +312,14 @@ def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
     if bad and not any(b in (question.get("prompt") or "") for b in bad):
         note = f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'}; I left it out."
         update["out"] = [render.text(note), *(update.get("out") or [])]
+    if not steps and req.get("unsure") and update.get("out") and not state.get("confirmed") \
+            and not update.get("question") and intent in CONFIRM_FIRST:
+        # an unsure reading whose plan hit a problem ("tinyllama is not in the cache"): the reading is
+        # confirmed first, the problem told after, so a misreading never answers with a wrong problem
+        update["out"], update["request"] = [], req
+        update["question"] = {**ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes"),
+                              "replan": True}
+        return update
     if steps and req.get("unsure") and not state.get("confirmed") and not update.get("question"):
         # not sure of the reading: confirm it instead of acting on a guess (or saying "I didn't understand")
         update["question"] = ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes")
