@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.store_fixtures import DAY, rec
+from tests.store_fixtures import rec
 
 ART = "/tmp/lqmf-test-artifacts/smollm2.{}.gguf"
 

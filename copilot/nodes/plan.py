@@ -203,7 +203,7 @@ def plan_compare(req: dict, state: ChatState, app: App | None = None) -> dict:
     types = quant_types(req)
     focus = state.get("focus") or {}
     target = single_target(req, state, types) if app is not None else None
-    if target:
+    if target and app is not None:
         from lqmf.copilot.app.compare import measurement
 
         if measurement(app, target["model"], target["quant_type"]) is None:
