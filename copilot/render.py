@@ -53,6 +53,17 @@ def records_table(rows: list[dict], title: str) -> dict:
     return table(title, cols, body)
 
 
+def models_table(rows: list[dict]) -> dict:
+    """One row per artifact (its runs merged): what it is and what it measured."""
+    from lqmf.copilot.app.types import CHAT_TABLE, METRICS, fmt
+
+    cols = ["#", "model", "quant", "method", *(METRICS[m].label for m in CHAT_TABLE), "runs", "when"]
+    body = [[i, r.get("model_name") or r.get("model"), r.get("quant_type") or "", r.get("method") or "",
+             *(fmt(m, r.get(m.value), missing="") for m in CHAT_TABLE), r.get("runs") or 1, _age(r.get("created_at"))]
+            for i, r in enumerate(rows, 1)]
+    return table("Models (one row per artifact, its runs merged)", cols, body)
+
+
 def jobs_table(rows: list[dict]) -> dict:
     body = []
     for i, r in enumerate(rows, 1):

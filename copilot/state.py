@@ -82,6 +82,7 @@ class Question(TypedDict, total=False):
     prompt: str        # the sentence shown
     choices: list[str]
     default: str | None
+    replan: bool       # "confirm" of an unsure reading whose plan had a problem: plan again once confirmed
 
 
 class Tracked(TypedDict, total=False):

@@ -96,16 +96,33 @@ def benchmark(ctx: ToolContext, model: str, quant_type: str | None = None, artif
                        tracked=[t])
 
 
-def query(ctx: ToolContext, **slots) -> ToolOutcome:
-    """Search past experiments (filter, sort, limit) and show them as a table."""
-    from lqmf.copilot.app.query import rows as query_rows
+def query(ctx: ToolContext, view: str | None = None, year: int | None = None, **slots) -> ToolOutcome:
+    """Search past experiments (filter, sort, limit) and show them as a table.
+    ``view="models"``: one row per artifact with its runs merged (failures left out unless a
+    status is asked for); ``year``: a calendar year the user named."""
+    from lqmf.copilot.app import query as q
 
-    rows, note = query_rows(ctx.app, slots)
-    out = [render.text(note)] if note else []
+    models = view == "models" and slots.get("status") in (None, Status.SUCCEEDED.value)
+    if models:
+        rows, notes = q.models_rows(ctx.app, {**slots, **({"limit": 10_000} if year else {})})
+    else:
+        rows, note = q.rows(ctx.app, {**slots, **({"limit": 10_000} if year else {})})
+        notes = [note] if note and not rows else []
+        if slots.get("sort") in ("speed", "quality"):
+            rows, missing = q.rank(rows, slots["sort"], slots.get("order"), None)
+            left = q.unranked_note([r for r in missing if r.get("kind") == "benchmark"], slots["sort"], "benchmark run")
+            notes += [left] if left else []
+            warn = q.settings_note(rows, slots["sort"])
+            notes += [warn] if warn else []
+    if year:
+        rows = q.in_year(rows, year)[: slots.get("limit") or None]
+        if not rows:
+            return ToolOutcome([render.text(q.year_note(ctx.app, year))], {"rows": []})
+    out = [render.text(n) for n in notes]
     if not rows:
         return ToolOutcome(out or [render.text("No experiments match; quantize or benchmark a model first.")],
                            {"rows": []})
-    out.append(render.records_table(rows, "Experiments"))
+    out.insert(0, render.models_table(rows) if models else render.records_table(rows, "Experiments"))
     return ToolOutcome(out, {"rows": rows}, listing=rows)
 
 
@@ -128,17 +145,22 @@ def _comparison_block(comparison, title: str) -> dict:
 def compare(ctx: ToolContext, model: str | None = None, quant_types: list[str] | None = None,
             methods: list[str] | None = None) -> ToolOutcome:
     """Compare the latest results of two or more quant types side by side (deltas against the first)."""
-    from lqmf.copilot.app.compare import compare_latest
+    from lqmf.copilot.app.compare import MEASURED, against_original, compare_latest
 
     latest = compare_latest(ctx.app, model, quant_types, methods)
     found = latest.rows
+    from lqmf.copilot.app.query import settings_note
+
+    if latest.comparison is None and len(found) == 1 and any(found[0].get(k) is not None for k in MEASURED):
+        return ToolOutcome([render.text(against_original(found[0]))], {"rows": found}, listing=found)
     if latest.comparison is None:
         want = " and ".join(quant_types or []) or "two quant types"
         return ToolOutcome([render.text(f"I need finished results for {want}"
                                         f"{' of ' + model if model else ''} to compare; "
                                         f"I found {len(found)}.")], {"rows": found}, listing=found or None)
-    return ToolOutcome([_comparison_block(latest.comparison, "Comparison (against the first)")], {"rows": found},
-                       listing=found)
+    warn = settings_note(found, None)
+    return ToolOutcome([_comparison_block(latest.comparison, "Comparison (against the first)"),
+                        *([render.text(warn)] if warn else [])], {"rows": found}, listing=found)
 
 
 def recommend(ctx: ToolContext, **slots) -> ToolOutcome:

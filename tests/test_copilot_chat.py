@@ -44,7 +44,7 @@ def test_quantize_confirm_benchmark_it_whole_transcript(chat_env):
     got = norm(chat(["quantize smollm2", "", "yes", "benchmark it", "y", "/quit", "never read"]))
     assert got == """\
 > quantize smollm2
-Which quant type? Q4_K_M is a good start for %d GB.  [Q4_K_M / Q5_K_M / Q8_0 / Q6_K] (Enter: Q4_K_M)
+Which quant type? Q4_K_M is a good start: the usual balance, much smaller than the original with little quality loss; for smollm2 that is about 83 MB.  [Q4_K_M / Q5_K_M / Q8_0 / Q6_K] (Enter: Q4_K_M)
 > 
 Plan:
   1. quantize smollm2 to Q4_K_M (about 83 MB)
@@ -60,7 +60,7 @@ Go ahead? [Y/n]
 > y
 Submitted job <id>: benchmark smollm2 Q4_K_M (after job <id>).
 > /quit
-""" % __import__("lqmf.copilot.nodes.plan", fromlist=["ram_gb"]).ram_gb()
+"""
 
 
 def test_the_scheduler_got_the_jobs_with_the_dependency(chat_env):

@@ -205,6 +205,9 @@ def test_config_file_and_env_choose_the_mode(monkeypatch):
     home.mkdir(parents=True, exist_ok=True)
     assert load().mode is ParserMode.BUILTIN
     (home / "config.toml").write_text('parser = "hybrid"\n[parser_llm]\nhybrid_threshold = 0.7\n')
+    with pytest.raises(InvalidInput, match="bundled SmolLM2-135M is too small"):   # not offered by default
+        load()
+    monkeypatch.setenv("LQMF_PARSER_LLM_MODEL", "/models/bigger.gguf")
     assert load().mode is ParserMode.HYBRID and load().hybrid_threshold == 0.7
     monkeypatch.setenv("LQMF_PARSER", "llm")
     assert load().mode is ParserMode.LLM

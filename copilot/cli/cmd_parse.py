@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text", nargs="+", help="the utterance, or '-' to read one per line from stdin")
     p.add_argument("--mode", choices=["builtin", "llm", "hybrid"], default=None,
                    help="parser to use (default: config.toml 'parser', LQMF_PARSER, else builtin); "
-                        "llm and hybrid are experimental (the bundled model is far less accurate)")
+                        "llm and hybrid need a model you name in [parser_llm] (a larger .gguf or an endpoint); "
+                        "the bundled SmolLM2 is not offered for parsing (far less accurate)")
     p.set_defaults(func=handle)
 
 

@@ -67,6 +67,10 @@ def ask(state: ChatState) -> dict:
                 "out": [RESET, render.text("OK, dropped that; nothing was started.")],
                 "history": said}
     base = {"history": said, "out": [RESET]}
+    if slot == "confirm" and (not answer.strip() or words.is_yes(answer)) and question.get("replan"):
+        # a confirmed reading: plan it for real now (its problem, if any, is told)
+        return {**base, "ask_result": AskResult.ANSWERED.value, "request": {"unsure": None}, "question": None,
+                "confirmed": False}
     if slot == "confirm" and (not answer.strip() or words.is_yes(answer)):
         return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
     if slot != "confirm":
@@ -88,6 +92,10 @@ def ask(state: ChatState) -> dict:
         note = render.text(f"Leaving the {req.get('intent', 'last')} request aside.")
         return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,
                 "request": None, "question": None, "history": said[:1]}
+    if intent == "unknown" and slots.get("chitchat"):   # "cool, thanks" while a question waits: answer in kind, ask again
+        lead = {"thanks": "You're welcome!", "greeting": "Hello!", "bye": "Before you go:"}.get(slots["chitchat"], "Sure.")
+        return {**base, "ask_result": AskResult.ANSWERED.value,
+                "out": [RESET, render.text(f"{lead} One question is still open, so nothing has started yet.")]}
     hint = "yes or no" if slot == "confirm" else (
         "one of " + ", ".join(question.get("choices") or []) if question.get("choices") else f"a {slot}")
     return {**base, "ask_result": AskResult.ANSWERED.value,

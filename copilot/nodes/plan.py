@@ -3,14 +3,18 @@ that must be answered first. Pure: it reads the state and returns an update,
 so re-running it (after an answer, or a resumed interrupt) is harmless."""
 from __future__ import annotations
 
-import os
+import re
 from typing import Any
+
+from langgraph.runtime import Runtime
 
 from lqmf.copilot import render
 from lqmf.copilot.app import models as app_models
 from lqmf.copilot.app import quantize as app_quantize
 from lqmf.copilot.app.quants import tune_types, type_choices, type_for_bits
+from lqmf.copilot.app import App
 from lqmf.copilot.app.types import ACTIVE, Status
+from lqmf.copilot.nodes.context import app_of
 from lqmf.copilot.nodes.resolve import public_slots, resolve
 from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
 from lqmf.copilot.tools_registry import TOOLS
@@ -25,13 +29,6 @@ CHITCHAT = {
     "smalltalk": "All good here, thanks. I can quantize, benchmark and compare models, or recommend one for your "
                  "hardware. What shall we do?",
 }
-
-
-def ram_gb() -> int:
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9)
-    except (ValueError, OSError):  # pragma: no cover
-        return 8
 
 
 def quant_types(req: dict) -> list[str]:
@@ -85,8 +82,11 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
         lead = (f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'} "
                 f"I know. ") if bad else ""
         choices = type_choices()
-        return {"question": ask("quant_type", f"{lead}Which quant type? {choices[0]} is a good start for "
-                                f"{ram_gb()} GB.", choices, choices[0])}
+        size = size_note(model, choices[0]).strip(" ()")
+        why = f"; for {model} that is {size}" if size else ""
+        return {"question": ask("quant_type", f"{lead}Which quant type? {choices[0]} is a good start: the usual "
+                                f"balance, much smaller than the original with little quality loss{why}.",
+                                choices, choices[0])}
     for qt in types:
         problem = check_type(qt, req.get("method"))
         if problem:
@@ -178,9 +178,51 @@ def plan_cancel(req: dict, state: ChatState) -> dict:
     return {"plan": [step(state, 0, ToolName.CANCEL, {"job_id": str(job_id)}, f"cancel job {job_id}")]}
 
 
-def plan_compare(req: dict, state: ChatState) -> dict:
+_ORIGINAL = re.compile(r"\b(?:original|full[- ]precision|full(?:-size)? (?:model|one|version)|unquantized|"
+                       r"un-quantized|uncompressed|f16|fp16|base model|dense model|source model)\b")
+
+
+def single_target(req: dict, state: ChatState, types: list[str]) -> dict | None:
+    """The one artifact a compare is about when it is measured against its original
+    ("how good is it compared to the original?", "how does smollm2 q4_0 compare with the
+    full model"), or None for a comparison of several."""
+    focus = state.get("focus") or {}
+    model = req.get("model") or focus.get("model")
+    if len(types) == 1 and model:
+        same = focus.get("model") == model and str(focus.get("quant_type") or "").upper() == types[0]
+        return {"model": model, "quant_type": types[0],
+                **({k: focus[k] for k in ("job_id", "artifact") if focus.get(k)} if same else {})}
+    if types or not focus.get("quant_type") or (req.get("model") and req["model"] != focus.get("model")):
+        return None
+    made = {str(t.get("quant_type")) for t in state.get("tracked") or []
+            if t.get("quant_type") and t.get("model") == focus.get("model")}
+    if req.get("ref") == "it" or _ORIGINAL.search((state.get("text") or "").lower()) or len(made) <= 1:
+        return {k: focus[k] for k in ("model", "quant_type", "job_id", "artifact") if focus.get(k)}
+    return None
+
+
+def offer_measure(state: ChatState, target: dict) -> dict:
+    """An artifact with no measurement yet: say so, and offer the benchmark that measures it."""
+    what = f"{target['model']} {target['quant_type']}"
+    args = {k: v for k, v in target.items() if v and k in ("model", "quant_type", "artifact", "job_id")}
+    st = step(state, 0, ToolName.BENCHMARK, args,
+              f"benchmark {what}: speed, size, and quality against the original (perplexity, KL divergence)")
+    note = (f"There is no measurement of {what} yet, so I cannot say how it compares with the original. "
+            f"I can measure it now (a background job; the answer comes in words when it is done).")
+    return {"plan": [st], "out": [render.text(note)],
+            "question": ask("confirm", f"Benchmark {what} against the original? [Y/n]", ["yes", "no"], "yes")}
+
+
+def plan_compare(req: dict, state: ChatState, app: App | None = None) -> dict:
     types = quant_types(req)
     focus = state.get("focus") or {}
+    target = single_target(req, state, types) if app is not None else None
+    if target and app is not None:
+        from lqmf.copilot.app.compare import measurement
+
+        if measurement(app, target["model"], target["quant_type"]) is None:
+            return offer_measure(state, target)
+        types = [target["quant_type"]]
     if not types:
         seen = [str(t.get("quant_type")) for t in state.get("tracked") or []
                 if t.get("quant_type") and (not req.get("model") or t.get("model") == req.get("model"))]
@@ -274,20 +316,33 @@ def describe(req: dict) -> str:
     """A request in a few words: "benchmark smollm2 Q4_K_M", "query task chat, sort speed"."""
     head = [req["intent"], *(str(req[k]) for k in ("model",) if req.get(k)), *quant_types(req)]
     rest = [f"{k} {v}" for k, v in public_slots(req).items()
-            if k not in ("intent", "model", "quant_type", "quant_types", "bits") and v not in (None, "", [])]
+            if k not in ("intent", "model", "quant_type", "quant_types", "bits", "view") and v not in (None, "", [])]
     return " ".join(head) + (" (" + ", ".join(rest) + ")" if rest else "")
 
 
-def plan(state: ChatState) -> dict:
+NEEDS_APP = {Intent.COMPARE}   # planners that read the store
+CONFIRM_FIRST = {Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE, Intent.COMPARE}
+
+
+def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
     req: dict[str, Any] = dict(state.get("request") or {}) or resolve(state)
-    update = {"request": req, "plan": [], "plan_goal": None, "question": None,
-              **PLANNERS[Intent(req["intent"])](req, state)}
+    intent = Intent(req["intent"])
+    planned = PLANNERS[intent](req, state, app_of(runtime)) if intent in NEEDS_APP else PLANNERS[intent](req, state)
+    update = {"request": req, "plan": [], "plan_goal": None, "question": None, **planned}
     steps = update.get("plan") or []
     bad = req.get("bad_types") or []
     question = update.get("question") or {}
     if bad and not any(b in (question.get("prompt") or "") for b in bad):
         note = f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'}; I left it out."
         update["out"] = [render.text(note), *(update.get("out") or [])]
+    if not steps and req.get("unsure") and update.get("out") and not state.get("confirmed") \
+            and not update.get("question") and intent in CONFIRM_FIRST:
+        # an unsure reading whose plan hit a problem ("tinyllama is not in the cache"): the reading is
+        # confirmed first, the problem told after, so a misreading never answers with a wrong problem
+        update["out"], update["request"] = [], req
+        update["question"] = {**ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes"),
+                              "replan": True}
+        return update
     if steps and req.get("unsure") and not state.get("confirmed") and not update.get("question"):
         # not sure of the reading: confirm it instead of acting on a guess (or saying "I didn't understand")
         update["question"] = ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes")

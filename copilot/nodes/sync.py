@@ -28,10 +28,17 @@ def describe_result(t: dict, row: dict) -> str:
                 f"{r['reason']}" + (f", at {art}." if art else "."))
     from lqmf.copilot.app.types import CHAT_SENTENCE, say
 
-    bits = [w for m in CHAT_SENTENCE if (w := say(m, res.get(m.value)))]
     dry = " (dry run)" if row.get("kind") in ("noop", "sleep") else ""
+    bits = [w for m in CHAT_SENTENCE if (w := say(m, res.get(m.value)))]
+    words = ""
+    if t.get("tool") == "benchmark" and res.get("kld_mean") is not None:   # how good it is, in words
+        from lqmf.copilot.app.compare import against_original
+
+        named = {**res, "model_name": res.get("model_name") or t.get("model"),
+                 "quant_type": res.get("quant_type") or t.get("quant_type")}
+        words = " " + against_original(named)
     tail = ": " + ", ".join(bits) if bits else ""
-    return f"Job {t['job_id']} ({t['tool']} {what}) finished{dry}{tail}."
+    return f"Job {t['job_id']} ({t['tool']} {what}) finished{dry}{tail}.{words}"
 
 
 def refresh(app: App, tracked: list) -> tuple[list[dict], list[dict]]:

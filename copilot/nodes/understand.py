@@ -6,12 +6,19 @@ import re
 
 from lqmf.copilot.nodes import words
 from lqmf.copilot.state import ChatState, Intent
+from lqmf.tools.errors import LqmfError
 
 FRAGMENT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 CONFIRM_BELOW = 0.5   # a reading less sure than this is confirmed ("Did you mean: ...?") before acting
 # quant-type-shaped words ("q9_z", "Q7_K"): the parser ignores the ones that do not exist; the copilot names them
 _TYPE_SHAPED = re.compile(r"(?<![\w/.-])(i?q\d{1,2}_[a-z0-9]{1,3}(?:_[a-z0-9]{1,3})?)(?![\w/.-])", re.I)
-_PLACEHOLDER = "Q4_K_M"   # stands in for a made-up type so that the rest of the sentence is read as usual
+_PLACEHOLDER = "Q4_K_M"
+# a task named without any verb ("smollm2 speed", "tinyllama tok/s"): read, but confirmed before acting
+ACTIONS = ("quantize", "benchmark", "tune")
+TERSE_WORDS = 3
+_VERB = re.compile(r"\b(?:quanti[sz]e|quanti[sz]ing|bench(?:mark)?|measure|test|tune|make|convert|compress|shrink|"
+                   r"run|do|give|create|build|profile|evaluate|check|time|try|find|search|optimi[sz]e|pick|squeeze|"
+                   r"how|what|is|does|can|please|pls)\b")   # stands in for a made-up type so that the rest of the sentence is read as usual
 
 
 def unknown_types(text: str) -> list[str]:
@@ -45,6 +52,11 @@ def interpret(text: str) -> tuple[str, dict]:
 
     try:
         res = parse(text)
+    except LqmfError as e:  # a parser setting that cannot be honoured: said once, the rules answer
+        from lqmf.copilot.llm import warn_once
+
+        warn_once(f"{e}; the built-in parser answers")
+        res = parse(text, "builtin")
     except Exception:  # a parser bug must not end the conversation
         res = {"intent": "unknown", "slots": {}}
     intent = str(res.get("intent") or "unknown")
@@ -54,6 +66,8 @@ def interpret(text: str) -> tuple[str, dict]:
             and not words.is_no(text) and words.ordinal(text) is None:
         intent, slots = str(alt["intent"]), {**dict(alt.get("slots") or {}), "unsure": True}
     elif intent != "unknown" and float(res.get("confidence", 1.0)) < CONFIRM_BELOW:
+        slots["unsure"] = True
+    elif intent in ACTIONS and len(text.split()) <= TERSE_WORDS and not _VERB.search(text.lower()):
         slots["unsure"] = True
     if res.get("chitchat"):
         slots["chitchat"] = str(res["chitchat"])

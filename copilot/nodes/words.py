@@ -15,9 +15,15 @@ _ORD = re.compile(r"^(?:(?:and|ok|now|then)\s+)?(?:the\s+|pick\s+(?:the\s+)?|use
                   r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|one|two|three|four|five|\d{1,2})"
                   r"(?:\s+(?:one|row|result|job|option))?(?:\s+please)?\s*[.!?]?$")
 _BOTH = re.compile(r"\b(both|them|all of them|those|these|all three|each)\b")
-_IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|the artifact)\b")
+_IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|the artifact|the new one|"
+                 r"the new (?:quant|model|file|version)|the one i (?:just )?made|the latest one)\b")
 _REVISE = re.compile(r"^\s*(actually|instead|no,|rather|change (it|that) to|make (it|that))\b")
 _ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
+# what a question about past work asks for: "models" (one row per artifact) or "runs"
+_MODEL_WORDS = re.compile(r"\b(models?|quants?|artifacts?|files?|ggufs?|versions?|quantizations?|quantized ones)\b")
+_RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attempts?|history|tries)\b")
+# a calendar year ("experiments from the year 1850"): the contract has no slot for it, so the copilot keeps it
+_YEAR = re.compile(r"\b(?:in|from|during|of|since|for)\s+(?:the\s+year\s+|year\s+)?(1[0-9]{3}|2[0-9]{3})\b(?!\s*(?:mb|gb|tok|tokens))")
 
 
 def norm(text: str) -> str:
@@ -66,4 +72,10 @@ def extras(text: str, intent: str) -> dict:
         out["ref"] = "it"
     if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
         out["and_benchmark"] = True
+    if intent == "query":
+        if _MODEL_WORDS.search(t) and not _RUN_WORDS.search(t):
+            out["view"] = "models"
+        y = _YEAR.search(t)
+        if y:
+            out["year"] = int(y.group(1))
     return out

@@ -15,6 +15,10 @@ from lqmf.copilot.parser.text import normalize
 
 _HAS_LETTER = re.compile(r"[a-z]")
 ALTERNATIVE_MIN = 0.25   # an unknown utterance whose best guess is this likely gets it as "alternative"
+# "<a story>, <the question>": when the whole line is unsure, its last clause alone may be sure
+UNSURE_BELOW, CLAUSE_SURE = 0.6, 0.8
+_ASKS = re.compile(r"\b(?:what (?:is|are|does|do|did|was)|what's|whats|how (?:does|do|can|could|should|fast|good|much|many)|"
+                   r"why (?:is|are|does|do|would)|which|can you|could you|please|show me|tell me)\b")
 
 
 def _unique(values: list) -> list:
@@ -144,6 +148,28 @@ def _alternative(probs: dict[str, float], found: dict, norm: str, canon: str) ->
     return {"intent": intent, "slots": _fit(Intent(intent), found, norm, canon), "confidence": round(p, 2)}
 
 
+def _last_clause(norm: str) -> str | None:
+    """The last question in a line that tells a story first ("... on the hub, what is an imatrix");
+    found by its question words, so transcripts without punctuation work too."""
+    starts = [m.start() for m in _ASKS.finditer(norm) if m.start() > 0]
+    if not starts:
+        return None
+    clause = norm[starts[-1]:].strip()
+    return clause if len(clause.split()) >= 2 and len(clause) < len(norm) * 0.8 else None
+
+
+def _sure_intent(clause: str) -> tuple[Intent, float] | None:
+    """The clause's own intent when the classifier is sure of it (never ``unknown``)."""
+    from lqmf.copilot.parser import classifier, features
+
+    found, shaped, _, rules = analyze(clause)
+    probs = classifier.probabilities(features.extract(shaped, found, rules)) or {}
+    best = max(probs, key=probs.__getitem__, default=None)
+    if best is None or best == Intent.UNKNOWN or probs[best] < CLAUSE_SURE:
+        return None
+    return Intent(best), round(probs[best], 2)
+
+
 def parse(text: str) -> dict:
     """``{"intent", "slots", "confidence", "parser"}`` for one utterance; for an unknown one
     also ``chitchat`` (greeting, thanks, ...) or ``alternative`` (a guess worth confirming)."""
@@ -159,6 +185,12 @@ def parse(text: str) -> dict:
     else:
         best = max(probs, key=probs.__getitem__)
         intent, confidence = Intent(best), round(probs[best], 2)
+    if probs is not None and confidence < UNSURE_BELOW:
+        clause = _last_clause(norm)
+        if clause:
+            sub = _sure_intent(clause)
+            if sub and sub[1] > confidence:
+                intent, confidence = sub
     slots = _fit(intent, found, norm, canon)
     out = {"intent": intent.value, "slots": slots, "confidence": confidence, "parser": "builtin"}
     if intent is Intent.UNKNOWN:

@@ -26,12 +26,14 @@ DEVICES = [
 # Specific tasks first: "a chat model for code" is a code request.
 TASKS = [
     ("code", rx(r"\b(?:code|coding|coder|programming|programmer|software|python|javascript|"
-                r"developers?|codegen|sql|autocomplete)\b")),
+                r"developers?|codegen|sql|autocomplete|rust|typescript|java|golang|c\+\+|scripting)\b|\bprogram (?:in|with)\b|"
+                r"\b(?:code|program(?:ming)?) in go\b")),
     ("math", rx(r"\b(?:math|maths|mathematics|mathematical|arithmetic|calculus|algebra|equations?|"
                 r"word problems)\b")),
     ("summarization", rx(r"\b(?:summari[sz](?:e|ation|ing|es|er|ers)|summary|summaries|tl ?;? ?dr|"
                          r"condens(?:e|ing) (?:documents?|text))\b")),
-    ("creative", rx(r"\b(?:creative|stories|story|storytelling|fiction|poetry|poems?|novels?|"
+    ("creative", rx(r"\b(?:creative|stories|story|storytelling|fiction|poetry|poems?|novels?|tales?|"
+                    r"narratives?|narrative writing|screenplays?|fan ?fiction|fanfic|plots?|"
                     r"role ?play(?:ing)?|writing|songs?|lyrics)\b")),
     ("chat", rx(r"\b(?:chat|chatting|chatbots?|chat ?bot|conversations?|conversational|assistants?|"
                 r"dialog(?:ue)?s?|talking)\b")),
@@ -44,7 +46,7 @@ STATUSES = [
     ("cancelled", rx(r"\b(?:cancell?ed|aborted|killed|stopped)\b")),
     ("succeeded", rx(r"(?<!is it )(?<!is that )(?<!is this )\b(?:succeeded|successful|successfully|succeed(?:ing)?|success|completed|"
                      r"complete|finished|done|passed|worked)\b")),
-    ("running", rx(r"\b(?:running|in progress|active|ongoing|under way|underway|processing|being processed|being worked on)\b"
+    ("running", rx(r"\b(?:running|busy|in progress|active|ongoing|under way|underway|processing|being processed|being worked on)\b"
                    r"(?! (?:on|locally|in (?:a|my|the)|it|models?|at)\b)")),
     ("queued", rx(r"\b(?:queued|pending|waiting|scheduled|not started|enqueued)\b")),
 ]
@@ -74,10 +76,11 @@ SORT_BY = rx(r"\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?|arrange(?:d)?)(?: [\w'<
              r"quality|date|perplexity|ppl|accuracy|tok/s|throughput|kld?|kl divergence|recency|age))\b")
 ORDER_WORDS = [
     ("asc", rx(r"\b(?:ascending|asc|increasing|low(?:est)? to high(?:est)?|smallest first|"
-               r"small to large|oldest first|slowest first|worst first)\b")),
+               r"small to large|small to big|smallest to (?:largest|biggest)|oldest first|slowest first|worst first|"
+               r"bottom(?= \d| by)|least first)\b")),
     ("desc", rx(r"\b(?:descending|desc|decreasing|high(?:est)? to low(?:est)?|largest first|"
                 r"biggest first|newest first|latest first|fastest first|best first|"
-                r"large to small|reverse)\b")),
+                r"large to small|big to small|(?:largest|biggest) to smallest|reverse)\b")),
 ]
 FIRST_PHRASES = {  # "<x> first" -> (sort, order)
     "smallest": ("size", "asc"), "largest": ("size", "desc"), "biggest": ("size", "desc"),
@@ -85,6 +88,16 @@ FIRST_PHRASES = {  # "<x> first" -> (sort, order)
     "latest": ("date", "desc"), "oldest": ("date", "asc"), "best": ("quality", "desc"),
     "worst": ("quality", "asc"),
 }
+RANGE_ORDERS = [  # "from small to big" -> (sort, order)
+    (rx(r"\b(?:small|smallest|tiny|light) to (?:big|biggest|large|largest|heavy)\b"), "size", "asc"),
+    (rx(r"\b(?:big|biggest|large|largest|heavy) to (?:small|smallest|tiny|light)\b"), "size", "desc"),
+    (rx(r"\b(?:fast|fastest|quick|quickest) to (?:slow|slowest)\b"), "speed", "desc"),
+    (rx(r"\b(?:slow|slowest) to (?:fast|fastest|quick|quickest)\b"), "speed", "asc"),
+    (rx(r"\b(?:new|newest|recent) to (?:old|oldest)\b"), "date", "desc"),
+    (rx(r"\b(?:old|oldest) to (?:new|newest|recent)\b"), "date", "asc"),
+    (rx(r"\b(?:best|good) to (?:worst|bad)\b"), "quality", "desc"),
+    (rx(r"\b(?:worst|bad) to (?:best|good)\b"), "quality", "asc"),
+]
 SINGULAR_NOUNS = frozenset(
     "one model run experiment quant quantization result artifact option setup file config "
     "configuration variant version build".split())
@@ -130,10 +143,12 @@ PRIORITIES = [
     ("low", rx(r"\blow[- ]?priority\b|\bpriority (?:is )?low\b|\bno rush\b|\bno hurry\b|\bnot in a hurry\b|\bnot urgent\b|"
                r"\bwhen(?:ever)? (?:you(?:'re| are)? (?:have time|free|idle|can)|(?:the )?"
                r"(?:machine|computer|box) is (?:idle|free)|idle)\b|\bin the background\b|"
-               r"\bovernight\b|\btonight\b|\bwhenever\b|\bdeprioriti[sz]e\b|\blow prio\b")),
+               r"\bovernight\b|\btonight\b|\bwhenever\b|\bdeprioriti[sz]e\b|\blow prio\b|\bnot important\b|"
+               r"\bat the (?:back|end)(?: of the (?:queue|line))?\b|\bno priority\b")),
     ("high", rx(r"\b(?:high|top|highest|urgent)[- ]?priority\b|\bpriority (?:is )?high\b|\burgent(?:ly)?"
                 r"\b|\basap\b|\bas soon as possible\b|\bprioriti[sz]e\b|\bjump the queue\b|"
-                r"\bfront of the queue\b|\bhigh prio\b|\bfirst in line\b|\brush\b|\bemergency\b")),
+                r"\bfront of the queue\b|\bhigh prio\b|\bfirst in line\b|\brush\b|\bemergency\b|\bright away\b|"
+                r"\bimmediately\b|\btop of the queue\b|\bvery important\b")),
     ("normal", rx(r"\b(?:normal|medium|regular|default|standard)[- ]priority\b|\bpriority "
                   r"(?:is )?normal\b")),
 ]
@@ -159,7 +174,7 @@ speed size quality time date bit bits gb mb gig gigs memory ram vram gpu cpu edg
 machine computer laptop phone file files folder path version type types method methods job jobs
 queue status cancel stop kill help explain teach tutorial guide walk through lesson way thing
 things something anything everything stuff like let lets let's it's what's that's there's i'm
-i'd i've you're don't doesn't didn't can't won't isn't aren't wasn't hey hi hello thanks thank ok
+i'd i've you're completed complete started starting ready working busy finish don't doesn't didn't can't won't isn't aren't wasn't hey hi hello thanks thank ok
 okay yes yeah sure right well so now then same did pick choose recommend suggest tune optimize
 search keep keeps keeping under below above less than at most way mean means meaning chat code
 creative math summarization general writing stories coding programming task tasks format formats

@@ -130,7 +130,7 @@ def since_days(text: str) -> dict:
 
 
 def _limit(text: str) -> int | None:
-    for pat in (r"\b(?:top|first|best|last|latest|newest)\s(\d+)\b(?!\s(?:hour|day|week|month|year)s?\b)",
+    for pat in (r"\b(?:top|first|best|last|latest|newest|bottom)\s(\d+)\b(?!\s(?:hour|day|week|month|year)s?\b)",
                 r"\b(\d+)\s(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest|"
                 r"most recent|cheapest|top|highest|lowest)\b",
                 r"\b(?:show|list|give|get|display)(?: me)?(?: the| my)? (\d+)\b(?!\s?(?:bits?|gb|mb))",
@@ -155,6 +155,11 @@ def ranking(text: str) -> dict:
         key = _first(L.SORT_KEYS, m.group(1) or m.group(2))
         if key:
             out["sort"] = key
+    for pat, key, order in L.RANGE_ORDERS:
+        if pat.search(text):
+            out.setdefault("sort", key)
+            out["order"] = order
+            break
     for word, (key, order) in L.FIRST_PHRASES.items():
         if re.search(rf"\b{word} (?:ones? )?first\b", text):
             out.setdefault("sort", key)

@@ -59,11 +59,11 @@ def run_dialogue(d: dict, verbose: bool) -> tuple[bool, list[float], str]:
     for i, turn in enumerate(d["turns"], 1):
         if turn.get("restart"):
             repl.session = Session(resume=True)
-        start = buf.tell()
         buf.write(f"> {turn['say']}\n")
+        start = buf.tell()   # the reply only: words the user said do not count as said back
         repl.handle(turn["say"])
         out = buf.getvalue()[start:]
-        log.append(out)
+        log.append(f"> {turn['say']}\n" + out)
         if repl.last_turn and not repl.last_turn.calls:
             latencies.append(repl.last_turn.latency_s)
         why = check_turn(turn, repl, out)

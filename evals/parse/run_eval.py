@@ -115,12 +115,21 @@ def _parser_for(mode: str):
     from lqmf.copilot.parser import parse
 
     if mode != "builtin":
+        from lqmf.copilot.parser import load
+        from lqmf.tools.errors import LqmfError
+
+        try:
+            load(mode=mode)
+        except LqmfError as e:   # no parser LLM named (the bundled one is not offered)
+            print(f"\n== mode: {mode}: skipped ({e}; to measure a model anyway, set LQMF_PARSER_LLM_MODEL=PATH.gguf)")
+            return None
         try:
             import llama_cpp  # noqa: F401
         except ImportError:
             from lqmf.copilot.llm import Provider, parser_config
 
             if parser_config().provider is Provider.GGUF:
+                print(f"\n== mode: {mode}: skipped (llama-cpp-python is not installed)")
                 return None
     return lambda text: parse(text, mode)
 
@@ -152,8 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules-only", action="store_true",
                     help="built-in rules without the learned intent classifier (for comparison)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--exclude-trained", action="store_true",
+                    help="leave out utterances that also appear (same text) in a training set")
     args = ap.parse_args(argv)
     rows = load(args.data)
+    if args.exclude_trained:
+        from lqmf.copilot.parser.train import SETS
+
+        trained = {r["text"].lower() for p in SETS if p.exists() for r in load(p)}
+        kept = [r for r in rows if r["text"].lower() not in trained]
+        print(f"excluding {len(rows) - len(kept)} utterances that are also in a training set; {len(kept)} left")
+        rows = kept
     if args.rules_only:
         from lqmf.copilot.parser import classifier
 
@@ -165,7 +183,6 @@ def main(argv: list[str] | None = None) -> int:
     for mode in args.mode or ["builtin"]:
         parse = _parser_for(mode)
         if parse is None:
-            print(f"\n== mode: {mode}: skipped (llama-cpp-python is not installed)")
             continue
         if mode != "builtin":
             parse(rows[0]["text"])  # load the model outside the timing

@@ -1,0 +1,134 @@
+"""Table-driven tests for each class of miss named in issue [10], written as new examples
+(none from the issue, the dev, tune or held-out sets), plus the CI gate on the second
+held-out set and bad input through `lqmf parse -`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lqmf.copilot.parser import parse
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "evals" / "parse" / "run_eval.py"
+HELDOUT2 = ROOT / "evals" / "parse" / "heldout2.jsonl"
+
+
+def read(text: str) -> tuple[str, dict]:
+    r = parse(text, "builtin")
+    return r["intent"], r["slots"]
+
+
+# 1. a plain paraphrase without the trigger words
+PARAPHRASES = [
+    ("how quickly does gemma-2-2b spit out text", "benchmark", {"model": "gemma-2-2b"}),
+    ("what generation rate does llama-3.2-1b manage", "benchmark", {"model": "llama-3.2-1b"}),
+    ("which of my quants go faster than 45 tok/s", "query", {"min_tok_s": 45}),
+    ("got any ideas for a model that writes fairy tales", "recommend", {"task": "creative"}),
+    ("pick the bit width that gets phi-2 under 1.2 gb", "tune", {"model": "phi-2", "max_size_gb": 1.2}),
+]
+# 2. superlatives and orderings
+ORDERINGS = [
+    ("my slowest quants", "query", {"sort": "speed", "order": "asc"}),
+    ("runs with the lowest throughput", "query", {"sort": "speed", "order": "asc"}),
+    ("list everything by quality, worst first", "query", {"sort": "quality", "order": "asc"}),
+    ("the leanest llama-3.2-1b quant i made", "query", {"model": "llama-3.2-1b", "sort": "size", "order": "asc",
+                                                        "limit": 1}),
+    ("show the runs from old to new", "query", {"sort": "date", "order": "asc"}),
+]
+# 3. task synonyms
+TASKS = [
+    ("recommend a model for writing bedtime stories", "recommend", {"task": "creative"}),
+    ("what do you suggest for fiction on a 4gb gpu", "recommend", {"task": "creative", "vram_gb": 4, "device": "gpu"}),
+    ("which model should i use for storytelling", "recommend", {"task": "creative"}),
+    ("a model good at programming in go", "recommend", {"task": "code"}),
+    ("best local model for coding on cpu", "recommend", {"task": "code", "device": "cpu"}),
+]
+# 4. questions about past work phrased as actions, hardware limits over my models, status lists
+PAST_WORK = [
+    ("what did i benchmark last week", "query", {"since_days": 7}),
+    ("which gemma-2-2b quants did i make", "query", {"model": "gemma-2-2b"}),
+    ("which of my models fit in 6gb of vram", "query", {"max_size_gb": 6}),
+    ("what have i got that fits on a 3 gig card", "query", {"max_size_gb": 3, "device": "gpu"}),
+    ("everything that is still queued up", "jobs", {"status": "queued"}),
+    ("list the jobs that are in progress", "jobs", {"status": "running"}),
+]
+# 5. explain questions phrased as comparisons; long questions keep their subject
+EXPLAINS = [
+    ("why is q5_k_m better than q5_0", "explain", {"topic": "q5_k_m vs q5_0"}),
+    ("how come iq4_xs beats q4_0 at the same size", "explain", {"topic": "iq4_xs vs q4_0"}),
+    ("i keep seeing imatrix in model cards on the hub and honestly i have no clue, what is an imatrix",
+     "explain", {"topic": "imatrix"}),
+]
+
+
+@pytest.mark.parametrize("text,intent,slots", PARAPHRASES + ORDERINGS + TASKS + PAST_WORK + EXPLAINS,
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_class_of_miss(text, intent, slots):
+    got_intent, got_slots = read(text)
+    assert got_intent == intent, (text, got_intent, got_slots)
+    for k, v in slots.items():
+        assert got_slots.get(k) == v, (text, k, got_slots)
+    implied = {"method", "bits"}   # a quant type may imply these (the contract's inference rule)
+    assert set(got_slots) - set(slots) - implied == set(), (text, got_slots)
+
+
+# unknown words are ignored, not guessed into slots
+@pytest.mark.parametrize("text", ["quantize smollm2 to q4_k_m with the flux capacitor",
+                                  "benchmark smollm2 on my toaster please"])
+def test_unknown_words_are_not_guessed_into_slots(text):
+    _, slots = read(text)
+    assert set(slots) <= {"model", "quant_type", "method", "bits"}, slots
+
+
+HELDOUT2_MIN_INTENT, HELDOUT2_MIN_SLOT = 0.97, 0.95   # issue [10]'s gates, on the second held-out set
+KNOWN_OVERLAP = 24
+
+
+def test_heldout2_gate():
+    """The second held-out set (evals/parse/README.md: never tuned on, aggregate scores only) gates CI."""
+    res = subprocess.run([sys.executable, str(EVAL), "--data", str(HELDOUT2), "--min-intent", str(HELDOUT2_MIN_INTENT),
+                          "--min-slot", str(HELDOUT2_MIN_SLOT), "--show-errors", "0", "--exclude-trained"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_heldout2_covers_the_contract_and_is_apart_from_training():
+    sys.path.insert(0, str(EVAL.parent))
+    import run_eval
+
+    from lqmf.copilot.parser.schema import Intent, Slot, validate
+    from lqmf.copilot.parser.train import SETS
+
+    rows = run_eval.load(HELDOUT2)
+    assert len(rows) >= 300
+    assert {r["intent"] for r in rows} == {i.value for i in Intent}
+    assert {k for r in rows for k in r["slots"]} == {s.value for s in Slot}
+    for r in rows:
+        assert validate({"intent": r["intent"], "slots": r["slots"]}, strict_slots=True)["slots"] == r["slots"], r
+    assert all("heldout" not in p.name for p in SETS)
+    # 24 short utterances of heldout2 ("failed runs", "help please", "order a pizza") were written independently
+    # but read like sentences already in dev/tune; none was moved. No new overlap may appear:
+    trained = {r["text"].lower() for p in SETS for r in run_eval.load(p)}
+    assert len(trained & {r["text"].lower() for r in rows}) <= KNOWN_OVERLAP
+
+
+BAD_LINES = [b"", b" " * 10, b"quantize " * 5000, b"\x00\x01\x02\xff\xfe binary", b"\xc3\x28 not utf-8",
+             "量子化してください smollm2".encode(), "cuantiza el modelo por favor".encode(),
+             "Привет, как дела?".encode(), b"\x1b[31m red \x1b[0m"]
+
+
+def test_bad_input_is_still_one_valid_json_object_per_line():
+    env = {**os.environ, "LQMF_PARSER": "builtin"}
+    res = subprocess.run([sys.executable, "-m", "lqmf.copilot.cli", "parse", "-"], input=b"\n".join(BAD_LINES) + b"\n",
+                         capture_output=True, cwd=ROOT, timeout=60, env=env)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.decode().splitlines()
+    assert len(out) == len(BAD_LINES)
+    for line in out:
+        obj = json.loads(line)
+        assert obj["intent"] in {"unknown", "quantize"} and isinstance(obj["slots"], dict)
