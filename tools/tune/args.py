@@ -67,7 +67,9 @@ def run_tune(args: dict, progress: Progress = noop, *, on_trial=None) -> dict:
         if on_trial:
             on_trial(t)
 
-    res, runner = tune(args["model"], parse_gate(args["gate"]), goal=args["goal"], candidates=cands,
+    gate = parse_gate(args["gate"])
+    assert gate is not None  # check_tune_args requires one
+    res, runner = tune(args["model"], gate, goal=args["goal"], candidates=cands,
                        chunks=args["chunks"], parallel=args.get("parallel"), progress=_quiet(progress),
                        on_trial=announce, exhaustive=bool(args.get("exhaustive")))
     progress("done", 1.0)

@@ -115,15 +115,16 @@ def predict(model: str, quant_type: str, recipe: dict | None = None, records: It
     cache: dict[str, float | None] = {}
 
     if f16 is not None:
+        base = f16
         try:
-            p = predict_error(f16, qt, recipe)
+            p = predict_error(base, qt, recipe)
             out.error, out.size_bytes, out.types = p.error, p.size_bytes, p.types
             out.basis = "simulated weight error (llama-quantize --dry-run types, sampled rows)"
 
             def error_of(c: Candidate) -> float | None:
                 if c.key not in cache:
                     try:
-                        cache[c.key] = predict_error(f16, c.quant_type, c.recipe()).error
+                        cache[c.key] = predict_error(base, c.quant_type, c.recipe()).error
                     except (LqmfError, ValueError):
                         cache[c.key] = None
                 return cache[c.key]

@@ -89,7 +89,8 @@ class _Calibrated:
     map to KLD by one factor)."""
 
     def __init__(self, prior: Prior, metric: Metric | None):
-        self.prior, self.metric, self.points = prior, metric, []   # (log prediction, log ratio)
+        self.prior, self.metric = prior, metric
+        self.points: list[tuple[float, float]] = []   # (log prediction, log ratio)
 
     def learn(self, cand: Candidate, record: dict) -> None:
         if self.metric is None:

@@ -192,13 +192,14 @@ def predict_error(f16: Path, quant_type: str, recipe: dict[str, str] | None = No
     extra = tuple(a for a in arguments({k: v for k, v in (recipe or {}).items() if k.startswith("tensor:")}, None))
     plan = dry_run(f16, spec.code or spec.name, extra)
     samples = _samples(str(f16), f16.stat().st_mtime_ns)
-    errs, counts = [], {}
+    errs: list[float] = []
+    counts: dict[str, int] = {}
     for p in plan:
         x = samples.get(p.name)
         if x is None:
             continue
         counts[p.out_type] = counts.get(p.out_type, 0) + 1
-        errs.append(rel_error(x, p.out_type))   # type: ignore[arg-type]
+        errs.append(rel_error(x, p.out_type))
     err = sum(errs) / len(errs) if errs else 0.0
     if recipe and recipe.get("imatrix"):
         from lqmf.tools.tune.predict import IMATRIX_GAIN
