@@ -4,7 +4,6 @@ know, and the parameter count those facts imply (the catalog's cross-check).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,10 +95,12 @@ def find(name: str) -> ModelFacts | None:
 def from_config(folder: Path, name: str | None = None) -> ModelFacts:
     """The facts of a local HF model folder from its config.json (multimodal
     configs: their ``text_config``); the parameter count is implied by the shape."""
+    from lqmf.tools.models import read_config
+
     path = Path(folder).expanduser() / "config.json"
     try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        cfg = read_config(path.parent)   # the one reader: missing, not JSON, not an object, wrong types
+    except OSError:
         raise InvalidModel(f"{folder} has no readable config.json",
                            "point at a Hugging Face model folder, or name a model from `lqmf models`") from None
     arch = (cfg.get("architectures") or ["unknown"])[0]
