@@ -28,6 +28,9 @@ def clean(raw: str) -> tuple[str, str | None]:
     return text, None
 
 
+# the tools whose calls queue jobs that a plain-mode chat waits for (and then announces)
+JOB_TOOLS = ("quantize", "benchmark", "tune")
+
 class Repl:
     def __init__(self, session, io: IO, interactive: bool = False, wait: bool = True, wait_timeout_s: float = 900):
         self.session = session
@@ -82,7 +85,7 @@ class Repl:
         self.last_turn = turn
         if turn.question:
             self.io.question(turn.question)
-        if self.wait and any(c["tool"] in ("quantize", "benchmark") for c in turn.calls):
+        if self.wait and any(c["tool"] in JOB_TOOLS for c in turn.calls):
             self.wait_for_jobs()
 
     def wait_for_jobs(self) -> None:

@@ -111,11 +111,23 @@ def recommend_followup(text: str, intent: str, slots: dict, state: ChatState) ->
     fb = read_feedback(text)
     if fb and (intent == Intent.UNKNOWN or _recommendation_shown(state)) and intent != Intent.RECOMMEND:
         return Intent.RECOMMEND.value, {"feedback": fb[0], **({"rating": fb[1]} if fb[1] else {})}
-    if intent in (Intent.QUANTIZE, Intent.BENCHMARK) and _recommendation_shown(state) and not slots.get("model"):
+    if _recommendation_shown(state) and not slots.get("model"):
         n = words.ordinal_in(text)
         if n is not None:
-            slots = {**slots, "pick": n}
+            # "quantize the last one" right after a recommendation names one of its rows, whatever
+            # the parser guessed on its own ("the first one" alone also reads as the oldest run)
+            verb = _PICK_VERB.search(text.lower())
+            if verb or intent in (Intent.QUANTIZE, Intent.BENCHMARK):
+                act = intent if intent in (Intent.QUANTIZE, Intent.BENCHMARK) else \
+                    (Intent.BENCHMARK.value if verb and verb.group(1) in _BENCH_WORDS else Intent.QUANTIZE.value)
+                slots = {**{k: v for k, v in slots.items() if k not in ("unsure", "sort", "order", "limit")},
+                         "pick": n}
+                return str(act), slots
     return intent, slots
+
+
+_BENCH_WORDS = ("benchmark", "bench", "measure", "test")
+_PICK_VERB = re.compile(r"\b(quantize|quantise|make|build|convert|get|benchmark|bench|measure|test)\b")
 
 
 def understand(state: ChatState) -> dict:

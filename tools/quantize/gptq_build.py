@@ -49,8 +49,10 @@ PROBE_TEXT = "The quick brown fox jumps over the lazy dog. Quantization keeps th
 PROBE_TOKENS = 16
 
 
-def calibration_set(tok: Any, samples: int = CALIBRATION, length: int = SAMPLE_TOKENS) -> tuple[list[dict], dict]:
-    """``samples`` windows of ``length`` tokens from the held-out part of the evaluation text."""
+def calibration_set(tok: Any, samples: int | None = None, length: int | None = None) -> tuple[list[dict], dict]:
+    """``samples`` windows of ``length`` tokens from the held-out part of the evaluation text
+    (default: the module's CALIBRATION x SAMPLE_TOKENS, read at call time)."""
+    samples, length = samples or CALIBRATION, length or SAMPLE_TOKENS
     import lqmf.knowledge.evaldata as evaldata
     from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX
 
