@@ -138,8 +138,9 @@ def test_live_progress_of_a_real_job(browser, warm_home, tmp_path):
         jid = page.locator("#start-msg").inner_text().split()[1]
         page.wait_for_selector(f"#job-{jid}.st-succeeded", timeout=300_000)
         seen = [int(s.rstrip("%")) for s in page.evaluate("window.seen")]
-        assert seen[-1] == 100 and any(0 < s < 100 for s in seen), seen      # it advanced on screen
-        assert seen == sorted(seen)
+        assert seen[-1] == 100 and len({s for s in seen if 0 < s < 100}) >= 3, seen   # it advanced on screen
+        # each stage (quantize, then scoring) counts up on its own; a drop only starts the next stage
+        assert sum(b < a for a, b in zip(seen, seen[1:])) <= 3, seen
         page.goto(srv.url + f"/jobs/{jid}")
         page.wait_for_selector("#progress-plot .main-svg")
         import httpx
@@ -151,7 +152,7 @@ def test_live_progress_of_a_real_job(browser, warm_home, tmp_path):
             page.goto(srv.url + "/resources")
             page.wait_for_selector("#heat-cpu .main-svg")
         page.goto(srv.url + "/matrix?quant=Q4_K_S")
-        assert page.locator("#matched").inner_text() == "1"
+        assert page.locator("#matched").inner_text() == "2"   # the job's quantize run and its benchmark
         assert page.errors == [] and page.outside == []
         page.context.close()
     finally:
