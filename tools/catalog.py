@@ -104,7 +104,8 @@ def from_config(folder: Path, name: str | None = None) -> ModelFacts:
         raise InvalidModel(f"{folder} has no readable config.json",
                            "point at a Hugging Face model folder, or name a model from `lqmf models`") from None
     arch = (cfg.get("architectures") or ["unknown"])[0]
-    text = cfg.get("text_config") if isinstance(cfg.get("text_config"), dict) else cfg
+    inner = cfg.get("text_config")
+    text: dict = inner if isinstance(inner, dict) else cfg
     try:
         hidden = int(text["hidden_size"])
         heads = int(text["num_attention_heads"])
