@@ -26,13 +26,6 @@ def type_choices() -> list[str]:
     return [str(t) for t in current().choices()]
 
 
-def tune_types() -> list[str]:
-    """The candidates an adaptive search tries."""
-    from lqmf.tools.quantize.registry import current
-
-    return [str(t) for t in current().tune_types()]
-
-
 def types_of(method: str) -> list[str]:
     """Every declared type of one method (e.g. "gguf")."""
     from lqmf.tools.quantize.registry import current

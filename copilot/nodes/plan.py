@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from lqmf.copilot import render
 from lqmf.copilot.app import models as app_models
 from lqmf.copilot.app import quantize as app_quantize
-from lqmf.copilot.app.quants import tune_types, type_choices, type_for_bits
+from lqmf.copilot.app.quants import type_choices, type_for_bits
 from lqmf.copilot.app import App
 from lqmf.copilot.app.types import ACTIVE, Status
 from lqmf.copilot.nodes.context import app_of
@@ -66,17 +66,24 @@ def step(state: ChatState, n: int, tool: ToolName, args: dict, label: str, after
             "expensive": TOOLS[tool].long, "after": after or []}
 
 
+def model_or_question(req: dict, prompt: str) -> tuple[str, dict | None]:
+    """The request's model, or the update that asks for it (``prompt``) or says what is wrong with it."""
+    model = req.get("model")
+    if not model:
+        return "", {"question": ask("model", prompt, app_models.bundled() or [DEFAULT_MODEL], DEFAULT_MODEL)}
+    problem = check_model(model)
+    if problem:
+        return model, {"out": [render.error(problem)], "request": None}
+    return model, None
+
+
 def plan_quantize(req: dict, state: ChatState) -> dict:
     if req.get("fetch_first"):
         return {"out": [render.text(req["fetch_first"])], "request": None}
-    model = req.get("model")
-    if not model:
-        return {"question": ask("model", f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.",
-                                app_models.bundled() or [DEFAULT_MODEL], DEFAULT_MODEL)}
-    problem = check_model(model)
-    if problem:
-        return {"out": [render.error(problem)], "request": None}
-    types = quant_types(req) if req["intent"] != Intent.TUNE else (quant_types(req) or tune_types())
+    model, missing = model_or_question(req, f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.")
+    if missing:
+        return missing
+    types = quant_types(req)
     if not types:
         bad = req.get("bad_types") or []
         lead = (f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'} "
@@ -94,7 +101,7 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
     steps: list[Step] = []
     for jid in req.get("replace_jobs") or []:
         steps.append(step(state, len(steps), ToolName.CANCEL, {"job_id": jid}, f"cancel job {jid} (replaced)"))
-    bench = req.get("and_benchmark") or req["intent"] == Intent.TUNE
+    bench = req.get("and_benchmark")
     for qt in types:
         args = {"model": model, "quant_type": qt, "method": req.get("method"), "priority": req.get("priority")}
         q = step(state, len(steps), ToolName.QUANTIZE, {k: v for k, v in args.items() if v},
@@ -114,13 +121,9 @@ def plan_tune(req: dict, state: ChatState) -> dict:
     slot when it gives one, else its limits; kld<=0.05 when it gives none)."""
     from lqmf.copilot.app.gates import from_slots
 
-    model = req.get("model")
-    if not model:
-        return {"question": ask("model", f"Tune which model? {DEFAULT_MODEL} is bundled and takes minutes.",
-                                app_models.bundled() or [DEFAULT_MODEL], DEFAULT_MODEL)}
-    problem = check_model(model)
-    if problem:
-        return {"out": [render.error(problem)], "request": None}
+    model, missing = model_or_question(req, f"Tune which model? {DEFAULT_MODEL} is bundled and takes minutes.")
+    if missing:
+        return missing
     gate = from_slots(req) or "kld<=0.05"
     goal = req.get("goal") or ("fastest" if req.get("sort") == "speed" else None)
     use = req.get("use") or req.get("task")
