@@ -17,6 +17,7 @@ from lqmf.tools.store import experiments as store_mod
 from lqmf.tools.store import schema as store_schema
 from lqmf.tools.errors import StoreCorrupt, StoreLocked, StoreUnreachable
 from lqmf.tools.store.journal import JsonlStore
+from lqmf.tools.store.records import ExperimentRecord
 from lqmf.tools.store.experiments import default_store
 from lqmf.tools.store.experiments import ChromaStore
 
@@ -366,3 +367,15 @@ def test_a_metric_column_added_later_is_filled_from_the_rest_json(tmp_path):
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT top1_pct FROM runs WHERE id='r1'").fetchone()[0] == 91.5
     del again
+
+
+def test_a_record_as_a_dict_is_asdict_and_owns_its_lists_and_dicts():
+    from dataclasses import asdict
+
+    r = ExperimentRecord(kind="benchmark", status="succeeded", model="m", tasks=["chat"],
+                         recipe={"imatrix": "code"}, tool_versions={"nested": {"a": [1]}})  # type: ignore[dict-item]
+    d = r.to_dict()
+    assert d == asdict(r) and list(d) == [f for f in asdict(r)]
+    d["tasks"].append("code")
+    d["tool_versions"]["nested"]["a"].append(2)
+    assert r.tasks == ["chat"] and r.tool_versions == {"nested": {"a": [1]}}

@@ -21,7 +21,9 @@ router = APIRouter(prefix="/api")
 
 
 def need(perm: Permission):
-    def check(request: Request) -> Identity:
+    # async: a plain def would be run in the thread pool, one more hand-over per request for
+    # what is a stat() of the token file and at most one SHA-256
+    async def check(request: Request) -> Identity:
         st = request.app.state.lqmf
         ident = identify(st.tokens, request.headers, request.cookies)
         refuse(ident, perm)
