@@ -5,7 +5,9 @@ matrix filters and sorts, a phone-width screenshot renders, and (slow) the
 live progress of a real quantize job of the bundled model advances on screen."""
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -30,6 +32,12 @@ def browser():
 def served(tmp_path_factory):
     home = tmp_path_factory.mktemp("dash") / "home"
     seed(home, sample_records())
+    now = time.time()   # past samples as the watcher writes them: an older line without GPU fields, a GPU job
+    (home / "resource_samples.jsonl").write_text("".join(
+        [json.dumps({"at": now - 60 + i, "job": "cpu1", "kind": "benchmark", "cpu_pct": 180.0, "rss_mb": 300.0}) + "\n"
+         for i in range(3)]
+        + [json.dumps({"at": now - 30 + i, "job": "gpu1", "kind": "benchmark", "cpu_pct": 95.0, "rss_mb": 900.0,
+                       "gpu_mem_mb": 1500.0 + i, "gpu_pct": 80.0}) + "\n" for i in range(3)]))
     srv = Server(home, jobs="sleep:0.5")
     srv.warm()
     yield srv
@@ -55,6 +63,10 @@ def test_pages_load(browser, served):
         page.wait_for_selector(marker)
         if path == "/timeline":
             page.wait_for_selector("#timeline-records .main-svg")   # plotly drew the timeline
+        if path == "/resources":   # both jobs in the CPU heatmap, only the GPU job in the GPU one
+            page.wait_for_selector("#heat-gpu .main-svg")
+            rows = page.evaluate("() => [...['#heat-cpu', '#heat-gpu']].map(s => document.querySelector(s).data[0].y)")
+            assert rows == [["benchmark cpu1", "benchmark gpu1"], ["benchmark gpu1"]], rows
     assert page.locator("text=Q8_0").count() >= 1
     page.goto(served.url + "/artifact/sm-q80")
     assert "mean KLD" in page.content() and "0.0046" in page.content()
@@ -153,6 +165,9 @@ def test_live_progress_of_a_real_job(browser, warm_home, tmp_path):
             assert samples and all(s["rss_mb"] > 0 for s in samples), samples
             page.goto(srv.url + "/resources")
             page.wait_for_selector("#heat-cpu .main-svg")
+            # llama.cpp's CPU build holds no GPU memory, here or on a machine with a GPU
+            assert all(s["gpu_mem_mb"] is None for s in samples)
+            assert "No GPU use sampled" in page.locator("#heat-gpu").inner_text()
         page.goto(srv.url + "/matrix?quant=Q4_K_S")
         assert int(page.locator("#matched").inner_text()) == before + 2   # the job's quantize run and its benchmark
         assert page.errors == [] and page.outside == []

@@ -9,6 +9,7 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 # CPU features that decide which ggml kernels run (shown by `lqmf doctor`).
 KEY_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
@@ -168,3 +169,53 @@ def machine(disk_path: Path | None = None) -> Machine:
     vm = psutil.virtual_memory()
     return Machine(cpu_info(), vm.total / 1e9, vm.available / 1e9, shutil.disk_usage(path).free / 1e9,
                    str(path), gpus())
+
+
+@dataclass(frozen=True)
+class GpuUse:
+    """What a set of processes holds on NVIDIA GPUs at one moment."""
+
+    mem_mb: float      # GPU memory the processes hold, all devices together
+    util_pct: float    # utilization of the busiest device they hold memory on (NVML: the whole device)
+
+
+class GpuProbe:
+    """Per-process GPU use through NVML (the ``nvidia-ml-py`` package). ``use`` is None
+    without NVML or a driver, or when none of the processes holds GPU memory. NVML
+    names processes by their pid on the host: inside a container without the host's
+    pid namespace the job's processes are not found, and nothing is reported."""
+
+    def __init__(self, nvml: Any = None) -> None:
+        self._nvml = nvml                 # the pynvml module (passed in by tests), else imported
+        self._ready: bool | None = None   # None: not tried yet
+
+    def _lib(self) -> Any:
+        if self._ready is None:
+            try:
+                if self._nvml is None:
+                    import pynvml
+
+                    self._nvml = pynvml
+                self._nvml.nvmlInit()
+                self._ready = True
+            except Exception:  # noqa: BLE001 - no NVML library or no driver: no GPU figures
+                self._ready = False
+        return self._nvml if self._ready else None
+
+    def use(self, pids: set[int]) -> GpuUse | None:
+        nv = self._lib()
+        if nv is None or not pids:
+            return None
+        mem, util, found = 0.0, 0.0, False
+        try:
+            for i in range(nv.nvmlDeviceGetCount()):
+                h = nv.nvmlDeviceGetHandleByIndex(i)
+                mine = [p for p in nv.nvmlDeviceGetComputeRunningProcesses(h) if p.pid in pids]
+                if not mine:
+                    continue
+                found = True
+                mem += sum(p.usedGpuMemory or 0 for p in mine) / 2**20   # None where the driver hides it
+                util = max(util, float(nv.nvmlDeviceGetUtilizationRates(h).gpu))
+        except Exception:  # noqa: BLE001 - a device that went away mid-sample: no figure this time
+            return None
+        return GpuUse(round(mem, 1), util) if found else None

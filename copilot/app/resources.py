@@ -1,7 +1,9 @@
 """Resource samples of running jobs: CPU (percent of one core) and RSS of each
 job's process and its children, taken by whoever watches the queue (the
 server), appended to ``<data dir>/resource_samples.jsonl`` so the dashboard's
-heatmaps cover past jobs too. GPU figures are not sampled yet."""
+heatmaps cover past jobs too. GPU memory and utilization come from NVML where
+there is an NVIDIA GPU and ``nvidia-ml-py`` (tools/hardware.py ``GpuProbe``);
+they are None elsewhere."""
 from __future__ import annotations
 
 import json
@@ -20,6 +22,8 @@ class Sample:
     kind: str
     cpu_pct: float
     rss_mb: float
+    gpu_mem_mb: float | None = None   # None: no GPU figure (no NVML, or no GPU memory held)
+    gpu_pct: float | None = None
 
 
 def _path() -> Path:
@@ -31,8 +35,11 @@ def _path() -> Path:
 class Sampler:
     """Keeps one ``psutil.Process`` per job pid (cpu_percent needs the previous reading)."""
 
-    def __init__(self) -> None:
+    def __init__(self, gpu: Any = None) -> None:
+        from lqmf.tools.hardware import GpuProbe
+
         self._procs: dict[int, Any] = {}
+        self._gpu = gpu if gpu is not None else GpuProbe()
 
     def sample(self, running: list[tuple[str, str, int | None]]) -> list[Sample]:
         """One sample per (job id, kind, pid) whose process is alive (its children included)."""
@@ -54,7 +61,9 @@ class Sampler:
                 self._procs.pop(pid, None)
                 continue
             if not first:  # the first cpu_percent of a process is always 0
-                out.append(Sample(now, job, kind, round(cpu, 1), round(rss, 1)))
+                gpu = self._gpu.use({p.pid for p in family})
+                out.append(Sample(now, job, kind, round(cpu, 1), round(rss, 1),
+                                  gpu.mem_mb if gpu else None, gpu.util_pct if gpu else None))
         for gone in set(self._procs) - seen:
             self._procs.pop(gone, None)
         if out:

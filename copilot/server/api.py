@@ -356,7 +356,7 @@ def webhooks_deliveries(limit: int = Query(default=200, ge=1, le=10000), ident: 
     return _json(webhooks.deliveries(limit))
 
 
-@router.get("/resources", summary="CPU and RSS samples of jobs while they ran")
+@router.get("/resources", summary="CPU, RSS and (on NVIDIA GPUs) GPU samples of jobs while they ran")
 def resources(since: float | None = None, job: str | None = None, ident: Identity = READ) -> Response:
     from lqmf.copilot.app.resources import samples
 

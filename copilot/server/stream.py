@@ -12,6 +12,7 @@ import itertools
 import logging
 import threading
 import time
+from dataclasses import asdict
 from typing import Any
 
 from lqmf.copilot.app import jobs as app_jobs
@@ -127,8 +128,7 @@ class Watcher:
             if v.done and (before is None or before[0] != v.status.value):
                 self._finished(v, data)
         for s in self.sampler.sample(running):
-            self.hub.publish("resource", {"job": s.job, "kind": s.kind, "at": s.at, "cpu_pct": s.cpu_pct,
-                                          "rss_mb": s.rss_mb})
+            self.hub.publish("resource", asdict(s))
 
     def _finished(self, v: app_jobs.JobView, data: dict) -> None:
         if v.status.value == "succeeded":

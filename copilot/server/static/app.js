@@ -78,14 +78,15 @@
   const cfg = { responsive: true, displaylogo: false };
   const samples = json("samples-data") || [];
 
-  function heat(el, field, title) {
+  function heat(el, field, title, none) {
     if (!el || !window.Plotly) return;
-    const jobs = [...new Set(samples.map((s) => s.job))];
-    if (!jobs.length) { el.textContent = "No samples yet: they are taken while jobs run."; return; }
+    const jobs = [...new Set(samples.filter((s) => s[field] != null).map((s) => s.job))];
+    if (!jobs.length) { el.textContent = none || "No samples yet: they are taken while jobs run."; return; }
     const t0 = Math.min(...samples.map((s) => s.at)), t1 = Math.max(...samples.map((s) => s.at));
     const bins = Math.max(1, Math.min(120, Math.ceil((t1 - t0) / 2) + 1)), w = Math.max(2, (t1 - t0) / bins);
     const z = jobs.map(() => new Array(bins).fill(null));
     for (const s of samples) {
+      if (s[field] == null) continue;
       const r = jobs.indexOf(s.job), c = Math.min(bins - 1, Math.floor((s.at - t0) / w));
       z[r][c] = Math.max(z[r][c] || 0, s[field]);
     }
@@ -98,11 +99,15 @@
     if (!window.Plotly) return;
     heat($("#heat-cpu"), "cpu_pct", "CPU % per job over time");
     heat($("#heat-rss"), "rss_mb", "RSS MB per job over time");
+    heat($("#heat-gpu"), "gpu_pct", "GPU % per job over time (the device's utilization)",
+         "No GPU use sampled: no job held memory on an NVIDIA GPU (or NVML is missing: pip install nvidia-ml-py).");
     const jr = $("#job-resources");
     if (jr && samples.length) {
       Plotly.react(jr, [{ x: samples.map((s) => new Date(s.at * 1000)), y: samples.map((s) => s.cpu_pct), name: "CPU %" },
-                        { x: samples.map((s) => new Date(s.at * 1000)), y: samples.map((s) => s.rss_mb), name: "RSS MB", yaxis: "y2" }],
-                   layout("CPU and RSS", { yaxis2: { overlaying: "y", side: "right" }, margin: { l: 40, r: 40, t: 36, b: 40 } }), cfg);
+                        { x: samples.map((s) => new Date(s.at * 1000)), y: samples.map((s) => s.rss_mb), name: "RSS MB", yaxis: "y2" },
+                        ...(samples.some((s) => s.gpu_mem_mb != null) ? [{ x: samples.map((s) => new Date(s.at * 1000)),
+                            y: samples.map((s) => s.gpu_mem_mb), name: "GPU MB", yaxis: "y2" }] : [])],
+                   layout(samples.some((s) => s.gpu_mem_mb != null) ? "CPU, RSS and GPU memory" : "CPU and RSS", { yaxis2: { overlaying: "y", side: "right" }, margin: { l: 40, r: 40, t: 36, b: 40 } }), cfg);
     }
     const pp = $("#progress-plot");
     if (pp) {
