@@ -53,7 +53,7 @@ MAX_SAME_KIND = 3        # docs of one kind among the hits (2 hid double-quant b
                          # and nf4-fp4 on the tuning lists; 3 is no limit among the three shown)
 W_NEAR, NEAR_AT = 0.8, 0.65   # a question this close to a known question of a doc (its FAQ, asks.toml) is
                          # nearly a paraphrase of it: that doc gains W_NEAR times the excess, scaled to 0..1
-W_CUE = 0.45            # a phrasing cue of knowledge/explain/cues.toml
+W_CUE = 0.6             # a phrasing cue of knowledge/explain/cues.toml
 OOV_PENALTY = 0.4        # a question's score shrinks by this times the share of its words no doc uses
 OFF_SCOPE = "_off_scope"  # the doc name of the passages of knowledge/explain/not-covered.toml
 OFF_PENALTY = 2.0        # scores shrink by this times how much closer the question is to a subject
