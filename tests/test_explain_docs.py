@@ -189,3 +189,25 @@ def test_llm_phrasing_with_the_real_bundled_gguf_stays_grounded(monkeypatch):
     if a.phrased:
         d = docs.load()["q8-0"]
         assert ex.grounded(body, d.headline + " ".join(s.text for s in d.sections) + " what does Q8_0 mean?")
+
+
+def test_phrasing_cues_point_past_the_named_topic_and_every_cue_names_a_doc():
+    from lqmf.tools.docs_index import search
+    from lqmf.tools.docs_lexical import Cues
+
+    cues = docs.cues()
+    assert cues and set(cues) <= set(docs.load())        # a cue for a doc that is gone is a typo
+    c = Cues(cues)
+    # table-driven: each names a quant type or a metric, but asks about something else
+    for question, stem in [("convert my q8 gguf to q4 gguf", "requantization"),
+                           ("compare my q4 and q8 runs", "queries"),
+                           ("what text do you measure quality on", "eval-text")]:
+        assert stem in c.hits(question), question
+    assert c.hits("what text should I feed gptq for calibration") == {}   # calibration text, not the eval text
+    assert search("convert my q8 gguf to q4 gguf", k=1)[0].doc == "requantization"
+
+
+def test_a_bad_cue_pattern_is_one_clear_error(tmp_path):
+    (tmp_path / "cues.toml").write_text('"q2-k" = ["(unclosed"]\n', encoding="utf-8")
+    with pytest.raises(docs.InvalidInput, match="not a valid regular expression"):
+        docs.cues(tmp_path)

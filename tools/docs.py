@@ -155,6 +155,29 @@ def asks(path: Path | None = None) -> dict[str, tuple[str, ...]]:
     return {str(k): tuple(str(q).strip() for q in v if str(q).strip()) for k, v in data.items()}
 
 
+def cues(path: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """stem -> phrasing patterns (regular expressions over the normalized
+    question) that signal its doc whatever else the question names
+    (knowledge/explain/cues.toml); a bad pattern is one clear error."""
+    f = Path(path or folder()) / "cues.toml"
+    if not f.is_file():
+        return {}
+    try:
+        data = tomllib.loads(f.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInput(f"{f.name} is not valid TOML ({e})", "fix knowledge/explain/cues.toml") from None
+    out = {}
+    for stem, pats in data.items():
+        for pat in pats:
+            try:
+                re.compile(pat)
+            except re.error as e:
+                raise InvalidInput(f"cues.toml: the pattern {pat!r} of '{stem}' is not a valid regular expression ({e})",
+                                   "fix knowledge/explain/cues.toml") from None
+        out[str(stem)] = tuple(str(p) for p in pats)
+    return out
+
+
 def content_hash(docs: dict[str, Doc], extra: tuple[str, ...] = ()) -> str:
     """Changes whenever any doc's title, aliases or text changes."""
     h = hashlib.sha256()

@@ -13,7 +13,10 @@ on the held-out sets):
     score = (W_EMBED · best passage cosine + W_ABOUT · cosine to the closest of
              the doc's "about" passage (title and aliases), its FAQ questions and
              the questions users ask (knowledge/explain/asks.toml)
-             + W_BM25 · saturated BM25 + W_ALIAS · alias match) / (sum of the weights)
+             + W_BM25 · saturated BM25 + W_ALIAS · alias match + W_LINK · link bonus
+             + W_NEAR · how far that closest question's cosine is over NEAR_AT (a near
+               paraphrase of a known question), scaled to 0..1
+             + W_CUE · a phrasing cue of knowledge/explain/cues.toml) / (W_EMBED + W_ABOUT + W_BM25 + W_ALIAS)
             × (1 − OOV_PENALTY · share of the question's words no doc uses)
             × (1 − OFF_PENALTY · how much closer the question is to a subject
                of knowledge/explain/not-covered.toml than to any doc passage)
@@ -36,7 +39,7 @@ from pathlib import Path
 from lqmf.tools import docs as docs_mod
 from lqmf.tools.config import data_dir
 from lqmf.tools.docs import Doc, DocKind
-from lqmf.tools.docs_lexical import Aliases, Bm25, expand, normalize, saturate, tokens
+from lqmf.tools.docs_lexical import Aliases, Bm25, Cues, expand, normalize, saturate, tokens
 
 COLLECTION = "explain_docs"
 W_EMBED, W_ABOUT, W_BM25, W_ALIAS, W_LINK = 0.55, 0.30, 0.40, 0.10, 0.20
@@ -48,6 +51,9 @@ NO_NOTE = 0.24           # below this the best hit is "no note": on the tuning l
 ENTITY_KINDS = (DocKind.QUANT_TYPE, DocKind.METHOD)
 MAX_SAME_KIND = 3        # docs of one kind among the hits (2 hid double-quant behind bitsandbytes
                          # and nf4-fp4 on the tuning lists; 3 is no limit among the three shown)
+W_NEAR, NEAR_AT = 0.8, 0.65   # a question this close to a known question of a doc (its FAQ, asks.toml) is
+                         # nearly a paraphrase of it: that doc gains W_NEAR times the excess, scaled to 0..1
+W_CUE = 0.6             # a phrasing cue of knowledge/explain/cues.toml
 OOV_PENALTY = 0.4        # a question's score shrinks by this times the share of its words no doc uses
 OFF_SCOPE = "_off_scope"  # the doc name of the passages of knowledge/explain/not-covered.toml
 OFF_PENALTY = 2.0        # scores shrink by this times how much closer the question is to a subject
@@ -113,10 +119,11 @@ class DocsIndex:
         self.docs = docs_mod.load(folder)
         self.off_scope = docs_mod.off_scope(folder)
         self.asks = {k: v for k, v in docs_mod.asks(folder).items() if k in self.docs}
-        self.hash = _content_key(self.docs, self.off_scope, self.asks)
+        self.hash = _content_key(self.docs, self.off_scope, self.asks, docs_mod.cues(folder))
         self.path = Path(path or data_dir() / "docs_index")
         self.bm25 = Bm25(self.docs)
         self.aliases = Aliases(self.docs)
+        self.cues = Cues({k: v for k, v in docs_mod.cues(folder).items() if k in self.docs})  # no passages: lexical only
         self._collection = None
         self._lock = threading.Lock()
 
@@ -202,6 +209,7 @@ class DocsIndex:
         lex = self.bm25.scores(question)
         ali = self.aliases.hits(question)
         link = self._links(ali)
+        cue = self.cues.hits(question)
         pen = 1.0 - OOV_PENALTY * self.bm25.unknown_share(question)
         top_sim = max((v[0] for v in emb.values()), default=0.0)
         pen *= 1.0 - min(1.0, OFF_PENALTY * max(0.0, off - top_sim))
@@ -209,7 +217,8 @@ class DocsIndex:
         for stem in self.docs:
             s = (W_EMBED * max(emb.get(stem, (0.0, ""))[0], 0.0) + W_ABOUT * max(about.get(stem, 0.0), 0.0)
                  + W_BM25 * saturate(lex.get(stem, 0.0), BM25_HALF) + W_ALIAS * ali.get(stem, 0.0)
-                 + W_LINK * link.get(stem, 0.0)) / _W_SUM * pen
+                 + W_LINK * link.get(stem, 0.0) + W_CUE * cue.get(stem, 0.0)
+                 + W_NEAR * max(0.0, about.get(stem, 0.0) - NEAR_AT) / (1.0 - NEAR_AT)) / _W_SUM * pen
             scored.append((s, stem))
         scored.sort(reverse=True)
         hits = []
@@ -246,10 +255,11 @@ def _file_lock(path: Path):
         os.close(fd)
 
 
-def _content_key(docs: dict[str, Doc], off_scope: tuple[str, ...], asks: dict[str, tuple[str, ...]]) -> str:
-    """Changes whenever a doc, the not-covered subjects or the asked questions change."""
+def _content_key(docs: dict[str, Doc], off_scope: tuple[str, ...], asks: dict[str, tuple[str, ...]],
+                 cues: dict[str, tuple[str, ...]] | None = None) -> str:
+    """Changes whenever a doc, the not-covered subjects, the asked questions or the cues change."""
     asks = {k: v for k, v in asks.items() if k in docs}
-    return docs_mod.content_hash(docs, (*off_scope, repr(sorted(asks.items()))))
+    return docs_mod.content_hash(docs, (*off_scope, repr(sorted(asks.items())), repr(sorted((cues or {}).items()))))
 
 
 _INDEX: DocsIndex | None = None
@@ -263,7 +273,7 @@ def index() -> DocsIndex:
     with _INDEX_LOCK:
         want = data_dir() / "docs_index"
         docs = docs_mod.load()
-        fresh = _content_key(docs, docs_mod.off_scope(), docs_mod.asks())
+        fresh = _content_key(docs, docs_mod.off_scope(), docs_mod.asks(), docs_mod.cues())
         if _INDEX is None or _INDEX.path != want or _INDEX.hash != fresh:
             _INDEX = DocsIndex(path=want)
         return _INDEX

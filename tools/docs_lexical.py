@@ -178,3 +178,20 @@ class Aliases:
             if best:
                 out[stem] = best
         return out
+
+
+@dataclass
+class Cues:
+    """Phrasing cues: stem -> 1.0 for docs one of whose patterns
+    (knowledge/explain/cues.toml) matches the normalized question. They catch
+    questions that name one topic while asking about another ("convert my q8
+    gguf to q4" is about requantization, not Q8_0)."""
+
+    patterns: dict[str, tuple[str, ...]]
+
+    def __post_init__(self) -> None:
+        self.rx = {stem: [re.compile(p) for p in pats] for stem, pats in self.patterns.items()}
+
+    def hits(self, query: str) -> dict[str, float]:
+        q = normalize(query)
+        return {stem: 1.0 for stem, rxs in self.rx.items() if any(r.search(q) for r in rxs)}
