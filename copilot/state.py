@@ -161,6 +161,8 @@ class Focus(TypedDict, total=False):
     batch_jobs: list[str]
     last_request: Request
     """The last task (quantize/benchmark/tune), for "now do Q8_0"."""
+    last_question: Request
+    """The last query or recommendation, for "actually make it 8GB"."""
 
 
 class GoalLimits(TypedDict, total=False):

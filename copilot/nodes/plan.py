@@ -14,6 +14,7 @@ from lqmf.copilot.app import quantize as app_quantize
 from lqmf.copilot.app.quants import type_choices, type_for_bits
 from lqmf.copilot.app import App
 from lqmf.copilot.app.types import ACTIVE, Status
+from lqmf.copilot.nodes import stand_in
 from lqmf.copilot.nodes.context import app_of
 from lqmf.copilot.nodes.resolve import public_slots, resolve
 from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
@@ -330,6 +331,10 @@ CONFIRM_FIRST = {Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE, Intent.COMPARE}
 def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
     req: dict[str, Any] = dict(state.get("request") or {}) or resolve(state)
     intent = Intent(req["intent"])
+    found = stand_in.swap(req)   # a known model that is not here: plan for the closest local one
+    if found:
+        read_as = describe(req) if req.get("unsure") and not state.get("confirmed") else None
+        req = stand_in.swapped({k: v for k, v in req.items() if k != "unsure"}, found)
     planned = PLANNERS[intent](req, state, app_of(runtime)) if intent in NEEDS_APP else PLANNERS[intent](req, state)
     update = {"request": req, "plan": [], "plan_goal": None, "question": None, **planned}
     steps = update.get("plan") or []
@@ -356,4 +361,4 @@ def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
         update["question"] = ask("confirm", "Go ahead? [Y/n]", ["yes", "no"], "yes")
         update["out"] = [render.text("Plan:\n" + "\n".join(lines) +
                                      "\nThese run as background jobs; we can keep talking meanwhile.")]
-    return update
+    return stand_in.offer(update, found, read_as) if found else update
