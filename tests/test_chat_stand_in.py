@@ -143,3 +143,36 @@ def test_a_fresh_question_is_not_merged_with_the_last(chat):
     _, calls, _ = chat("I need a model for creative writing with 16gb of ram")
     assert calls and calls[0]["tool"] == "recommend"
     assert calls[0]["args"].get("task") == "creative" and "vram_gb" not in calls[0]["args"], calls[0]["args"]
+
+
+@pytest.mark.parametrize("then", ["now do the same for gemma3", "same for gemma3-270m please", "gemma3 too"])
+def test_the_same_task_on_another_model(chat, then):
+    chat("quantize smollm2 to q6_k")
+    chat("yes")
+    out, calls, q = chat(then)
+    assert q.get("slot") == "confirm" and "gemma3-270m to Q6_K" in out, out
+    _, calls, _ = chat("yes")
+    assert [(c["tool"], c["args"].get("model"), c["args"].get("quant_type")) for c in calls] == \
+        [("quantize", "gemma3-270m", "Q6_K")]
+
+
+@pytest.mark.parametrize("said", ["what models do i have here?", "which models are installed", "list the models on this machine"])
+def test_what_is_on_this_machine_lists_the_local_models(chat, said):
+    out, calls, q = chat(said)
+    assert [c["tool"] for c in calls] == ["models"] and not q
+    assert "Models on this machine" in out and "smollm2" in out and "bundled" in out
+    assert "tinyllama" not in out.split("more models")[0]      # the catalog's others are not "on this machine"
+
+
+def test_past_models_with_a_filter_stay_a_query(chat):
+    _, calls, _ = chat("my smallest models i have under 1gb")
+    assert [c["tool"] for c in calls] == ["query"]
+
+
+@pytest.mark.parametrize("asked", ["how big will it be?", "how long will that take", "will it fit on my disk?"])
+def test_a_question_about_the_waiting_plan_is_answered_and_the_plan_kept(chat, asked):
+    chat("quantize smollm2 to q8_0")
+    out, calls, q = chat(asked)
+    assert not calls and q.get("slot") == "confirm" and "about 143 MB" in out and "Nothing has started" in out
+    _, calls, _ = chat("yes")
+    assert [c["tool"] for c in calls] == ["quantize"]

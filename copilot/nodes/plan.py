@@ -309,6 +309,7 @@ PLANNERS = {
     Intent.JOBS: plan_inline(ToolName.JOBS, lambda r: {"status": r.get("status"), "job_id": r.get("job_id")}),
     Intent.EXPLAIN: plan_explain,
     Intent.HELP: plan_inline(ToolName.HELP, lambda r: {}),
+    Intent.MODELS: plan_inline(ToolName.MODELS, lambda r: {}),
     Intent.TUTORIAL: plan_tutorial,
     Intent.UNKNOWN: plan_unknown,
     Intent.TICK: lambda req, state: {"request": None},

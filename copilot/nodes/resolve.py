@@ -9,7 +9,7 @@ from lqmf.copilot.state import ChatState, Intent
 
 QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs",
-          "unsure", "chitchat", "bad_types", "fetch_first")
+          "unsure", "chitchat", "bad_types", "fetch_first", "same")
 TASK_INTENTS = (Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE)
 
 
@@ -74,7 +74,7 @@ def resolve(state: ChatState) -> dict:
     has_quant = any(slots.get(k) for k in QUANT_SLOTS)
 
     # "now do Q8_0", "actually use 5 bits", "same at 8 bit": the last task again, changed
-    inherit = (intent == Intent.UNKNOWN and has_quant) or \
+    inherit = (intent == Intent.UNKNOWN and (has_quant or (slots.get("same") and slots.get("model")))) or \
               (intent in TASK_INTENTS and slots.get("revise") and not slots.get("model"))
     if inherit and last.get("intent") in TASK_INTENTS:
         if intent == Intent.UNKNOWN:
@@ -97,7 +97,20 @@ def resolve(state: ChatState) -> dict:
             slots["model_from_focus"] = True
     if intent == Intent.COMPARE and not slots.get("model") and focus.get("model"):
         slots["model"] = focus["model"]
+    if slots.get("model"):
+        slots["model"] = canonical_model(str(slots["model"]))
     return {"intent": str(intent), **slots}
+
+
+def canonical_model(model: str) -> str:
+    """A catalog alias as the catalog's name ("gemma3" -> "gemma3-270m"), so that plans, jobs and
+    follow-ups name one model one way; hub ids, paths and unknown names stay as written."""
+    from lqmf.copilot.app.models import catalog_entry
+
+    if "/" in model or "\\" in model or model.endswith(".gguf"):
+        return model
+    entry = catalog_entry(model)
+    return str(entry["name"]) if entry else model
 
 
 def picked_recommendation(state: ChatState, n: int) -> dict:

@@ -19,11 +19,24 @@ _IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|t
                  r"the new (?:quant|model|file|version)|the one i (?:just )?made|the latest one)\b")
 _REVISE = re.compile(r"^\s*(actually|instead|no,|rather|change (it|that) to|make (it|that))\b")
 _ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
+# "the same for gemma3", "gemma3 too": the last task again, on another model
+SAME = re.compile(r"\b(?:(?:the )?same|too|as well|also)\b")
 # what a question about past work asks for: "models" (one row per artifact) or "runs"
 _MODEL_WORDS = re.compile(r"\b(models?|quants?|artifacts?|files?|ggufs?|versions?|quantizations?|quantized ones)\b")
 _RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attempts?|history|tries)\b")
 # a calendar year ("experiments from the year 1850"): the contract has no slot for it, so the copilot keeps it
 _YEAR = re.compile(r"\b(?:in|from|during|of|since|for)\s+(?:the\s+year\s+|year\s+)?(1[0-9]{3}|2[0-9]{3})\b(?!\s*(?:mb|gb|tok|tokens))")
+
+
+# a question about what is on this machine, not about past runs ("what models do I have here?")
+_HERE = re.compile(r"\b(?:do i have|have i got|i have|i got|on (?:this|my|the) (?:machine|computer|laptop|box|pc|disk)|"
+                   r"on disk|installed|available|downloaded|locally|local|here)\b")
+
+
+def asks_inventory(text: str, intent: str, slots: dict) -> bool:
+    """A query for "models" with no filter, asking what is here: the models on this machine."""
+    filters = {k for k, v in slots.items() if v not in (None, "", []) and k not in ("view", "unsure", "chitchat")}
+    return intent == "query" and slots.get("view") == "models" and not filters and bool(_HERE.search(norm(text)))
 
 
 def norm(text: str) -> str:
@@ -70,6 +83,8 @@ def extras(text: str, intent: str) -> dict:
         out["ref"] = "them"
     elif _IT.search(t):
         out["ref"] = "it"
+    if intent == "unknown" and SAME.search(t):
+        out["same"] = True
     if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
         out["and_benchmark"] = True
     if intent == "query":
