@@ -119,6 +119,14 @@ def query(ctx: ToolContext, view: str | None = None, year: int | None = None, **
         if not rows:
             return ToolOutcome([render.text(q.year_note(ctx.app, year))], {"rows": []})
     out = [render.text(n) for n in notes]
+    if not rows and models and not {k for k, v in slots.items() if v not in (None, "", []) and k != "intent"}:
+        # nothing made yet: say what is here to start from
+        from lqmf.copilot.app.models import bundled
+
+        here = bundled()
+        out = [render.text("No quantized models yet. " + (
+            f"On this machine: {', '.join(here)} (bundled); say 'quantize {here[0]} to Q4_K_M' to make one."
+            if here else "Say 'what models are on this machine' to see the sources."))]
     if not rows:
         return ToolOutcome(out or [render.text("No experiments match; quantize or benchmark a model first.")],
                            {"rows": []})

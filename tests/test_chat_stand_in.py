@@ -156,7 +156,7 @@ def test_the_same_task_on_another_model(chat, then):
         [("quantize", "gemma3-270m", "Q6_K")]
 
 
-@pytest.mark.parametrize("said", ["what models do i have here?", "which models are installed", "list the models on this machine"])
+@pytest.mark.parametrize("said", ["what models do i have here?", "which models are installed", "what models are on my machine", "list the models on this machine"])
 def test_what_is_on_this_machine_lists_the_local_models(chat, said):
     out, calls, q = chat(said)
     assert [c["tool"] for c in calls] == ["models"] and not q
@@ -176,3 +176,8 @@ def test_a_question_about_the_waiting_plan_is_answered_and_the_plan_kept(chat, a
     assert not calls and q.get("slot") == "confirm" and "about 143 MB" in out and "Nothing has started" in out
     _, calls, _ = chat("yes")
     assert [c["tool"] for c in calls] == ["quantize"]
+
+
+def test_models_made_asked_before_any_says_what_is_here(chat):
+    out, calls, _ = chat("what models do i have")          # the models made (a query), none yet
+    assert [c["tool"] for c in calls] == ["query"] and "No quantized models yet" in out and "smollm2" in out

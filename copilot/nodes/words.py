@@ -29,7 +29,8 @@ _YEAR = re.compile(r"\b(?:in|from|during|of|since|for)\s+(?:the\s+year\s+|year\s
 
 
 # a question about what is on this machine, not about past runs ("what models do I have here?")
-_HERE = re.compile(r"\b(?:do i have|have i got|i have|i got|on (?:this|my|the) (?:machine|computer|laptop|box|pc|disk)|"
+# ("what models do I have" alone is about the models made: one row per artifact, as a query)
+_HERE = re.compile(r"\b(?:on (?:this|my|the) (?:machine|computer|laptop|box|pc|disk)|"
                    r"on disk|installed|available|downloaded|locally|local|here)\b")
 
 
