@@ -181,3 +181,45 @@ def test_a_question_about_the_waiting_plan_is_answered_and_the_plan_kept(chat, a
 def test_models_made_asked_before_any_says_what_is_here(chat):
     out, calls, _ = chat("what models do i have")          # the models made (a query), none yet
     assert [c["tool"] for c in calls] == ["query"] and "No quantized models yet" in out and "smollm2" in out
+
+
+# a yes or a no in more words than the fixed lists; None: neither (answered as small talk or a change)
+ANSWERS = [
+    ("ok sure", True), ("go for it", True), ("yeah sure, go ahead", True), ("sure thing", True),
+    ("why not", True), ("nah forget it", False), ("no, not now thanks", False), ("oh no, stop it", False),
+    ("cool thanks", None),          # small talk: the plan waits
+    ("yes but use q8_0", None),     # a change, not a plain yes
+    ("no wait, q5_k_m", None),      # a change, not a plain no
+    ("run it on gemma3", None),     # names something: not a bare yes
+]
+
+
+@pytest.mark.parametrize("said,want", ANSWERS)
+def test_yes_and_no_in_several_words(said, want):
+    from lqmf.copilot.nodes import words
+
+    assert (words.is_yes(said), words.is_no(said)) == (want is True, want is False)
+
+
+@pytest.mark.parametrize("said", ["hmm make it q8_0 instead", "oh wait, actually q8_0", "use q8_0 instead"])
+def test_a_change_of_mind_after_a_filler_replaces_the_job(chat, said):
+    chat("quantize smollm2 to q4_k_m")
+    chat("yes")
+    out, _, q = chat(said)
+    assert q.get("slot") == "confirm" and "cancel job" in out, out
+    _, calls, _ = chat("yes")
+    assert [c["tool"] for c in calls] == ["cancel", "quantize"] and calls[1]["args"]["quant_type"] == "Q8_0"
+
+
+@pytest.mark.parametrize("said,which", [("cancel the second one", 1), ("stop the first one", 0),
+                                        ("cancel the q8_0 job", 1), ("kill the Q4_K_M one", 0)])
+def test_cancel_names_one_of_several_jobs(chat, said, which):
+    import re
+
+    chat("quantize smollm2 to q4_k_m and q8_0")
+    out, _, _ = chat("yes")
+    ids = re.findall(r"Submitted job (\w+): quantize smollm2 to (?:Q4_K_M|Q8_0)", out)
+    assert len(ids) == 2, out
+    out, calls, q = chat(said)
+    assert [c["tool"] for c in calls] == ["cancel"] and not q, out
+    assert calls[0]["args"]["job_id"] == ids[which] and "cancelled" in out.lower()

@@ -164,12 +164,30 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
     return {"plan": steps}
 
 
+def which_job(active: list, req: dict, text: str) -> str | None:
+    """The one of several active jobs a cancel names without its id: "the second one", "the Q8_0 one"."""
+    from lqmf.copilot.nodes import words
+
+    n = words.ordinal_in(text)
+    if n is not None and len(active) > 1 and -len(active) <= (n - 1 if n > 0 else n) < len(active):
+        return str(active[n - 1 if n > 0 else n]["job_id"])
+    from lqmf.copilot.app.quantize import canonical_type
+
+    # the parser keeps no quant slots for a cancel: the types are read from the words
+    types = set(quant_types(req)) or {q for q in (canonical_type(w) for w in re.findall(r"[\w]+", text.lower())) if q}
+    same = [t for t in active if types and str(t.get("quant_type") or "").upper() in types]
+    return str(same[0]["job_id"]) if len(same) == 1 and len(types) == 1 else None
+
+
 def plan_cancel(req: dict, state: ChatState) -> dict:
     job_id = req.get("job_id")
     if not job_id:
         active = [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
                   and not t.get("announced")]
-        if len(active) == 1:
+        chosen = which_job(active, req, state.get("text") or "")
+        if chosen:
+            job_id = chosen
+        elif len(active) == 1:
             job_id = active[0]["job_id"]
         elif len(active) > 1:
             ids = [t["job_id"] for t in active]
