@@ -223,3 +223,17 @@ def test_cancel_names_one_of_several_jobs(chat, said, which):
     out, calls, q = chat(said)
     assert [c["tool"] for c in calls] == ["cancel"] and not q, out
     assert calls[0]["args"]["job_id"] == ids[which] and "cancelled" in out.lower()
+
+
+@pytest.mark.parametrize("said", ["no idea what to do here", "where do i even start?", "what am i supposed to type",
+                                  "i don't know what to ask"])
+def test_a_lost_user_gets_the_help(chat, said):
+    out, calls, q = chat(said)
+    assert [c["tool"] for c in calls] == ["help"] and not q and "didn't understand" not in out
+
+
+@pytest.mark.parametrize("said", ["i don't know which quant type is best for smollm2", "what should i do with q4_k_m"])
+def test_a_real_question_is_not_read_as_lost(said):
+    from lqmf.copilot.nodes import words
+
+    assert not words.is_lost(said)

@@ -183,10 +183,10 @@ def test_kill_mid_tool_then_resume_shows_the_true_state(chat_env):
 
 
 # each dialogue set's gate: one dialogue below what it measured (issue [10], round 3, helper g1:
-# dialogues 40/40, heldout 31/34, heldout2 32/34 (one is a fault of the set: a dialogue named "keeps the
+# dialogues 40/40, heldout 32/34, heldout2 32/34 (one is a fault of the set: a dialogue named "keeps the
 # plan" that expects no question pending), heldout3 33/33 on its second scoring (29/33 on its first,
 # before the fixes of the classes it showed))
-DIALOGUE_GATES = {"dialogues.toml": (39, 40), "heldout.toml": (30, 34), "heldout2.toml": (31, 34),
+DIALOGUE_GATES = {"dialogues.toml": (39, 40), "heldout.toml": (31, 34), "heldout2.toml": (31, 34),
                   "heldout3.toml": (32, 33)}
 
 

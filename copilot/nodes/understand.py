@@ -89,6 +89,8 @@ def interpret(text: str) -> tuple[str, dict]:
     slots.update(words.extras(text, intent))
     if words.asks_inventory(text, intent, slots):
         return Intent.MODELS.value, {}
+    if intent in ("unknown", "help") and words.is_lost(text):
+        return Intent.HELP.value, {}
     n = words.ordinal(text)
     if n is not None and intent in ("unknown", "query", "jobs"):
         intent, slots = Intent.PICK.value, {"pick": n}

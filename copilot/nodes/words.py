@@ -36,6 +36,16 @@ _HERE = re.compile(r"\b(?:on (?:this|my|the) (?:machine|computer|laptop|box|pc|d
                    r"on disk|installed|available|downloaded|locally|local|here)\b")
 
 
+# a user who does not know what to say ("no idea what to type", "where do I even start"): help, not a shrug
+_LOST = re.compile(r"\b(?:(?:don'?t|do not|dunno|no idea|not sure)\b.*\b(?:what|how|where)\b.*\b(?:type|say|do|ask|start|begin|use)"
+                   r"|where (?:do|should|can) i (?:even )?(?:start|begin)|what (?:am i|should i|do i|can i) (?:supposed to )?"
+                   r"(?:type|say|ask|do)(?: here| now)?\s*$|(?:i'?m|i am) (?:lost|stuck|confused)|help me out)\b")
+
+
+def is_lost(text: str) -> bool:
+    return bool(_LOST.search(norm(text)))
+
+
 def asks_inventory(text: str, intent: str, slots: dict) -> bool:
     """A query for "models" with no filter, asking what is here: the models on this machine."""
     filters = {k for k, v in slots.items() if v not in (None, "", []) and k not in ("view", "unsure", "chitchat")}
