@@ -71,7 +71,7 @@ class Commands:
         self.repl.show_resumed()
 
     def cmd_models(self, arg: str = "") -> None:
-        """List the models I know (bundled ones first)."""
+        """List the models on this machine (bundled ones first) and what was made from them."""
         from lqmf.copilot.tools_registry import ToolContext, models
 
         self.io.blocks(models(ToolContext(self.repl.session.app)).blocks)

@@ -15,8 +15,9 @@ from lqmf.copilot.parser.schema import Intent as ParserIntent
 
 
 # What the user wants: the parse contract's intents (copilot/parser/schema.py)
-# plus two of the copilot's own: PICK, a reference into the last listing
-# ("the second one"), and TICK, a sync turn when a job finished (no user text).
+# plus three of the copilot's own: PICK, a reference into the last listing
+# ("the second one"), TICK, a sync turn when a job finished (no user text), and
+# MODELS, what is on this machine ("what models do I have here?"; the parser reads it as a query).
 # Spelled out so a type checker sees the members; the assertion below holds it to the parser's.
 class Intent(StrEnum):
     QUANTIZE = "quantize"
@@ -33,10 +34,11 @@ class Intent(StrEnum):
     UNKNOWN = "unknown"
     PICK = "pick"
     TICK = "tick"
+    MODELS = "models"
 
 
 assert {(i.name, i.value) for i in Intent} == {(i.name, i.value) for i in ParserIntent} | {
-    ("PICK", "pick"), ("TICK", "tick")}, "copilot Intent = the parser's intents + PICK + TICK"
+    ("PICK", "pick"), ("TICK", "tick"), ("MODELS", "models")}, "copilot Intent = the parser's intents + PICK, TICK, MODELS"
 
 
 class AskResult(StrEnum):
@@ -138,6 +140,7 @@ class Request(TypedDict, total=False):
     unsure: bool
     chitchat: str
     bad_types: list[str]
+    same: bool
 
 
 class BatchItem(TypedDict, total=False):
@@ -161,6 +164,8 @@ class Focus(TypedDict, total=False):
     batch_jobs: list[str]
     last_request: Request
     """The last task (quantize/benchmark/tune), for "now do Q8_0"."""
+    last_question: Request
+    """The last query or recommendation, for "actually make it 8GB"."""
 
 
 class GoalLimits(TypedDict, total=False):

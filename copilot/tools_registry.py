@@ -119,6 +119,14 @@ def query(ctx: ToolContext, view: str | None = None, year: int | None = None, **
         if not rows:
             return ToolOutcome([render.text(q.year_note(ctx.app, year))], {"rows": []})
     out = [render.text(n) for n in notes]
+    if not rows and models and not {k for k, v in slots.items() if v not in (None, "", []) and k != "intent"}:
+        # nothing made yet: say what is here to start from
+        from lqmf.copilot.app.models import bundled
+
+        here = bundled()
+        out = [render.text("No quantized models yet. " + (
+            f"On this machine: {', '.join(here)} (bundled); say 'quantize {here[0]} to Q4_K_M' to make one."
+            if here else "Say 'what models are on this machine' to see the sources."))]
     if not rows:
         return ToolOutcome(out or [render.text("No experiments match; quantize or benchmark a model first.")],
                            {"rows": []})
@@ -218,13 +226,26 @@ def help(ctx: ToolContext) -> ToolOutcome:  # noqa: A001 - the tool's name
 
 
 def models(ctx: ToolContext) -> ToolOutcome:
-    """The models LQMF knows (bundled ones first) and artifacts made so far."""
-    from lqmf.copilot.app.models import catalog
+    """The models on this machine (bundled ones first, then the Hugging Face cache and the
+    converted copies), the artifacts made so far, and how many more the catalog knows."""
+    from lqmf.copilot.app.models import catalog, inventory
+    from lqmf.copilot.app.types import human_bytes
 
-    rows = [[e["name"], e.get("title", ""), f"{e.get('params_b', '?')}B",
-             "bundled" if e.get("bundled") else "hub cache"] for e in catalog()]
-    rows.sort(key=lambda r: r[3] != "bundled")
-    return ToolOutcome([render.table("Models", ["name", "title", "params", "source"], rows)])
+    inv = inventory(ctx.app)
+    blocks = [render.table("Models on this machine", ["name", "source", "size"],
+                           [[s["name"], s["kind"], human_bytes(s["size_bytes"])] for s in inv["sources"]])]
+    if inv["artifacts"]:
+        blocks.append(render.table("Made here", ["model", "quant", "method", "size"],
+                                   [[a["model"] or "?", a["quant_type"] or "?", a["method"] or "?",
+                                     human_bytes(a["size_bytes"])] for a in inv["artifacts"]]))
+    if inv["bundled_not_installed"]:
+        blocks.append(render.text("Bundled but not installed: " + "; ".join(inv["bundled_not_installed"]) + "."))
+    here = {s["name"] for s in inv["sources"]}
+    more = [e["name"] for e in catalog() if e["name"] not in here]
+    if more:
+        blocks.append(render.text(f"{len(more)} more models are in the catalog (e.g. {', '.join(more[:3])}); "
+                                  "they need fetching first: ask me to recommend one for your hardware."))
+    return ToolOutcome(blocks)
 
 
 @dataclass(frozen=True)

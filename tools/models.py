@@ -169,6 +169,11 @@ def _installed(entry: dict) -> bool:
         return False
 
 
+def fetch_command(hub_id: str) -> str:
+    """The command that puts a hub id into a Hugging Face cache (on a machine with network)."""
+    return f"huggingface-cli download {hub_id}"
+
+
 def hf_cache_dir() -> Path:
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"])
@@ -282,7 +287,9 @@ def _resolve(ref: str) -> ModelSource:
         if snap is None:
             raise ModelNotCached(
                 f"model {hub_id} is not in the local Hugging Face cache and there is no network",
-                "download it on a connected machine and pass its local folder")
+                f"run `{fetch_command(hub_id)}` on a machine with network and copy its "
+                f"models--{hub_id.replace('/', '--')} folder into {short_path(str(hf_cache_dir()))} here, "
+                "or pass the model's local folder")
         ggufs = sorted(snap.glob("*.gguf"))
         if not (snap / "config.json").exists() and ggufs:
             return ModelSource(ref, SourceKind.HUB_CACHE, ggufs[0], slug(hub_id.split("/")[-1]), entry)

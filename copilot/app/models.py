@@ -8,6 +8,7 @@ from lqmf.tools.status import Status
 
 if TYPE_CHECKING:
     from lqmf.copilot.app.context import App
+    from lqmf.tools.stand_in import StandIn
 
 
 def catalog() -> list[dict]:
@@ -39,6 +40,14 @@ def problem_with(ref: str) -> str | None:
     except LqmfError as e:
         return str(e)
     return None
+
+
+def stand_in(ref: str) -> "StandIn | None":
+    """For a known model that is not on this machine: why, and the local model to offer instead
+    (tools/stand_in.py); None when it resolves here or names nothing known."""
+    from lqmf.tools.stand_in import stand_in as find
+
+    return find(ref)
 
 
 def inventory(app: "App") -> dict:

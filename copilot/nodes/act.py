@@ -17,6 +17,7 @@ from lqmf.copilot.tools_registry import TOOLS, ToolContext, call
 from lqmf.tools.errors import LqmfError, from_backend
 
 TASK_INTENTS = ("quantize", "benchmark", "tune")
+QUESTION_INTENTS = ("query", "recommend")   # a follow-up can change them (nodes/resolve.follow_up)
 
 
 def wired_args(step: Step, done: dict[str, dict]) -> dict:
@@ -89,6 +90,9 @@ def act(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict
                                  if k not in EXTRAS or k == "and_benchmark"}
         if req.get("model"):
             focus.setdefault("model", str(req["model"]))
+    if req.get("intent") in QUESTION_INTENTS and calls and not req.get("feedback"):
+        focus["last_question"] = {k: v for k, v in req.items()  # type: ignore[typeddict-item]
+                                  if k not in EXTRAS and k != "hint"}
     update["focus"] = focus
     if listing is not None:
         update["listing"] = listing

@@ -3,6 +3,8 @@ read the answer (resumed by ``Command(resume=answer)``). Everything before
 ``interrupt()`` only reads the state, so the re-run on resume is harmless."""
 from __future__ import annotations
 
+import re
+
 from langgraph.types import interrupt
 
 from lqmf.copilot import render
@@ -13,8 +15,14 @@ from lqmf.copilot.state import RESET, AskResult, ChatState, Intent
 
 CHANGE_SLOTS = ("model", "quant_type", "quant_types", "bits", "method", "priority", "device",
                 "max_kld", "max_size_gb", "max_ppl_delta_pct")
-NEW_REQUEST = {Intent.QUERY, Intent.JOBS, Intent.EXPLAIN, Intent.HELP, Intent.RECOMMEND, Intent.COMPARE,
+NEW_REQUEST = {Intent.QUERY, Intent.MODELS, Intent.JOBS, Intent.EXPLAIN, Intent.HELP, Intent.RECOMMEND, Intent.COMPARE,
                Intent.TUTORIAL, Intent.TUNE, Intent.BENCHMARK}
+
+
+# a question about the plan that waits for a yes ("how big will it be?", "how long will that take?")
+ABOUT_PLAN = re.compile(r"^(?:(?:and|so|ok|but|wait|hmm)[, ]+)?(?:how (?:big|large|long|much (?:disk|space|room|time))|"
+                        r"what size|will (?:it|that|this) fit|how many (?:mb|gb|minutes|seconds))\b"
+                        r"(?:.*\b(?:it|that|this|be|take|need|use)\b|(?:\s+\S+){0,3}$)")
 
 
 def payload(state: ChatState) -> dict:
@@ -88,6 +96,13 @@ def ask(state: ChatState) -> dict:
             changes["bits"] = None
         return {**base, "ask_result": AskResult.ANSWERED.value, "request": changes, "question": None,
                 "confirmed": False}
+    if slot == "confirm" and state.get("plan") and ABOUT_PLAN.search(words.norm(answer)) and not slots.get("model"):
+        # "how big will it be?" while the plan waits: answer from the plan and ask again
+        labels = "; ".join(s["label"] for s in state.get("plan") or [])
+        return {**base, "ask_result": AskResult.ANSWERED.value,
+                "out": [RESET, render.text(f"The plan: {labels}. Sizes are estimates from the type's bits per "
+                                           "weight; it runs as a background job, so we can keep talking, and "
+                                           "'jobs' shows its progress. Nothing has started yet.")]}
     if intent != "unknown" and (intent in NEW_REQUEST or intent != req.get("intent")):
         note = render.text(f"Leaving the {req.get('intent', 'last')} request aside.")
         return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,

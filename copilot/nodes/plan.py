@@ -14,6 +14,7 @@ from lqmf.copilot.app import quantize as app_quantize
 from lqmf.copilot.app.quants import type_choices, type_for_bits
 from lqmf.copilot.app import App
 from lqmf.copilot.app.types import ACTIVE, Status
+from lqmf.copilot.nodes import stand_in
 from lqmf.copilot.nodes.context import app_of
 from lqmf.copilot.nodes.resolve import public_slots, resolve
 from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
@@ -163,12 +164,30 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
     return {"plan": steps}
 
 
+def which_job(active: list, req: dict, text: str) -> str | None:
+    """The one of several active jobs a cancel names without its id: "the second one", "the Q8_0 one"."""
+    from lqmf.copilot.nodes import words
+
+    n = words.ordinal_in(text)
+    if n is not None and len(active) > 1 and -len(active) <= (n - 1 if n > 0 else n) < len(active):
+        return str(active[n - 1 if n > 0 else n]["job_id"])
+    from lqmf.copilot.app.quantize import canonical_type
+
+    # the parser keeps no quant slots for a cancel: the types are read from the words
+    types = set(quant_types(req)) or {q for q in (canonical_type(w) for w in re.findall(r"[\w]+", text.lower())) if q}
+    same = [t for t in active if types and str(t.get("quant_type") or "").upper() in types]
+    return str(same[0]["job_id"]) if len(same) == 1 and len(types) == 1 else None
+
+
 def plan_cancel(req: dict, state: ChatState) -> dict:
     job_id = req.get("job_id")
     if not job_id:
         active = [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
                   and not t.get("announced")]
-        if len(active) == 1:
+        chosen = which_job(active, req, state.get("text") or "")
+        if chosen:
+            job_id = chosen
+        elif len(active) == 1:
             job_id = active[0]["job_id"]
         elif len(active) > 1:
             ids = [t["job_id"] for t in active]
@@ -308,6 +327,7 @@ PLANNERS = {
     Intent.JOBS: plan_inline(ToolName.JOBS, lambda r: {"status": r.get("status"), "job_id": r.get("job_id")}),
     Intent.EXPLAIN: plan_explain,
     Intent.HELP: plan_inline(ToolName.HELP, lambda r: {}),
+    Intent.MODELS: plan_inline(ToolName.MODELS, lambda r: {}),
     Intent.TUTORIAL: plan_tutorial,
     Intent.UNKNOWN: plan_unknown,
     Intent.TICK: lambda req, state: {"request": None},
@@ -330,6 +350,10 @@ CONFIRM_FIRST = {Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE, Intent.COMPARE}
 def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
     req: dict[str, Any] = dict(state.get("request") or {}) or resolve(state)
     intent = Intent(req["intent"])
+    found = stand_in.swap(req)   # a known model that is not here: plan for the closest local one
+    if found:
+        read_as = describe(req) if req.get("unsure") and not state.get("confirmed") else None
+        req = stand_in.swapped({k: v for k, v in req.items() if k != "unsure"}, found)
     planned = PLANNERS[intent](req, state, app_of(runtime)) if intent in NEEDS_APP else PLANNERS[intent](req, state)
     update = {"request": req, "plan": [], "plan_goal": None, "question": None, **planned}
     steps = update.get("plan") or []
@@ -356,4 +380,4 @@ def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
         update["question"] = ask("confirm", "Go ahead? [Y/n]", ["yes", "no"], "yes")
         update["out"] = [render.text("Plan:\n" + "\n".join(lines) +
                                      "\nThese run as background jobs; we can keep talking meanwhile.")]
-    return update
+    return stand_in.offer(update, found, read_as) if found else update

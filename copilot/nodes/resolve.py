@@ -3,11 +3,13 @@ resolving it against the conversation ("now do Q8_0", "benchmark it",
 "compare them", "actually use 5 bits")."""
 from __future__ import annotations
 
+import re
+
 from lqmf.copilot.state import ChatState, Intent
 
 QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs",
-          "unsure", "chitchat", "bad_types", "fetch_first")
+          "unsure", "chitchat", "bad_types", "fetch_first", "same")
 TASK_INTENTS = (Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE)
 
 
@@ -16,16 +18,63 @@ def public_slots(slots: dict) -> dict:
     return {k: v for k, v in slots.items() if k not in EXTRAS}
 
 
+# questions a follow-up can narrow or widen ("actually make it 8GB", "only the ones under 1 gb")
+QUESTIONS = (Intent.QUERY, Intent.RECOMMEND)
+# how a follow-up starts; a fresh question names its own needs and is not merged with the last one
+_FOLLOW_UP = re.compile(r"^\s*(?:actually|what about|how about|and|make it|make that|instead|only|just|hmm+|ok(?:ay)?|"
+                        r"now|same|but|rather|then|no,?|with|under|over|below|above|less than|more than|at most|"
+                        r"at least|change it to|what if)\b")
+# a probe that reads a fragment's slots as a whole question of that kind would
+_PROBE = {Intent.QUERY: "show my models ", Intent.RECOMMEND: "recommend a model "}
+# the sizes a question can name, and the words that say which one a number is
+SIZES = {"vram_gb": re.compile(r"\b(?:vram|gpu|card|graphics)\b"),
+         "ram_gb": re.compile(r"\b(?:ram|memory|system|laptop|machine)\b"),
+         "max_size_gb": re.compile(r"\b(?:under|below|less|smaller|at most|max(?:imum)?|size|fits?|within)\b")}
+
+
+def follow_up(intent: str, slots: dict, text: str, focus: dict) -> tuple[str, dict] | None:
+    """"actually make it 8GB" after a recommendation: the last query or recommendation again,
+    with what this utterance changes; None when it is no follow-up of one."""
+    last = dict(focus.get("last_question") or {})
+    if not last.get("intent") or slots.get("model") or not text.strip():
+        return None
+    kind = Intent(last["intent"])
+    if intent not in (Intent.UNKNOWN, kind) or (intent == kind and not _FOLLOW_UP.search(text.lower())):
+        return None
+    new = {k: v for k, v in slots.items() if k not in EXTRAS and v is not None}
+    if not new:
+        from lqmf.copilot.parser import parse
+
+        try:
+            new = dict(parse(_PROBE[kind] + text).get("slots") or {})
+        except Exception:
+            return None
+    if not new:
+        return None
+    sized = [k for k in SIZES if k in new]
+    named = [k for k in SIZES if SIZES[k].search(text.lower())]
+    had = [k for k in SIZES if last.get(k) is not None]
+    if len(sized) == 1 and not named and len(had) == 1 and sized != had:
+        # a bare size ("make it 8GB") changes the size the last question named (its card, its RAM, its limit)
+        new[had[0]] = new.pop(sized[0])
+        if had[0] != "vram_gb" and new.get("device") == "gpu":
+            new.pop("device")
+    return str(kind), {**{k: v for k, v in last.items() if k != "intent"}, **new}
+
+
 def resolve(state: ChatState) -> dict:
     """The request for this turn: ``{"intent": ..., **slots}``."""
     intent = state.get("intent") or Intent.UNKNOWN.value
     slots = dict(state.get("slots") or {})
     focus = state.get("focus") or {}
+    again = follow_up(intent, slots, state.get("text") or "", dict(focus))
+    if again:
+        intent, slots = again
     last = dict(focus.get("last_request") or {})
     has_quant = any(slots.get(k) for k in QUANT_SLOTS)
 
     # "now do Q8_0", "actually use 5 bits", "same at 8 bit": the last task again, changed
-    inherit = (intent == Intent.UNKNOWN and has_quant) or \
+    inherit = (intent == Intent.UNKNOWN and (has_quant or (slots.get("same") and slots.get("model")))) or \
               (intent in TASK_INTENTS and slots.get("revise") and not slots.get("model"))
     if inherit and last.get("intent") in TASK_INTENTS:
         if intent == Intent.UNKNOWN:
@@ -48,7 +97,20 @@ def resolve(state: ChatState) -> dict:
             slots["model_from_focus"] = True
     if intent == Intent.COMPARE and not slots.get("model") and focus.get("model"):
         slots["model"] = focus["model"]
+    if slots.get("model"):
+        slots["model"] = canonical_model(str(slots["model"]))
     return {"intent": str(intent), **slots}
+
+
+def canonical_model(model: str) -> str:
+    """A catalog alias as the catalog's name ("gemma3" -> "gemma3-270m"), so that plans, jobs and
+    follow-ups name one model one way; hub ids, paths and unknown names stay as written."""
+    from lqmf.copilot.app.models import catalog_entry
+
+    if "/" in model or "\\" in model or model.endswith(".gguf"):
+        return model
+    entry = catalog_entry(model)
+    return str(entry["name"]) if entry else model
 
 
 def picked_recommendation(state: ChatState, n: int) -> dict:

@@ -84,8 +84,13 @@ def interpret(text: str) -> tuple[str, dict]:
             probe = parse("quantize it " + text).get("slots") or {}
         except Exception:
             probe = {}
-        slots.update({k: v for k, v in probe.items() if k in FRAGMENT_SLOTS})
+        keep = (*FRAGMENT_SLOTS, "model") if words.SAME.search(words.norm(text)) else FRAGMENT_SLOTS
+        slots.update({k: v for k, v in probe.items() if k in keep})
     slots.update(words.extras(text, intent))
+    if words.asks_inventory(text, intent, slots):
+        return Intent.MODELS.value, {}
+    if intent in ("unknown", "help") and words.is_lost(text):
+        return Intent.HELP.value, {}
     n = words.ordinal(text)
     if n is not None and intent in ("unknown", "query", "jobs"):
         intent, slots = Intent.PICK.value, {"pick": n}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 YES = {"y", "yes", "yeah", "yep", "ok", "okay", "sure", "go", "go ahead", "do it", "please", "confirm",
-       "fine", "sounds good", "yes please", "ok go", "let's go", "proceed", "run it", "start"}
+       "fine", "sounds good", "yes please", "ok go", "let's go", "proceed", "run it", "start", "why not"}
 NO = {"n", "no", "nope", "stop", "cancel", "never mind", "nevermind", "forget it", "abort", "don't",
       "no thanks", "not now", "cancel that", "skip", "skip it", "nah", "quit that", "drop it"}
 ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3,
@@ -17,8 +17,12 @@ _ORD = re.compile(r"^(?:(?:and|ok|now|then)\s+)?(?:the\s+|pick\s+(?:the\s+)?|use
 _BOTH = re.compile(r"\b(both|them|all of them|those|these|all three|each)\b")
 _IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|the artifact|the new one|"
                  r"the new (?:quant|model|file|version)|the one i (?:just )?made|the latest one)\b")
-_REVISE = re.compile(r"^\s*(actually|instead|no,|rather|change (it|that) to|make (it|that))\b")
+# a change of mind, after a filler or two ("hmm make it 8 bit instead", "oh wait, actually Q6_K")
+_REVISE = re.compile(r"^\s*(?:(?:hmm+|oh|ok(?:ay)?|wait|um+|uh+|well|so|no|sorry)[,.!]?\s+)*"
+                     r"(actually|instead|no,|rather|change (it|that) to|make (it|that))\b|\binstead\s*[.!]?$")
 _ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
+# "the same for gemma3", "gemma3 too": the last task again, on another model
+SAME = re.compile(r"\b(?:(?:the )?same|too|as well|also)\b")
 # what a question about past work asks for: "models" (one row per artifact) or "runs"
 _MODEL_WORDS = re.compile(r"\b(models?|quants?|artifacts?|files?|ggufs?|versions?|quantizations?|quantized ones)\b")
 _RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attempts?|history|tries)\b")
@@ -26,16 +30,67 @@ _RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attem
 _YEAR = re.compile(r"\b(?:in|from|during|of|since|for)\s+(?:the\s+year\s+|year\s+)?(1[0-9]{3}|2[0-9]{3})\b(?!\s*(?:mb|gb|tok|tokens))")
 
 
+# a question about what is on this machine, not about past runs ("what models do I have here?")
+# ("what models do I have" alone is about the models made: one row per artifact, as a query)
+_HERE = re.compile(r"\b(?:on (?:this|my|the) (?:machine|computer|laptop|box|pc|disk)|"
+                   r"on disk|installed|available|downloaded|locally|local|here)\b")
+
+
+# a user who does not know what to say ("no idea what to type", "where do I even start"): help, not a shrug
+_LOST = re.compile(r"\b(?:(?:don'?t|do not|dunno|no idea|not sure)\b.*\b(?:what|how|where)\b.*\b(?:type|say|do|ask|start|begin|use)"
+                   r"|where (?:do|should|can) i (?:even )?(?:start|begin)|what (?:am i|should i|do i|can i) (?:supposed to )?"
+                   r"(?:type|say|ask|do)(?: here| now)?\s*$|(?:i'?m|i am) (?:lost|stuck|confused)|help me out)\b")
+
+
+def is_lost(text: str) -> bool:
+    return bool(_LOST.search(norm(text)))
+
+
+def asks_inventory(text: str, intent: str, slots: dict) -> bool:
+    """A query for "models" with no filter, asking what is here: the models on this machine."""
+    filters = {k for k, v in slots.items() if v not in (None, "", []) and k not in ("view", "unsure", "chitchat")}
+    return intent == "query" and slots.get("view") == "models" and not filters and bool(_HERE.search(norm(text)))
+
+
 def norm(text: str) -> str:
     return " ".join(re.sub(r"[!?.,;]+$", "", text.strip().lower()).split())
 
 
+# a yes or no in more words than the sets above ("ok sure", "go for it", "yes please do", "nah forget it"):
+# every word is one of these, at least one is a strong one, and none is of the other side
+_YES_STRONG = {"y", "yes", "yeah", "yep", "yup", "ya", "ok", "okay", "k", "sure", "go", "proceed", "alright",
+               "absolutely", "definitely", "fine", "start", "confirm", "do", "run", "aye", "yess", "yea"}
+_YES_FILLER = {"for", "it", "ahead", "please", "pls", "then", "now", "just", "that", "thing", "sounds", "good",
+               "great", "let's", "lets", "right", "away", "and", "so", "of", "course", "perfect", "cool", "thanks",
+               "thank", "you", "sir", "mate", "lgtm", "oh", "well", "why", "not", "i", "guess", "ahead"}
+_NO_STRONG = {"no", "nope", "nah", "cancel", "stop", "scrap", "forget", "drop", "abort", "never", "don't", "dont"}
+_NO_FILLER = {"it", "that", "this", "thanks", "thank", "you", "please", "mind", "wait", "hmm", "actually", "oh",
+              "ok", "okay", "not", "now", "the", "plan", "whole", "thing", "after", "all", "do", "let's", "lets",
+              "skip", "leave", "sorry", "then", "on", "second", "thought", "thoughts", "i", "changed", "my"}
+_NEGATING = {"no", "not", "don't", "dont", "wait", "stop", "cancel", "but", "instead", "actually", "never", "nah",
+             "nope", "hold", "forget", "scrap", "drop"}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", norm(text))
+
+
 def is_yes(text: str) -> bool:
-    return norm(text) in YES
+    if norm(text) in YES:
+        return True
+    w = _words(text)
+    if not w or len(w) > 6 or any(x in _NEGATING for x in w) and not {"why", "not"} <= set(w):
+        return False
+    return all(x in _YES_STRONG or x in _YES_FILLER for x in w) and any(x in _YES_STRONG for x in w)
 
 
 def is_no(text: str) -> bool:
-    return norm(text) in NO
+    if norm(text) in NO:
+        return True
+    w = _words(text)
+    if not w or len(w) > 6 or any(x in _YES_STRONG - {"do", "ok", "okay"} for x in w):
+        return False
+    return all(x in _NO_STRONG or x in _NO_FILLER for x in w) and any(x in _NO_STRONG for x in w)
 
 
 def ordinal(text: str) -> int | None:
@@ -70,6 +125,8 @@ def extras(text: str, intent: str) -> dict:
         out["ref"] = "them"
     elif _IT.search(t):
         out["ref"] = "it"
+    if intent == "unknown" and SAME.search(t):
+        out["same"] = True
     if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
         out["and_benchmark"] = True
     if intent == "query":

@@ -141,7 +141,7 @@ def _why(o: Option, task: str, hw: Hardware, min_tok_s: float | None) -> str:
 def where_is(f: ModelFacts, qtype: str) -> tuple[str | None, str | None, str | None]:
     """Where the model is on this machine, or the command that fetches it."""
     from lqmf.tools.config import artifacts_dir
-    from lqmf.tools.models import _hub_snapshot, bundled_models
+    from lqmf.tools.models import _hub_snapshot, bundled_models, fetch_command
 
     made = current().backend_of(qtype).artifact.name(f.name, qtype)
     if (artifacts_dir() / f.name / made).exists():
@@ -151,7 +151,7 @@ def where_is(f: ModelFacts, qtype: str) -> tuple[str | None, str | None, str | N
     if f.hub_id and _hub_snapshot(f.hub_id) is not None:
         return "HF cache", None, None
     gated = any(w in f.license for w in ("Llama", "Gemma"))
-    return None, f"huggingface-cli download {f.hub_id}", \
+    return None, fetch_command(f.hub_id), \
         f"accept the {f.license} licence on https://huggingface.co/{f.hub_id} first" if gated else None
 
 
