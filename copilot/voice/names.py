@@ -13,7 +13,7 @@ import re
 _TOKEN = re.compile(r"[A-Za-z][\w.\-]*\d[\w.\-]*|[A-Za-z][\w.\-]*")
 _LETTERS = re.compile(r"[^a-z]")
 _DIGIT_ONLY = re.compile(r"\D")
-_TUNE = re.compile(r"^(?:do|to|two|tu|chun|tune)\s+", re.I)
+_TUNE = re.compile(r"^(?:do|to|two|tu|chun)\s+", re.I)
 
 
 def _near(key: str, keys: dict[str, str]) -> str | None:

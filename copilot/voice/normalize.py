@@ -11,7 +11,7 @@ _FIXES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # "quantize" at the start heard as "one time", "one type (of)", "one tight", "1-time"
     (re.compile(r"^(?:one|1)[\s-]?(?:time|type|tight|tied?|tide)\b(?:\s+of\b)?", re.I), "Quantize"),
     # "what is an imatrix" heard as "what in the matrix"
-    (re.compile(r"\bwhat(?:'s| is)?\s+(?:in|an|is an|is in) (?:the )?matrix\b", re.I), "what is an imatrix"),
+    (re.compile(r"\bwhat(?:'s| is)?\s+(?:in|an|is an|is in) (?:the )?matrix\b", re.I), "what is imatrix"),
     # "imatrix" heard as "in the matrix", "i matrix", "eye matrix", "amatrix", "the matrix"
     (re.compile(r"\b(?:(?:in the |the |i|eye |an i)[\s-]?|a)matrix\b", re.I), "imatrix"),
     # "GPTQ" with its G heard as another consonant: "DPTQ", "BPTQ"

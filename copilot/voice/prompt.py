@@ -65,7 +65,8 @@ def _one_per_family(names: list[str]) -> list[str]:
     before a second size of one."""
     seen: dict[str, str] = {}
     for n in names:
-        seen.setdefault(re.match(r"[a-z]*", n.lower()).group(0) or n, n)
+        family = re.sub(r"[^a-z].*$", "", n.lower())
+        seen.setdefault(family or n, n)
     return list(seen.values())
 
 
