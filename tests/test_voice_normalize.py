@@ -41,7 +41,7 @@ def _front(*texts):
 
 
 def test_an_unreadable_first_listen_is_heard_again_with_the_short_prompt_fake_whisper_edge():
-    fe = _front("Do gemma3-270m.", "Tune gemma3-270m.")
+    fe = _front("Demand is being rounded.", "Tune gemma3-270m.")
     heard = fe.hear(object())
     assert heard.parse["intent"] == "tune" and heard.text == "Tune gemma3-270m"
     assert fe._transcriber.prompts[1] and "Models:" not in fe._transcriber.prompts[1]
@@ -56,3 +56,52 @@ def test_the_first_listen_stays_when_the_second_is_no_better_fake_whisper_edge()
 def test_a_readable_first_listen_is_not_heard_twice_fake_whisper_edge():
     fe = _front("Cancel job 12.")
     assert fe.hear(object()).parse["intent"] == "cancel" and len(fe._transcriber.prompts) == 1
+
+
+@pytest.mark.parametrize("heard, text", [
+    ("One-time smollm2 to Q4 near along the CPU.", "Quantize smollm2 to Q4_0 along the CPU"),
+    ("One type of smoll model to 4 bits", "Quantize smoll model to 4 bits"),
+    ("What does DPTQ mean?", "What does GPTQ mean"),
+    ("Explain KL by Virgin.", "Explain KL divergence"),
+    ("What in the matrix?", "what is imatrix"),
+    ("Explain the matrix.", "Explain imatrix"),
+    ("Let's list the queue jobs.", "Let's list the queued jobs"),
+    ("Which runs are still queue.", "Which runs are still queued"),
+    ("Show my free biggest runs", "Show my three biggest runs"),
+    ("tune smollm2 with KL divergence under 0.0-3", "tune smollm2 with KL divergence under 0.03"),
+    ("Benchmark, Q8-0 of gemma3-250m.", "Benchmark, Q8_0 of gemma3-270m"),
+    ("Benchmark lama3.5-1b.", "Benchmark llama-3.2-1b"),
+    ("Do gemma3-270m.", "tune gemma3-270m"),
+    ("Quantize smollm3.2-1b", "Quantize smollm3.2-1b"),       # two digits wrong: left alone
+    ("Benchmark qwen2.5-3b", "Benchmark qwen2.5-3b"),           # a known name is never snapped
+])
+def test_misheard_domain_words(heard, text):
+    assert spoken_text(heard) == text
+
+
+@pytest.mark.parametrize("text, parse, slots", [
+    ("Stop, dump 5", {"intent": "cancel", "slots": {}}, {"job_id": "5"}),
+    ("cancel job 12", {"intent": "cancel", "slots": {"job_id": "12"}}, {"job_id": "12"}),
+    ("cancel 3 and 4", {"intent": "cancel", "slots": {}}, {}),
+    ("Begin at tutorial", {"intent": "tutorial", "slots": {"topic": "at"}}, {}),
+    ("Start in the first tutorial", {"intent": "tutorial", "slots": {"topic": "in the first"}}, {"topic": "first"}),
+    ("quantize smollm2 to 4 bits", {"intent": "quantize", "slots": {"bits": 4}}, {"bits": 4}),
+])
+def test_slots_repaired_after_the_parse(text, parse, slots):
+    from lqmf.copilot.voice.repair import repair
+
+    assert repair(parse, text)["slots"] == slots
+
+
+def test_the_prompt_names_one_model_of_each_family_before_a_second_size():
+    from lqmf.copilot.voice.prompt import domain_prompt
+
+    models = domain_prompt().split(". ")[0].removeprefix("Models: ").split(", ")
+    families = [m.split("-")[0].rstrip("0123456789.") for m in models]
+    assert {"smollm", "gemma", "qwen", "llama", "mistral", "phi"} <= set(families)
+    assert len(set(families[2:])) == len(families[2:])          # after the bundled two, no family twice
+
+
+def test_a_front_end_turn_reads_the_repaired_parse_fake_whisper_edge():
+    fe = _front("Stop, dump 5.")
+    assert fe.hear(object()).parse["slots"] == {"job_id": "5"}

@@ -18,6 +18,7 @@ _TRAILING = re.compile(r"[\s.!?,;:]+$")
 def spoken_text(raw: str) -> str:
     """Whisper's words as the parser reads typed text: no closing full stop, and a
     catalog model's spelled variant ("gemma-3-270m") as its catalog name."""
+    from lqmf.copilot.voice.names import snap_models
     from lqmf.copilot.voice.normalize import fix
 
     text = fix(_TRAILING.sub("", " ".join(raw.split())))
@@ -25,7 +26,7 @@ def spoken_text(raw: str) -> str:
         text = pattern.sub(repl, text)
     for pattern, name in _spellings():
         text = pattern.sub(name, text)
-    return text
+    return snap_models(text)
 
 
 def _spellings() -> list:
@@ -100,16 +101,17 @@ class VoiceFrontEnd:
 
     def hear(self, audio) -> Heard:
         from lqmf.copilot.parser import parse
+        from lqmf.copilot.voice.repair import repair
 
         tr = self.transcriber.transcribe(audio)
         text = spoken_text(tr.text)
-        res = parse(text)
+        res = repair(parse(text), text)
         if res["intent"] == "unknown" and self.retry:
             # the parser cannot read it: a second listen with the short prompt (the command sentences
             # alone, no word lists to echo), kept when it reads as a command
             tr2 = self.transcriber.transcribe(audio, prompt=self._retry_prompt())
             text2 = spoken_text(tr2.text)
-            res2 = parse(text2)
+            res2 = repair(parse(text2), text2)
             if res2["intent"] != "unknown":
                 tr2.elapsed_s = round(tr.elapsed_s + tr2.elapsed_s, 3)
                 tr, text, res = tr2, text2, res2

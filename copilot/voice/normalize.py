@@ -8,8 +8,27 @@ import re
 from collections.abc import Callable
 
 _FIXES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    # "imatrix" heard as "in the matrix", "i matrix", "eye matrix", "amatrix"
-    (re.compile(r"\b(?:(?:in the |i|eye |an i)[\s-]?|a)matrix\b", re.I), "imatrix"),
+    # "quantize" at the start heard as "one time", "one type (of)", "one tight", "1-time"
+    (re.compile(r"^(?:one|1)[\s-]?(?:time|type|tight|tied?|tide)\b(?:\s+of\b)?", re.I), "Quantize"),
+    # "what is an imatrix" heard as "what in the matrix"
+    (re.compile(r"\bwhat(?:'s| is)?\s+(?:in|an|is an|is in) (?:the )?matrix\b", re.I), "what is imatrix"),
+    # "imatrix" heard as "in the matrix", "i matrix", "eye matrix", "amatrix", "the matrix"
+    (re.compile(r"\b(?:(?:in the |the |i|eye |an i)[\s-]?|a)matrix\b", re.I), "imatrix"),
+    # "GPTQ" with its G heard as another consonant: "DPTQ", "BPTQ"
+    (re.compile(r"\b[BDPTVZ]PTQ\b", re.I), "GPTQ"),
+    # "KL divergence" heard as "KL by virgin", "KL, I'll merge them"
+    (re.compile(r"\bKL,?\s+(?:[\w']+\s+){0,2}?(?:\w*virgin\w*|\w*verg\w*|merge\w*)\b", re.I), "KL divergence"),
+    # the "0" of "Q4_0" heard as "zero", "oh", "near"
+    (re.compile(r"\bQ([2-8])[\s-](?:zero|oh|o|near)\b", re.I), r"Q\1_0"),
+    # "queued" without its "d"
+    (re.compile(r"\bqueue(?=\s+jobs?\b)", re.I), "queued"),
+    (re.compile(r"\b(still|are|is|were|was) queue\b", re.I), r"\1 queued"),
+    # "three" heard as "free" before a ranking word
+    (re.compile(r"\bfree(?=\s+(?:biggest|smallest|fastest|slowest|largest|best|top|newest|latest)\b)", re.I),
+     "three"),
+    (re.compile(r"\bsummation\b", re.I), "summarization"),
+    # a small decimal with a dash in it: "0.0-3" -> 0.03
+    (re.compile(r"(?<![\w.])(0\.0*)-(\d+)(?![\w.])"), r"\1\2"),
     # "benchmark" split in two
     (re.compile(r"\bbench[\s-]mark", re.I), "benchmark"),
     # "gguf" as sounds

@@ -4,6 +4,7 @@ Plain decoding writes "quantize" as "quantise it", "Q4_K_M" as "Q4 KM", etc.;
 named here, Whisper spells them as the parser reads them."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 MAX_TOKENS = 223  # faster-whisper keeps the last (448 // 2 - 1) tokens of an initial prompt
@@ -45,7 +46,8 @@ def domain_prompt(extra_models: Iterable[str] = ()) -> str:
 
     entries = knowledge.catalog()
     bundled = [e["name"] for e in entries if e.get("bundled")]
-    models = list(dict.fromkeys([*bundled, *(m for m in extra_models if m), *catalog_models()]))
+    catalog = catalog_models()
+    models = list(dict.fromkeys([*bundled, *(m for m in extra_models if m), *_one_per_family(catalog), *catalog]))
     tail = "Types: " + ", ".join(quant_types()[:8]) + ". " + COMMANDS
     count = _token_counter()
     budget = MAX_TOKENS - count(tail) - count("Models: .")
@@ -55,6 +57,17 @@ def domain_prompt(extra_models: Iterable[str] = ()) -> str:
             break
         chosen.append(m)
     return ("Models: " + ", ".join(chosen) + ". " if chosen else "") + tail
+
+
+def _one_per_family(names: list[str]) -> list[str]:
+    """The first catalog model of each family ("qwen", "llama", "mistral", "phi", ...): Whisper
+    learns a family's spelling from one of its names, so the budget goes to many families
+    before a second size of one."""
+    seen: dict[str, str] = {}
+    for n in names:
+        family = re.sub(r"[^a-z].*$", "", n.lower())
+        seen.setdefault(family or n, n)
+    return list(seen.values())
 
 
 def _token_counter():
