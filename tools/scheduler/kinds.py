@@ -313,7 +313,7 @@ def _tune_validate(args: dict) -> dict:
     from lqmf.tools.tune.args import check_tune_args
 
     _unknown_keys(JobKind.TUNE, args, {"model", "gate", "goal", "use", "chunks", "candidates", "mixed", "parallel",
-                                             "exhaustive"})
+                                             "exhaustive", "methods"})
     return check_tune_args(args)
 
 

@@ -235,6 +235,10 @@ def weight_prior(model: str):
     cache: dict[str, float | None] = {}
 
     def prior(cand, metric) -> float | None:
+        if cand.method != "gguf":       # llama-quantize simulates GGUF types only: bits per weight for the rest
+            from lqmf.tools.tune.predict import bpw_prior
+
+            return bpw_prior(cand, metric)
         if cand.key not in cache:
             try:
                 cache[cand.key] = predict_error(f16, cand.quant_type, cand.recipe()).error
