@@ -144,7 +144,7 @@ register(KindSpec(
 def _quant_validate(args: dict) -> dict:
     from lqmf.tools.models import resolve
     from lqmf.tools.quantize.registry import current
-    from lqmf.tools.quantize.types import QuantMethod, parse_method, parse_quant_type
+    from lqmf.tools.quantize.types import parse_method, parse_quant_type
 
     _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads",
                                                    "trust_remote_code", "recipe", "gate", "chunks"})
@@ -163,7 +163,7 @@ def _quant_validate(args: dict) -> dict:
         out["threads"] = _limit(args, Knob.THREADS)
     if args.get("trust_remote_code"):
         out["trust_remote_code"] = True
-    out.update(_quant_recipe_and_gate(args, qt.value, QuantMethod(out["method"]), source))
+    out.update(_quant_recipe_and_gate(args, qt.value, method or current().method_of(qt), source))
     return out
 
 
