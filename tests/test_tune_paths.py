@@ -90,6 +90,19 @@ def test_methods_name_their_candidates_and_bad_mixes_are_one_sentence():
     assert check_tune_args({"model": "smollm2", "gate": "kld<0.05", "methods": "gguf, bnb"})["methods"] == ["gguf", "bnb"]
 
 
+@pytest.mark.slow
+def test_the_transformers_path_types_are_predicted_by_their_own_quantizers(use_warm_home):
+    """Before any trial: bitsandbytes' own CPU quantizer and GPTQ's round-to-nearest on the F16's
+    sampled rows (tools/tune/hf_sim.py); the order is the one these methods are known for."""
+    from lqmf.tools.tune.weights import f16_of, predict_error
+
+    f16 = f16_of("smollm2")
+    err = {t: predict_error(f16, t).error for t in ("INT8", "NF4", "NF4_DQ", "FP4", "RTN_4BIT", "GPTQ_4BIT")}
+    assert 0 < err["INT8"] < err["GPTQ_4BIT"] < err["RTN_4BIT"] and err["NF4"] < err["FP4"], err
+    assert abs(err["NF4_DQ"] / err["NF4"] - 1) < 0.05, err          # double quant: scales only
+    assert predict_error(f16, "NF4").size_bytes > predict_error(f16, "Q8_0").size_bytes   # float32 embeddings
+
+
 @pytest.fixture
 def tune_home(warm_home, tmp_path, monkeypatch):
     return use_home_sharing_caches(warm_home, tmp_path, monkeypatch)
