@@ -320,7 +320,11 @@ def _tune_validate(args: dict) -> dict:
 def _tune_needs(args: dict) -> Needs:
     from lqmf.tools.scheduler.resources import estimate_quantize
 
-    one = estimate_quantize(args["model"], "Q8_0")
+    from lqmf.tools.tune.args import candidates_of
+
+    firsts = {c.method: c.quant_type for c in reversed(candidates_of(args))}   # one type per method mixed
+    one = max((estimate_quantize(args["model"], t) for t in firsts.values() or ["Q8_0"]),
+              key=lambda n: n.ram_bytes)      # bitsandbytes / GPTQ trials hold the dense model in RAM
     n = int(args.get("parallel") or 1)
     return Needs(ram_bytes=one.ram_bytes * n, cpus=machine_cores_or(2), basis=f"{n} trial(s) of {one.basis}")
 
