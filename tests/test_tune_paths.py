@@ -3,7 +3,9 @@ runtime path (llama.cpp for GGUF, transformers for bitsandbytes / GPTQ), sizes
 from each backend's own estimate for the model, and the pick of each path and
 of all recorded. The fast tests run the search over recorded numbers (a measure
 function standing in for trials: the search is pure logic); the slow one runs
-real trials of both methods on the bundled model."""
+real trials of both methods on the bundled model. Measured on 2 busy cores:
+the four fast ones 0.2 s; the real tune 2.5 min with the warm home, the
+prediction 40-90 s (torch and bitsandbytes import, under load)."""
 from __future__ import annotations
 
 import json

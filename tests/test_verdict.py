@@ -1,6 +1,7 @@
 """An artifact's standing with its gate (tools/verdict.py), over hand-made run
 records and a real file (no engine: the rule, table-driven), and the queued
-quantize job's spec with an imatrix, overrides and a gate (real job store)."""
+quantize job's spec with an imatrix, overrides and a gate (real job store).
+The file: 20 s on 2 busy cores, nearly all of it the shared warm home."""
 from __future__ import annotations
 
 import os
