@@ -65,13 +65,15 @@ def quantize(ctx: ToolContext, model: str, quant_type: str, method: str | None =
                        {"job_id": job_id}, tracked=[t], focus={**item, "artifact": None}, batch=[item])
 
 
-def tune(ctx: ToolContext, model: str, gate: str, goal: str | None = None, use: str | None = None) -> ToolOutcome:
+def tune(ctx: ToolContext, model: str, gate: str, goal: str | None = None, use: str | None = None,
+         methods: list[str] | None = None) -> ToolOutcome:
     """Submit a tune job: the smallest (or fastest) quant of a model that passes a quality gate,
-    found with few quantize + benchmark trials (a scheduler job; returns at once)."""
+    found with few quantize + benchmark trials (a scheduler job; returns at once).
+    ``methods``: the quantization methods to try (gguf, bnb, gptq; default gguf)."""
     from lqmf.copilot.app import tune as t
     from lqmf.copilot.settings import load
 
-    job_id = t.queue(ctx.app, model, gate, goal=goal, use=use, chunks=load().bench_chunks or None)
+    job_id = t.queue(ctx.app, model, gate, goal=goal, use=use, chunks=load().bench_chunks or None, methods=methods)
     tr: Tracked = {"job_id": job_id, "step_id": _step_id(ctx), "tool": ToolName.TUNE.value, "model": model,
                    "status": Status.QUEUED.value, "announced": False}
     return ToolOutcome([render.text(f"Submitted job {job_id}: tune {model} for the smallest quant that passes "

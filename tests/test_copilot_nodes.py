@@ -50,6 +50,9 @@ def test_plan_tune_is_one_tune_job_with_the_gate_from_the_slots():
     assert [s["tool"] for s in up["plan"]] == [ToolName.TUNE]
     assert up["plan"][0]["args"] == {"model": "smollm2", "gate": "kld<=0.05"}
     assert "the smallest quant that passes kld<=0.05" in up["out"][0]["text"]
+    # "... with bitsandbytes": the parser's method is the tune's method (a mix of methods: tools/tune/paths.py)
+    up = plan({"intent": "tune", "slots": {"model": "smollm2", "max_kld": 0.05, "method": "bnb"}})
+    assert up["plan"][0]["args"] == {"model": "smollm2", "gate": "kld<=0.05", "methods": ["bnb"]}
 
 
 # ---- ask (a one-node graph: interrupt and resume are LangGraph's) ------------------

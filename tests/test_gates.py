@@ -91,3 +91,36 @@ def test_a_run_that_fails_its_gate_is_marked_rejected_and_never_picked(tune_home
     from lqmf.copilot.app.sweep import Goal, best_within
 
     assert best_within([r.to_dict() for r in benches], Goal()).quant_type == "Q8_0"   # the smaller Q4_0 is rejected
+
+
+@pytest.mark.slow
+def test_a_queued_gated_quantize_rejects_and_the_artifact_stays_rejected_until_a_gate_passes_it(tune_home):
+    """--queue takes --gate and --chunks (the job's spec); the worker quantizes and benchmarks
+    (real engines, 2 windows). A later benchmark without a gate carries the rejection (and is
+    not picked); a benchmark with a gate it passes clears it; `lqmf models` shows the standing."""
+    env = {"LQMF_HOME": str(tune_home)}
+    r = run_lqmf("quantize", "smollm2", "--type", "Q4_0", "--gate", "kld<0.05", "--chunks", "2", "--queue",
+                 "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    [jid] = json.loads(r.stdout)["queued"]
+    run_lqmf("worker", "--drain", env=env, timeout=900)
+    job = json.loads(run_lqmf("jobs", "show", jid, "--json", env=env).stdout)
+    assert job["state"] == "succeeded", job
+    res = job["result"]
+    assert res["rejected"] is True and res["gate"] == "kld<0.05" and res["bench"]["kld_mean"] > 0.05
+    art, judged = res["artifact"], res["bench"]["id"]
+    r = run_lqmf("bench", art, "--chunks", "2", "--no-speed", "--json", env=env)
+    assert r.returncode == 0, r.stderr              # no gate asked now: shown, not an error
+    [rec] = json.loads(r.stdout)
+    assert rec["gate"] == "kld<0.05" and rec["gate_failed"].endswith(f"(judged by run {judged})")
+    from lqmf.copilot.app import App
+    from lqmf.copilot.app.query import rows
+
+    ranked, _ = rows(App(), {"model": "smollm2", "sort": "size", "order": "asc"})
+    assert not [x for x in ranked if x["kind"] == "benchmark" and x["artifact"] == art]
+    [a] = [a for a in json.loads(run_lqmf("models", "--json", env=env).stdout)["artifacts"] if a["path"] == art]
+    assert a["gate"] == "kld<0.05" and a["rejected"].startswith("kld<0.05 (KLD ") and a["judged_by"] == judged
+    r = run_lqmf("bench", art, "--chunks", "2", "--no-speed", "--gate", "kld<1", "--json", env=env)
+    assert r.returncode == 0 and json.loads(r.stdout)[0]["gate_failed"] is None, r.stderr
+    [a] = [a for a in json.loads(run_lqmf("models", "--json", env=env).stdout)["artifacts"] if a["path"] == art]
+    assert a["gate"] == "kld<1" and a["rejected"] is None

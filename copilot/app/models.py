@@ -55,6 +55,7 @@ def inventory(app: "App") -> dict:
     from lqmf.tools.config import artifacts_dir, cache_dir
     from lqmf.tools.quantize import read_sidecar
     from lqmf.tools.store.journal import journal
+    from lqmf.tools.verdict import standing
 
     sources, hints = [], []
     for entry in catalog():
@@ -74,7 +75,8 @@ def inventory(app: "App") -> dict:
             size = p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
             sources.append({"name": p.name, "kind": f"cache ({kind})", "path": str(p), "size_bytes": size})
     latest: dict[str, Any] = {}
-    for r in journal().all():  # every local run is in the journal
+    runs = journal().all()
+    for r in runs:  # every local run is in the journal
         if r.kind == "benchmark" and r.status == Status.SUCCEEDED and r.artifact:
             prev = latest.get(r.artifact)
             if prev is None or r.created_at > prev.created_at:
@@ -86,7 +88,9 @@ def inventory(app: "App") -> dict:
         if not path.exists():
             continue
         b = latest.get(str(path))
-        artifacts.append({"model": facts.get("source_name"), "quant_type": facts.get("quant_type"),
+        v = standing(path, runs, facts.get("artifact_sha256"))
+        artifacts.append({"gate": v.gate if v else None, "rejected": v.failed if v else None,
+                          "judged_by": v.record_id if v else None,"model": facts.get("source_name"), "quant_type": facts.get("quant_type"),
                           "method": facts.get("method"), "path": str(path), "size_bytes": path.stat().st_size,
                           "ppl": getattr(b, "ppl", None), "kld_mean": getattr(b, "kld_mean", None),
                           "gen_tok_s": getattr(b, "gen_tok_s", None)})

@@ -171,15 +171,23 @@ def quantize(app: "App", model: str, types: list[str], *, method: str | None = N
 
 @audited("quantize.queue")
 def queue(app: "App", model: str, types: list[str], *, method: str | None = None, out_dir: str | None = None,
-          trust_remote_code: bool = False, priority: str | None = None, not_before: str | None = None) -> list[str]:
-    """Queue one quantize job per type; returns the job ids."""
+          trust_remote_code: bool = False, priority: str | None = None, not_before: str | None = None,
+          recipe: dict | None = None, gate: str | None = None, chunks: int | None = None) -> list[str]:
+    """Queue one quantize job per type; returns the job ids. ``recipe`` and ``gate``
+    (a saved name or an expression) travel in each job's spec, as ``quantize`` takes them."""
     from lqmf.copilot.app import jobs
+    from lqmf.copilot.app.gates import parse
 
     check_types(types, method)
+    g = parse(gate)                     # a malformed gate: one sentence before anything is queued
     consult(app, model, types, method)
     jobs.check_not_before(not_before)
-    return jobs.submit(app, "quantize", [{"model": model, "quant_type": t, "method": method, "out_dir": out_dir,
-                                          "trust_remote_code": trust_remote_code or None} for t in types],
+    extra = {"recipe": dict(recipe) if recipe else None, "gate": g.text if g else None,
+             "chunks": chunks if g else None}
+    return jobs.submit(app, "quantize", [{k: v for k, v in {"model": model, "quant_type": t, "method": method,
+                                                            "out_dir": out_dir,
+                                                            "trust_remote_code": trust_remote_code or None,
+                                                            **extra}.items() if v is not None} for t in types],
                        priority=priority, not_before=not_before)
 
 

@@ -23,12 +23,13 @@ class TuneReport:
     measured: int = 0                 # trials measured by this run (the rest: from the journal)
     best_record: dict | None = None
     template: str | None = None       # saved under this name
+    paths: dict[str, dict] = field(default_factory=dict)   # runtime path -> its methods, trials and pick
 
     @classmethod
     def of(cls, d: dict, template: str | None = None) -> "TuneReport":
         return cls(d["model"], d["gate"], d["goal"], d.get("best"), d.get("reason", ""), list(d.get("trials", [])),
                    dict(d.get("pruned", {})), list(d.get("candidates", [])), int(d.get("measured", 0)),
-                   d.get("best_record"), template)
+                   d.get("best_record"), template, dict(d.get("paths") or {}))
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -37,24 +38,27 @@ class TuneReport:
 
 
 def _args(model: str, gate: str | None, goal: str | None, use: str | None, chunks: int | None,
-          candidates: list[str] | None, mixed: bool, parallel: int | None, exhaustive: bool = False) -> dict:
+          candidates: list[str] | None, mixed: bool, parallel: int | None, exhaustive: bool = False,
+          methods: list[str] | None = None) -> dict:
     from lqmf.copilot.app.gates import parse
 
     g = parse(gate, use_default=True)
     args = {"model": model, "gate": g.text if g else None, "goal": goal, "use": use, "chunks": chunks,
-            "candidates": candidates, "mixed": mixed or None, "parallel": parallel, "exhaustive": exhaustive or None}
+            "candidates": candidates, "mixed": mixed or None, "parallel": parallel, "exhaustive": exhaustive or None,
+            "methods": methods or None}
     return {k: v for k, v in args.items() if v is not None}
 
 
 def tune(app: "App", model: str, gate: str | None, *, goal: str | None = None, use: str | None = None,
          chunks: int | None = None, candidates: list[str] | None = None, mixed: bool = False,
          parallel: int | None = None, save_template: str | None = None, progress=None,
-         on_trial=None, exhaustive: bool = False) -> TuneReport:
+         on_trial=None, exhaustive: bool = False, methods: list[str] | None = None) -> TuneReport:
     """Run the search now (trials already in the journal are not measured again).
-    ``exhaustive``: measure every candidate (the reference the search is checked against)."""
+    ``exhaustive``: measure every candidate (the reference the search is checked against).
+    ``methods``: mix methods (gguf, bnb, gptq): one search per runtime path (``report.paths``)."""
     from lqmf.tools.tune.args import check_tune_args, run_tune
 
-    args = check_tune_args(_args(model, gate, goal, use, chunks, candidates, mixed, parallel, exhaustive))
+    args = check_tune_args(_args(model, gate, goal, use, chunks, candidates, mixed, parallel, exhaustive, methods))
     out = run_tune(args, progress or (lambda s, f: None), on_trial=on_trial)
     report = TuneReport.of(out)
     if save_template and report.best:
@@ -64,12 +68,14 @@ def tune(app: "App", model: str, gate: str | None, *, goal: str | None = None, u
 
 def queue(app: "App", model: str, gate: str | None, *, goal: str | None = None, use: str | None = None,
           chunks: int | None = None, candidates: list[str] | None = None, mixed: bool = False,
-          parallel: int | None = None, priority: str | None = None, not_before: str | None = None) -> str:
+          parallel: int | None = None, priority: str | None = None, not_before: str | None = None,
+          methods: list[str] | None = None) -> str:
     """Queue the tune as one job (progress in `lqmf jobs`); returns its id."""
     from lqmf.copilot.app import jobs
 
     jobs.check_not_before(not_before)
-    return jobs.submit(app, "tune", [_args(model, gate, goal, use, chunks, candidates, mixed, parallel)],
+    return jobs.submit(app, "tune", [_args(model, gate, goal, use, chunks, candidates, mixed, parallel,
+                                           methods=methods)],
                        priority=priority, not_before=not_before)[0]
 
 
@@ -88,7 +94,7 @@ def save_from(report: TuneReport, name: str) -> str:
 
     assert report.best
     c = parse_candidate(report.best)
-    save_template(Template(name, c.quant_type, "gguf", dict(c.overrides), c.imatrix, report.gate,
+    save_template(Template(name, c.quant_type, c.method, dict(c.overrides), c.imatrix, report.gate,
                            f"tune {report.model} {report.gate} ({report.goal})"))
     return name
 

@@ -70,11 +70,6 @@ def run(args: argparse.Namespace) -> int:
         from lqmf.copilot.app.quants import types_for
 
         types = types_for(types, args.bits, args.method)
-    if (recipe or gate) and args.queue:
-        from lqmf.tools.errors import InvalidInput
-
-        raise InvalidInput("--queue does not take --imatrix, --tensor-type, --template or --gate yet",
-                           "run it without --queue, or queue a tune (`lqmf tune ... --queue`)")
     if args.double_quant:
         from lqmf.copilot.app.quants import double_quant
 
@@ -82,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.queue:
         ids = q.queue(args.app, args.model, types, method=args.method, out_dir=args.out,
                       trust_remote_code=args.trust_remote_code, priority=args.priority,
-                      not_before=args.not_before)
+                      not_before=args.not_before, recipe=recipe, gate=gate, chunks=args.chunks)
         return print_queued(ids, args)
     q.check_types(types, args.method)  # reject a bad type before any work starts
     results = q.quantize(args.app, args.model, types, method=args.method, out_dir=args.out, force=args.force,

@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--goal", choices=["smallest", "fastest"], default="smallest")
     p.add_argument("--use", help="calibrate for chat, code, math or creative: adds imatrix candidates and IQ types")
     p.add_argument("--mixed", action="store_true", help="also try k-quants with output and embeddings at Q8_0")
+    p.add_argument("--methods", action="append", metavar="METHOD",
+                   help="mix methods under the one gate (gguf,bnb,gptq; default gguf): the best per runtime path "
+                        "(llama.cpp, transformers) and of all")
     p.add_argument("--candidates", "-c", action="append", help="candidates instead of the default ladder "
                                                                 "(Q4_K_M, Q4_K_M@code, Q3_K_M+output=q8_0)")
     p.add_argument("--chunks", type=number(Knob.CHUNKS), help="benchmark windows per trial (default 8)")
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     check_queue_flags(args)
     cands = split(args.candidates) or None
     kw = dict(goal=args.goal, use=args.use, chunks=args.chunks, candidates=cands, mixed=args.mixed,
-              parallel=args.parallel)
+              parallel=args.parallel, methods=split(args.methods) or None)
     if args.queue:
         return print_queued([t.queue(args.app, args.model, args.gate, priority=args.priority,
                                      not_before=args.not_before, **kw)], args)
@@ -70,6 +73,7 @@ def _numbers(r: dict) -> str:
 
 
 def print_report(report) -> None:
+    from lqmf.copilot.app.types import human_bytes
     from lqmf.copilot.cli.output import console
 
     out = console()
@@ -77,6 +81,12 @@ def print_report(report) -> None:
     out.print(f"{n} trial{'s' if n != 1 else ''} of {len(report.candidates)} candidates "
               f"({report.measured} measured now, {n - report.measured} from earlier runs); "
               f"{len(report.pruned)} decided without a trial.")
+    if len(report.paths) > 1:        # a mix of methods: what each runtime path found
+        for path, p in report.paths.items():
+            pick = (f"{p['best']} ({p['method']}, {human_bytes(p['size_bytes'] or 0)})" if p.get("best")
+                    else "nothing passes")
+            out.print(f"  {path} path ({', '.join(p['methods'])}): {pick}; {len(p['trials'])} trial(s) "
+                      f"of {len(p['candidates'])}")
     if report.best:
         out.print(f"[green]✓[/] {report.reason}: {report.best_record.get('artifact') if report.best_record else ''}")
         if report.template:

@@ -128,7 +128,9 @@ def plan_tune(req: dict, state: ChatState) -> dict:
     gate = from_slots(req) or "kld<=0.05"
     goal = req.get("goal") or ("fastest" if req.get("sort") == "speed" else None)
     use = req.get("use") or req.get("task")
-    args = {"model": model, "gate": gate, "goal": goal, "use": use if use in ("chat", "code", "math", "creative") else None}
+    methods = req.get("methods") or ([req["method"]] if req.get("method") else None)   # "... with bitsandbytes"
+    args = {"model": model, "gate": gate, "goal": goal, "use": use if use in ("chat", "code", "math", "creative") else None,
+            "methods": list(methods) if methods else None}
     return {"plan": [step(state, 0, ToolName.TUNE, {k: v for k, v in args.items() if v},
                           f"tune {model}: the smallest quant that passes {gate} (quantize + benchmark trials)")]}
 

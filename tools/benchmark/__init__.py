@@ -177,7 +177,17 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
         rec.recipe = dict(facts.get("recipe") or {})
         if gate is not None:
             rec.gate, rec.gate_failed = gate.text, gate.check(rec.to_dict())
+        else:   # no gate now: the artifact's standing rejection, if it has one (tools/verdict.py)
+            _carry_verdict(rec, path, facts, store or journal())
     return BenchResult(rec)
+
+
+def _carry_verdict(rec: ExperimentRecord, path: Path, facts: dict, store: RecordStore) -> None:
+    from lqmf.tools.verdict import standing
+
+    v = standing(path, store.all(), facts.get("artifact_sha256"))
+    if v is not None and v.rejected:
+        rec.gate, rec.gate_failed = v.gate, v.carried()
 
 
 def _fill_identity(rec: ExperimentRecord, path: Path, facts: dict, backend: Backend) -> None:

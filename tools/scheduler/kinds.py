@@ -147,7 +147,7 @@ def _quant_validate(args: dict) -> dict:
     from lqmf.tools.quantize.types import parse_method, parse_quant_type
 
     _unknown_keys(JobKind.QUANTIZE, args, {"model", "quant_type", "method", "out_dir", "threads",
-                                                   "trust_remote_code"})
+                                                   "trust_remote_code", "recipe", "gate", "chunks"})
     if not args.get("model"):
         raise InvalidInput("a quantize job needs a model", "name one, e.g. smollm2")
     if not args.get("quant_type"):
@@ -163,6 +163,40 @@ def _quant_validate(args: dict) -> dict:
         out["threads"] = _limit(args, Knob.THREADS)
     if args.get("trust_remote_code"):
         out["trust_remote_code"] = True
+    out.update(_quant_recipe_and_gate(args, qt.value, method or current().method_of(qt), source))
+    return out
+
+
+def _quant_recipe_and_gate(args: dict, qt: str, method, source) -> dict:
+    """A queued quantize's imatrix / per-tensor overrides and its gate, checked at
+    submission as a run now checks them (a saved gate's name becomes its expression,
+    so the job's spec stays what was asked whatever is saved later)."""
+    from lqmf.tools.gates import parse_gate
+    from lqmf.tools.quantize import recipe as recipes
+    from lqmf.tools.quantize.types import QuantMethod
+    from lqmf.tools.templates import gate_text
+
+    out: dict = {}
+    if args.get("recipe") is not None and not isinstance(args["recipe"], dict):
+        raise InvalidInput("a quantize job's recipe must be an object", 'e.g. {"imatrix": "code"}')
+    recipe = recipes.normalize(args.get("recipe"))
+    recipes.check(recipe, qt)                            # IQ2 types without an imatrix: refused here
+    if recipe:
+        if method is not QuantMethod.GGUF:
+            raise InvalidInput(f"an importance matrix or tensor overrides apply to GGUF types, not {qt}",
+                               "pick a GGUF type (Q4_K_M, IQ3_M ...) or drop --imatrix/--tensor-type")
+        if recipe.get("imatrix"):
+            from lqmf.tools.quantize.imatrix import check_length
+
+            check_length(source, recipe["imatrix"])     # too short: refused before the job is queued
+        out["recipe"] = recipe
+    gate = parse_gate(gate_text(args.get("gate")))       # malformed: one sentence at submission
+    if gate is not None:
+        out["gate"] = gate.text
+        if args.get("chunks") is not None:
+            out["chunks"] = _limit(args, Knob.CHUNKS)
+    elif args.get("chunks") is not None:
+        raise InvalidInput("a quantize job's chunks are for its gate's benchmark", 'add a gate, e.g. "kld<0.05"')
     return out
 
 
@@ -176,9 +210,21 @@ def _quant_run(args: dict, progress: Progress) -> dict:
 
     res = quantize(args["model"], args["quant_type"], method=args["method"],
                    out_dir=args.get("out_dir"), progress=progress,
-                   trust_remote_code=bool(args.get("trust_remote_code")))
-    return {"artifact": str(res.artifact), "quant_type": str(res.quant_type), "method": str(res.method),
-            "size_bytes": res.size_bytes, "duration_s": res.duration_s, "record": res.record.to_dict()}
+                   trust_remote_code=bool(args.get("trust_remote_code")), recipe=args.get("recipe"))
+    out = {"artifact": str(res.artifact), "quant_type": str(res.quant_type), "method": str(res.method),
+           "size_bytes": res.size_bytes, "duration_s": res.duration_s, "record": res.record.to_dict()}
+    if args.get("gate"):
+        # a killed job runs again from the start: quantize reuses the artifact it made, the benchmark re-runs
+        from lqmf.tools.benchmark import benchmark
+        from lqmf.tools.gates import parse_gate
+
+        gate = parse_gate(args["gate"])
+        assert gate is not None  # validated at submission
+        b = benchmark(str(res.artifact), chunks=args.get("chunks"), speed=gate.needs_speed(), gate=gate,
+                      progress=progress).record
+        out |= {"gate": b.gate, "gate_failed": b.gate_failed, "rejected": bool(b.gate_failed),
+                "bench": b.to_dict()}
+    return out
 
 
 def _quant_outputs(args: dict) -> list[Path]:
@@ -201,7 +247,9 @@ def _quant_shared(args: dict) -> str | None:
 
 register(KindSpec(JobKind.QUANTIZE, _quant_validate, _quant_needs, _quant_run,
                   output_dirs=_quant_outputs, shared_key=_quant_shared,
-                  describe=lambda a: f"quantize {a['model']} to {a['quant_type']} ({a['method']})"))
+                  describe=lambda a: f"quantize {a['model']} to {a['quant_type']} ({a['method']})"
+                  + (f" with {', '.join(f'{k}={v}' for k, v in a['recipe'].items())}" if a.get("recipe") else "")
+                  + (f", gate {a['gate']}" if a.get("gate") else "")))
 
 
 # ---- benchmark -----------------------------------------------------------------
@@ -265,14 +313,18 @@ def _tune_validate(args: dict) -> dict:
     from lqmf.tools.tune.args import check_tune_args
 
     _unknown_keys(JobKind.TUNE, args, {"model", "gate", "goal", "use", "chunks", "candidates", "mixed", "parallel",
-                                             "exhaustive"})
+                                             "exhaustive", "methods"})
     return check_tune_args(args)
 
 
 def _tune_needs(args: dict) -> Needs:
     from lqmf.tools.scheduler.resources import estimate_quantize
 
-    one = estimate_quantize(args["model"], "Q8_0")
+    from lqmf.tools.tune.args import candidates_of
+
+    firsts = {c.method: c.quant_type for c in reversed(candidates_of(args))}   # one type per method mixed
+    one = max((estimate_quantize(args["model"], t) for t in firsts.values() or ["Q8_0"]),
+              key=lambda n: n.ram_bytes)      # bitsandbytes / GPTQ trials hold the dense model in RAM
     n = int(args.get("parallel") or 1)
     return Needs(ram_bytes=one.ram_bytes * n, cpus=machine_cores_or(2), basis=f"{n} trial(s) of {one.basis}")
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from lqmf.tools.gates import Gate
 from lqmf.tools.progress import Progress, noop
 from lqmf.tools.tune.candidates import Candidate, default_candidates, parse_candidate
-from lqmf.tools.tune.search import Goal, SearchResult, Trial, search
+from lqmf.tools.tune.paths import search_paths, size_estimator
+from lqmf.tools.tune.search import Goal, SearchResult, Trial, search  # noqa: F401 - the one-path search
 from lqmf.tools.tune.trials import Runner, Setting
 
 __all__ = ["Candidate", "Goal", "SearchResult", "Trial", "tune", "parse_candidate", "default_candidates",
@@ -45,5 +46,6 @@ def tune(model: str, gate: Gate, *, goal: Goal | str = Goal.SMALLEST, candidates
     par = parallel or (1 if speed else auto_parallel(model, cands, threads))  # speed trials alone: no contention
     runner = Runner(Setting(model, chunks, ctx, speed, fingerprint(source)), gate, parallel=par, progress=progress, fresh=fresh,
                     on_trial=on_trial)
-    res = search(cands, gate, runner, prior or prior_for(model), goal=goal, parallel=par, exhaustive=exhaustive)
+    res = search_paths(cands, gate, runner, prior or prior_for(model), goal=goal, parallel=par,
+                       exhaustive=exhaustive, size_of=size_estimator(model))
     return res, runner

@@ -8,7 +8,7 @@ DEFAULT_CHUNKS = 8
 
 
 def check_tune_args(args: dict) -> dict:
-    """Normalised arguments, or one sentence: model, gate (required), goal, use, chunks, candidates."""
+    """Normalised arguments, or one sentence: model, gate (required), goal, use, chunks, methods, candidates."""
     from lqmf.tools.gates import parse_gate
     from lqmf.tools.limits import Knob, check
     from lqmf.tools.models import resolve
@@ -31,6 +31,8 @@ def check_tune_args(args: dict) -> dict:
         from lqmf.knowledge.calibration import check_name
 
         out["use"] = check_name(str(args["use"]))
+    if args.get("methods"):
+        out["methods"] = _methods(args["methods"])
     if args.get("candidates"):
         out["candidates"] = [parse_candidate(str(c)).key for c in args["candidates"]]
     if args.get("mixed"):
@@ -43,12 +45,34 @@ def check_tune_args(args: dict) -> dict:
     return out
 
 
+def _methods(values) -> list[str]:
+    """The methods a tune mixes (gguf, bnb, gptq): each must have a backend that can build here."""
+    from lqmf.tools.quantize.registry import current
+
+    reg = current()
+    names = [v.strip() for v in ([values] if isinstance(values, str) else values) for v in str(v).split(",")
+             if v.strip()]
+    out = []
+    for n in names:
+        m = reg.parse_method(n)
+        backends = [b for b in reg.backends if b.method is m]
+        if not any(b.build is not None for b in backends):
+            raise InvalidInput(f"no {m.value} backend can quantize in this version",
+                               "tune with --methods " + ",".join(sorted({b.method.value for b in reg.backends
+                                                                          if b.build is not None})))
+        for b in backends:
+            b.check_ready()          # a missing extra: one sentence with the fix, before any trial
+        if m.value not in out:
+            out.append(m.value)
+    return out
+
+
 def candidates_of(args: dict) -> list:
     from lqmf.tools.tune.candidates import default_candidates, parse_candidate
 
     if args.get("candidates"):
         return [parse_candidate(c) for c in args["candidates"]]
-    return default_candidates(args.get("use"), bool(args.get("mixed")))
+    return default_candidates(args.get("use"), bool(args.get("mixed")), args.get("methods"))
 
 
 def run_tune(args: dict, progress: Progress = noop, *, on_trial=None) -> dict:

@@ -125,10 +125,10 @@ def predict(model: str, quant_type: str, recipe: dict | None = None, records: It
                 if c.key not in cache:
                     try:
                         cache[c.key] = predict_error(base, c.quant_type, c.recipe()).error
-                    except (LqmfError, ValueError):
+                    except (LqmfError, ValueError, ImportError):
                         cache[c.key] = None
                 return cache[c.key]
-        except LqmfError:
+        except (LqmfError, ValueError, ImportError):   # a type neither simulation knows: bits per weight
             f16 = None
     if f16 is None:
         out.error = float(4.0 ** (-cand.bpw))

@@ -60,6 +60,7 @@ class SearchResult:
     pruned: dict[str, str] = field(default_factory=dict)   # candidate -> why it was not tried
     best: Trial | None = None
     reason: str = ""
+    paths: dict[str, dict] = field(default_factory=dict)   # runtime path -> what it found (paths.py)
 
     @property
     def n_trials(self) -> int:
@@ -68,10 +69,10 @@ class SearchResult:
     def to_dict(self) -> dict:
         return {"goal": self.goal.value, "gate": self.gate, "candidates": self.candidates,
                 "trials": [{"candidate": t.candidate, "passed": t.passed, "failed": t.failed, "reused": t.reused,
-                            **{k: t.record.get(k) for k in ("size_bytes", "kld_mean", "ppl_delta_pct", "gen_tok_s",
-                                                             "artifact", "id")}} for t in self.trials],
+                            **{k: t.record.get(k) for k in ("method", "size_bytes", "kld_mean", "ppl_delta_pct",
+                                                             "gen_tok_s", "artifact", "id")}} for t in self.trials],
                 "pruned": self.pruned, "best": self.best.candidate if self.best else None,
-                "reason": self.reason}
+                "reason": self.reason, "paths": self.paths}
 
 
 Measure = Callable[[list[Candidate]], list[Trial]]          # a round of trials (maybe in parallel)

@@ -187,8 +187,15 @@ def predict_error(f16: Path, quant_type: str, recipe: dict[str, str] | None = No
     """The simulated error of ``quant_type`` (with a recipe's overrides) on ``f16``."""
     from lqmf.tools.quantize.recipe import arguments
     from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import QuantMethod
 
     spec = current().spec(quant_type)
+    if spec.method is not QuantMethod.GGUF:          # the transformers path: hf_sim.py
+        from lqmf.tools.tune.hf_sim import hf_error, hf_size
+
+        if recipe:
+            raise ValueError(f"{quant_type} takes no imatrix or tensor overrides")
+        return Prediction(quant_type, hf_error(f16, quant_type), hf_size(f16, quant_type), {spec.name.lower(): 1})
     extra = tuple(a for a in arguments({k: v for k, v in (recipe or {}).items() if k.startswith("tensor:")}, None))
     plan = dry_run(f16, spec.code or spec.name, extra)
     samples = _samples(str(f16), f16.stat().st_mtime_ns)
@@ -238,7 +245,7 @@ def weight_prior(model: str):
         if cand.key not in cache:
             try:
                 cache[cand.key] = predict_error(f16, cand.quant_type, cand.recipe()).error
-            except (LqmfError, ValueError, OSError):
+            except (LqmfError, ValueError, OSError, ImportError):
                 cache[cand.key] = None        # this one from the bits per weight
         err = cache[cand.key]
         if err is None:
