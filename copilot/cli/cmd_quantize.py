@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from lqmf.copilot.app.types import Knob
-from lqmf.copilot.cli.args import number
+from lqmf.copilot.cli.args import add_gptq_flags, gptq_recipe, number
 from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, print_queued
 
 
@@ -27,6 +27,7 @@ def register(sub) -> None:
                    help="a bit width (repeat): the --method's type for it (--method gptq --bits 4 = GPTQ_4BIT)")
     p.add_argument("--double-quant", action="store_true",
                    help="bnb NF4/FP4: quantize the block scales too (NF4 -> NF4_DQ, FP4 -> FP4_DQ)")
+    add_gptq_flags(p)
     p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
     p.add_argument("--force", action="store_true", help="rebuild even if the artifact exists")
     p.add_argument("--json", action="store_true", help="print results as JSON")
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from lqmf.copilot.cli.progress import rich_progress
 
     check_queue_flags(args)
-    gate, recipe = args.gate, q.recipe_of(args.imatrix, args.tensor_types)
+    gate, recipe = args.gate, {**q.recipe_of(args.imatrix, args.tensor_types), **gptq_recipe(args)}
     if args.template:
         qt, method, t_recipe, t_gate = q.from_template(args.template)
         args.types = args.types or [qt]
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if (recipe or gate) and args.queue:
         from lqmf.tools.errors import InvalidInput
 
-        raise InvalidInput("--queue does not take --imatrix, --tensor-type, --template or --gate yet",
+        raise InvalidInput("--queue does not take --imatrix, --tensor-type, --group-size, --desc-act, "
+                           "--calibration, --template or --gate yet",
                            "run it without --queue, or queue a tune (`lqmf tune ... --queue`)")
     if args.double_quant:
         from lqmf.copilot.app.quants import double_quant
