@@ -188,7 +188,7 @@ def built8(tmp_path_factory):
 
 @needs_gptq
 @pytest.mark.slow
-def test_gptq_8bit_with_options_passes_the_reload_check_and_records_them(built8):
+def test_gptq_8bit_with_options_passes_the_reload_check_and_records_them(built8, monkeypatch):
     from lqmf.tools.quantize import read_sidecar
     from lqmf.tools.store.journal import journal
 
@@ -204,8 +204,7 @@ def test_gptq_8bit_with_options_passes_the_reload_check_and_records_them(built8)
     check = side["reload_check"]
     assert check["dtype"] == "float16" and check["max_abs_logit_diff"] <= check["tolerance"]
     assert res.record.recipe == side["recipe"]
-    import os
-    os.environ["LQMF_HOME"] = str(home)
+    monkeypatch.setenv("LQMF_HOME", str(home))
     assert journal().all()[-1].recipe == side["recipe"]          # the store has it too
 
 
