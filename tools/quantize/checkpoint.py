@@ -52,7 +52,8 @@ def gptq_facts(folder: Path) -> dict:
         raise InvalidInput(f"{folder.name} is a GPTQ checkpoint of {bits!r} bits; lqmf benchmarks "
                            f"{', '.join(map(str, BITS))}-bit GPTQ", "benchmark a 2, 3, 4 or 8-bit checkpoint")
     group = qc.get("group_size")
-    meta = qc.get("meta") if isinstance(qc.get("meta"), dict) else {}
+    meta = qc.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     recipe = {"group_size": str(group)} if isinstance(group, int) and not isinstance(group, bool) else {}
     if isinstance(qc.get("desc_act"), bool):
         recipe["desc_act"] = "true" if qc["desc_act"] else "false"
