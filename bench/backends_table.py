@@ -10,7 +10,8 @@ the unquantized model through transformers against the F16 through llama.cpp
 Uses the data dir in effect (LQMF_HOME); artifacts already built are reused.
 A type whose backend is not installed is left out with its one sentence.
 Exit 1 when INT8's mean KLD is not below NF4's, GPTQ 4-bit's not below
-round-to-nearest 4-bit's, or the two paths disagree.
+round-to-nearest 4-bit's, the GPTQ bit widths in the table do not order by
+KLD (8 < 4 < 3 < 2), or the two paths disagree.
 """
 from __future__ import annotations
 
@@ -88,6 +89,13 @@ def main() -> int:
         print(f"GPTQ 4-bit mean KLD {by['GPTQ_4BIT'].kld_mean:.4f} {'<' if better else '>='} "
               f"round-to-nearest 4-bit {by['RTN_4BIT'].kld_mean:.4f} (same format, group size, kernel)")
         ok &= better
+    widths = [qt for qt in ("GPTQ_8BIT", "GPTQ_4BIT", "GPTQ_3BIT", "GPTQ_2BIT") if qt in by]
+    if len(widths) > 1:
+        klds = [by[qt].kld_mean for qt in widths]
+        ordered = all(a < b for a, b in zip(klds, klds[1:]))
+        print("GPTQ mean KLD by bits: " + " < ".join(f"{qt} {k:.4f}" for qt, k in zip(widths, klds))
+              + ("" if ordered else "  (NOT in order)"))
+        ok &= ordered
     bnb = next((qt for qt, m, _, _ in rows if m in ("bnb", "gptq")), None)
     if bnb:
         facts = read_sidecar(Path(by[bnb].artifact or ""))

@@ -283,25 +283,23 @@ def test_cli_quantize_gptq_json_stays_clean(home, built, tmp_path):
 
 @needs_gptq
 @pytest.mark.slow
-def test_a_failing_calibration_is_recorded_as_failed_and_leaves_nothing_fake_bad_token_ids(home, tmp_path,
-                                                                                          monkeypatch):
-    """Faked: the calibration set holds token ids past the vocabulary (as a corpus tokenized
-    with another model's tokenizer would). Measured: GPTQModel 7.6 does not fail on them, it
-    replaces them with token 0 ("Input capture: replaced 32 out-of-range token ids with 0")
-    and quantizes; the saved 8-bit model then loaded differently through transformers and
-    GPTQModel (logits 1.28 apart), so the reload check refused it. Either way the run is one
-    sentence, the journal holds the failed run with its error, and nothing is left."""
+def test_a_failing_calibration_is_recorded_as_failed_and_leaves_nothing_fake_empty_calibration(home, tmp_path,
+                                                                                              monkeypatch):
+    """Faked: the calibration set comes back empty (as from a text with no usable window).
+    GPTQModel refuses it; the run is one sentence, the journal holds the failed run with its
+    error, and nothing is left. (Token ids past the vocabulary do not fail: GPTQModel 7.6
+    replaces them with token 0 and quantizes. They once seemed to, when the 8-bit reload
+    check compared the two loads in bfloat16; see gptq_build's docstring.)"""
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.quantize import gptq_build, quantize
     from lqmf.tools.store.journal import journal
 
     real = gptq_build.calibration_set
 
-    def bad_ids(tok, *a, **kw):
-        cal, facts = real(tok, 4, 32)
-        return [{"input_ids": [10**7] * 32, "attention_mask": [1] * 32} for _ in cal], facts
+    def empty(tok, *a, **kw):
+        return [], real(tok, 4, 32)[1]
 
-    monkeypatch.setattr(gptq_build, "calibration_set", bad_ids)
+    monkeypatch.setattr(gptq_build, "calibration_set", empty)
     out = tmp_path / "out"
     with pytest.raises(LqmfError) as e:
         quantize("smollm2", "GPTQ_8BIT", out_dir=out)

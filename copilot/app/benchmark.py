@@ -35,10 +35,11 @@ def check(target: str, types: list[str], *, chunks: int | None, ctx: int, thread
 def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None = None, ctx: int = 512,
               threads: int | None = None, base: str | None = None, speed: bool = True,
               trust_remote_code: bool = False, progress_for=None, gate: str | None = None,
-              method: str | None = None) -> list[Any]:
+              method: str | None = None, recipe: dict | None = None) -> list[Any]:
     """Benchmark the target (at each type, or as it is); returns the experiment records.
     ``gate``: a run that fails it is marked rejected (``record.gate_failed``).
-    ``method`` only checks the types (each type has one backend)."""
+    ``method`` only checks the types (each type has one backend). ``recipe``: how a missing
+    artifact is quantized (GPTQ's options; ``quantize.recipe_of``)."""
     import contextlib
 
     from lqmf.copilot.app.gates import parse
@@ -54,7 +55,7 @@ def benchmark(app: "App", target: str, types: list[str], *, chunks: int | None =
         with (progress_for() if progress_for else contextlib.nullcontext(None)) as progress:
             records.append(engine(target, quant_type=t, chunks=chunks, ctx=ctx, threads=threads, base=base,
                                   speed=speed, progress=progress,
-                                  trust_remote_code=trust_remote_code, gate=g).record)
+                                  trust_remote_code=trust_remote_code, gate=g, recipe=recipe or None).record)
     return records
 
 

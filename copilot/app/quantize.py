@@ -37,13 +37,24 @@ class Quantized:
         return out
 
 
-def recipe_of(imatrix: str | None = None, tensor_types: list[str] | None = None) -> dict[str, str]:
-    """--imatrix TEXT and --tensor-type NAME=TYPE flags -> a recipe (checked)."""
+def recipe_of(imatrix: str | None = None, tensor_types: list[str] | None = None, *,
+              group_size: int | None = None, desc_act: bool | None = None,
+              calibration: str | None = None) -> dict[str, str]:
+    """--imatrix TEXT and --tensor-type NAME=TYPE flags (GGUF), --group-size N, --desc-act
+    and --calibration TEXT (GPTQ) -> a recipe (checked; tools/quantize/recipe.py)."""
     from lqmf.tools.quantize.recipe import normalize
 
     recipe: dict[str, str] = {}
     if imatrix:
         recipe["imatrix"] = imatrix
+    if group_size is not None:
+        recipe["group_size"] = str(group_size)
+    if desc_act is not None:
+        recipe["desc_act"] = "true" if desc_act else "false"
+    if calibration is not None:
+        if not calibration.strip():
+            raise InvalidInput("--calibration is empty", "name a text (chat, code, math, creative) or a .txt file")
+        recipe["calibration"] = calibration
     for item in split(tensor_types):
         name, eq, ty = item.partition("=")
         if not eq or not name.strip() or not ty.strip():

@@ -29,3 +29,21 @@ class Parser(argparse.ArgumentParser):
 
         sys.stderr.write(f"error: {self.prog}: {escape_controls(message)} (see `{self.prog} --help`).\n")
         sys.exit(2)
+
+
+def add_gptq_flags(p: argparse.ArgumentParser) -> None:
+    """GPTQ's options, the same on quantize and bench (recorded in the artifact's recipe)."""
+    p.add_argument("--group-size", dest="group_size", type=int, metavar="N",
+                   help="GPTQ: weights per scale (32, 64, 128 ...; -1 = one per row; default: the first of "
+                        "128, 64, 32 that divides every matrix width)")
+    p.add_argument("--desc-act", dest="desc_act", action=argparse.BooleanOptionalAction, default=None,
+                   help="GPTQ: quantize columns in order of activation size (default off)")
+    p.add_argument("--calibration", metavar="TEXT",
+                   help="GPTQ: calibrate on chat, code, math, creative or a .txt file "
+                        "(default: the evaluation text's held-out part)")
+
+
+def gptq_recipe(args: argparse.Namespace) -> dict[str, str]:
+    from lqmf.copilot.app.quantize import recipe_of
+
+    return recipe_of(group_size=args.group_size, desc_act=args.desc_act, calibration=args.calibration)

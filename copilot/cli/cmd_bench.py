@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from lqmf.copilot.cli.args import number
+from lqmf.copilot.cli.args import add_gptq_flags, gptq_recipe, number
 from lqmf.copilot.cli.cmd_quantize import require_types
 from lqmf.copilot.app.types import Knob
 from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, print_queued
@@ -13,7 +13,8 @@ def register(sub) -> None:
     p = sub.add_parser("bench", help="measure size, speed, perplexity and KL divergence",
                        description="Benchmark a GGUF artifact, or a model at one or more quant types "
                                    "(quantizing what is missing) and print the quality table.")
-    p.add_argument("target", help="an artifact .gguf, or a model (smollm2, a folder, a hub id)")
+    p.add_argument("target", help="an artifact .gguf or folder, a GPTQ checkpoint folder, or a model "
+                                   "(smollm2, a folder, a hub id)")
     p.add_argument("--type", "-t", dest="types", action="append",
                    help="quant types for a model (repeat or comma-separate); none = the F16 baseline")
     p.add_argument("--method", "-m", help="gguf, bnb, gptq: check the types belong to it; with --bits, pick its type")
@@ -27,6 +28,7 @@ def register(sub) -> None:
     p.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     p.add_argument("--gate", help='quality gate ("kld<0.05,tok_s>50" or a saved name); a failing run is marked rejected')
     p.add_argument("--json", action="store_true", help="print records as JSON")
+    add_gptq_flags(p)
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow code from the model folder to run (*.py, auto_map, pickle weights); off by default")
     add_queue_flags(p)
@@ -45,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
         from lqmf.copilot.app.quants import types_for
 
         types = types_for(types, args.bits, args.method)
+    recipe = gptq_recipe(args)
+    if recipe and args.queue:
+        from lqmf.tools.errors import InvalidInput
+
+        raise InvalidInput("--queue does not take --group-size, --desc-act or --calibration yet",
+                           "run it without --queue")
     if args.queue:
         ids = b.queue(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
                       trust_remote_code=args.trust_remote_code, priority=args.priority,
@@ -53,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     records = b.benchmark(args.app, args.target, types, chunks=args.chunks, ctx=args.ctx, threads=args.threads,
                           base=args.base, speed=not args.no_speed, trust_remote_code=args.trust_remote_code,
                           progress_for=lambda: rich_progress(enabled=not args.json), gate=args.gate,
-                          method=args.method)
+                          method=args.method, recipe=recipe)
     if args.json:
         print_json([r.to_dict() for r in records])
         return _code(args, records)

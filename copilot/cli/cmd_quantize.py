@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from lqmf.copilot.app.types import Knob
-from lqmf.copilot.cli.args import number
+from lqmf.copilot.cli.args import add_gptq_flags, gptq_recipe, number
 from lqmf.copilot.cli.queueing import add_queue_flags, check_queue_flags, print_queued
 
 
@@ -27,6 +27,7 @@ def register(sub) -> None:
                    help="a bit width (repeat): the --method's type for it (--method gptq --bits 4 = GPTQ_4BIT)")
     p.add_argument("--double-quant", action="store_true",
                    help="bnb NF4/FP4: quantize the block scales too (NF4 -> NF4_DQ, FP4 -> FP4_DQ)")
+    add_gptq_flags(p)
     p.add_argument("--out", help="output folder (default: the data dir's artifacts/<model>/)")
     p.add_argument("--force", action="store_true", help="rebuild even if the artifact exists")
     p.add_argument("--json", action="store_true", help="print results as JSON")
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from lqmf.copilot.cli.progress import rich_progress
 
     check_queue_flags(args)
-    gate, recipe = args.gate, q.recipe_of(args.imatrix, args.tensor_types)
+    gate, recipe = args.gate, {**q.recipe_of(args.imatrix, args.tensor_types), **gptq_recipe(args)}
     if args.template:
         qt, method, t_recipe, t_gate = q.from_template(args.template)
         args.types = args.types or [qt]

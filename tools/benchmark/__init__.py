@@ -60,11 +60,26 @@ def _runner(backend: Backend):
 
 
 def _target(target: str, quant_type: str | None, progress: Progress,
-            trust_remote_code: bool = False) -> tuple[Path, dict]:
-    """The GGUF to measure and what we know of its lineage (sidecar facts)."""
+            trust_remote_code: bool = False, recipe: dict | None = None) -> tuple[Path, dict]:
+    """The artifact to measure and what we know of its lineage (sidecar facts).
+    ``recipe``: how to quantize the model at ``quant_type`` (GPTQ's options, an imatrix ...)."""
     from lqmf.tools.quantize import quantize, read_sidecar
+    from lqmf.tools.quantize.checkpoint import foreign_gptq
 
     path = Path(target).expanduser()
+    if recipe and (path.is_file() or (path.is_dir() and (read_sidecar(path) or foreign_gptq(path)))):
+        raise InvalidInput(f"{path.name} is already quantized: options of how to quantize do not apply to it",
+                           "drop --group-size/--desc-act/--calibration, or pass the model name with --type")
+    if path.is_dir() and not read_sidecar(path) and foreign_gptq(path):  # a GPTQ checkpoint lqmf did not make
+        from lqmf.tools.quantize.checkpoint import gptq_facts
+        from lqmf.tools.safety import require_safe
+
+        require_safe(path, trust_remote_code)
+        facts = gptq_facts(path)
+        if quant_type and quant_type.upper() != facts["quant_type"]:
+            raise InvalidInput(f"{path.name} is {facts['quant_type']}, not {quant_type}",
+                               "drop --type to benchmark the checkpoint as it is")
+        return path, facts
     if path.is_file() or (path.is_dir() and read_sidecar(path)):  # a folder artifact lqmf made
         facts = read_sidecar(path) or {}
         backend_for(path, facts).artifact.read(path)  # a file that is not one: one sentence
@@ -77,13 +92,16 @@ def _target(target: str, quant_type: str | None, progress: Progress,
                                    "drop --type, or pass the model name to benchmark it at that type")
         return path, facts
     if not quant_type:
+        if recipe:
+            raise InvalidInput("--group-size, --desc-act and --calibration say how to quantize, and no --type was given",
+                               "add --type (e.g. --method gptq --bits 4)")
         from lqmf.tools.models import resolve
         from lqmf.tools.quantize.convert import cached_sha256, f16_gguf
 
         f16 = f16_gguf(resolve(target, trust_remote_code), progress)
         return f16, {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "quant_type": "F16",
                      "method": "gguf", "source": target}
-    res = quantize(target, quant_type, progress=progress, trust_remote_code=trust_remote_code)
+    res = quantize(target, quant_type, progress=progress, trust_remote_code=trust_remote_code, recipe=recipe or None)
     return res.artifact, read_sidecar(res.artifact) or {}
 
 
@@ -143,8 +161,10 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
               ctx: int = DEFAULT_CTX, threads: int | None = None, base: str | None = None,
               speed: bool = True, progress: Progress | None = None,
               store: RecordStore | None = None, trust_remote_code: bool = False,
-              gate: "Gate | None" = None, text: str | None = None) -> BenchResult:
-    """Measure one artifact; ``target`` is a .gguf path or a model ref (with ``quant_type``).
+              gate: "Gate | None" = None, text: str | None = None, recipe: dict | None = None) -> BenchResult:
+    """Measure one artifact; ``target`` is a .gguf path, an artifact folder, a GPTQ checkpoint
+    folder (``quantization_config.quant_method`` "gptq"; KLD needs ``base``), or a model ref
+    (with ``quant_type``, quantized as ``recipe`` says when it is missing).
     ``gate`` (tools/gates.py): the record is marked rejected with the conditions it fails.
     ``text``: the evaluation text (knowledge/evaldata; default its DEFAULT)."""
     progress = progress or noop
@@ -158,7 +178,7 @@ def benchmark(target: str, *, quant_type: str | None = None, chunks: int | None 
     # the engine child starts now: its imports overlap our own start-up and the load sample
     with Prestarted(ENGINE) as engine, recorded_run(rec, store or journal(), "the benchmark"):
         sample = BusySample(exclude=[engine.pid])
-        path, facts = _target(target, quant_type, progress, trust_remote_code)
+        path, facts = _target(target, quant_type, progress, trust_remote_code, recipe)
         backend = backend_for(path, facts)
         run = _runner(backend)
         _fill_identity(rec, path, facts, backend)

@@ -127,12 +127,9 @@ def _resolve(model: str, quant_type: str, method: str | None, out_dir: str | Pat
     qtype, qmethod = resolve_type(quant_type, method, reg)
     wanted = recipes.normalize(recipe)
     recipes.check(wanted, qtype.value)
-    if wanted and qmethod is not QuantMethod.GGUF:
-        from lqmf.tools.errors import InvalidInput
-        raise InvalidInput(f"an importance matrix or tensor overrides apply to GGUF types, not {qtype.value}",
-                           "pick a GGUF type (Q4_K_M, IQ3_M ...) or drop --imatrix/--tensor-type")
-    rec.recipe = dict(wanted)
     spec = reg.spec(qtype)
+    recipes.check_method(wanted, qtype.value, qmethod.value, rtn=(spec.code or "").endswith("+rtn"))
+    rec.recipe = dict(wanted)
     rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, spec.bits
     backend = get_backend(qtype, reg)           # a declared type this version cannot build: refused here
     source = resolve(model, trust_remote_code)
@@ -186,6 +183,14 @@ def _compatible(plan: Planned):
     if why:
         raise ImpossibleJob(f"{plan.method.value} cannot quantize {plan.source.name}: {why}",
                             "pick another method (lqmf quantize MODEL --type Q4_K_M uses llama.cpp)")
+    group = int(plan.recipe.get("group_size") or -1)
+    widths = sorted(set(shapes.in_features))
+    if group > 0 and any(w % group for w in widths):
+        from lqmf.tools.errors import InvalidInput
+        fits = [g for g in plan.backend.compat.group_sizes if all(w % g == 0 for w in widths)]
+        raise InvalidInput(f"--group-size {group} does not divide every matrix width of {plan.source.name} "
+                           f"({', '.join(map(str, widths))})",
+                           f"use {' or '.join(map(str, fits)) if fits else '-1'} (or -1: one group per row)")
     return shapes
 
 
@@ -205,10 +210,12 @@ def _build(plan: Planned, force: bool, progress: Progress) -> dict:
         check_output(plan.out, replace_file=force)  # again under the lock
     assert plan.backend.build is not None       # get_backend checked it
     with _aside(plan.out if replacing else None), atomic_output(plan.out, replace_file=force) as tmp:
-        if plan.recipe:
+        if plan.recipe and plan.method is QuantMethod.GGUF:
             from lqmf.tools.quantize.recipe import build
 
             facts = build(plan.source, plan.spec, tmp, progress, plan.recipe)
+        elif plan.recipe:  # GPTQ's options (recipe.GPTQ_KEYS; check_method let no other through)
+            facts = plan.backend.build(plan.source, plan.spec, tmp, progress, plan.recipe)  # type: ignore[call-arg]
         else:
             facts = plan.backend.build(plan.source, plan.spec, tmp, progress)
         facts.update(_verify(plan, tmp))

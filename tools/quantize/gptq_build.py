@@ -9,12 +9,21 @@ is kept.
 - **Group size**: the first of the backend's declared ``group_sizes`` that
   divides every matrix's input width (GPTQModel's CPU kernel, torch's
   int4pack matmul, refuses the others at the first forward pass).
+- **Options** (a recipe's ``GPTQ_KEYS``, tools/quantize/recipe.py): ``group_size``
+  (checked against the widths before any work), ``desc_act``, and
+  ``calibration``: a text of knowledge/calibration (the same names and paths as
+  the importance matrix), cut into ``CALIBRATION`` windows of ``SAMPLE_TOKENS``,
+  evenly spaced and overlapping where the text is shorter than that.
 - **Reload check**: the saved folder is loaded the two ways users load it,
   through transformers (``from_pretrained``; needs optimum) and through
-  ``GPTQModel.load``; their logits on a probe must agree within
-  ``RELOAD_TOLERANCE``, and must still follow the dense model's (its next
-  token among the dense model's top 10 on at least ``MIN_TOP10`` of the probe
-  tokens), else nothing is kept.
+  ``GPTQModel.load``, both in the dtype of the saved scales (float16): their
+  logits on a probe must agree within ``RELOAD_TOLERANCE``, and must still
+  follow the dense model's (its next token among the dense model's top 10 on
+  at least ``MIN_TOP10`` of the probe tokens), else nothing is kept. (In the
+  model's bfloat16 the two loads differ for 2, 3 and 8 bits: GPTQModel's load
+  casts the float16 scales to bfloat16 for its TorchLinear kernel, transformers'
+  keeps them float16; same kernel, same packed weights, so that is rounding, not
+  a bad file. 4-bit's TorchFused kernel loads the same both ways.)
 - GPTQModel prints its progress on stdout; while it runs, stdout and stderr
   go to a log file (``--json`` output stays clean) whose last line names a
   failure. Its own per-module logs (``./logs`` of the working folder) go to
@@ -49,10 +58,14 @@ PROBE_TEXT = "The quick brown fox jumps over the lazy dog. Quantization keeps th
 PROBE_TOKENS = 16
 
 
-def calibration_set(tok: Any, samples: int | None = None, length: int | None = None) -> tuple[list[dict], dict]:
+def calibration_set(tok: Any, samples: int | None = None, length: int | None = None,
+                    corpus: str | None = None) -> tuple[list[dict], dict]:
     """``samples`` windows of ``length`` tokens from the held-out part of the evaluation text
-    (default: the module's CALIBRATION x SAMPLE_TOKENS, read at call time)."""
+    (default: the module's CALIBRATION x SAMPLE_TOKENS, read at call time), or from the
+    calibration text ``corpus`` (a use name or a .txt path, knowledge/calibration)."""
     samples, length = samples or CALIBRATION, length or SAMPLE_TOKENS
+    if corpus:
+        return corpus_set(tok, corpus, samples, length)
     import lqmf.knowledge.evaldata as evaldata
     from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX
 
@@ -67,6 +80,44 @@ def calibration_set(tok: Any, samples: int | None = None, length: int | None = N
     cal = [{"input_ids": held[i * length:(i + 1) * length], "attention_mask": [1] * length} for i in range(n)]
     return cal, {"text": ev.name, "sha256": ev.sha256, "first_token": start,
                  "last_token": start + n * length, "samples": n, "tokens_each": length}
+
+
+def corpus_set(tok: Any, corpus: str, samples: int, length: int) -> tuple[list[dict], dict]:
+    """``samples`` windows of ``length`` tokens spread evenly over a calibration text (they
+    overlap where the text has fewer than samples x length tokens)."""
+    from lqmf.knowledge.calibration import load
+
+    text = load(corpus)
+    ids = tok(text.path.read_text(errors="replace"), add_special_tokens=False).input_ids
+    if len(ids) < 2 * length:
+        raise ImpossibleJob(f"the calibration text {text.name} has {len(ids)} tokens, fewer than two samples "
+                            f"of {length}", "give a longer text, or use chat, code or math")
+    stride = max(1, (len(ids) - length) // max(1, samples - 1))
+    starts = [min(i * stride, len(ids) - length) for i in range(samples)]
+    cal = [{"input_ids": ids[s:s + length], "attention_mask": [1] * length} for s in starts]
+    return cal, {"text": text.name, "sha256": text.sha256, "tokens": len(ids), "samples": samples,
+                 "tokens_each": length, "stride": stride, "overlapping": stride < length}
+
+
+def options(recipe: dict[str, str] | None, default_group: int) -> tuple[int, bool, str | None]:
+    """(group size, desc_act, calibration text or None) of a recipe's GPTQ parts."""
+    recipe = recipe or {}
+    group = int(recipe["group_size"]) if recipe.get("group_size") else default_group
+    desc_act = recipe["desc_act"] == "true" if recipe.get("desc_act") else DESC_ACT
+    return group, desc_act, recipe.get("calibration") or None
+
+
+def scale_dtype(folder: Path) -> str:
+    """The dtype the saved scales are in ("float16" from GPTQModel), read from the safetensors header."""
+    from safetensors import safe_open
+
+    names = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}
+    for f in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(f), "pt") as st:
+            for k in st.keys():
+                if k.endswith(".scales"):
+                    return names.get(st.get_slice(k).get_dtype(), "float16")
+    return "float16"
 
 
 @contextmanager
@@ -103,7 +154,7 @@ def algorithm(spec: QuantSpec) -> str:
     return (spec.code or "").partition("+")[2] or "gptq"
 
 
-def recipe(spec: QuantSpec, group: int) -> tuple[Any, dict]:
+def recipe(spec: QuantSpec, group: int, desc_act: bool = DESC_ACT) -> tuple[Any, dict]:
     """GPTQModel's quantize config for ``spec``, and the arguments of its ``quantize``.
     (AWQ would be ``AWQConfig`` with ``backend=BACKEND.AWQ_TORCH``: its default kernel
     choice is CUDA's GEMM, "AWQ: CUDA is not available"; not finished on CPU here.)"""
@@ -112,7 +163,7 @@ def recipe(spec: QuantSpec, group: int) -> tuple[Any, dict]:
     from gptqmodel import QuantizeConfig
 
     kw: dict[str, Any] = {"weight_only": "rtn"} if kind == "rtn" else {}
-    return QuantizeConfig(bits=bits, group_size=group, desc_act=DESC_ACT, offload_to_disk=False, **kw), {}
+    return QuantizeConfig(bits=bits, group_size=group, desc_act=desc_act, offload_to_disk=False, **kw), {}
 
 
 def probe_logits(model: Any, ids: Any) -> Any:
@@ -122,17 +173,18 @@ def probe_logits(model: Any, ids: Any) -> Any:
         return model(ids).logits.float()
 
 
-def load_hf(path: Path) -> Any:
+def load_hf(path: Path, dtype: str | None = None) -> Any:
     from transformers import AutoModelForCausalLM
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, device_map="cpu")
+        model = AutoModelForCausalLM.from_pretrained(path, device_map="cpu", **({"dtype": dtype} if dtype else {}))
     except (ValueError, KeyError, RuntimeError, OSError, ImportError) as e:
         raise from_backend(e, "loading the GPTQ model with transformers") from None
     return model.eval()
 
 
-def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress, backend: Backend) -> dict:
+def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress, backend: Backend,
+               recipe_parts: dict[str, str] | None = None) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # GPTQModel sizes its CPU worker pools from this; unset, it asks for more than 2 cores have
     os.environ.setdefault("GPTQMODEL_CPU_WORKERS", str(max(2, os.cpu_count() or 2)))
@@ -152,8 +204,9 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
         raise ImpossibleJob(f"{backend.method.value} cannot quantize {source.name}: {why}", "pick another method")
     from transformers import AutoTokenizer
 
+    group, desc_act, corpus = options(recipe_parts, group)
     tok = AutoTokenizer.from_pretrained(dense)
-    cal, cal_facts = calibration_set(tok)
+    cal, cal_facts = calibration_set(tok, corpus=corpus)
     ids = tok(PROBE_TEXT, return_tensors="pt").input_ids[:, :PROBE_TOKENS]
 
     # a partial name (tools/fsutil.py): the next run's clean-up removes it if this process is killed
@@ -173,7 +226,7 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
                 # GPTQModel writes per-module logs into ./logs of whatever folder we run in: ours instead
                 loop_processor._PROJECT_LOG_DIR = work / "logs"
 
-                qcfg, how = recipe(spec, group)
+                qcfg, how = recipe(spec, group, desc_act)
                 model = GPTQModel.load(str(dense), qcfg, device="cpu")
                 model.quantize(cal, batch_size=1, **how)
                 model.save(str(out))
@@ -187,17 +240,19 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
         progress("quantize", 1.0)
 
         progress("verify", None)
+        import torch
+
+        dtype = scale_dtype(out)
         with captured(log):
-            hf = probe_logits(load_hf(out), ids)
+            hf = probe_logits(load_hf(out, dtype), ids)
             try:
-                ref = probe_logits(GPTQModel.load(str(out), device="cpu").model, ids)
+                ref = probe_logits(GPTQModel.load(str(out), device="cpu", dtype=getattr(torch, dtype)).model, ids)
             except (ValueError, KeyError, RuntimeError, OSError) as e:
                 raise from_backend(f"{e} ({last_line(log)})", "loading the saved model with GPTQModel") from None
             dense_logits = probe_logits(load_hf(dense), ids)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     diff = float((hf - ref).abs().max())
-    import torch
 
     top10 = float((torch.topk(dense_logits[0], 10).indices == hf[0].argmax(-1)[:, None]).any(-1).float().mean())
     if not diff <= RELOAD_TOLERANCE:  # also NaN
@@ -215,8 +270,9 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
 
     return {"f16_path": str(f16), "f16_sha256": cached_sha256(f16), "dense_path": str(dense),
             "gptqmodel": gptqmodel.__version__, "optimum": version("optimum"),
-            "gptq_bits": spec.bits, "group_size": group, "desc_act": DESC_ACT,
+            "gptq_bits": spec.bits, "group_size": group, "desc_act": desc_act,
+            "recipe": dict(recipe_parts or {}),
             "algorithm": algorithm(spec), "calibration": None if algorithm(spec) == "rtn" else cal_facts,
             "ram_estimate_bytes": need, "quantize_s": round(quantize_s, 2),
-            "reload_check": {"tokens": int(ids.shape[1]), "max_abs_logit_diff": diff, "tolerance": RELOAD_TOLERANCE,
+            "reload_check": {"tokens": int(ids.shape[1]), "dtype": dtype, "max_abs_logit_diff": diff, "tolerance": RELOAD_TOLERANCE,
                              "top10_vs_dense": top10, "min_top10": MIN_TOP10}}

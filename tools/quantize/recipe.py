@@ -9,7 +9,12 @@ A recipe is a flat dict of strings, recorded exactly as given (``ExperimentRecor
 - ``imatrix``: a calibration text (a use name, knowledge/calibration, or a .txt path);
 - ``imatrix_sha256``: the importance matrix file's hash (added when built);
 - ``tensor:NAME``: ``--tensor-type NAME=TYPE`` (``output`` and ``token_embd`` map to
-  ``--output-tensor-type`` / ``--token-embedding-type``).
+  ``--output-tensor-type`` / ``--token-embedding-type``);
+- GPTQ's options (``GPTQ_KEYS``, GPTQ types only): ``group_size`` (weights per scale, -1 for one
+  per row), ``desc_act`` ("true": quantize columns in order of activation size) and
+  ``calibration`` (a calibration text of knowledge/calibration, the same names and paths the
+  importance matrix takes; default: the evaluation text's held-out part). Round-to-nearest
+  types take ``group_size`` only.
 
 The flags match ``llama-quantize --help`` of llama-cpp-python 0.3.36's vendored llama.cpp.
 """
@@ -35,6 +40,12 @@ SPECIAL = {"output": "--output-tensor-type", "token_embd": "--token-embedding-ty
 # types llama-quantize refuses without an importance matrix (llama.cpp: "requires an importance matrix")
 NEED_IMATRIX = ("IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ1_S", "IQ1_M")
 TOOL = "llama-quantize"
+GGUF_KEYS = ("imatrix", "imatrix_sha256")       # and tensor:NAME
+GPTQ_KEYS = ("group_size", "desc_act", "calibration")
+# the group sizes GPTQModel 7.6's CPU kernels take (TorchLinear's SUPPORTS_GROUP_SIZE; -1: one per row)
+GPTQ_GROUP_SIZES = (-1, 16, 32, 64, 128, 256, 512, 1024)
+BOOLS = {"true": "true", "1": "true", "yes": "true", "on": "true",
+         "false": "false", "0": "false", "no": "false", "off": "false"}
 
 
 def normalize(recipe: dict | None) -> dict[str, str]:
@@ -55,9 +66,43 @@ def normalize(recipe: dict | None) -> dict[str, str]:
             out[k] = v.lower()
         elif k == "imatrix_sha256":
             out[k] = v
+        elif k == "group_size":
+            if v.strip().lstrip("-").isdigit() and int(v) in GPTQ_GROUP_SIZES:
+                out[k] = str(int(v))
+            else:
+                raise InvalidInput(f"--group-size {v} is not a group size GPTQModel takes",
+                                   "use one of " + ", ".join(map(str, GPTQ_GROUP_SIZES)) + " (-1: one group per row)")
+        elif k == "desc_act":
+            if v.strip().lower() not in BOOLS:
+                raise InvalidInput(f"desc_act {v!r} is neither true nor false", "write desc_act=true or false")
+            out[k] = BOOLS[v.strip().lower()]
+        elif k == "calibration":
+            from lqmf.knowledge.calibration import check_name
+
+            out[k] = check_name(v)
         else:
-            raise InvalidInput(f"a recipe has no part {k!r}", "use imatrix=TEXT or tensor:NAME=TYPE")
+            raise InvalidInput(f"a recipe has no part {k!r}",
+                               "use imatrix=TEXT or tensor:NAME=TYPE (GGUF), or group_size, desc_act, calibration (GPTQ)")
     return out
+
+
+def is_gptq_key(key: str) -> bool:
+    return key in GPTQ_KEYS
+
+
+def check_method(recipe: dict[str, str], quant_type: str, method: str, rtn: bool = False) -> None:
+    """Each part of the recipe belongs to the method of the type: one sentence when it does not."""
+    gptq = [k for k in recipe if is_gptq_key(k)]
+    gguf = [k for k in recipe if not is_gptq_key(k)]
+    if gguf and method != "gguf":
+        raise InvalidInput(f"an importance matrix or tensor overrides apply to GGUF types, not {quant_type}",
+                           "pick a GGUF type (Q4_K_M, IQ3_M ...) or drop --imatrix/--tensor-type")
+    if gptq and method != "gptq":
+        raise InvalidInput(f"--group-size, --desc-act and --calibration apply to GPTQ types, not {quant_type}",
+                           "pick a GPTQ type (--method gptq --bits 4) or drop those options")
+    if rtn and ({"desc_act", "calibration"} & set(recipe)):
+        raise InvalidInput(f"{quant_type} is round-to-nearest: it has no calibration and no activation order",
+                           f"drop --desc-act/--calibration, or use GPTQ_{quant_type.split('_')[-1]}")
 
 
 def tag(recipe: dict[str, str]) -> str:
@@ -68,6 +113,12 @@ def tag(recipe: dict[str, str]) -> str:
     mix = sorted((k, v) for k, v in recipe.items() if k.startswith("tensor:"))
     if mix:
         parts.append("mix-" + hashlib.sha1(repr(mix).encode()).hexdigest()[:6])
+    if recipe.get("group_size"):
+        parts.append("g" + recipe["group_size"].replace("-1", "row"))
+    if recipe.get("desc_act"):
+        parts.append("act" if recipe["desc_act"] == "true" else "noact")
+    if recipe.get("calibration"):
+        parts.append("cal-" + Path(recipe["calibration"]).stem)
     return "-".join(parts)
 
 

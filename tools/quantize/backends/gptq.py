@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from lqmf.tools.progress import Progress
 
 
-def build(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress) -> dict:
+def build(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress,
+          recipe: dict[str, str] | None = None) -> dict:
+    """``recipe``: GPTQ's options (group_size, desc_act, calibration; tools/quantize/recipe.py)."""
     from lqmf.tools.quantize.gptq_build import build_gptq
 
-    return build_gptq(source, spec, out, progress, BACKEND)
+    return build_gptq(source, spec, out, progress, BACKEND, recipe)
 
 
 # the model types GPTQModel 7.6 has a definition for (its MODEL_MAP), as transformers names them,
