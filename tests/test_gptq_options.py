@@ -64,6 +64,18 @@ def test_an_option_of_another_method_is_refused_before_any_work(tmp_path, qtype,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("flags,says", [
+    (["--type", "Q4_K_M", "--group-size", "32"], "apply to GPTQ types, not Q4_K_M"),
+    (["--type", "RTN_4BIT", "--desc-act"], "RTN_4BIT is round-to-nearest"),
+    (["--type", "NF4", "--imatrix", "code"], "apply to GGUF types, not NF4"),
+])
+def test_a_queued_job_with_an_option_of_another_method_is_refused_at_submission(flags, says):
+    r = run_lqmf("quantize", "smollm2", *flags, "--queue")
+    assert r.returncode == 2 and says in r.stderr and "Traceback" not in r.stderr
+    jobs = run_lqmf("jobs", "--json")
+    assert jobs.returncode == 0 and json.loads(jobs.stdout) == []   # nothing was queued
+
+
 @needs_gptq
 def test_a_group_size_that_does_not_divide_the_widths_is_refused_with_the_ones_that_do(tmp_path):
     """smollm2's hidden size 576 is 4.5 x 128: GPTQModel's CPU kernels need whole groups."""

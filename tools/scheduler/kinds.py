@@ -163,17 +163,17 @@ def _quant_validate(args: dict) -> dict:
         out["threads"] = _limit(args, Knob.THREADS)
     if args.get("trust_remote_code"):
         out["trust_remote_code"] = True
-    out.update(_quant_recipe_and_gate(args, qt.value, method or current().method_of(qt), source))
+    m = method or current().method_of(qt)
+    out.update(_quant_recipe_and_gate(args, qt.value, m, source, rtn=(current().spec(qt).code or "").endswith("+rtn")))
     return out
 
 
-def _quant_recipe_and_gate(args: dict, qt: str, method, source) -> dict:
-    """A queued quantize's imatrix / per-tensor overrides and its gate, checked at
+def _quant_recipe_and_gate(args: dict, qt: str, method, source, rtn: bool = False) -> dict:
+    """A queued quantize's recipe (imatrix / per-tensor overrides, GPTQ's options) and its gate, checked at
     submission as a run now checks them (a saved gate's name becomes its expression,
     so the job's spec stays what was asked whatever is saved later)."""
     from lqmf.tools.gates import parse_gate
     from lqmf.tools.quantize import recipe as recipes
-    from lqmf.tools.quantize.types import QuantMethod
     from lqmf.tools.templates import gate_text
 
     out: dict = {}
@@ -182,9 +182,7 @@ def _quant_recipe_and_gate(args: dict, qt: str, method, source) -> dict:
     recipe = recipes.normalize(args.get("recipe"))
     recipes.check(recipe, qt)                            # IQ2 types without an imatrix: refused here
     if recipe:
-        if method is not QuantMethod.GGUF:
-            raise InvalidInput(f"an importance matrix or tensor overrides apply to GGUF types, not {qt}",
-                               "pick a GGUF type (Q4_K_M, IQ3_M ...) or drop --imatrix/--tensor-type")
+        recipes.check_method(recipe, qt, method.value, rtn=rtn)   # each part belongs to the type's method
         if recipe.get("imatrix"):
             from lqmf.tools.quantize.imatrix import check_length
 
