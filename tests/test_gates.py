@@ -88,6 +88,7 @@ def test_a_run_that_fails_its_gate_is_marked_rejected_and_never_picked(tune_home
     assert {r["quant_type"] for r in listed if r["kind"] == "benchmark"} == {"Q8_0", "Q4_0"}
     ranked, _ = rows(app, {"model": "smollm2", "sort": "size", "order": "asc"})   # a pick: "the smallest"
     assert [r["quant_type"] for r in ranked if r["kind"] == "benchmark"] == ["Q8_0"]
+    assert {r["quant_type"] for r in ranked} == {"Q8_0"}     # nor the quantize run of the rejected Q4_0
     from lqmf.copilot.app.sweep import Goal, best_within
 
     assert best_within([r.to_dict() for r in benches], Goal()).quant_type == "Q8_0"   # the smaller Q4_0 is rejected
@@ -117,10 +118,12 @@ def test_a_queued_gated_quantize_rejects_and_the_artifact_stays_rejected_until_a
     from lqmf.copilot.app.query import rows
 
     ranked, _ = rows(App(), {"model": "smollm2", "sort": "size", "order": "asc"})
-    assert not [x for x in ranked if x["kind"] == "benchmark" and x["artifact"] == art]
+    assert not [x for x in ranked if x["artifact"] == art]   # no run of it: its quantize, either benchmark
     [a] = [a for a in json.loads(run_lqmf("models", "--json", env=env).stdout)["artifacts"] if a["path"] == art]
     assert a["gate"] == "kld<0.05" and a["rejected"].startswith("kld<0.05 (KLD ") and a["judged_by"] == judged
     r = run_lqmf("bench", art, "--chunks", "2", "--no-speed", "--gate", "kld<1", "--json", env=env)
     assert r.returncode == 0 and json.loads(r.stdout)[0]["gate_failed"] is None, r.stderr
     [a] = [a for a in json.loads(run_lqmf("models", "--json", env=env).stdout)["artifacts"] if a["path"] == art]
     assert a["gate"] == "kld<1" and a["rejected"] is None
+    ranked, _ = rows(App(), {"model": "smollm2", "sort": "size", "order": "asc"})
+    assert {x["kind"] for x in ranked if x["artifact"] == art} == {"quantize", "benchmark"}   # a pick again

@@ -194,3 +194,29 @@ def test_cli_compare_and_export(store, tmp_path, capsys):
         assert lqmf(["export", "--parquet", str(tmp_path / "x.parquet")]) == 2
         assert "pyarrow" in capsys.readouterr().err
         assert not (tmp_path / "x.parquet").exists()
+
+
+def test_a_ranking_leaves_out_every_run_of_an_artifact_a_gate_rejects_until_a_gate_passes_it(store):
+    """The quantize run of an artifact is written before its gated benchmark, and an earlier ungated
+    benchmark before the judgement: neither is a pick once a gate rejects the artifact; a run of the
+    same path made after the judgement (a rebuild) is, and so is everything after a gate passes it."""
+    from tests.store_fixtures import rec
+
+    art = "/data/artifacts/tiny/tiny.Q2_K.gguf"
+    made = rec(model="tiny", qt="Q2_K", size=1e6, kind="quantize", age_days=0.5, artifact=art)
+    timed = rec(model="tiny", qt="Q2_K", size=1e6, age_days=0.4, artifact=art)
+    judged = rec(model="tiny", qt="Q2_K", size=1e6, kld=0.9, age_days=0.3, artifact=art,
+                 gate="kld<0.05", gate_failed="kld<0.05 (KLD 0.9)")
+    store.add_many([made, timed, judged])
+    q = from_slots({"sort": "size", "order": "asc"})
+    for engine in (Engine.INDEX, Engine.SCAN):
+        assert not {made.id, timed.id, judged.id} & set(ids(run(store, q, engine))), engine
+    listed = run(store, from_slots({"model": "tiny"}))
+    assert {made.id, timed.id, judged.id} <= set(ids(listed))      # a listing still shows them
+    rebuilt = rec(model="tiny", qt="Q2_K", size=1e6, kind="quantize", age_days=0.2, artifact=art)
+    store.add_many([rebuilt])
+    assert ids(run(store, q))[0] == rebuilt.id
+    passed = rec(model="tiny", qt="Q2_K", size=1e6, kld=0.04, age_days=0.1, artifact=art, gate="kld<1")
+    store.add_many([passed])
+    for engine in (Engine.INDEX, Engine.SCAN):
+        assert {made.id, timed.id, rebuilt.id, passed.id} <= set(ids(run(store, q, engine))), engine

@@ -81,16 +81,39 @@ def run(store, query: Query, engine: Engine = Engine.INDEX, relax: bool = True) 
         where_sql, params = query.sql(now)
         if query.sort:  # a ranking is a pick: runs rejected by a quality gate are left out
             where_sql = " AND ".join(filter(None, [where_sql, "gate_failed IS NULL"]))
+            for artifact, at in judged_out(store).items():
+                where_sql += " AND NOT (artifact IS ? AND created_at <= ?)"
+                params = [*params, artifact, at]
         total = store.index.count(where_sql, params, at_most=COUNT_CAP)
         res = QueryResult(query, store.find(where_sql, params, query.order_sql(), limit), total, engine.value)
     else:
+        out = judged_out(store) if query.sort else {}
         rows = query.sort_records([r for r in store.iter_records() if query.matches(r, now)
-                                   and not (query.sort and r.gate_failed)])
+                                   and not (query.sort and (r.gate_failed or _judged(r, out)))])
         res = QueryResult(query, rows[:limit], len(rows), engine.value)
     if res.empty and relax and (query.filters or query.text):
         res.relaxations = relaxations(store, query, now)
     res.elapsed_ms = (time.perf_counter() - t0) * 1000
     return res
+
+
+def judged_out(store) -> dict[str, float]:
+    """Artifacts a gate rejects now (tools/verdict.py), with when it judged them: their runs up to
+    then are no pick either — the quantize run written before its gated benchmark, an ungated
+    benchmark before the judgement. (A run that failed a gate itself has ``gate_failed`` set.)"""
+    from lqmf.tools.verdict import standing
+
+    failed = store.find("kind = ? AND gate_failed IS NOT NULL AND artifact IS NOT NULL", ["benchmark"])
+    out = {}
+    for artifact in {r.artifact for r in failed if r.artifact}:
+        v = standing(artifact, store.find("artifact = ?", [artifact]))
+        if v is not None and v.rejected:
+            out[artifact] = v.at
+    return out
+
+
+def _judged(r: ExperimentRecord, out: dict[str, float]) -> bool:
+    return r.artifact in out and r.created_at <= out[r.artifact]
 
 
 def _semantic(store, query: Query, now: float, limit: int) -> QueryResult:
@@ -102,7 +125,8 @@ def _semantic(store, query: Query, now: float, limit: int) -> QueryResult:
     dist = {r.id: d for r, d in hits}
     records = [r for r, _ in hits]
     if query.sort:
-        records = query.sort_records([r for r in records if not r.gate_failed])
+        out = judged_out(store)
+        records = query.sort_records([r for r in records if not r.gate_failed and not _judged(r, out)])
     records = records[:limit]
     return QueryResult(query, records, len(hits), "semantic",
                        semantic=True, distances=[dist[r.id] for r in records])
