@@ -31,7 +31,6 @@ import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -60,9 +59,9 @@ def records(n: int) -> list:
 
 
 def fresh_home(tag: str) -> Path:
-    home = Path(tempfile.mkdtemp(prefix=f"lqmf-serve-bench-{tag}-"))
-    os.environ["LQMF_HOME"] = str(home)
-    return home
+    from lqmf.tools.config import scratch_data_dir
+
+    return scratch_data_dir(f"lqmf-serve-bench-{tag}-")
 
 
 def seed(n: int) -> None:

@@ -21,6 +21,19 @@ def data_dir() -> Path:
     return _usable_dir(path)
 
 
+def scratch_data_dir(prefix: str) -> Path:
+    """A fresh data dir for an eval or bench run (``LQMF_HOME`` set to it), removed when the
+    process exits: each run holds copies of the bundled models, hundreds of MB."""
+    import atexit
+    import shutil
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["LQMF_HOME"] = str(home)
+    return home
+
+
 def _usable_dir(path: Path) -> Path:
     """``path`` created if needed; a file there, a read-only disk or a name the
     file system refuses is one sentence naming LQMF_HOME."""

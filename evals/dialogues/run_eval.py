@@ -13,7 +13,6 @@ import argparse
 import io
 import os
 import sys
-import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -84,7 +83,10 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=HERE / "dialogues.toml")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every transcript")
     args = ap.parse_args()
-    os.environ.setdefault("LQMF_HOME", tempfile.mkdtemp(prefix="lqmf-dialogues-"))
+    if not os.environ.get("LQMF_HOME"):
+        from lqmf.tools.config import scratch_data_dir
+
+        scratch_data_dir("lqmf-dialogues-")
     from lqmf.copilot.app import testing
 
     with testing.install(testing.app("noop", worker=False)):

@@ -18,7 +18,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -87,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # a fresh index in a temp data dir unless LQMF_HOME is set: the eval measures the docs as they are
     if not os.environ.get("LQMF_HOME"):
-        os.environ["LQMF_HOME"] = tempfile.mkdtemp(prefix="lqmf-explain-eval-")
+        from lqmf.tools.config import scratch_data_dir
+
+        scratch_data_dir("lqmf-explain-eval-")
     path = HERE / (args.file or ("tuning.jsonl" if args.tuning else "heldout.jsonl"))
     gated = not args.tuning and path.name in GATED
     res = evaluate(load(path), misses=args.misses)
