@@ -30,7 +30,9 @@ def scratch_data_dir(prefix: str) -> Path:
 
     home = Path(tempfile.mkdtemp(prefix=prefix))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
-    os.environ["LQMF_HOME"] = str(home)
+    env = BY_KEY["home"].env
+    assert env
+    os.environ[env] = str(home)
     return home
 
 
