@@ -5,10 +5,11 @@ about an artifact with no measurement offers to measure it. Real parser, graph, 
 and job store; jobs are the scheduler's quick noop kind (the test hook), no worker."""
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
+
+from tests.chat_fixtures import plain_chat
 
 from tests.store_fixtures import rec
 
@@ -38,22 +39,10 @@ def history() -> list:
 def chat(tmp_path, monkeypatch):
     monkeypatch.setenv("LQMF_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LQMF_CHROMA_URL", raising=False)
-    from lqmf.copilot.app import testing
-    from lqmf.copilot.io import IO
-    from lqmf.copilot.repl import Repl
-    from lqmf.copilot.session import Session
     from lqmf.tools.store.experiments import default_store
 
     default_store().add_many(history())
-    with testing.install(testing.app("noop", worker=False)):
-        buf = io.StringIO()
-        repl = Repl(Session(), IO(plain=True, stream=buf), interactive=False, wait=False)
-
-        def say(text: str) -> tuple[str, list, dict]:
-            start = buf.tell()
-            repl.handle(text)
-            t = repl.last_turn
-            return buf.getvalue()[start:], (t.calls if t else []), (repl.session.pending() or {})
+    with plain_chat() as say:
         yield say
 
 

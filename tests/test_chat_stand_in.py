@@ -5,9 +5,10 @@ of starting over. Real parser, graph, checkpointer and catalog; jobs are the sch
 noop kind (the test hook), no worker; the Hugging Face cache is an empty temp folder (no hub)."""
 from __future__ import annotations
 
-import io
 
 import pytest
+
+from tests.chat_fixtures import plain_chat
 
 
 @pytest.fixture
@@ -22,20 +23,7 @@ def empty_hf_cache(tmp_path, monkeypatch):
 def chat(tmp_path, monkeypatch, empty_hf_cache):
     monkeypatch.setenv("LQMF_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LQMF_CHROMA_URL", raising=False)
-    from lqmf.copilot.app import testing
-    from lqmf.copilot.io import IO
-    from lqmf.copilot.repl import Repl
-    from lqmf.copilot.session import Session
-
-    with testing.install(testing.app("noop", worker=False)):
-        buf = io.StringIO()
-        repl = Repl(Session(), IO(plain=True, stream=buf), interactive=False, wait=False)
-
-        def say(text: str) -> tuple[str, list, dict]:
-            start = buf.tell()
-            repl.handle(text)
-            t = repl.last_turn
-            return buf.getvalue()[start:], (t.calls if t else []), (repl.session.pending() or {})
+    with plain_chat() as say:
         yield say
 
 

@@ -130,28 +130,31 @@ def load(path: Path | None = None) -> dict[str, Doc]:
     return _load(str(p), stamp)
 
 
+def _toml(name: str, path: Path | None) -> dict | None:
+    """knowledge/explain/NAME as data (None when absent); invalid TOML is one clear error."""
+    f = Path(path or folder()) / name
+    if not f.is_file():
+        return None
+    try:
+        return tomllib.loads(f.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidInput(f"{f.name} is not valid TOML ({e})", f"fix knowledge/explain/{name}") from None
+
+
 def off_scope(path: Path | None = None) -> tuple[str, ...]:
     """Subjects the docs do not cover (knowledge/explain/not-covered.toml), for
     retrieval to recognise questions about them."""
-    f = Path(path or folder()) / "not-covered.toml"
-    if not f.is_file():
+    data = _toml("not-covered.toml", path)
+    if data is None:
         return ()
-    try:
-        data = tomllib.loads(f.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidInput(f"{f.name} is not valid TOML ({e})", "fix knowledge/explain/not-covered.toml") from None
     return tuple(str(x).strip() for x in data.get("subjects", []) if str(x).strip())
 
 
 def asks(path: Path | None = None) -> dict[str, tuple[str, ...]]:
     """stem -> questions users ask that its doc answers (knowledge/explain/asks.toml)."""
-    f = Path(path or folder()) / "asks.toml"
-    if not f.is_file():
+    data = _toml("asks.toml", path)
+    if data is None:
         return {}
-    try:
-        data = tomllib.loads(f.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidInput(f"{f.name} is not valid TOML ({e})", "fix knowledge/explain/asks.toml") from None
     return {str(k): tuple(str(q).strip() for q in v if str(q).strip()) for k, v in data.items()}
 
 
@@ -159,13 +162,9 @@ def cues(path: Path | None = None) -> dict[str, tuple[str, ...]]:
     """stem -> phrasing patterns (regular expressions over the normalized
     question) that signal its doc whatever else the question names
     (knowledge/explain/cues.toml); a bad pattern is one clear error."""
-    f = Path(path or folder()) / "cues.toml"
-    if not f.is_file():
+    data = _toml("cues.toml", path)
+    if data is None:
         return {}
-    try:
-        data = tomllib.loads(f.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidInput(f"{f.name} is not valid TOML ({e})", "fix knowledge/explain/cues.toml") from None
     out = {}
     for stem, pats in data.items():
         for pat in pats:
