@@ -9,7 +9,7 @@ STAMP := $(VENV)/.lqmf-setup-done
 PIPQ  := --quiet --disable-pip-version-check --progress-bar off
 DEMO_CHUNKS ?= 40
 
-.PHONY: setup demo test test-fast lint clean-venv
+.PHONY: setup llama-tools demo test test-fast lint clean-venv
 
 # After the stamp: a no-op unless this CPU (or the build flags) differ from the installed build's.
 setup: $(STAMP)
@@ -54,7 +54,13 @@ demo: setup
 	$(LQMF) bench smollm2 --type Q8_0,Q4_K_M --chunks $(DEMO_CHUNKS)
 	$(LQMF) models
 
-test: setup lint
+# llama.cpp's own tools (llama-quantize, -imatrix, -perplexity, -bench) from the same sdist and flags:
+# tune's size plan, imatrix recipes and the reference timings use them; a no-op once built for this CPU.
+llama-tools: setup
+	@command -v cmake >/dev/null || $(PIP) install $(PIPQ) -c constraints.txt cmake
+	@PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) tools/llamacpp/build.py tools >/dev/null
+
+test: setup llama-tools lint
 	$(VENV)/bin/pytest -q
 
 # mypy reads the four folders as the one package `lqmf` ([tool.mypy] in pyproject.toml) through

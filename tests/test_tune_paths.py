@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.conftest import run_lqmf
-from tests.tune_fixtures import use_home_sharing_caches
+from tests.tune_fixtures import needs_llama_tools, use_home_sharing_caches
 
 # mean KLD per candidate, as measured on smollm2 (2 windows) or near it
 KLD = {"Q8_0": 0.0046, "Q6_K": 0.010, "Q4_K_M": 0.062, "Q2_K": 0.41, "INT8": 0.002, "NF4": 0.07, "FP4": 0.12}
@@ -102,7 +102,16 @@ def test_the_transformers_path_types_are_predicted_by_their_own_quantizers(use_w
     err = {t: predict_error(f16, t).error for t in ("INT8", "NF4", "NF4_DQ", "FP4", "RTN_4BIT", "GPTQ_4BIT")}
     assert 0 < err["INT8"] < err["GPTQ_4BIT"] < err["RTN_4BIT"] and err["NF4"] < err["FP4"], err
     assert abs(err["NF4_DQ"] / err["NF4"] - 1) < 0.05, err          # double quant: scales only
-    assert predict_error(f16, "NF4").size_bytes > predict_error(f16, "Q8_0").size_bytes   # float32 embeddings
+
+
+@pytest.mark.slow
+@needs_llama_tools
+def test_a_bnb_nf4_file_is_predicted_larger_than_gguf_q8_0(use_warm_home):
+    """bitsandbytes keeps the embeddings in float32; the GGUF size is llama-quantize's own --dry-run."""
+    from lqmf.tools.tune.weights import f16_of, predict_error
+
+    f16 = f16_of("smollm2")
+    assert predict_error(f16, "NF4").size_bytes > predict_error(f16, "Q8_0").size_bytes
 
 
 @pytest.fixture
