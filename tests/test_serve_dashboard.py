@@ -147,6 +147,7 @@ def test_live_progress_of_a_real_job(browser, warm_home, tmp_path):
         # where a quantize from the cached F16 can finish between two screen updates
         page.select_option("select[name=kind]", "benchmark")
         page.fill("input[name=quant_type]", "Q4_K_S")
+        page.fill("input[name=chunks]", "16")   # 4 batches of 4 windows: a step each on screen
         page.click("#start-job button[type=submit]")
         page.wait_for_function("document.querySelector('#start-msg').textContent.startsWith('queued ')")
         jid = page.locator("#start-msg").inner_text().split()[1]
@@ -160,6 +161,7 @@ def test_live_progress_of_a_real_job(browser, warm_home, tmp_path):
         import httpx
 
         job = httpx.get(srv.url + f"/api/jobs/{jid}").json()
+        assert job["args"]["chunks"] == 16, job["args"]   # the form's windows reached the job
         samples = httpx.get(srv.url + "/api/resources", params={"job": jid}).json()
         if job["finished_at"] - job["started_at"] > 2:   # sampled every 0.5 s while it ran
             assert samples and all(s["rss_mb"] > 0 for s in samples), samples

@@ -52,6 +52,7 @@
     const f = new FormData(e.target), kind = f.get("kind"), msg = $("#start-msg");
     const body = { kind, quant_type: f.get("quant_type") || null };
     body[kind === "quantize" ? "model" : "target"] = f.get("model");
+    if (kind === "benchmark" && f.get("chunks")) body.chunks = Number(f.get("chunks"));
     try { const r = await api("POST", "/api/jobs", body); msg.textContent = "queued " + r.job; msg.className = "msg"; }
     catch (err) { msg.textContent = err.message; msg.className = "msg err"; }
   });
