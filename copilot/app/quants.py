@@ -19,6 +19,23 @@ def type_for_bits(bits: object, method: str | None) -> str | None:
     return str(t) if t else None
 
 
+def step_type(qt: str, smaller: bool) -> str | None:
+    """The next smaller (or bigger) type of ``qt``'s method on its usual ladder ("again but
+    smaller"): the tuning candidates where the method declares them, else all its types."""
+    from lqmf.tools.quantize.registry import current
+
+    reg = current()
+    if not reg.has(qt):
+        return None
+    spec = reg.spec(qt)
+    ladder = [t for t in reg.tune_types() if reg.spec(str(t)).method is spec.method] or \
+        [t for t in reg.types(spec.method) if spec.method is not None]
+    bpw = [(reg.spec(str(t)).bpw, str(t)) for t in ladder if str(t) != str(qt)]
+    pick = max((b for b in bpw if b[0] < spec.bpw), default=None) if smaller else \
+        min((b for b in bpw if b[0] > spec.bpw), default=None)
+    return pick[1] if pick else None
+
+
 def type_choices() -> list[str]:
     """The types offered when the copilot asks which one."""
     from lqmf.tools.quantize.registry import current

@@ -108,7 +108,8 @@ def ask(state: ChatState) -> dict:
         return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,
                 "request": None, "question": None, "history": said[:1]}
     if intent == "unknown" and slots.get("chitchat"):   # "cool, thanks" while a question waits: answer in kind, ask again
-        lead = {"thanks": "You're welcome!", "greeting": "Hello!", "bye": "Before you go:"}.get(slots["chitchat"], "Sure.")
+        lead = {"thanks": "You're welcome!", "greeting": "Hello!", "bye": "Before you go:",
+                "away": "Sure, take your time.", "back": "Welcome back!"}.get(slots["chitchat"], "Sure.")
         return {**base, "ask_result": AskResult.ANSWERED.value,
                 "out": [RESET, render.text(f"{lead} One question is still open, so nothing has started yet.")]}
     hint = "yes or no" if slot == "confirm" else (

@@ -14,7 +14,7 @@ from lqmf.copilot.app import quantize as app_quantize
 from lqmf.copilot.app.quants import type_choices, type_for_bits
 from lqmf.copilot.app import App
 from lqmf.copilot.app.types import ACTIVE, Status
-from lqmf.copilot.nodes import stand_in
+from lqmf.copilot.nodes import job_refs, stand_in
 from lqmf.copilot.nodes.context import app_of
 from lqmf.copilot.nodes.resolve import public_slots, resolve
 from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
@@ -27,6 +27,8 @@ CHITCHAT = {
                 "or recommend a model for your hardware. What would you like to do?",
     "thanks": "You're welcome! Anything else? Another quant type, a benchmark, or a comparison of what you made.",
     "bye": "Bye! Say 'jobs' when you are back to see how your jobs went.",
+    "away": "Sure, take your time: jobs keep running while you are away. Say 'jobs' when you are back.",
+    "back": "Welcome back! Say 'jobs' to see how your jobs went, or tell me what to do next.",
     "smalltalk": "All good here, thanks. I can quantize, benchmark and compare models, or recommend one for your "
                  "hardware. What shall we do?",
 }
@@ -144,7 +146,9 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
         return {"out": [render.text(req["fetch_first"])], "request": None}
     focus = state.get("focus") or {}
     targets: list[dict] = []
-    if req.get("ref") == "them" and focus.get("batch") and not req.get("model"):
+    if req.get("others"):   # "and the other one?": the rest of the last batch
+        targets = [dict(b) for b in req["others"]]
+    elif req.get("ref") == "them" and focus.get("batch") and not req.get("model"):
         targets = [dict(b) for b in focus["batch"]]
     elif req.get("ref") and not req.get("model") and (focus.get("artifact") or focus.get("model")):
         targets = [{k: focus.get(k) for k in ("model", "quant_type", "artifact", "job_id")}]
@@ -181,8 +185,28 @@ def which_job(active: list, req: dict, text: str) -> str | None:
     return str(same[0]["job_id"]) if len(same) == 1 and len(types) == 1 else None
 
 
+def numbered_job(req: dict, state: ChatState) -> tuple[str | None, dict | None]:
+    """The job id a request names (a number said in the chat becomes its id), or the reply
+    that says there is no such number."""
+    n = job_refs.number_said(req, state.get("text") or "")
+    if n is None:
+        return req.get("job_id"), None
+    job_id, why = job_refs.by_number(state, n)
+    return job_id, ({"out": [render.text(why)], "request": None} if job_id is None else None)
+
+
+def plan_jobs(req: dict, state: ChatState) -> dict:
+    job_id, reply = numbered_job(req, state)
+    if reply:
+        return reply
+    args = {"status": req.get("status"), "job_id": job_id}
+    return {"plan": [step(state, 0, ToolName.JOBS, {k: v for k, v in args.items() if v is not None}, "jobs")]}
+
+
 def plan_cancel(req: dict, state: ChatState) -> dict:
-    job_id = req.get("job_id")
+    job_id, reply = numbered_job(req, state)
+    if reply:
+        return reply
     if not job_id:
         active = [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
                   and not t.get("announced")]
@@ -326,7 +350,7 @@ PLANNERS = {
     Intent.PICK: plan_pick,
     Intent.QUERY: plan_inline(ToolName.QUERY, public_slots),
     Intent.RECOMMEND: plan_recommend,
-    Intent.JOBS: plan_inline(ToolName.JOBS, lambda r: {"status": r.get("status"), "job_id": r.get("job_id")}),
+    Intent.JOBS: plan_jobs,
     Intent.EXPLAIN: plan_explain,
     Intent.HELP: plan_inline(ToolName.HELP, lambda r: {}),
     Intent.MODELS: plan_inline(ToolName.MODELS, lambda r: {}),

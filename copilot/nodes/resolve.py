@@ -4,12 +4,13 @@ resolving it against the conversation ("now do Q8_0", "benchmark it",
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from lqmf.copilot.state import ChatState, Intent
 
 QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs",
-          "unsure", "chitchat", "bad_types", "fetch_first", "same")
+          "unsure", "chitchat", "bad_types", "fetch_first", "same", "others", "resize")
 TASK_INTENTS = (Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE)
 
 
@@ -71,6 +72,20 @@ def resolve(state: ChatState) -> dict:
     if again:
         intent, slots = again
     last = dict(focus.get("last_request") or {})
+    if slots.get("ref") == "other" and not slots.get("model"):
+        others = other_items(focus)
+        if others and intent in (Intent.UNKNOWN, Intent.BENCHMARK) and \
+                (intent == Intent.BENCHMARK or last.get("intent") == Intent.BENCHMARK):
+            return {"intent": Intent.BENCHMARK.value, **{k: v for k, v in slots.items() if k != "ref"},
+                    "others": others, "model": others[0]["model"]}
+    if slots.get("resize") and last.get("intent") == Intent.QUANTIZE and not slots.get("model") \
+            and not any(slots.get(k) for k in QUANT_SLOTS) and last.get("quant_type"):
+        from lqmf.copilot.app.quants import step_type
+
+        qt = step_type(str(last["quant_type"]), slots["resize"] == "smaller")
+        if qt:   # "same again but smaller": the last quantize, one type down (or up)
+            base = {k: v for k, v in last.items() if k not in (*QUANT_SLOTS, "intent", *EXTRAS)}
+            return {"intent": Intent.QUANTIZE.value, **base, "quant_type": qt}
     has_quant = any(slots.get(k) for k in QUANT_SLOTS)
 
     # "now do Q8_0", "actually use 5 bits", "same at 8 bit": the last task again, changed
@@ -100,6 +115,14 @@ def resolve(state: ChatState) -> dict:
     if slots.get("model"):
         slots["model"] = canonical_model(str(slots["model"]))
     return {"intent": str(intent), **slots}
+
+
+def other_items(focus: Mapping) -> list[dict]:
+    """The items of the last batch other than the one the last task was about ("the other one")."""
+    last = focus.get("last_request") or {}
+    current = str(last.get("quant_type") or focus.get("quant_type") or "").upper()
+    batch = [dict(b) for b in focus.get("batch") or []]
+    return [b for b in batch if str(b.get("quant_type") or "").upper() != current] if current else []
 
 
 def canonical_model(model: str) -> str:

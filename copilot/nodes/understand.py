@@ -84,7 +84,8 @@ def interpret(text: str) -> tuple[str, dict]:
             probe = parse("quantize it " + text).get("slots") or {}
         except Exception:
             probe = {}
-        keep = (*FRAGMENT_SLOTS, "model") if words.SAME.search(words.norm(text)) else FRAGMENT_SLOTS
+        t = words.norm(text)
+        keep = (*FRAGMENT_SLOTS, "model") if words.SAME.search(t) or words.CORRECTION.search(t) else FRAGMENT_SLOTS
         slots.update({k: v for k, v in probe.items() if k in keep})
     slots.update(words.extras(text, intent))
     if words.asks_inventory(text, intent, slots):
@@ -114,6 +115,9 @@ def recommend_followup(text: str, intent: str, slots: dict, state: ChatState) ->
     if not text.strip():
         return intent, slots
     fb = read_feedback(text)
+    last = (state.get("focus") or {}).get("last_request") or {}
+    if fb and not _recommendation_shown(state) and last.get("intent") == Intent.QUANTIZE and words.resizes(text):
+        fb = None   # "same again but smaller" after a quantize: that quantize at another type (resolve)
     if fb and (intent == Intent.UNKNOWN or _recommendation_shown(state)) and intent != Intent.RECOMMEND:
         return Intent.RECOMMEND.value, {"feedback": fb[0], **({"rating": fb[1]} if fb[1] else {})}
     if _recommendation_shown(state) and not slots.get("model"):

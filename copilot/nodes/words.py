@@ -15,14 +15,24 @@ _ORD = re.compile(r"^(?:(?:and|ok|now|then)\s+)?(?:the\s+|pick\s+(?:the\s+)?|use
                   r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last|one|two|three|four|five|\d{1,2})"
                   r"(?:\s+(?:one|row|result|job|option))?(?:\s+please)?\s*[.!?]?$")
 _BOTH = re.compile(r"\b(both|them|all of them|those|these|all three|each)\b")
+# "and the other one?", "now the other too": the rest of the last batch, not the one just used
+_OTHER = re.compile(r"\b(?:the|that|those)\s+(?:other|remaining)\b(?!\s+(?:way|hand|day|thing|question))|"
+                    r"\b(?:the )?rest of (?:them|the batch)\b|^(?:and |now |what about |how about )?the others?\b")
 _IT = re.compile(r"\b(it|that|this one|that one|the same|same model|the result|the artifact|the new one|"
                  r"the new (?:quant|model|file|version)|the one i (?:just )?made|the latest one)\b")
 # a change of mind, after a filler or two ("hmm make it 8 bit instead", "oh wait, actually Q6_K")
 _REVISE = re.compile(r"^\s*(?:(?:hmm+|oh|ok(?:ay)?|wait|um+|uh+|well|so|no|sorry)[,.!]?\s+)*"
                      r"(actually|instead|no,|rather|change (it|that) to|make (it|that))\b|\binstead\s*[.!]?$")
+# "again but smaller", "redo that, but bigger": the last quantize at the next type down or up
+_RESIZE = re.compile(r"\b(?:again|redo|re-do|repeat|one more|another|same|try|this time|instead|but)\b.*?"
+                     r"\b(smaller|tinier|lighter|more compact|bigger|larger|higher[- ]quality|better quality|"
+                     r"more accurate|less lossy)\b")
 _ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
 # "the same for gemma3", "gemma3 too": the last task again, on another model
 SAME = re.compile(r"\b(?:(?:the )?same|too|as well|also)\b")
+# "oops i meant gemma3-270m", "sorry, gemma3 not smollm2": a correction of what was just said
+CORRECTION = re.compile(r"\b(?:i meant|i mean|meant to say|sorry|oops|whoops|my bad|no wait|wait no|wait,? no|"
+                        r"correction|make (?:it|that)|switch (?:it |that )?to|change (?:it |that )?to|rather|instead)\b")
 # what a question about past work asks for: "models" (one row per artifact) or "runs"
 _MODEL_WORDS = re.compile(r"\b(models?|quants?|artifacts?|files?|ggufs?|versions?|quantizations?|quantized ones)\b")
 _RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attempts?|history|tries)\b")
@@ -115,18 +125,27 @@ def ordinal_in(text: str) -> int | None:
     return int(m.group(2)) if m.group(2) else ORDINALS_IN[m.group(1)]
 
 
+def resizes(text: str) -> bool:
+    return bool(_RESIZE.search(norm(text)))
+
+
 def extras(text: str, intent: str) -> dict:
     """Copilot-only slots found in the text."""
     t = norm(text)
     out: dict = {}
     if _REVISE.search(t):
         out["revise"] = True
-    if _BOTH.search(t):
+    if _OTHER.search(t):
+        out["ref"] = "other"
+    elif _BOTH.search(t):
         out["ref"] = "them"
     elif _IT.search(t):
         out["ref"] = "it"
     if intent == "unknown" and SAME.search(t):
         out["same"] = True
+    r = _RESIZE.search(t) if intent in ("unknown", "quantize", "recommend") else None
+    if r:
+        out["resize"] = "smaller" if r.group(1) in ("smaller", "tinier", "lighter", "more compact") else "bigger"
     if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
         out["and_benchmark"] = True
     if intent == "query":

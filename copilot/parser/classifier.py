@@ -21,6 +21,12 @@ def _model(path: str = str(MODEL_FILE)) -> tuple[list[str], dict[str, list[float
         return None   # no artifact: the rules decide alone
 
 
+def known_word(word: str) -> bool:
+    """Whether the classifier was trained on this word (a word feature of it exists)."""
+    model = _model()
+    return model is not None and ("w:" + word) in model[1]
+
+
 def available() -> bool:
     return _model() is not None
 

@@ -38,6 +38,11 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUANTIZE, 1.0, r"\b(?:to|into|in|at|as|using|with|via)\s(?:<q>|\d+ ?-?bits?\b|int4\b|gguf\b|gptq\b|awq\b|bnb\b)"),
     (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule|do)\b (?:a |an |the )?(?:[\w\-]+ ){0,3}(?:quantization|quant)\b"),
     (I.QUANTIZE, 1.5, r"\b(?:\d+ ?-?bits?|<q>) (?:version|copy|variant|build) of\b"),
+    # "i need smollm2 quantized", "get me a quantized smollm2", "smollm2 needs quantizing": the wish is the request
+    (I.QUANTIZE, 3.0, r"\b(?:need|needs|want|wants|like|get|have|got|should be|must be)\b.{0,20}<m>\s(?:\S+\s)?quanti[sz]ed\b|"
+                      r"\b(?:get|give|make|find|build|fetch) (?:me |us )?an? quanti[sz]ed (?:version of |copy of )?<m>|"
+                      r"\b<m> (?:needs|should be|must be|has to be|wants) quanti[sz](?:ed|ing)\b|"
+                      r"\b(?:need|want|like) an? quanti[sz]ed (?:version|copy) of <m>"),
     # tune
     (I.TUNE, 2.5, r"\bsmallest <m> (?:that|which)\b|\bstill (?:good|usable|decent|ok|okay|fine)\b|"
                   r"\bwithout (?:hurting|losing|killing) (?:the )?(?:quality|accuracy)\b"),
@@ -254,6 +259,11 @@ def score(shaped: str, slots: dict) -> IntentScore:
     return IntentScore(best, scores[best], scores[second], scores)
 
 
+# words that ask for measured numbers, not for the choice itself
+_MEASURED = re.compile(r"\b(?:compare|comparison|side by side|numbers|results?|runs?|measure\w*|benchmark\w*|table|"
+                       r"my|mine|made|ppl|perplexity|kld|tok/s|tokens per second)\b")
+
+
 def _slot_evidence(scores: dict, shaped: str, slots: dict) -> None:
     has = slots.__contains__
     quantish = has("quant_type") or has("bits") or has("method") or has("quant_types")
@@ -285,5 +295,9 @@ def _slot_evidence(scores: dict, shaped: str, slots: dict) -> None:
     n_types = len(slots.get("quant_types", [])) + len(slots.get("methods", []))
     if n_types >= 2:
         scores[I.COMPARE] += 1.0
+    if len(slots.get("methods", [])) >= 2 and not (has("model") or has("quant_types") or has("quant_type")) \
+            and not _MEASURED.search(shaped):
+        # "gguf or gptq on a cpu?", "should I pick awq or gptq for a 4090": which method, in general
+        scores[I.EXPLAIN] += 4.0
     if has("priority"):
         scores[I.QUANTIZE] += 1.0

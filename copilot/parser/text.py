@@ -67,4 +67,35 @@ def normalize(text: str) -> str:
     t = _QUANTIZE.sub("quantize", t)
     for pat, rep in _SPOKEN:
         t = pat.sub(rep, t)
-    return t
+    return fix_verbs(t)
+
+
+# The command verbs, as the rules spell them. A word the classifier never saw in training
+# that is one typo (two for long verbs) from exactly one of them is read as that verb.
+VERBS = ("benchmark", "quantize", "compare", "cancel", "explain", "recommend", "measure", "evaluate",
+         "tutorial", "suggest", "status")
+_ALPHA = re.compile(r"^[a-z]{5,}$")
+_INFLECTION = re.compile(r"(?:ing|ed|es|s|d|er|ers|ment|ments|ion|ions)$")
+
+
+def _inflected(w: str) -> bool:
+    """ "measured", "compares", "benchmarking": a verb's own form, not a typo of it."""
+    stem = _INFLECTION.sub("", w)
+    return stem != w and (stem in VERBS or stem + "e" in VERBS)
+
+
+def fix_verbs(t: str) -> str:
+    """ "pls benchmrak smollm2" -> "pls benchmark smollm2"; known words are left alone."""
+    from lqmf.copilot.parser.classifier import known_word
+
+    words = t.split(" ")
+    for i, w in enumerate(words):
+        if not _ALPHA.match(w) or w in VERBS or _inflected(w) or known_word(w):
+            continue
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        near = [v for v in VERBS if abs(len(v) - len(w)) <= 2
+                and DamerauLevenshtein.distance(w, v) <= (2 if len(v) >= 8 and len(w) >= 7 else 1)]
+        if len(near) == 1:
+            words[i] = near[0]
+    return " ".join(words)

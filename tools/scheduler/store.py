@@ -40,6 +40,7 @@ COLUMNS = ["id", "kind", "args", "priority", "state", "needs", "progress", "stag
            "shared_key", "cancel_requested", "peak_rss_bytes", "created_at", "not_before",
            "started_at", "finished_at", "heartbeat_at"]
 _JSON = {"args", "needs", "result"}
+MIN_PREFIX = 4   # the shortest id prefix that may name a job
 
 
 def default_path() -> Path:
@@ -137,14 +138,18 @@ class JobStore:
             raise
 
     def get(self, job_id: str) -> Job:
+        """A job by its id, or by a unique prefix of at least MIN_PREFIX characters (a shorter
+        one, such as "2", would pick whichever job happens to start with it)."""
         prefix = job_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = prefix + ("%" if len(job_id) >= MIN_PREFIX else "")
         rows = self._q(f"SELECT {','.join(COLUMNS)} FROM jobs WHERE id = ? OR id LIKE ? ESCAPE '\\'",
-                       (job_id, f"{prefix}%")).fetchall()
+                       (job_id, like)).fetchall()
         exact = [r for r in rows if r[0] == job_id]
         if exact or len(rows) == 1:
             return _row_to_job((exact or rows)[0])
         if not rows:
-            raise JobNotFound(f"there is no job {job_id}", "see `lqmf jobs` for the job ids")
+            short = f" (type at least {MIN_PREFIX} characters of an id)" if len(job_id) < MIN_PREFIX else ""
+            raise JobNotFound(f"there is no job {job_id}{short}", "see `lqmf jobs` for the job ids")
         raise JobNotFound(f"the id {job_id} matches {len(rows)} jobs", "type more of the id")
 
     def list(self, states: list[JobState] | None = None, *, batch: str | None = None,
