@@ -18,6 +18,13 @@ from lqmf.copilot.voice.transcriber import Transcript
     ("make it queue 5 K ess", "make it Q5_K_S"),
     ("Quantize smollm2 to Q4-K-M.", "Quantize smollm2 to Q4_K_M"),
     ("quantize qwen2.5-1.5b to 8 bits", "quantize qwen2.5-1.5b to 8 bits"),
+    ("Quantize mistral-7b with a WQ.", "Quantize mistral-7b with AWQ"),
+    ("quantize it with gee PTQ", "quantize it with GPTQ"),
+    # a family misheard before a version that only one known model has
+    ("Quantize armour 3.2-1b to Q8_0.", "Quantize llama-3.2-1b to Q8_0"),
+    ("Make a Q2_K at 5-3-mini.", "Make a Q2_K at phi-3-mini"),
+    ("quantize the 3.2-1b", "quantize the 3.2-1b"),
+    ("compare to 3-mini", "compare to 3-mini"),
 ])
 def test_transcript_fixes(heard, text):
     assert spoken_text(heard) == text

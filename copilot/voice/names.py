@@ -36,11 +36,32 @@ def _near(key: str, keys: dict[str, str]) -> str | None:
     return best[0][1]
 
 
+# a family name misheard as another word, then its version heard right: "armour 3.2-1b",
+# "5-3-mini", "when 2.5-7b" (the tail: a version, then a size or a size word)
+_FAMILY_TAIL = re.compile(r"\b([A-Za-z]+|\d)[\s-]+(\d{1,2}(?:\.\d)?[\s-]+(?:\d+(?:\.\d+)?[bBmM]|mini|medium|small|large))\b")
+_NOT_A_NAME = frozenset("a an the to of and or in at on for with from my is it this that".split())
+
+
+def _family(text: str, keys: dict[str, str]) -> str:
+    """The one known model that ends in the heard version tail, for the word heard before it."""
+    from lqmf.copilot.parser.models import squash
+
+    def repl(m: re.Match[str]) -> str:
+        word, tail = m.group(1), squash(m.group(2).lower())
+        if word.lower() in _NOT_A_NAME or squash((word + m.group(2)).lower()) in keys:
+            return m.group(0)
+        found = {display for k, display in keys.items() if k.endswith(tail) and not k[:-len(tail)][-1:].isdigit()
+                 and k != tail}
+        return found.pop() if len(found) == 1 else m.group(0)
+    return _FAMILY_TAIL.sub(repl, text)
+
+
 def snap_models(text: str) -> str:
     """``text`` with near-miss model names replaced by the known ones."""
     from lqmf.copilot.parser.models import lexicon, squash
 
     keys = lexicon().keys
+    text = _family(text, keys)
     out = []
     last = 0
     for m in _TOKEN.finditer(text):

@@ -16,6 +16,10 @@ _FIXES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b(?:(?:in the |the |i|eye |an i)[\s-]?|a)matrix\b", re.I), "imatrix"),
     # "GPTQ" with its G heard as another consonant: "DPTQ", "BPTQ"
     (re.compile(r"\b[BDPTVZ]PTQ\b", re.I), "GPTQ"),
+    # "AWQ" heard as its letters run together: "a WQ", "A-W-Q", "a double-U Q"
+    (re.compile(r"\b(?:a|an|eh|ay)[\s-]?(?:w|double[\s-]?(?:u|you))[\s-]?(?:q|queue|cue)\b", re.I), "AWQ"),
+    # "GPTQ" heard with a word before its letters: "G P T Q", "gee PTQ"
+    (re.compile(r"\b(?:g|gee|ji|jee)[\s-]?p[\s-]?t[\s-]?q\b", re.I), "GPTQ"),
     # "KL divergence" heard as "KL by virgin", "KL, I'll merge them"
     (re.compile(r"\bKL,?\s+(?:[\w']+\s+){0,2}?(?:\w*virgin\w*|\w*verg\w*|merge\w*)\b", re.I), "KL divergence"),
     # the "0" of "Q4_0" heard as "zero", "oh", "near"
