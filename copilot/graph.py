@@ -29,6 +29,18 @@ def after_ask(state: ChatState) -> str:
             AskResult.REDIRECT: "understand"}.get(AskResult(state.get("ask_result", "answered")), "plan")
 
 
+def after_respond(state: ChatState) -> str:
+    """A question set aside for a quick answer is asked again; else the tutor's turn."""
+    return "unpark" if state.get("parked") else "tutor"
+
+
+def unpark(state: ChatState) -> dict:
+    """Put the set-aside question (and its request and plan) back, for ``ask``."""
+    parked = dict(state.get("parked") or {})
+    return {"question": parked.get("question"), "request": parked.get("request") or {},
+            "plan": list(parked.get("plan") or []), "parked": None, "confirmed": False}
+
+
 def build(checkpointer=None):
     # the nodes' dependencies (store, job queue, LLM, clock) come as the runtime context
     g = StateGraph(ChatState, input_schema=ChatInput, context_schema=App)
@@ -39,6 +51,7 @@ def build(checkpointer=None):
     g.add_node("act", act)
     g.add_node("respond", respond)
     g.add_node("tutor", tutor)
+    g.add_node("unpark", unpark)
 
     g.add_edge(START, "sync")
     g.add_edge("sync", "understand")
@@ -46,6 +59,7 @@ def build(checkpointer=None):
     g.add_conditional_edges("plan", after_plan, ["ask", "act", "respond"])
     g.add_conditional_edges("ask", after_ask, ["act", "respond", "understand", "plan"])
     g.add_edge("act", "respond")
-    g.add_edge("respond", "tutor")
+    g.add_conditional_edges("respond", after_respond, ["unpark", "tutor"])
+    g.add_edge("unpark", "ask")
     g.add_edge("tutor", END)
     return g.compile(checkpointer=checkpointer)

@@ -252,6 +252,9 @@ class ChatState(ChatInput, total=False):
     """The tune goal being watched; ``sync`` answers it when its jobs are done."""
     question: Question | None
     """The question ``ask`` will put to the user, or None when nothing is missing."""
+    parked: dict | None
+    """A question set aside for a quick answer ("what's Q5_K_M?" while it waits): its
+    ``question``, ``request`` and ``plan``, put back by ``unpark`` after the answer."""
     confirmed: bool
     """True once the user said yes to the current plan."""
     tracked: Annotated[list[Tracked], upsert_tracked]

@@ -12,6 +12,10 @@ from lqmf.tools.errors import LqmfError
     ("thnks a lot", "thanks"), ("thankyou so much", "thanks"), ("cya later", "bye"),
     ("nice, coffee time", "away"), ("brb", "away"), ("ok lunch break", "away"),
     ("i'm back", "back"), ("back again", "back"),
+    # the word-level reading: only social words and the words around them
+    ("cheers, that was really helpful", "thanks"), ("ok that's all for tonight", "bye"), ("sweet", "smalltalk"),
+    ("see ya tomorrow guys", "bye"), ("hey there friend", "greeting"),
+    ("thanks, quantize smollm2", None), ("ok that's all for q4_k_m", None),
     ("quantize smollm2", None), ("hello can you quantize smollm2 to q4_k_m", None), ("helper", None),
 ])
 def test_small_talk_is_read_through_its_spelling(text, kind):
@@ -19,8 +23,8 @@ def test_small_talk_is_read_through_its_spelling(text, kind):
 
     r = parse(text)
     assert r.get("chitchat") == kind, r
-    if kind is None:
-        assert r["intent"] == "quantize" or text == "helper", r
+    if kind is None and "quantize" in text:
+        assert r["intent"] == "quantize", r
 
 
 @pytest.mark.parametrize("text, fixed", [

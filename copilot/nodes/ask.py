@@ -15,6 +15,11 @@ from lqmf.copilot.state import RESET, AskResult, ChatState, Intent
 
 CHANGE_SLOTS = ("model", "quant_type", "quant_types", "bits", "method", "priority", "device",
                 "max_kld", "max_size_gb", "max_ppl_delta_pct")
+# a word that names a task of its own ("benchmark it instead"), not a change of this one
+_TASK_VERB = re.compile(r"\b(?:quanti[sz]e|quanti[sz]ing|bench(?:mark)?|measure|test|tune|compare|convert|"
+                        r"explain|recommend|cancel|query|search|find|show|list)\b")
+# a quick question while another waits: answered, then the waiting question is asked again
+ASIDE = {Intent.EXPLAIN, Intent.MODELS, Intent.HELP, Intent.JOBS}
 NEW_REQUEST = {Intent.QUERY, Intent.MODELS, Intent.JOBS, Intent.EXPLAIN, Intent.HELP, Intent.RECOMMEND, Intent.COMPARE,
                Intent.TUTORIAL, Intent.TUNE, Intent.BENCHMARK}
 
@@ -79,7 +84,8 @@ def ask(state: ChatState) -> dict:
         # a confirmed reading: plan it for real now (its problem, if any, is told)
         return {**base, "ask_result": AskResult.ANSWERED.value, "request": {"unsure": None}, "question": None,
                 "confirmed": False}
-    if slot == "confirm" and (not answer.strip() or words.is_yes(answer)):
+    if slot == "confirm" and (not answer.strip() or words.is_yes(answer) or
+                              (intent == "unknown" and words.ends_in_yes(answer))):
         return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
     if slot != "confirm":
         filled = fill(slot, answer, question, req)
@@ -87,8 +93,13 @@ def ask(state: ChatState) -> dict:
             return {**base, "ask_result": AskResult.ANSWERED.value, "request": filled, "question": None}
     # a change to the pending request: "actually use 5 bits", "make it Q8_0", "use qwen instead"
     changes = {k: v for k, v in slots.items() if k in CHANGE_SLOTS}
+    if slot == "confirm" and intent == req.get("intent") and not changes and not slots.get("revise"):
+        # "yeah test it" while the benchmark plan waits: the same request again is a yes
+        return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
     same_task = intent in ("unknown", req.get("intent")) and not (slots.get("model") and intent != "unknown"
                                                                   and slots.get("model") != req.get("model"))
+    if changes and not same_task and not _TASK_VERB.search(answer.lower()):
+        same_task = True   # "hmm no, use gemma3-270m at q4_k_m": names no task, so it changes this one
     if changes and same_task:
         if "bits" in changes and not ({"quant_type", "quant_types"} & set(changes)):
             changes.update({"quant_type": None, "quant_types": None})
@@ -103,10 +114,16 @@ def ask(state: ChatState) -> dict:
                 "out": [RESET, render.text(f"The plan: {labels}. Sizes are estimates from the type's bits per "
                                            "weight; it runs as a background job, so we can keep talking, and "
                                            "'jobs' shows its progress. Nothing has started yet.")]}
+    if intent in ASIDE and not slots.get("unsure"):
+        parked = {"question": question, "request": req, "plan": list(state.get("plan") or [])}
+        return {**base, "out": [RESET], "ask_result": AskResult.REDIRECT.value, "text": answer,
+                "request": None, "question": None, "history": said[:1], "parked": parked}
     if intent != "unknown" and (intent in NEW_REQUEST or intent != req.get("intent")):
         note = render.text(f"Leaving the {req.get('intent', 'last')} request aside.")
+        # "actually just benchmark the q4_k_m one instead": the model talked about is still the one meant
+        focus = {"focus": {"model": req["model"]}} if req.get("model") and not slots.get("model") else {}
         return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,
-                "request": None, "question": None, "history": said[:1]}
+                "request": None, "question": None, "history": said[:1], **focus}
     if intent == "unknown" and slots.get("chitchat"):   # "cool, thanks" while a question waits: answer in kind, ask again
         lead = {"thanks": "You're welcome!", "greeting": "Hello!", "bye": "Before you go:",
                 "away": "Sure, take your time.", "back": "Welcome back!"}.get(slots["chitchat"], "Sure.")

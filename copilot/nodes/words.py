@@ -103,6 +103,12 @@ def is_no(text: str) -> bool:
     return all(x in _NO_STRONG or x in _NO_FILLER for x in w) and any(x in _NO_STRONG for x in w)
 
 
+def ends_in_yes(text: str) -> bool:
+    """ "ok got it, go", "ok im back. yes": small talk, then a yes as the last clause."""
+    parts = [p for p in re.split(r"[.,;!?]+|\s+(?:so|then|and)\s+", text.strip().lower()) if p.strip()]
+    return len(parts) > 1 and is_yes(parts[-1])
+
+
 def ordinal(text: str) -> int | None:
     """1-based index for "the second one" / "2" / "#3"; -1 for "the last one"."""
     m = _ORD.match(norm(text))

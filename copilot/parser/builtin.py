@@ -170,6 +170,14 @@ def _sure_intent(clause: str) -> tuple[Intent, float] | None:
     return Intent(best), round(probs[best], 2)
 
 
+# slots that plain talk also gives ("that's all for today": a day, a limit), not a domain word
+_NOT_DOMAIN = frozenset({"since_days", "limit", "sort", "order", "priority"})
+# a nod before the request: "cool, ...", "makes sense. and ...", "thanks! now ..."
+_SOCIAL_LEAD = re.compile(r"^(?:(?:ok(?:ay)?|cool|nice|neat|great|awesome|perfect|thanks|thank you|thx|alright|"
+                          r"hmm+|so|well|gotcha|makes sense|got it|i see|sure|right|good|wow|interesting|"
+                          r"and|now|then|also)[,.!]?\s+)+")
+
+
 def parse(text: str) -> dict:
     """``{"intent", "slots", "confidence", "parser"}`` for one utterance; for an unknown one
     also ``chitchat`` (greeting, thanks, ...) or ``alternative`` (a guess worth confirming)."""
@@ -194,7 +202,12 @@ def parse(text: str) -> dict:
     slots = _fit(intent, found, norm, canon)
     out = {"intent": intent.value, "slots": slots, "confidence": confidence, "parser": "builtin"}
     if intent is Intent.UNKNOWN:
-        kind = chitchat.kind(norm)
+        lead = _SOCIAL_LEAD.match(norm)
+        if lead and len(norm[lead.end():].split()) >= 2:   # "cool, what is kld": the request after the nod
+            rest = parse(norm[lead.end():])
+            if rest["intent"] != Intent.UNKNOWN.value:
+                return rest
+        kind = chitchat.kind(norm, domain=bool(set(found) - _NOT_DOMAIN))
         if kind:
             out["chitchat"] = kind
         elif probs is not None:

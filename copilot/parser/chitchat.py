@@ -84,11 +84,51 @@ def canonical(norm: str) -> str:
     return " ".join(_word(w) for w in t.split())
 
 
-def kind(norm: str) -> str | None:
-    """The chitchat kind of a normalized utterance, or None."""
+# Social words, by the kind they make an utterance of (the first kind found wins), and the
+# words that may stand around them. A short line of only these is small talk of that kind:
+# "thank you very much, you are very kind", "ok thats all for today, bye", "gotcha thx".
+SOCIAL: tuple[tuple[Chitchat, frozenset[str]], ...] = (
+    (Chitchat.BYE, frozenset("bye goodbye cya later goodnight night ciao".split())),
+    (Chitchat.THANKS, frozenset("thanks thank thx ty cheers appreciate appreciated grateful kind kindly helpful obliged".split())),
+    (Chitchat.GREETING, frozenset("hi hello hey yo hiya howdy morning afternoon evening greetings hola".split())),
+    (Chitchat.AWAY, frozenset("coffee tea lunch dinner break brb afk wait waiting".split())),
+    (Chitchat.BACK, frozenset("back".split())),
+    (Chitchat.SMALLTALK, frozenset("ok okay cool neat sweet nice great awesome perfect gotcha understood alright "
+                                   "lol haha wow fine interesting excellent brilliant lovely sup see".split())),
+)
+AROUND = frozenset("i i'm im i'll ill you you're youre u that that's thats this it it's its is so very much a an "
+                   "the for all today tonight now then just really anyway anyways again will be am are was "
+                   "makes make sense got get me we to of and oh well too see what's whats up going how doing "
+                   "day have lot lots good there guys man mate buddy friend indeed yes yeah yep sure right "
+                   "done finished for now let's lets talk soon tomorrow was were nice thing things quick "
+                   "one sec second minute bit while gonna go going time my your our grab grabbing get getting "
+                   "having some quick ya".split())
+MAX_SOCIAL_WORDS = 10
+
+
+def _social(text: str) -> str | None:
+    words = re.findall(r"[a-z']+", text)
+    if not words or len(words) > MAX_SOCIAL_WORDS or re.search(r"\d", text):
+        return None
+    social = {w for w in words if any(w in ws for _, ws in SOCIAL)}
+    if not social or not all(w in social or w in AROUND for w in words):
+        return None
+    said = set(words)
+    if ({"that's", "thats", "that"} & said and said & {"all", "it"} and said & {"today", "now", "tonight"}) or \
+            ("see" in said and said & {"ya", "you", "u"}):   # "ok that's all for today", "see ya"
+        return Chitchat.BYE.value
+    for k, ws in SOCIAL:
+        if social & ws:
+            return k.value
+    return None
+
+
+def kind(norm: str, *, domain: bool = False) -> str | None:
+    """The chitchat kind of a normalized utterance, or None. ``domain``: the parser found a
+    model, type or other slot in it, so only the exact patterns count."""
     t = norm.strip(" .!?")
     for text in dict.fromkeys((t, canonical(t))):
         for k, pat in PATTERNS:
             if pat.match(text):
                 return k.value
-    return None
+    return None if domain else _social(canonical(t))
