@@ -6,7 +6,7 @@ from langgraph.graph import END, START, StateGraph
 
 from lqmf.copilot.app import App
 from lqmf.copilot.nodes.act import act
-from lqmf.copilot.nodes.ask import ask
+from lqmf.copilot.nodes.ask import ask, unpark
 from lqmf.copilot.nodes.plan import plan
 from lqmf.copilot.nodes.respond import respond
 from lqmf.copilot.nodes.sync import sync
@@ -32,13 +32,6 @@ def after_ask(state: ChatState) -> str:
 def after_respond(state: ChatState) -> str:
     """A question set aside for a quick answer is asked again; else the tutor's turn."""
     return "unpark" if state.get("parked") else "tutor"
-
-
-def unpark(state: ChatState) -> dict:
-    """Put the set-aside question (and its request and plan) back, for ``ask``."""
-    parked = dict(state.get("parked") or {})
-    return {"question": parked.get("question"), "request": parked.get("request") or {},
-            "plan": list(parked.get("plan") or []), "parked": None, "confirmed": False}
 
 
 def build(checkpointer=None):

@@ -29,7 +29,7 @@ def step_type(qt: str, smaller: bool) -> str | None:
         return None
     spec = reg.spec(qt)
     ladder = [t for t in reg.tune_types() if reg.spec(str(t)).method is spec.method] or \
-        [t for t in reg.types(spec.method) if spec.method is not None]
+        (reg.types(spec.method) if spec.method is not None else [])
     bpw = [(reg.spec(str(t)).bpw, str(t)) for t in ladder if str(t) != str(qt)]
     pick = max((b for b in bpw if b[0] < spec.bpw), default=None) if smaller else \
         min((b for b in bpw if b[0] > spec.bpw), default=None)

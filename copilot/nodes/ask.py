@@ -133,3 +133,10 @@ def ask(state: ChatState) -> dict:
         "one of " + ", ".join(question.get("choices") or []) if question.get("choices") else f"a {slot}")
     return {**base, "ask_result": AskResult.ANSWERED.value,
             "out": [RESET, render.text(f"I didn't get that; please answer {hint} (or 'cancel').")]}
+
+
+def unpark(state: ChatState) -> dict:
+    """Put the question set aside for a quick answer (and its request and plan) back, for ``ask``."""
+    parked = dict(state.get("parked") or {})
+    return {"question": parked.get("question"), "request": parked.get("request") or {},
+            "plan": list(parked.get("plan") or []), "parked": None, "confirmed": False}

@@ -290,7 +290,7 @@ def plan_pick(req: dict, state: ChatState) -> dict:
         return {"out": [render.text(f"The last list has {len(listing)} rows; pick 1 to {len(listing)}.")],
                 "request": None}
     row = listing[n - 1] if n > 0 else listing[n]
-    if "kind" in row and "status" in row and "args" in row:  # a job
+    if job_refs.is_job_row(row):
         a = row.get("args", {})
         focus = {"model": a.get("model"), "quant_type": a.get("quant_type"), "job_id": row["id"],
                  "artifact": (row.get("result") or {}).get("artifact") if isinstance(row.get("result"), dict) else None}

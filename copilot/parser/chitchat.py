@@ -127,8 +127,9 @@ def kind(norm: str, *, domain: bool = False) -> str | None:
     """The chitchat kind of a normalized utterance, or None. ``domain``: the parser found a
     model, type or other slot in it, so only the exact patterns count."""
     t = norm.strip(" .!?")
-    for text in dict.fromkeys((t, canonical(t))):
+    spelled = canonical(t)
+    for text in dict.fromkeys((t, spelled)):
         for k, pat in PATTERNS:
             if pat.match(text):
                 return k.value
-    return None if domain else _social(canonical(t))
+    return None if domain else _social(spelled)

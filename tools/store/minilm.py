@@ -21,7 +21,6 @@ class MiniLM:
     """Encoder weights and tokenizer of one BERT-style sentence model folder."""
 
     def __init__(self, folder: str | Path, max_tokens: int) -> None:
-        import torch
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
 
@@ -37,7 +36,6 @@ class MiniLM:
         self.tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tok.enable_truncation(self.max_tokens)
         self.tok.no_padding()
-        self.dtype = torch.float32
 
     @staticmethod
     def _check(folder: Path, cfg: dict) -> None:
@@ -57,7 +55,6 @@ class MiniLM:
 
     def to(self, dtype) -> "MiniLM":
         self.w = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in self.w.items()}
-        self.dtype = dtype
         return self
 
     # ---- the forward pass ----------------------------------------------------
