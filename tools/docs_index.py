@@ -56,6 +56,8 @@ W_NEAR, NEAR_AT = 0.8, 0.65   # a question this close to a known question of a d
 W_CUE = 0.6             # a phrasing cue of knowledge/explain/cues.toml
 OOV_PENALTY = 0.4        # a question's score shrinks by this times the share of its words no doc uses
 OFF_SCOPE = "_off_scope"  # the doc name of the passages of knowledge/explain/not-covered.toml
+OFF_MARGIN = 0.05        # a question this much closer to a subject the docs do not cover than to any doc passage
+                         # or known question is "no note" (on-topic questions of the older lists: at most 0.02)
 OFF_PENALTY = 2.0        # scores shrink by this times how much closer the question is to a subject
                          # the docs do not cover than to the best doc passage
 _MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/store/embeddings.MAX_SEQ_TOKENS)
@@ -221,6 +223,10 @@ class DocsIndex:
                  + W_NEAR * max(0.0, about.get(stem, 0.0) - NEAR_AT) / (1.0 - NEAR_AT)) / _W_SUM * pen
             scored.append((s, stem))
         scored.sort(reverse=True)
+        if scored and off - max(top_sim, *about.values(), 0.0) > OFF_MARGIN and scored[0][0] >= NO_NOTE:
+            # closer to what the docs leave out than to anything they say: "no note", the nearest topics kept in order
+            f = 0.9 * NO_NOTE / scored[0][0]
+            scored = [(s * f, stem) for s, stem in scored]
         hits = []
         for s, stem in _diverse(scored, self.docs, k):
             d = self.docs[stem]
