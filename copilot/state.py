@@ -83,6 +83,7 @@ class Question(TypedDict, total=False):
     slot: str          # a slot name, or "confirm"
     prompt: str        # the sentence shown
     choices: list[str]
+    labels: list[str]  # what each choice is, in words ("quantize smollm2 Q4_0"), when the choice is an id
     default: str | None
     replan: bool       # "confirm" of an unsure reading whose plan had a problem: plan again once confirmed
 
@@ -141,6 +142,9 @@ class Request(TypedDict, total=False):
     chitchat: str
     bad_types: list[str]
     same: bool
+    recipe: dict[str, str]   # GPTQ's options or an importance matrix (nodes/recipe_words.py)
+    start_with: str          # "let's start with q4_k_s" of several types named
+    deferred: list[str]      # the types put off by it ("now the other one")
 
 
 class BatchItem(TypedDict, total=False):

@@ -53,11 +53,12 @@ def _step_id(ctx: ToolContext) -> str:
 
 
 def quantize(ctx: ToolContext, model: str, quant_type: str, method: str | None = None,
-             priority: str | None = None) -> ToolOutcome:
-    """Submit a job that makes a quantized copy of a model (a scheduler job; returns at once)."""
+             priority: str | None = None, recipe: dict[str, str] | None = None) -> ToolOutcome:
+    """Submit a job that makes a quantized copy of a model (a scheduler job; returns at once).
+    ``recipe``: GPTQ's group_size/desc_act/calibration or a GGUF imatrix (strings)."""
     from lqmf.copilot.app import quantize as q
 
-    job_id = q.submit_one(ctx.app, model, quant_type, method=method, priority=priority)
+    job_id = q.submit_one(ctx.app, model, quant_type, method=method, priority=priority, recipe=recipe)
     t: Tracked = {"job_id": job_id, "step_id": _step_id(ctx), "tool": ToolName.QUANTIZE.value, "model": model,
                   "quant_type": quant_type, "status": Status.QUEUED.value, "announced": False}
     item: BatchItem = {"model": model, "quant_type": quant_type, "job_id": job_id}
@@ -212,12 +213,18 @@ def cancel(ctx: ToolContext, job_id: str) -> ToolOutcome:
                        tracked=[{"job_id": job_id, "status": Status.CANCELLED.value, "announced": True}] if ours else [])
 
 
-def explain(ctx: ToolContext, topic: str | None = None, question: str | None = None) -> ToolOutcome:
+def explain(ctx: ToolContext, topic: str | None = None, question: str | None = None,
+            unmeasured: list[str] | None = None) -> ToolOutcome:
     """Explain a concept (quant types, GGUF, GPTQ, NF4, KL divergence, perplexity...).
-    ``question``: the user's whole utterance, which retrieval reads (``topic`` is the parser's slot)."""
+    ``question``: the user's whole utterance, which retrieval reads (``topic`` is the parser's slot).
+    ``unmeasured``: types a comparison asked about that have no results here yet (said after the answer)."""
     from lqmf.copilot.app.explain import explain as ex
 
-    return ToolOutcome([render.text(ex(ctx.app, topic, question=question))])
+    blocks = [render.text(ex(ctx.app, topic, question=question))]
+    if unmeasured:
+        blocks.append(render.text(f"You have no measured results of {' and '.join(unmeasured)} yet; quantize and "
+                                  "benchmark them to see the difference on your own model and machine."))
+    return ToolOutcome(blocks)
 
 
 def help(ctx: ToolContext) -> ToolOutcome:  # noqa: A001 - the tool's name
@@ -230,16 +237,19 @@ def help(ctx: ToolContext) -> ToolOutcome:  # noqa: A001 - the tool's name
 def models(ctx: ToolContext) -> ToolOutcome:
     """The models on this machine (bundled ones first, then the Hugging Face cache and the
     converted copies), the artifacts made so far, and how many more the catalog knows."""
+    from lqmf.copilot.app import query as q
     from lqmf.copilot.app.models import catalog, inventory
     from lqmf.copilot.app.types import human_bytes
 
     inv = inventory(ctx.app)
     blocks = [render.table("Models on this machine", ["name", "source", "size"],
                            [[s["name"], s["kind"], human_bytes(s["size_bytes"])] for s in inv["sources"]])]
-    if inv["artifacts"]:
-        blocks.append(render.table("Made here", ["model", "quant", "method", "size"],
-                                   [[a["model"] or "?", a["quant_type"] or "?", a["method"] or "?",
-                                     human_bytes(a["size_bytes"])] for a in inv["artifacts"]]))
+    # the ones made: one row per artifact, its runs merged, failures left out (the query's models view)
+    made, notes = q.models_rows(ctx.app, {})
+    if made:
+        blocks += [render.models_table(made), *(render.text(n) for n in notes)]
+    else:
+        blocks.append(render.text("No quantized models made yet; say 'quantize smollm2 to Q4_K_M' to make one."))
     if inv["bundled_not_installed"]:
         blocks.append(render.text("Bundled but not installed: " + "; ".join(inv["bundled_not_installed"]) + "."))
     here = {s["name"] for s in inv["sources"]}
@@ -247,7 +257,7 @@ def models(ctx: ToolContext) -> ToolOutcome:
     if more:
         blocks.append(render.text(f"{len(more)} more models are in the catalog (e.g. {', '.join(more[:3])}); "
                                   "they need fetching first: ask me to recommend one for your hardware."))
-    return ToolOutcome(blocks)
+    return ToolOutcome(blocks, {"rows": made}, listing=made or None)
 
 
 @dataclass(frozen=True)

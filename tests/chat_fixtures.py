@@ -8,14 +8,15 @@ from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
-def plain_chat() -> Iterator[Callable[[str], tuple[str, list, dict]]]:
-    """``say(text)`` -> (what the REPL printed for it, the turn's tool calls, the pending question)."""
+def plain_chat(run_as: str | None = "noop") -> Iterator[Callable[[str], tuple[str, list, dict]]]:
+    """``say(text)`` -> (what the REPL printed for it, the turn's tool calls, the pending question).
+    ``run_as`` None: the real job kinds are queued (checked at submission; no worker runs them)."""
     from lqmf.copilot.app import testing
     from lqmf.copilot.io import IO
     from lqmf.copilot.repl import Repl
     from lqmf.copilot.session import Session
 
-    with testing.install(testing.app("noop", worker=False)):
+    with testing.install(testing.app(run_as, worker=False)):
         buf = io.StringIO()
         repl = Repl(Session(), IO(plain=True, stream=buf), interactive=False, wait=False)
 

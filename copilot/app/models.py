@@ -42,6 +42,22 @@ def problem_with(ref: str) -> str | None:
     return None
 
 
+def is_unknown(ref: str) -> bool:
+    """A plain name that is no model here and none of the catalog's (not a path, file or hub id)."""
+    from lqmf.tools.errors import ModelNotFound
+    from lqmf.tools.models import resolve
+
+    if "/" in ref or "\\" in ref or ref.endswith(".gguf") or catalog_entry(ref):
+        return False
+    try:
+        resolve(ref)
+    except ModelNotFound:
+        return True
+    except LqmfError:
+        return False
+    return False
+
+
 def stand_in(ref: str) -> "StandIn | None":
     """For a known model that is not on this machine: why, and the local model to offer instead
     (tools/stand_in.py); None when it resolves here or names nothing known."""

@@ -110,6 +110,29 @@ def problem_with_type(qt: str, method: str | None) -> str | None:
     return None
 
 
+def problem_with_recipe(recipe: dict[str, str], qt: str, method: str | None) -> str | None:
+    """None if the recipe (GPTQ's options, an importance matrix) fits the type, else one sentence
+    (the check a queued job gets at submission, made before the chat's plan is confirmed)."""
+    from lqmf.tools.quantize import recipe as recipes
+    from lqmf.tools.quantize import resolve_type
+    from lqmf.tools.quantize.registry import current
+
+    try:
+        t, m = resolve_type(qt, method)
+        recipes.checked(recipe, t.value, m.value, rtn=(current().spec(t).code or "").endswith("+rtn"))
+    except LqmfError as e:
+        return str(e)
+    return None
+
+
+def implied_method(recipe: dict[str, str]) -> str | None:
+    """The method a recipe's options belong to when the user named none ("with group size 64": GPTQ)."""
+    from lqmf.tools.quantize.recipe import is_gptq_key
+    from lqmf.tools.quantize.types import QuantMethod
+
+    return QuantMethod.GPTQ.value if any(is_gptq_key(k) for k in recipe) else None
+
+
 def canonical_type(text: str) -> str | None:
     """The quant type a word names ("q4_k_m" -> "Q4_K_M"), or None."""
     from lqmf.tools.quantize.types import parse_quant_type
@@ -204,10 +227,11 @@ def queue(app: "App", model: str, types: list[str], *, method: str | None = None
 
 @audited("quantize.submit")
 def submit_one(app: "App", model: str, quant_type: str, *, method: str | None = None,
-               priority: str | None = None) -> str:
-    """The chat's quantize: one job, at once (after the oracle's verdict)."""
+               priority: str | None = None, recipe: dict[str, str] | None = None) -> str:
+    """The chat's quantize: one job, at once (after the oracle's verdict). ``recipe``:
+    GPTQ's options or an importance matrix, as ``recipe_of`` gives them (checked at submission)."""
     from lqmf.copilot.app import jobs
 
     consult(app, model, [quant_type], method)
-    args: dict[str, Any] = {"model": model, "quant_type": quant_type, "method": method}
+    args: dict[str, Any] = {"model": model, "quant_type": quant_type, "method": method, "recipe": recipe}
     return jobs.submit(app, "quantize", [{k: v for k, v in args.items() if v}], priority=priority)[0]

@@ -36,11 +36,17 @@ def step_type(qt: str, smaller: bool) -> str | None:
     return pick[1] if pick else None
 
 
-def type_choices() -> list[str]:
-    """The types offered when the copilot asks which one."""
+def type_choices(method: str | None = None) -> list[str]:
+    """The types offered when the copilot asks which one (of ``method``: its "N bits" types first)."""
     from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import QuantMethod
 
-    return [str(t) for t in current().choices()]
+    reg = current()
+    if method in set(QuantMethod) and reg.types(QuantMethod(method)) and \
+            not any(reg.method_of(t) is QuantMethod(method) for t in reg.choices()):
+        own = reg.types(QuantMethod(method))
+        return [str(t) for t in sorted(own, key=lambda t: not reg.spec(t).pick)]
+    return [str(t) for t in reg.choices()]
 
 
 def types_of(method: str) -> list[str]:
@@ -85,3 +91,15 @@ def types_for(types: list[str], bits: list[int] | None, method: str | None) -> l
     if not out:
         raise InvalidInput("no quant type given", "name one with --type (e.g. Q4_K_M) or --bits with --method")
     return out
+
+
+def method_of(qt: str) -> str | None:
+    """The method that makes a quant type ("GPTQ_4BIT" -> "gptq"), or None for no type."""
+    from lqmf.tools.errors import LqmfError
+    from lqmf.tools.quantize.registry import current
+    from lqmf.tools.quantize.types import parse_quant_type
+
+    try:
+        return current().method_of(parse_quant_type(qt)).value
+    except LqmfError:
+        return None

@@ -17,7 +17,7 @@ from lqmf.copilot.tools_registry import TOOLS, ToolContext, call
 from lqmf.tools.errors import LqmfError, from_backend
 
 TASK_INTENTS = ("quantize", "benchmark", "tune")
-QUESTION_INTENTS = ("query", "recommend")   # a follow-up can change them (nodes/resolve.follow_up)
+QUESTION_INTENTS = ("query", "recommend", "explain")   # a follow-up can change them (nodes/resolve.follow_up)
 
 
 def wired_args(step: Step, done: dict[str, dict]) -> dict:
@@ -87,7 +87,7 @@ def act(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict
         update["goal"] = goal
     if req.get("intent") in TASK_INTENTS and calls:
         focus["last_request"] = {k: v for k, v in req.items()  # type: ignore[typeddict-item]
-                                 if k not in EXTRAS or k == "and_benchmark"}
+                                 if k not in EXTRAS or k in ("and_benchmark", "deferred")}
         if req.get("model"):
             focus.setdefault("model", str(req["model"]))
     if req.get("intent") in QUESTION_INTENTS and calls and not req.get("feedback"):

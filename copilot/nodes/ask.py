@@ -14,7 +14,7 @@ from lqmf.copilot.nodes.understand import interpret
 from lqmf.copilot.state import RESET, AskResult, ChatState, Intent
 
 CHANGE_SLOTS = ("model", "quant_type", "quant_types", "bits", "method", "priority", "device",
-                "max_kld", "max_size_gb", "max_ppl_delta_pct")
+                "max_kld", "max_size_gb", "max_ppl_delta_pct", "recipe")
 # a word that names a task of its own ("benchmark it instead"), not a change of this one
 _TASK_VERB = re.compile(r"\b(?:quanti[sz]e|quanti[sz]ing|bench(?:mark)?|measure|test|tune|compare|convert|"
                         r"explain|recommend|cancel|query|search|find|show|list)\b")
@@ -35,6 +35,21 @@ def payload(state: ChatState) -> dict:
     return dict(state.get("question") or {})
 
 
+_FILLER = frozenset("the a an one ones that this job model please pls i mean meant want ok okay use with go take "
+                    "pick then just let's lets try how about".split())
+
+
+def named_choice(answer: str, choices: list[str], labels: list[str]) -> str | None:
+    """The one choice the answer's words name, by a word its name or label starts with
+    ("the gemma one" -> gemma3-270m; "the smollm2 one" -> the job whose label says smollm2)."""
+    said = [w for w in re.findall(r"[\w.-]+", answer.lower()) if w not in _FILLER and len(w) >= 3]
+    if not said or len(said) > 3:
+        return None
+    texts = [f"{c} {labels[i] if i < len(labels) else ''}".lower() for i, c in enumerate(choices)]
+    hits = [c for c, t in zip(choices, texts) if all(any(x.startswith(w) for x in re.findall(r"[\w.-]+", t)) for w in said)]
+    return hits[0] if len(hits) == 1 else None
+
+
 def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     """Slot updates from an answer to a slot question, or None if it does not answer it."""
     choices = question.get("choices") or []
@@ -46,6 +61,9 @@ def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     for c in choices:
         if words.norm(answer) == c.lower():
             return {slot: c}
+    named = named_choice(answer, choices, question.get("labels") or [])
+    if named:   # "the gemma one", "the smollm2 one", "the q8 job"
+        return {slot: named}
     _, slots = interpret(answer)
     if slot == "quant_type":
         if slots.get("quant_type") or slots.get("quant_types"):
@@ -105,6 +123,8 @@ def ask(state: ChatState) -> dict:
             changes.update({"quant_type": None, "quant_types": None})
         if {"quant_type", "quant_types"} & set(changes) and "bits" not in changes:
             changes["bits"] = None
+        if "recipe" in changes:   # "and use act order too": added to the options already given
+            changes["recipe"] = {**dict(req.get("recipe") or {}), **dict(slots["recipe"])}  # type: ignore[call-overload]
         return {**base, "ask_result": AskResult.ANSWERED.value, "request": changes, "question": None,
                 "confirmed": False}
     if slot == "confirm" and state.get("plan") and ABOUT_PLAN.search(words.norm(answer)) and not slots.get("model"):
@@ -126,7 +146,8 @@ def ask(state: ChatState) -> dict:
                 "request": None, "question": None, "history": said[:1], **focus}
     if intent == "unknown" and slots.get("chitchat"):   # "cool, thanks" while a question waits: answer in kind, ask again
         lead = {"thanks": "You're welcome!", "greeting": "Hello!", "bye": "Before you go:",
-                "away": "Sure, take your time.", "back": "Welcome back!"}.get(slots["chitchat"], "Sure.")
+                "away": "Sure, take your time.", "back": "Welcome back!",
+                "sorry": "No problem."}.get(slots["chitchat"], "Sure.")
         return {**base, "ask_result": AskResult.ANSWERED.value,
                 "out": [RESET, render.text(f"{lead} One question is still open, so nothing has started yet.")]}
     hint = "yes or no" if slot == "confirm" else (

@@ -9,19 +9,19 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from lqmf.copilot import render
-from lqmf.copilot.app import models as app_models
 from lqmf.copilot.app import quantize as app_quantize
-from lqmf.copilot.app.quants import type_choices, type_for_bits
+from lqmf.copilot.app.quants import type_choices
 from lqmf.copilot.app import App
-from lqmf.copilot.app.types import ACTIVE, Status
 from lqmf.copilot.nodes import job_refs, stand_in
 from lqmf.copilot.nodes.context import app_of
+from lqmf.copilot.nodes.plan_jobs import plan_cancel, plan_jobs
+from lqmf.copilot.nodes.plan_steps import (DEFAULT_MODEL, ask, check_model, check_type, model_or_question, quant_types,
+                                           size_note, step)
+from lqmf.copilot.nodes.recipe_words import describe as recipe_text
 from lqmf.copilot.nodes.resolve import public_slots, resolve
-from lqmf.copilot.state import ChatState, GoalLimits, Intent, Question, Step, ToolName
-from lqmf.copilot.tools_registry import TOOLS
+from lqmf.copilot.state import ChatState, GoalLimits, Intent, Step, ToolName
 from lqmf.copilot.tutoring import plan_tutorial
 
-DEFAULT_MODEL = "smollm2"
 CHITCHAT = {
     "greeting": "Hello! I can quantize a model ('quantize smollm2 to Q4_K_M'), benchmark it, compare results, "
                 "or recommend a model for your hardware. What would you like to do?",
@@ -29,55 +29,10 @@ CHITCHAT = {
     "bye": "Bye! Say 'jobs' when you are back to see how your jobs went.",
     "away": "Sure, take your time: jobs keep running while you are away. Say 'jobs' when you are back.",
     "back": "Welcome back! Say 'jobs' to see how your jobs went, or tell me what to do next.",
+    "sorry": "No problem at all. When you are ready: quantize, benchmark, compare, or ask me about a term.",
     "smalltalk": "All good here, thanks. I can quantize, benchmark and compare models, or recommend one for your "
                  "hardware. What shall we do?",
 }
-
-
-def quant_types(req: dict) -> list[str]:
-    """The quant types the request names, or can infer from bits + method."""
-    if req.get("quant_types"):
-        return [str(q).upper() for q in req["quant_types"]]
-    if req.get("quant_type"):
-        return [str(req["quant_type"]).upper()]
-    qt = type_for_bits(req.get("bits"), req.get("method"))
-    return [qt] if qt else []
-
-
-def check_type(qt: str, method: str | None) -> str | None:
-    """None if usable, else one sentence."""
-    return app_quantize.problem_with_type(qt, method)
-
-
-def size_note(model: str, qt: str) -> str:
-    gb = app_quantize.estimated_gb(model, qt)
-    if gb is None:
-        return ""
-    return f" (about {gb * 1000:.0f} MB)" if gb < 1 else f" (about {gb:.1f} GB)"
-
-
-def check_model(model: str) -> str | None:
-    return app_models.problem_with(model)
-
-
-def ask(slot: str, prompt: str, choices: list[str] | None = None, default: str | None = None) -> Question:
-    return {"slot": slot, "prompt": prompt, "choices": choices or [], "default": default}
-
-
-def step(state: ChatState, n: int, tool: ToolName, args: dict, label: str, after: list[str] | None = None) -> Step:
-    return {"id": f"s{(state.get('step_seq') or 0) + n}", "tool": tool, "args": args, "label": label,
-            "expensive": TOOLS[tool].long, "after": after or []}
-
-
-def model_or_question(req: dict, prompt: str) -> tuple[str, dict | None]:
-    """The request's model, or the update that asks for it (``prompt``) or says what is wrong with it."""
-    model = req.get("model")
-    if not model:
-        return "", {"question": ask("model", prompt, app_models.bundled() or [DEFAULT_MODEL], DEFAULT_MODEL)}
-    problem = check_model(model)
-    if problem:
-        return model, {"out": [render.error(problem)], "request": None}
-    return model, None
 
 
 def plan_quantize(req: dict, state: ChatState) -> dict:
@@ -86,33 +41,44 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
     model, missing = model_or_question(req, f"Which model? {DEFAULT_MODEL} is bundled and takes seconds.")
     if missing:
         return missing
-    types = quant_types(req)
+    recipe = dict(req.get("recipe") or {})
+    method = req.get("method") or app_quantize.implied_method(recipe)
+    types = quant_types({**req, "method": method})
+    later: list[str] = []
+    if req.get("start_with") in types and len(types) > 1:   # "... let's start with q4_k_s": one now, the rest later
+        later, types = [t for t in types if t != req["start_with"]], [req["start_with"]]
     if not types:
         bad = req.get("bad_types") or []
         lead = (f"{' and '.join(bad)} {'is not a quant type' if len(bad) == 1 else 'are not quant types'} "
                 f"I know. ") if bad else ""
-        choices = type_choices()
+        choices = type_choices(method)
         size = size_note(model, choices[0]).strip(" ()")
         why = f"; for {model} that is {size}" if size else ""
         return {"question": ask("quant_type", f"{lead}Which quant type? {choices[0]} is a good start: the usual "
                                 f"balance, much smaller than the original with little quality loss{why}.",
                                 choices, choices[0])}
     for qt in types:
-        problem = check_type(qt, req.get("method"))
+        problem = check_type(qt, method) or (app_quantize.problem_with_recipe(recipe, qt, method) if recipe else None)
         if problem:
             return {"out": [render.error(problem)], "request": None}
     steps: list[Step] = []
+    how = f" ({recipe_text(recipe)})" if recipe else ""
     for jid in req.get("replace_jobs") or []:
         steps.append(step(state, len(steps), ToolName.CANCEL, {"job_id": jid}, f"cancel job {jid} (replaced)"))
     bench = req.get("and_benchmark")
     for qt in types:
-        args = {"model": model, "quant_type": qt, "method": req.get("method"), "priority": req.get("priority")}
+        args = {"model": model, "quant_type": qt, "method": method, "priority": req.get("priority"),
+                "recipe": recipe}
         q = step(state, len(steps), ToolName.QUANTIZE, {k: v for k, v in args.items() if v},
-                 f"quantize {model} to {qt}{size_note(model, qt)}")
+                 f"quantize {model} to {qt}{how}{size_note(model, qt)}")
         steps.append(q)
         if bench:
             steps.append(step(state, len(steps), ToolName.BENCHMARK, {"model": model, "quant_type": qt},
                               f"benchmark {model} {qt}", after=[q["id"]]))
+    if later:   # the plan says so; the request keeps one type, so planning it again gives the same plan
+        steps[-1]["label"] += f"; {' and '.join(later)} after it, when you say 'the other one'"
+        return {"plan": steps, "request": {**req, "quant_type": types[0], "quant_types": None, "bits": None,
+                                           "start_with": None, "deferred": later}}
     return {"plan": steps}
 
 
@@ -170,62 +136,6 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
     return {"plan": steps}
 
 
-def which_job(active: list, req: dict, text: str) -> str | None:
-    """The one of several active jobs a cancel names without its id: "the second one", "the Q8_0 one"."""
-    from lqmf.copilot.nodes import words
-
-    n = words.ordinal_in(text)
-    if n is not None and len(active) > 1 and -len(active) <= (n - 1 if n > 0 else n) < len(active):
-        return str(active[n - 1 if n > 0 else n]["job_id"])
-    from lqmf.copilot.app.quantize import canonical_type
-
-    # the parser keeps no quant slots for a cancel: the types are read from the words
-    types = set(quant_types(req)) or {q for q in (canonical_type(w) for w in re.findall(r"[\w]+", text.lower())) if q}
-    same = [t for t in active if types and str(t.get("quant_type") or "").upper() in types]
-    return str(same[0]["job_id"]) if len(same) == 1 and len(types) == 1 else None
-
-
-def numbered_job(req: dict, state: ChatState) -> tuple[str | None, dict | None]:
-    """The job id a request names (a number said in the chat becomes its id), or the reply
-    that says there is no such number."""
-    n = job_refs.number_said(req, state.get("text") or "")
-    if n is None:
-        return req.get("job_id"), None
-    job_id, why = job_refs.by_number(state, n)
-    return job_id, ({"out": [render.text(why)], "request": None} if job_id is None else None)
-
-
-def plan_jobs(req: dict, state: ChatState) -> dict:
-    job_id, reply = numbered_job(req, state)
-    if reply:
-        return reply
-    args = {"status": req.get("status"), "job_id": job_id}
-    return {"plan": [step(state, 0, ToolName.JOBS, {k: v for k, v in args.items() if v is not None}, "jobs")]}
-
-
-def plan_cancel(req: dict, state: ChatState) -> dict:
-    job_id, reply = numbered_job(req, state)
-    if reply:
-        return reply
-    if not job_id:
-        active = [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
-                  and not t.get("announced")]
-        chosen = which_job(active, req, state.get("text") or "")
-        if chosen:
-            job_id = chosen
-        elif len(active) == 1:
-            job_id = active[0]["job_id"]
-        elif len(active) > 1:
-            ids = [t["job_id"] for t in active]
-            return {"question": ask("job_id", "Cancel which job? " + ", ".join(
-                f"{t['job_id']} ({t['tool']} {t.get('quant_type') or ''})".replace(" )", ")") for t in active),
-                ids, None)}
-        else:
-            return {"out": [render.text("Nothing of ours is queued or running; say 'jobs' to see the queue.")],
-                    "request": None}
-    return {"plan": [step(state, 0, ToolName.CANCEL, {"job_id": str(job_id)}, f"cancel job {job_id}")]}
-
-
 _ORIGINAL = re.compile(r"\b(?:original|full[- ]precision|full(?:-size)? (?:model|one|version)|unquantized|"
                        r"un-quantized|uncompressed|f16|fp16|base model|dense model|source model)\b")
 
@@ -277,7 +187,19 @@ def plan_compare(req: dict, state: ChatState, app: App | None = None) -> dict:
         types = list(dict.fromkeys(seen))
     args = {"model": req.get("model") or focus.get("model"), "quant_types": types or None,
             "methods": req.get("methods")}
+    if app is not None and len(types) >= 2 and _ASKS_WHICH.search((state.get("text") or "").lower()):
+        from lqmf.copilot.app.compare import compare_latest
+
+        if compare_latest(app, req.get("model") or focus.get("model"), types, req.get("methods")).comparison is None:
+            # "q4_k_m vs q5_k_m, is the difference noticeable?" with nothing measured: the notes answer it
+            return {"plan": [step(state, 0, ToolName.EXPLAIN, {"question": state.get("text") or "",
+                                                                "unmeasured": types}, "explain")]}
     return {"plan": [step(state, 0, ToolName.COMPARE, {k: v for k, v in args.items() if v}, "compare")]}
+
+
+# a comparison asked as a question ("which one keeps more quality?", "is it worth it?"), not a command
+_ASKS_WHICH = re.compile(r"\?\s*$|\b(?:which|is (?:it|the|there|that)|are (?:they|there)|does|do i|should|worth|better|"
+                         r"difference|noticeable|keeps? more|how much)\b")
 
 
 def plan_pick(req: dict, state: ChatState) -> dict:
@@ -371,6 +293,9 @@ def describe(req: dict) -> str:
 
 NEEDS_APP = {Intent.COMPARE}   # planners that read the store
 CONFIRM_FIRST = {Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE, Intent.COMPARE}
+# an unsure reading of these is answered, not confirmed: an answer costs nothing, and retrieval says
+# "I don't have a note" by itself when the question is about something else
+ANSWER_UNSURE = {Intent.EXPLAIN}
 
 
 def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
@@ -396,9 +321,11 @@ def plan(state: ChatState, runtime: Runtime[App] | None = None) -> dict:
         update["question"] = {**ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes"),
                               "replan": True}
         return update
-    if steps and req.get("unsure") and not state.get("confirmed") and not update.get("question"):
+    if steps and req.get("unsure") and not state.get("confirmed") and not update.get("question") \
+            and intent not in ANSWER_UNSURE:
         # not sure of the reading: confirm it instead of acting on a guess (or saying "I didn't understand")
-        update["question"] = ask("confirm", f"Did you mean: {describe(req)}? [Y/n]", ["yes", "no"], "yes")
+        read = describe(update.get("request") or req)
+        update["question"] = ask("confirm", f"Did you mean: {read}? [Y/n]", ["yes", "no"], "yes")
         return update
     if steps and any(s.get("expensive") for s in steps) and not state.get("confirmed") and not update.get("question"):
         labels = [s["label"] for s in steps] + ([goal_label(update["plan_goal"])] if update.get("plan_goal") else [])

@@ -10,7 +10,8 @@ from lqmf.copilot.state import ChatState, Intent
 
 QUANT_SLOTS = ("quant_type", "quant_types", "bits", "method")
 EXTRAS = ("revise", "ref", "and_benchmark", "affirm", "deny", "pick", "model_from_focus", "replace_jobs",
-          "unsure", "chitchat", "bad_types", "fetch_first", "same", "others", "resize")
+          "unsure", "chitchat", "bad_types", "fetch_first", "same", "others", "resize", "recipe", "start_with",
+          "deferred")
 TASK_INTENTS = (Intent.QUANTIZE, Intent.BENCHMARK, Intent.TUNE)
 
 
@@ -24,7 +25,11 @@ QUESTIONS = (Intent.QUERY, Intent.RECOMMEND)
 # how a follow-up starts; a fresh question names its own needs and is not merged with the last one
 _FOLLOW_UP = re.compile(r"^\s*(?:actually|what about|how about|and|make it|make that|instead|only|just|hmm+|ok(?:ay)?|"
                         r"now|same|but|rather|then|no,?|with|under|over|below|above|less than|more than|at most|"
-                        r"at least|change it to|what if)\b")
+                        r"at least|change it to|what if|which one|which of (?:them|those|these)|of (?:them|those|these)|"
+                        r"among (?:them|those|these))\b")
+_OTHER_MODEL = re.compile(r"\bother (?:model|llm|one of the models)\b")
+# how a question about one more topic starts, after an explanation ("and top-1?", "what about imatrix")
+_ALSO = re.compile(r"^\s*(?:and|also|plus|what about|how about|and what about|and how about|same for|same with)\b")
 # a probe that reads a fragment's slots as a whole question of that kind would
 _PROBE = {Intent.QUERY: "show my models ", Intent.RECOMMEND: "recommend a model "}
 # the sizes a question can name, and the words that say which one a number is
@@ -40,6 +45,11 @@ def follow_up(intent: str, slots: dict, text: str, focus: dict) -> tuple[str, di
     if not last.get("intent") or slots.get("model") or not text.strip():
         return None
     kind = Intent(last["intent"])
+    if kind == Intent.EXPLAIN:   # "and top-1 agreement?" right after an explanation: explain that too
+        lead = _ALSO.match(text.lower())
+        rest = text[lead.end():].strip(" ?.!,") if lead and intent == Intent.UNKNOWN and not slots.get("chitchat") \
+            else ""
+        return (Intent.EXPLAIN.value, {"topic": rest}) if rest else None
     if intent not in (Intent.UNKNOWN, kind) or (intent == kind and not _FOLLOW_UP.search(text.lower())):
         return None
     new = {k: v for k, v in slots.items() if k not in EXTRAS and v is not None}
@@ -78,6 +88,19 @@ def resolve(state: ChatState) -> dict:
                 (intent == Intent.BENCHMARK or last.get("intent") == Intent.BENCHMARK):
             return {"intent": Intent.BENCHMARK.value, **{k: v for k, v in slots.items() if k != "ref"},
                     "others": others, "model": others[0]["model"]}
+        if last.get("deferred") and intent in (Intent.UNKNOWN, last.get("intent")) and not has_quant_slots(slots):
+            # "now the other one" after "let's start with q4_k_s": the type that was put off
+            base = {k: v for k, v in last.items() if k not in (*QUANT_SLOTS, "intent", *EXTRAS)}
+            rest: list[str] = list(last.get("deferred") or [])  # type: ignore[call-overload]
+            return {"intent": str(last["intent"]), **base, "quant_type": rest[0],
+                    **({"deferred": rest[1:]} if rest[1:] else {})}
+    if slots.get("ref") == "other" and not slots.get("model") and last.get("intent") in TASK_INTENTS \
+            and _OTHER_MODEL.search((state.get("text") or "").lower()) \
+            and (intent in (Intent.UNKNOWN, last["intent"]) or slots.get("unsure")):
+        other = other_model(str(last.get("model") or focus.get("model") or ""))
+        if other:   # "and for the other model?": the same task on the one other model on this machine
+            base = {k: v for k, v in last.items() if k not in ("model", "intent", *EXTRAS)}
+            return {"intent": str(last["intent"]), **base, "model": other}
     if slots.get("resize") and last.get("intent") == Intent.QUANTIZE and not slots.get("model") \
             and not any(slots.get(k) for k in QUANT_SLOTS) and last.get("quant_type"):
         from lqmf.copilot.app.quants import step_type
@@ -96,6 +119,10 @@ def resolve(state: ChatState) -> dict:
             intent = str(last["intent"])
         base = {k: v for k, v in last.items() if k not in (*QUANT_SLOTS, "intent", *EXTRAS)} if has_quant \
             else {k: v for k, v in last.items() if k not in ("intent", *EXTRAS)}
+        if has_quant and slots.get("bits") and not any(slots.get(k) for k in ("method", "quant_type", "quant_types")):
+            kept = same_method(last, slots["bits"])   # "same thing but 8 bit" after GPTQ 4-bit: GPTQ 8-bit
+            if kept:
+                base["method"] = kept
         if last.get("and_benchmark"):
             base["and_benchmark"] = True
         slots = {**base, **slots}
@@ -117,6 +144,26 @@ def resolve(state: ChatState) -> dict:
     return {"intent": str(intent), **slots}
 
 
+def has_quant_slots(slots: Mapping) -> bool:
+    return any(slots.get(k) for k in QUANT_SLOTS)
+
+
+def other_model(model: str) -> str | None:
+    """The one model on this machine other than ``model`` (None when there are more, or none)."""
+    from lqmf.copilot.app.models import bundled
+
+    rest = [b for b in bundled() if b != canonical_model(model)] if model else []
+    return rest[0] if len(rest) == 1 else None
+
+
+def same_method(last: Mapping, bits: object) -> str | None:
+    """The last task's method, when it has a type of ``bits`` bits (else None: the usual reading)."""
+    from lqmf.copilot.app.quants import method_of, type_for_bits
+
+    method = last.get("method") or (method_of(str(last["quant_type"])) if last.get("quant_type") else None)
+    return str(method) if method and type_for_bits(bits, str(method)) else None
+
+
 def other_items(focus: Mapping) -> list[dict]:
     """The items of the last batch other than the one the last task was about ("the other one")."""
     last = focus.get("last_request") or {}
@@ -128,10 +175,13 @@ def other_items(focus: Mapping) -> list[dict]:
 def canonical_model(model: str) -> str:
     """A catalog alias as the catalog's name ("gemma3" -> "gemma3-270m"), so that plans, jobs and
     follow-ups name one model one way; hub ids, paths and unknown names stay as written."""
-    from lqmf.copilot.app.models import catalog_entry
+    from lqmf.copilot.app.models import bundled, catalog_entry
 
     if "/" in model or "\\" in model or model.endswith(".gguf"):
         return model
+    here = [b for b in bundled() if len(model) >= 4 and b.startswith(model.lower())]
+    if len(here) == 1:   # "gemma" on a machine that has gemma3-270m: that one, not the catalog's first gemma
+        return here[0]
     entry = catalog_entry(model)
     return str(entry["name"]) if entry else model
 

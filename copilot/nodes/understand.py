@@ -15,6 +15,7 @@ _TYPE_SHAPED = re.compile(r"(?<![\w/.-])(i?q\d{1,2}_[a-z0-9]{1,3}(?:_[a-z0-9]{1,
 _PLACEHOLDER = "Q4_K_M"
 # a task named without any verb ("smollm2 speed", "tinyllama tok/s"): read, but confirmed before acting
 ACTIONS = ("quantize", "benchmark", "tune")
+RECIPE_INTENTS = ("quantize", "unknown")   # "unknown": a change of a waiting plan ("with group size 32")
 TERSE_WORDS = 3
 _VERB = re.compile(r"\b(?:quanti[sz]e|quanti[sz]ing|bench(?:mark)?|measure|test|tune|make|convert|compress|shrink|"
                    r"run|do|give|create|build|profile|evaluate|check|time|try|find|search|optimi[sz]e|pick|squeeze|"
@@ -88,6 +89,12 @@ def interpret(text: str) -> tuple[str, dict]:
         keep = (*FRAGMENT_SLOTS, "model") if words.SAME.search(t) or words.CORRECTION.search(t) else FRAGMENT_SLOTS
         slots.update({k: v for k, v in probe.items() if k in keep})
     slots.update(words.extras(text, intent))
+    if intent in RECIPE_INTENTS:
+        from lqmf.copilot.nodes.recipe_words import read as read_recipe
+
+        recipe = read_recipe(text)   # "gptq with group size 64", "with an imatrix": the copilot's extra, not a slot
+        if recipe:
+            slots["recipe"] = recipe
     if words.asks_inventory(text, intent, slots):
         return Intent.MODELS.value, {}
     if intent in ("unknown", "help") and words.is_lost(text):

@@ -40,12 +40,6 @@ _RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attem
 _YEAR = re.compile(r"\b(?:in|from|during|of|since|for)\s+(?:the\s+year\s+|year\s+)?(1[0-9]{3}|2[0-9]{3})\b(?!\s*(?:mb|gb|tok|tokens))")
 
 
-# a question about what is on this machine, not about past runs ("what models do I have here?")
-# ("what models do I have" alone is about the models made: one row per artifact, as a query)
-_HERE = re.compile(r"\b(?:on (?:this|my|the) (?:machine|computer|laptop|box|pc|disk)|"
-                   r"on disk|installed|available|downloaded|locally|local|here)\b")
-
-
 # a user who does not know what to say ("no idea what to type", "where do I even start"): help, not a shrug
 _LOST = re.compile(r"\b(?:(?:don'?t|do not|dunno|no idea|not sure)\b.*\b(?:what|how|where)\b.*\b(?:type|say|do|ask|start|begin|use)"
                    r"|where (?:do|should|can) i (?:even )?(?:start|begin)|what (?:am i|should i|do i|can i) (?:supposed to )?"
@@ -57,9 +51,11 @@ def is_lost(text: str) -> bool:
 
 
 def asks_inventory(text: str, intent: str, slots: dict) -> bool:
-    """A query for "models" with no filter, asking what is here: the models on this machine."""
+    """A query for "models" with no filter, no sort and no limit ("what models do i have", "list my models",
+    "which models are on this machine"): the inventory, which lists the models here and, one row per
+    artifact with its latest measurements, the ones made here."""
     filters = {k for k, v in slots.items() if v not in (None, "", []) and k not in ("view", "unsure", "chitchat")}
-    return intent == "query" and slots.get("view") == "models" and not filters and bool(_HERE.search(norm(text)))
+    return intent == "query" and slots.get("view") == "models" and not filters
 
 
 def norm(text: str) -> str:
@@ -72,7 +68,8 @@ _YES_STRONG = {"y", "yes", "yeah", "yep", "yup", "ya", "ok", "okay", "k", "sure"
                "absolutely", "definitely", "fine", "start", "confirm", "do", "run", "aye", "yess", "yea"}
 _YES_FILLER = {"for", "it", "ahead", "please", "pls", "then", "now", "just", "that", "thing", "sounds", "good",
                "great", "let's", "lets", "right", "away", "and", "so", "of", "course", "perfect", "cool", "thanks",
-               "thank", "you", "sir", "mate", "lgtm", "oh", "well", "why", "not", "i", "guess", "ahead"}
+               "thank", "you", "sir", "mate", "lgtm", "oh", "well", "why", "not", "i", "guess", "ahead", "is",
+               "it's", "its", "ok", "fine", "works", "me", "with", "all", "good", "by", "this"}
 _NO_STRONG = {"no", "nope", "nah", "cancel", "stop", "scrap", "forget", "drop", "abort", "never", "don't", "dont"}
 _NO_FILLER = {"it", "that", "this", "thanks", "thank", "you", "please", "mind", "wait", "hmm", "actually", "oh",
               "ok", "okay", "not", "now", "the", "plan", "whole", "thing", "after", "all", "do", "let's", "lets",
@@ -85,10 +82,29 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", norm(text))
 
 
+# the yes words a typo is read as ("yse", "suer", "porceed"): a swap of two letters in a short word,
+# any one slip in a longer one (tools elsewhere ask again for anything less sure)
+_YES_TYPO_OF = ("yes", "yeah", "sure", "okay", "proceed", "confirm", "start", "absolutely", "definitely")
+
+
+def _yes_typo(w: str) -> str:
+    if w in _YES_STRONG or w in _YES_FILLER or len(w) < 3:
+        return w
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    for c in _YES_TYPO_OF:
+        if len(w) == len(c) == 3:
+            if sorted(w) == sorted(c) and DamerauLevenshtein.distance(w, c) == 1:
+                return c
+        elif len(c) > 3 and abs(len(c) - len(w)) <= 1 and DamerauLevenshtein.distance(w, c) == 1:
+            return c
+    return w
+
+
 def is_yes(text: str) -> bool:
     if norm(text) in YES:
         return True
-    w = _words(text)
+    w = [_yes_typo(x) for x in _words(text)]
     if not w or len(w) > 6 or any(x in _NEGATING for x in w) and not {"why", "not"} <= set(w):
         return False
     return all(x in _YES_STRONG or x in _YES_FILLER for x in w) and any(x in _YES_STRONG for x in w)
@@ -135,6 +151,10 @@ def resizes(text: str) -> bool:
     return bool(_RESIZE.search(norm(text)))
 
 
+_START_WITH = re.compile(r"\b(?:start|begin|go|kick off|lead|open)\s+with\s+(?:the\s+)?([\w-]+)|"
+                         r"\b(?:do|try|make)\s+(?:the\s+)?([\w-]+)\s+first\b")
+
+
 def extras(text: str, intent: str) -> dict:
     """Copilot-only slots found in the text."""
     t = norm(text)
@@ -154,6 +174,13 @@ def extras(text: str, intent: str) -> dict:
         out["resize"] = "smaller" if r.group(1) in ("smaller", "tinier", "lighter", "more compact") else "bigger"
     if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
         out["and_benchmark"] = True
+    first = _START_WITH.search(t) if intent in ("quantize", "benchmark") else None
+    if first:
+        from lqmf.copilot.app.quantize import canonical_type
+
+        qt = canonical_type(next(g for g in first.groups() if g))
+        if qt:   # "can't decide between q4_k_s and q5_k_m, let's start with q4_k_s": that one now, the other kept
+            out["start_with"] = qt
     if intent == "query":
         if _MODEL_WORDS.search(t) and not _RUN_WORDS.search(t):
             out["view"] = "models"

@@ -20,6 +20,7 @@ class Chitchat(StrEnum):
     SMALLTALK = "smalltalk"
     AWAY = "away"          # a break: "coffee time", "brb"
     BACK = "back"          # after it: "back again", "i'm back"
+    SORRY = "sorry"        # an apology for a stray line: "oops, wrong window", "sorry my cat walked on the keyboard"
 
 
 # chat spellings that are not typos of the word
@@ -52,6 +53,9 @@ PATTERNS = [
                                rf"(?: then)?|(?:taking |on |need )?a break(?: now)?|brb|afk(?: for a bit)?|be right back|"
                                rf"back in (?:a bit|a minute|5|ten|a few)(?: minutes)?|(?:i'?ll )?be back(?: soon| later| in a bit)?)$")),
     (Chitchat.BACK, re.compile(rf"^{_LEAD}(?:hi |hey |hello )?(?:(?:i'?m|i am|we'?re) )?(?:back|here again)(?: again| now)?{_P}$")),
+    (Chitchat.SORRY, re.compile(r"^(?:oh |ah |uh |um |ugh )?(?:(?:so |very |really )?sorry|my bad|apologies|my apologies|"
+                                r"oops+|whoops+|ignore (?:that|this|me|the last (?:line|one|message))|never ?mind(?: that)?|"
+                                r"disregard (?:that|this)|wrong (?:window|chat|tab))\b(?:\W+\S+){0,10}\W*$")),
     (Chitchat.SMALLTALK, re.compile(r"^(?:hi |hey |hello )?(?:how are you(?: doing)?(?: today)?|how's it going|"
                                     r"how is it going|what's up|sup|how do you do|are you there|you there|"
                                     r"nice (?:job|work|one)|good (?:job|work|bot)|well done|great job|"
@@ -102,7 +106,7 @@ AROUND = frozenset("i i'm im i'll ill you you're youre u that that's thats this 
                    "day have lot lots good there guys man mate buddy friend indeed yes yeah yep sure right "
                    "done finished for now let's lets talk soon tomorrow was were nice thing things quick "
                    "one sec second minute bit while gonna go going time my your our grab grabbing get getting "
-                   "having some quick ya".split())
+                   "having some quick ya try trying maybe probably definitely later soon".split())
 MAX_SOCIAL_WORDS = 10
 
 

@@ -41,6 +41,7 @@ _SPOKEN = [(re.compile(p), r) for p, r in [
     (r"\b(?:for|fore)[ \-](bits?)\b", r"4 \1"),
     (r"\bate[ \-](bits?)\b", r"8 \1"),
     (r"\btokens? ?/ ?s(?:ec)?\b|\btok ?/ ?s\b", "tok/s"),
+    (r"\btop[ \-]?1 (agreement|accuracy|match(?:es)?|overlap)\b", r"top-1 \1"),   # the metric, not "the top one"
     (r"\b(in|on|the) (?:cue|q)$", r"\1 queue"),
     (r"\bthe cue\b", "the queue"),
     (r"\bu\b", "you"), (r"\bur\b", "your"), (r"\br\b(?! ?\d)", "are"), (r"\b(?:plz|pls)\b", "please"),

@@ -21,13 +21,22 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 
+def same_value(got: object, want: object) -> bool:
+    """One argument as expected: lists item by item (quant types in any case), numbers as numbers
+    (a size of 2 is 2.0), everything else as case-insensitive text."""
+    if isinstance(want, list):
+        return [str(x).upper() for x in got or []] == [str(x).upper() for x in want]  # type: ignore[attr-defined]
+    if isinstance(want, (int, float)) and not isinstance(want, bool) and isinstance(got, (int, float)) \
+            and not isinstance(got, bool):
+        return float(got) == float(want)
+    return str(got).lower() == str(want).lower()
+
+
 def matches(expected: dict, call: dict) -> bool:
     if expected.get("tool") != call["tool"]:
         return False
     args = call.get("args") or {}
-    return all(str(args.get(k)).lower() == str(v).lower() if not isinstance(v, list)
-               else [str(x).upper() for x in args.get(k) or []] == [str(x).upper() for x in v]
-               for k, v in expected.items() if k != "tool")
+    return all(same_value(args.get(k), v) for k, v in expected.items() if k != "tool")
 
 
 def check_turn(turn: dict, repl, out: str) -> str | None:

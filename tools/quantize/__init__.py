@@ -125,10 +125,8 @@ def _resolve(model: str, quant_type: str, method: str | None, out_dir: str | Pat
     from lqmf.tools.quantize import recipe as recipes
 
     qtype, qmethod = resolve_type(quant_type, method, reg)
-    wanted = recipes.normalize(recipe)
-    recipes.check(wanted, qtype.value)
     spec = reg.spec(qtype)
-    recipes.check_method(wanted, qtype.value, qmethod.value, rtn=(spec.code or "").endswith("+rtn"))
+    wanted = recipes.checked(recipe, qtype.value, qmethod.value, rtn=(spec.code or "").endswith("+rtn"))
     rec.recipe = dict(wanted)
     rec.quant_type, rec.method, rec.bits = qtype.value, qmethod.value, spec.bits
     backend = get_backend(qtype, reg)           # a declared type this version cannot build: refused here

@@ -122,6 +122,15 @@ def tag(recipe: dict[str, str]) -> str:
     return "-".join(parts)
 
 
+def checked(recipe: dict | None, quant_type: str, method: str, rtn: bool = False) -> dict[str, str]:
+    """The recipe normalized and checked against its type and that type's method
+    (what a run now, a queued job and the chat's plan all check)."""
+    wanted = normalize(recipe)
+    check(wanted, quant_type)
+    check_method(wanted, quant_type, method, rtn=rtn)
+    return wanted
+
+
 def check(recipe: dict[str, str], quant_type: str) -> None:
     if quant_type in NEED_IMATRIX and not recipe.get("imatrix"):
         raise InvalidInput(f"{quant_type} needs an importance matrix",

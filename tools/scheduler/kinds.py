@@ -179,10 +179,9 @@ def _quant_recipe_and_gate(args: dict, qt: str, method, source, rtn: bool = Fals
     out: dict = {}
     if args.get("recipe") is not None and not isinstance(args["recipe"], dict):
         raise InvalidInput("a quantize job's recipe must be an object", 'e.g. {"imatrix": "code"}')
-    recipe = recipes.normalize(args.get("recipe"))
-    recipes.check(recipe, qt)                            # IQ2 types without an imatrix: refused here
+    # IQ2 types without an imatrix, a part of another method's recipe: refused here
+    recipe = recipes.checked(args.get("recipe"), qt, method.value, rtn=rtn)
     if recipe:
-        recipes.check_method(recipe, qt, method.value, rtn=rtn)   # each part belongs to the type's method
         if recipe.get("imatrix"):
             from lqmf.tools.quantize.imatrix import check_length
 
