@@ -26,6 +26,8 @@ _SPOKEN = [  # voice transcripts and loose typing
     (r"\bfp32\b|\bf p 32\b", "f32"), (r"\bq\s?(\d)\s?o\b", r"q\1_0"),
     (r"\btok/s\b|\btokens/s\b|\bt/s\b", "tokens per second"), (r"\bllama\.cpp\b|\bllama cpp\b", "llamacpp"),
     (r"\bsafe tensors\b", "safetensors"), (r"\bbits and bytes\b", "bitsandbytes"),
+    (r"\ba w q\b", "awq"), (r"\bg p t q\b|\bgee pee tee queue\b", "gptq"), (r"\bb p w\b", "bpw"),
+    (r"\bk v\b|\bkay vee\b", "kv"), (r"\bkay\b", "k"), (r"\b[ck]wanti[sz]", "quantiz"), (r"\bquantis", "quantiz"),
     (r"\b(?:eye|i)[\s-]?(?:queue|cue|q)[\s-]?(\d)\b", r"iq\1"), (r"\b(?:queue|cue)[\s-]?(\d)\b", r"q\1"),
     (r"(\d)[\s_-]*x[\s-]?x[\s-]?s\b", r"\1 xxs"), (r"(\d)[\s_-]*x[\s-]?s\b", r"\1 xs"),
     (r"(\d+)\s?-?\s?bits?\b", r"\1 bit"), (r"\bgigs?\b|\bgigabytes?\b|\bgib\b", "gb"),
