@@ -90,6 +90,8 @@ def act(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict
                                  if k not in EXTRAS or k in ("and_benchmark", "deferred")}
         if req.get("model"):
             focus.setdefault("model", str(req["model"]))
+    if req.get("intent") in ("query", "compare") and calls and req.get("model") and "/" not in str(req["model"]):
+        focus["model"] = str(req["model"])   # "how have my smollm2 runs gone?" ... "then quantize it"
     if req.get("intent") in QUESTION_INTENTS and calls and not req.get("feedback"):
         focus["last_question"] = {k: v for k, v in req.items()  # type: ignore[typeddict-item]
                                   if k not in EXTRAS and k != "hint"}

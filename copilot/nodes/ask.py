@@ -25,8 +25,10 @@ NEW_REQUEST = {Intent.QUERY, Intent.MODELS, Intent.JOBS, Intent.EXPLAIN, Intent.
 
 
 # a question about the plan that waits for a yes ("how big will it be?", "how long will that take?")
-ABOUT_PLAN = re.compile(r"^(?:(?:and|so|ok|but|wait|hmm)[, ]+)?(?:how (?:big|large|long|much (?:disk|space|room|time))|"
-                        r"what size|will (?:it|that|this) fit|how many (?:mb|gb|minutes|seconds))\b"
+ABOUT_PLAN = re.compile(r"^(?:(?:and|so|ok|but|wait|hmm|sorry)[, ]+)?(?:how (?:big|large|long|much (?:disk|space|room|time))|"
+                        r"what size|will (?:it|that|this) fit|how many (?:mb|gb|minutes|seconds)|"
+                        r"(?:which|what) (?:model|type|quant(?: type)?) (?:was|is) (?:this|that|it)(?: for)?|"
+                        r"what (?:was|is) (?:this|that|the plan)(?: for)?(?: again)?$|remind me what)\b"
                         r"(?:.*\b(?:it|that|this|be|take|need|use)\b|(?:\s+\S+){0,3}$)")
 
 
@@ -46,7 +48,10 @@ def named_choice(answer: str, choices: list[str], labels: list[str]) -> str | No
     if not said or len(said) > 3:
         return None
     texts = [f"{c} {labels[i] if i < len(labels) else ''}".lower() for i, c in enumerate(choices)]
-    hits = [c for c, t in zip(choices, texts) if all(any(x.startswith(w) for x in re.findall(r"[\w.-]+", t)) for w in said)]
+    def parts(t: str) -> list[str]:   # "gemma3-270m" answers to "gemma", "gemma3" and "270m"
+        return re.findall(r"[\w.-]+", t) + re.findall(r"[a-z0-9_.]+", t)
+
+    hits = [c for c, t in zip(choices, texts) if all(any(x.startswith(w) for x in parts(t)) for w in said)]
     return hits[0] if len(hits) == 1 else None
 
 

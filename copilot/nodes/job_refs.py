@@ -9,10 +9,18 @@ from __future__ import annotations
 import re
 
 from lqmf.copilot.nodes.words import ORDINALS_IN, norm
-from lqmf.copilot.state import ChatState
+from lqmf.copilot.state import ChatState, Tracked
 
 _NUMBER = re.compile(r"^\d{1,3}$")
 _ORDINAL_JOB = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th|last)\s+job\b")
+
+
+def active(state: ChatState) -> list[Tracked]:
+    """This conversation's jobs that are still queued or running, and not yet announced as done."""
+    from lqmf.copilot.app.types import ACTIVE, Status
+
+    return [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
+            and not t.get("announced")]
 
 
 def is_job_row(row: dict) -> bool:

@@ -12,7 +12,7 @@ from lqmf.copilot import render
 from lqmf.copilot.app import quantize as app_quantize
 from lqmf.copilot.app.quants import type_choices
 from lqmf.copilot.app import App
-from lqmf.copilot.nodes import job_refs, stand_in
+from lqmf.copilot.nodes import job_refs, stand_in, words
 from lqmf.copilot.nodes.context import app_of
 from lqmf.copilot.nodes.plan_jobs import plan_cancel, plan_jobs
 from lqmf.copilot.nodes.plan_steps import (DEFAULT_MODEL, ask, check_model, check_type, model_or_question, quant_types,
@@ -254,9 +254,20 @@ def plan_reply(text: str):
     return planner
 
 
+_HOW_GOING = re.compile(r"^(?:(?:hey|hi|so|and|ok|well)[, ]+)?how(?:'s| is|s) (?:it|everything|things) "
+                        r"(?:going|coming along|doing)\b")
+
+
 def plan_unknown(req: dict, state: ChatState) -> dict:
     if req.get("chitchat") in CHITCHAT:
-        return {"out": [render.text(CHITCHAT[req["chitchat"]])], "request": None}
+        reply = CHITCHAT[req["chitchat"]]
+        active = job_refs.active(state)
+        if active and _HOW_GOING.match(words.norm(state.get("text") or "")):
+            return plan_jobs(req, state)   # "how's it going?" right after a submit: how the jobs are going
+        if req["chitchat"] in ("smalltalk", "back") and active:   # "how's it going?" while our jobs run
+            reply += f" {len(active)} of your jobs {'is' if len(active) == 1 else 'are'} still queued or running; " \
+                     "say 'jobs' to see them."
+        return {"out": [render.text(reply)], "request": None}
     if req.get("affirm") or req.get("deny"):
         return {"out": [render.text("There is no question waiting for an answer. What would you like to do?")],
                 "request": None}

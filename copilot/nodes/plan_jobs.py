@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from lqmf.copilot import render
-from lqmf.copilot.app.types import ACTIVE, Status
 from lqmf.copilot.nodes import job_refs
 from lqmf.copilot.nodes.plan_steps import ask, quant_types, step
 from lqmf.copilot.state import ChatState, ToolName
@@ -49,8 +48,7 @@ def plan_cancel(req: dict, state: ChatState) -> dict:
     if reply:
         return reply
     if not job_id:
-        active = [t for t in state.get("tracked") or [] if (t.get("status") is None or Status(t["status"]) in ACTIVE)
-                  and not t.get("announced")]
+        active = job_refs.active(state)
         chosen = which_job(active, req, state.get("text") or "")
         if chosen:
             job_id = chosen

@@ -45,6 +45,25 @@ def _with_real_type(text: str, bad: list[str], parse) -> tuple[str, dict] | None
     return probe["intent"], {k: v for k, v in (probe.get("slots") or {}).items() if k not in FRAGMENT_SLOTS}
 
 
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+_ASKS = re.compile(r"\b(?:could|can|would|will) you\b|\bplease\b|\bpls\b|\b(?:i'd like|i want|i need|let's|lets|go "
+                   r"(?:with|for))\b|^\s*(?:now |then |so )?(?:quanti[sz]e|make|build|create|give me|do|benchmark|bench)\b")
+
+
+def requested_types(text: str, types: list[str]) -> str | None:
+    """The one type named in the one sentence that asks for something, when the others only tell a story."""
+    from lqmf.copilot.app.quantize import canonical_type
+
+    sentences = [s for s in _SENTENCE.split(text.strip()) if s.strip()]
+    if len(sentences) < 2:
+        return None
+    asking = [s for s in sentences if _ASKS.search(s.lower())]
+    if len(asking) != 1:
+        return None
+    named = {t for t in (canonical_type(w) for w in re.findall(r"[\w-]+", asking[0])) if t} & set(types)
+    return named.pop() if len(named) == 1 else None
+
+
 def interpret(text: str) -> tuple[str, dict]:
     """(intent, slots) for one utterance; never raises for odd text."""
     if not text.strip():
@@ -89,6 +108,15 @@ def interpret(text: str) -> tuple[str, dict]:
         keep = (*FRAGMENT_SLOTS, "model") if words.SAME.search(t) or words.CORRECTION.search(t) else FRAGMENT_SLOTS
         slots.update({k: v for k, v in probe.items() if k in keep})
     slots.update(words.extras(text, intent))
+    if intent in ("compare", "explain", "unknown") and len(slots.get("quant_types") or []) > 1:
+        first = words.extras(text, "quantize").get("start_with")
+        if first in slots["quant_types"]:   # "can't choose between X and Y, let's begin with X": a task, one type first
+            intent = "benchmark" if re.search(r"\bbench(?:mark)?\w*\b|\bmeasure\b", text.lower()) else "quantize"
+            slots = {**{k: v for k, v in slots.items() if k != "unsure"}, "start_with": first}
+    if intent in ("quantize", "benchmark") and len(slots.get("quant_types") or []) > 1 and not slots.get("start_with"):
+        asked = requested_types(text, [str(q) for q in slots["quant_types"]])
+        if asked:   # "everyone says Q4_K_M is the sweet spot. Could you make a Q5_K_M?": the type asked for
+            slots = {**{k: v for k, v in slots.items() if k not in ("quant_types", "bits")}, "quant_type": asked}
     if intent in RECIPE_INTENTS:
         from lqmf.copilot.nodes.recipe_words import read as read_recipe
 

@@ -65,15 +65,20 @@ def norm(text: str) -> str:
 # a yes or no in more words than the sets above ("ok sure", "go for it", "yes please do", "nah forget it"):
 # every word is one of these, at least one is a strong one, and none is of the other side
 _YES_STRONG = {"y", "yes", "yeah", "yep", "yup", "ya", "ok", "okay", "k", "sure", "go", "proceed", "alright",
-               "absolutely", "definitely", "fine", "start", "confirm", "do", "run", "aye", "yess", "yea"}
+               "absolutely", "definitely", "fine", "start", "confirm", "confirmed", "approved", "affirmative", "do",
+               "run", "aye", "yess", "yea", "correct", "exactly"}
 _YES_FILLER = {"for", "it", "ahead", "please", "pls", "then", "now", "just", "that", "thing", "sounds", "good",
                "great", "let's", "lets", "right", "away", "and", "so", "of", "course", "perfect", "cool", "thanks",
                "thank", "you", "sir", "mate", "lgtm", "oh", "well", "why", "not", "i", "guess", "ahead", "is",
-               "it's", "its", "ok", "fine", "works", "me", "with", "all", "good", "by", "this"}
-_NO_STRONG = {"no", "nope", "nah", "cancel", "stop", "scrap", "forget", "drop", "abort", "never", "don't", "dont"}
+               "it's", "its", "ok", "fine", "works", "me", "with", "all", "good", "by", "this", "that's", "thats",
+               "on", "one", "eh", "uh", "hmm"}
+_NO_STRONG = {"no", "nope", "nah", "cancel", "stop", "scrap", "forget", "drop", "abort", "never", "don't", "dont",
+              "pass", "skip"}
 _NO_FILLER = {"it", "that", "this", "thanks", "thank", "you", "please", "mind", "wait", "hmm", "actually", "oh",
               "ok", "okay", "not", "now", "the", "plan", "whole", "thing", "after", "all", "do", "let's", "lets",
-              "skip", "leave", "sorry", "then", "on", "second", "thought", "thoughts", "i", "changed", "my"}
+              "skip", "leave", "sorry", "then", "on", "second", "thought", "thoughts", "i", "changed", "my", "right",
+              "for", "i'll", "ill", "later", "maybe", "time", "yet", "hold", "off", "it's", "its", "good", "think",
+              "rather", "wait", "another", "some", "other", "day", "instead", "hmm", "ah", "um", "just", "eh", "uh"}
 _NEGATING = {"no", "not", "don't", "dont", "wait", "stop", "cancel", "but", "instead", "actually", "never", "nah",
              "nope", "hold", "forget", "scrap", "drop"}
 

@@ -184,8 +184,9 @@ def parse(text: str) -> dict:
     from lqmf.copilot.parser import chitchat, classifier, features
 
     norm = normalize(text or "")
-    if not _HAS_LETTER.search(norm):
-        return {"intent": "unknown", "slots": {}, "confidence": 1.0, "parser": "builtin"}  # no words at all
+    if not _HAS_LETTER.search(norm):   # no words at all; only dots ("...", a user waiting): a nudge, as small talk
+        nudge = {"chitchat": "smalltalk"} if re.fullmatch(r"\s*[.…~-]+\s*", text or "") else {}
+        return {"intent": "unknown", "slots": {}, "confidence": 1.0, "parser": "builtin", **nudge}
     found, shaped, canon, rules = analyze(norm)
     probs = classifier.probabilities(features.extract(shaped, found, rules))
     if probs is None:

@@ -106,7 +106,8 @@ AROUND = frozenset("i i'm im i'll ill you you're youre u that that's thats this 
                    "day have lot lots good there guys man mate buddy friend indeed yes yeah yep sure right "
                    "done finished for now let's lets talk soon tomorrow was were nice thing things quick "
                    "one sec second minute bit while gonna go going time my your our grab grabbing get getting "
-                   "having some quick ya try trying maybe probably definitely later soon".split())
+                   "having some quick ya try trying maybe probably definitely later soon ah oh nothing yet "
+                   "anything else no worries".split())
 MAX_SOCIAL_WORDS = 10
 
 

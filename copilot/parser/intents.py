@@ -147,6 +147,7 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.JOBS, 2.5, r"\bwhat(?:'s| is) (?:currently |still |now )?(?:running|happening|queued|pending|going on)\b|"
                   r"\bis (?:it|my \w+|the \w+|that|this) (?:done|finished|ready|complete|still running|"
                   r"running)\b|\bhow(?:'s| is) (?:it|my \w+|the \w+|that|the \w+ \w+) (?:going|coming "
+                  r"along|doing)\b(?!\W*$)|\bhow(?:'s| is) (?:my \w+|the \w+|that|the \w+ \w+) (?:going|coming "
                   r"along|doing)\b|\bhow long (?:until|till|left|will)\b|\beta\b|\bprogress\b|"
                   r"\banything running\b|\bstill running\b"),
     # cancel
