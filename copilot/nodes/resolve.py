@@ -82,13 +82,14 @@ def resolve(state: ChatState) -> dict:
     if again:
         intent, slots = again
     last = dict(focus.get("last_request") or {})
+    has_quant = any(slots.get(k) for k in QUANT_SLOTS)
     if slots.get("ref") == "other" and not slots.get("model"):
         others = other_items(focus)
         if others and intent in (Intent.UNKNOWN, Intent.BENCHMARK) and \
                 (intent == Intent.BENCHMARK or last.get("intent") == Intent.BENCHMARK):
             return {"intent": Intent.BENCHMARK.value, **{k: v for k, v in slots.items() if k != "ref"},
                     "others": others, "model": others[0]["model"]}
-        if last.get("deferred") and intent in (Intent.UNKNOWN, last.get("intent")) and not has_quant_slots(slots):
+        if last.get("deferred") and intent in (Intent.UNKNOWN, last.get("intent")) and not has_quant:
             # "now the other one" after "let's start with q4_k_s": the type that was put off
             base = {k: v for k, v in last.items() if k not in (*QUANT_SLOTS, "intent", *EXTRAS)}
             rest: list[str] = list(last.get("deferred") or [])  # type: ignore[call-overload]
@@ -102,14 +103,13 @@ def resolve(state: ChatState) -> dict:
             base = {k: v for k, v in last.items() if k not in ("model", "intent", *EXTRAS)}
             return {"intent": str(last["intent"]), **base, "model": other}
     if slots.get("resize") and last.get("intent") == Intent.QUANTIZE and not slots.get("model") \
-            and not any(slots.get(k) for k in QUANT_SLOTS) and last.get("quant_type"):
+            and not has_quant and last.get("quant_type"):
         from lqmf.copilot.app.quants import step_type
 
         qt = step_type(str(last["quant_type"]), slots["resize"] == "smaller")
         if qt:   # "same again but smaller": the last quantize, one type down (or up)
             base = {k: v for k, v in last.items() if k not in (*QUANT_SLOTS, "intent", *EXTRAS)}
             return {"intent": Intent.QUANTIZE.value, **base, "quant_type": qt}
-    has_quant = any(slots.get(k) for k in QUANT_SLOTS)
 
     # "now do Q8_0", "actually use 5 bits", "same at 8 bit": the last task again, changed
     inherit = (intent == Intent.UNKNOWN and (has_quant or (slots.get("same") and slots.get("model")))) or \
@@ -142,10 +142,6 @@ def resolve(state: ChatState) -> dict:
     if slots.get("model"):
         slots["model"] = canonical_model(str(slots["model"]))
     return {"intent": str(intent), **slots}
-
-
-def has_quant_slots(slots: Mapping) -> bool:
-    return any(slots.get(k) for k in QUANT_SLOTS)
 
 
 def other_model(model: str) -> str | None:
