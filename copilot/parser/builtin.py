@@ -39,9 +39,11 @@ def _shape(text: str, hits: list[tuple[Hit, str]]) -> str:
 
 
 def _canonical_types(text: str, qhits: list[Hit]) -> str:
+    """The text with each quant type named as it is declared ("q 4 k m" -> "q4_k_m"); a type read
+    from one of its words ("double quantization") keeps the user's words, which name a concept."""
     out, pos = [], 0
     for h in qhits:
-        out += [text[pos:h.start], str(h.value).lower()]
+        out += [text[pos:h.start], text[h.start:h.end] if h.worded else str(h.value).lower()]
         pos = h.end
     return "".join(out + [text[pos:]])
 

@@ -37,6 +37,9 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.QUANTIZE, 2.0, r"\bload\b.*\b(?:in|at|with|as)\b.*(?:<q>|bits?\b|\bbnb\b|bitsandbytes)"),
     (I.QUANTIZE, 1.0, r"\b(?:to|into|in|at|as|using|with|via)\s(?:<q>|\d+ ?-?bits?\b|int4\b|gguf\b|gptq\b|awq\b|bnb\b)"),
     (I.QUANTIZE, 2.0, r"\b(?:start|run|kick off|launch|queue up|schedule|do)\b (?:a |an |the )?(?:[\w\-]+ ){0,3}(?:quantization|quant)\b"),
+    # "smollm2 to q3_k_m and benchmark it": the type is made first, then measured
+    (I.QUANTIZE, 3.5, r"<m> (?:to|into|as|in|at) <q> (?:and|then|,)(?: then| after that| also)? (?:\w+ ){0,2}"
+                      r"(?:benchmark|bench|measure|test|evaluate)\b"),
     (I.QUANTIZE, 1.5, r"\b(?:\d+ ?-?bits?|<q>) (?:version|copy|variant|build) of\b"),
     # "i need smollm2 quantized", "get me a quantized smollm2", "smollm2 needs quantizing": the wish is the request
     (I.QUANTIZE, 3.0, r"\b(?:need|needs|want|wants|like|get|have|got|should be|must be)\b.{0,20}<m>\s(?:\S+\s)?quanti[sz]ed\b|"
@@ -79,6 +82,9 @@ CUES: list[tuple[Intent, float, str]] = [
                        r"size|file size|memory use|memory usage|footprint)\b(?: of)? (?:the |my )?(?:\S+ )?<m>"),
     (I.BENCHMARK, 1.5, r"\bwhat(?:'s| is) (?:the|its) (?:speed|perplexity|ppl|throughput|latency|tok/s|kld?)\b"),
     (I.BENCHMARK, 2.5, r"\bhow much (?:memory|ram|vram|disk|space) does\b"),
+    # "was it worth it?", "is that one any good?": a question about an artifact's quality
+    (I.BENCHMARK, 2.5, r"^(?:so |and |ok |well )?(?:was|is) (?:it|that|this|the (?:new|latest|last) one)(?: one| quant| file)? (?:any good|worth it|usable|"
+                       r"good enough|decent|any better)\b|\bdid (?:it|that) (?:lose|hurt|break|degrade)\b"),
     # compare
     (I.COMPARE, 3.0, r"\bnext to\b|\b(?:against|than|to|with|vs) (?:the |my )?(?:original|unquantized|"
                      r"base|full[- ]precision|baseline|fp16|f16 one)\b|\bagainst (?:my |the )?<q>|\b(?:gguf|gptq|awq|bnb|"
@@ -180,6 +186,10 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.EXPLAIN, 3.0, r"\bhow (?:does|do|did)\b.*\bwork\b|\bdifference between\b|\bwhat(?:'s| is) the "
                      r"difference\b|\bhow is .* (?:different|calculated|computed|measured)\b|"
                      r"\bwhat happens\b|\bis it (?:true|bad|ok|okay|safe)\b|\bhow (?:much|bad) (?:does|is)\b"),
+    # "is double quant worth it?", "nf4 worth it or not": whether a technique pays, from the notes
+    (I.EXPLAIN, 2.5, r"^(?!.*<m>).*(?:<q>|\b(?:double[ -]?quant\w*|imatrix|act[ -]?order|gptq|awq|nf4|fp4|bnb|"
+                     r"bitsandbytes|k-?quants?|i-?quants?|quantization|gguf|group size|calibration)\b)"
+                     r".{0,25}\bworth (?:it|using|trying|the)\b"),
     # tutorial
     (I.TUTORIAL, 4.0, r"\bwhere (?:should|do|can|would) i (?:begin|start)\b|\bthe ropes\b|\blearn\b"),
     (I.TUTORIAL, 4.0, r"\b(?:teach me|tutorial|tutorials|walk me through|walkthrough|walk-through|guide me|"

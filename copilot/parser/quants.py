@@ -24,6 +24,7 @@ class Hit:
     value: object
     start: int
     end: int
+    worded: bool = False   # read from one of the type's declared words ("double quant"), not its name
 
 
 _Q = r"(?:q|queue|cue|kew|que)"
@@ -99,11 +100,15 @@ def _overlaps(taken: list[tuple[int, int]], s: int, e: int) -> bool:
 
 
 def find_quant_types(text: str) -> list[Hit]:
+    """The grammar's hits, then the declared names and words, longest first ("nf4 with double
+    quant" is NF4_DQ, not NF4)."""
     hits = _grammar(text)
-    for pat, value in current().derived("parser.fixed", _fixed_patterns):
-        for m in pat.finditer(text):
-            if not _overlaps([(h.start, h.end) for h in hits], m.start(), m.end()):
-                hits.append(Hit("quant_type", value, m.start(), m.end()))
+    found = [(m.start(), m.end(), value) for pat, value in current().derived("parser.fixed", _fixed_patterns)
+             for m in pat.finditer(text)]
+    for s, e, value in sorted(found, key=lambda f: (f[0] - f[1], f[0])):
+        if not _overlaps([(h.start, h.end) for h in hits], s, e):
+            worded = re.sub(r"[\s_\-]", "", text[s:e]) != value.lower().replace("_", "")
+            hits.append(Hit("quant_type", value, s, e, worded))
     hits.sort(key=lambda h: h.start)
     return hits
 

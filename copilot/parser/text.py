@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from lqmf.copilot.parser.numbers import words_to_digits
+from lqmf.copilot.parser.spelled import join_spelled
 
 MAX_CHARS = 2000  # longer input is cut: nobody asks a request in more
 
@@ -65,7 +66,7 @@ def normalize(text: str) -> str:
     t = _QUOTE_EDGE.sub(" ", t)
     t = _SPACES.sub(" ", t).strip()
     t = words_to_digits(t)
-    t = _QUANTIZE.sub("quantize", t)
+    t = join_spelled(_QUANTIZE.sub("quantize", t))
     for pat, rep in _SPOKEN:
         t = pat.sub(rep, t)
     return fix_verbs(t)

@@ -26,6 +26,7 @@ _EXPLAIN = [re.compile(p) for p in (
     r"\b(?:what's|what (?:exactly |actually |really )?(?:is|are))(?: exactly| actually| really)? (?P<t>.+)$",
     r"^(?:so |and |but )?how come (?P<t>.+)$",
     r"^(?P<t>.+?) (?:meaning|definition|explained)$",
+    r"^(?:so |and |but )?(?:is |are |would )?(?P<t>.+?) (?:really |even |actually )?worth (?:it|using|trying|the)\b",
 )]
 _LEAD = re.compile(r"^(?:(?:a|an|the|this|that|these|those|my|your|exactly|actually|again|really|"
                    r"quantization type|quant type|term|word|concept of|concept|thing called|so-called|"

@@ -31,6 +31,8 @@ def build(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress) -
 
 
 _S = QuantSpec
+_DQ = r"(?:dq|double[ -]?quant(?:ization|ized|ised|isation)?)"
+_WITH_DQ = rf" ?(?:\+|with|w/|and|plus)? ?(?:the )?{_DQ}"
 # code: the bitsandbytes quant type, "+dq" for double quantization (the absmax of
 # each 64-weight block quantized again to 8 bits: about 0.37 bits per weight less)
 BACKEND = Backend(
@@ -43,8 +45,10 @@ BACKEND = Backend(
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
     types=(
         _S("NF4", 4, 4.5, "bitsandbytes 4-bit NormalFloat", "nf4", words=(r"normal ?float(?: ?4)?",), pick=True),
-        _S("NF4_DQ", 4, 4.13, "bitsandbytes 4-bit NormalFloat, double-quantized scales", "nf4+dq"),
+        _S("NF4_DQ", 4, 4.13, "bitsandbytes 4-bit NormalFloat, double-quantized scales", "nf4+dq",
+           words=(rf"nf4{_WITH_DQ}", rf"{_DQ}(?: nf4)?")),
         _S("FP4", 4, 4.5, "bitsandbytes 4-bit float", "fp4"),
-        _S("FP4_DQ", 4, 4.13, "bitsandbytes 4-bit float, double-quantized scales", "fp4+dq"),
+        _S("FP4_DQ", 4, 4.13, "bitsandbytes 4-bit float, double-quantized scales", "fp4+dq",
+           words=(rf"fp4{_WITH_DQ}", rf"{_DQ} fp4")),
         _S("INT8", 8, 8.5, "bitsandbytes LLM.int8()", "int8", words=(r"llm\.int8",), pick=True),
     ))

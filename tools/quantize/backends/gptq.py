@@ -39,6 +39,8 @@ ARCHITECTURES = ("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "
 GPTQMODEL = "gptqmodel==7.6.0"
 
 _S = QuantSpec
+_RTN = r"(?:rtn|round(?:ed|ing)?[ -]to[ -]nearest)"
+_AT = r"(?: (?:at|with|in|to))? ?"
 # code: the bit width, "+rtn" for round-to-nearest (GPTQModel's weight-only path, no calibration).
 # bpw: the bits plus, per group of 128 weights, a float16 scale and a packed zero point.
 BACKEND = Backend(
@@ -59,6 +61,8 @@ BACKEND = Backend(
         _S("GPTQ_8BIT", 8, 8.19, "GPTQ 8-bit (GPTQModel, calibrated)", "8", words=(r"gptq ?8 ?-?bits?",), pick=True),
         _S("GPTQ_3BIT", 3, 3.15, "GPTQ 3-bit (GPTQModel, calibrated)", "3"),
         _S("GPTQ_2BIT", 2, 2.14, "GPTQ 2-bit (GPTQModel, calibrated; expect a large quality loss)", "2"),
-        _S("RTN_4BIT", 4, 4.16, "round-to-nearest 4-bit in the GPTQ format (no calibration)", "4+rtn"),
-        _S("RTN_8BIT", 8, 8.19, "round-to-nearest 8-bit in the GPTQ format (no calibration)", "8+rtn"),
+        _S("RTN_4BIT", 4, 4.16, "round-to-nearest 4-bit in the GPTQ format (no calibration)", "4+rtn",
+           words=(rf"{_RTN}{_AT}4 ?-?bits?", rf"4 ?-?bits? {_RTN}")),
+        _S("RTN_8BIT", 8, 8.19, "round-to-nearest 8-bit in the GPTQ format (no calibration)", "8+rtn",
+           words=(rf"{_RTN}{_AT}8 ?-?bits?", rf"8 ?-?bits? {_RTN}")),
     ))
