@@ -31,6 +31,11 @@ def bundled() -> list[str]:
     return list(bundled_models())
 
 
+def is_reference(ref: str) -> bool:
+    """A path, a .gguf file or a hub id ("org/name"): taken as written, never matched to a name."""
+    return "/" in ref or "\\" in ref or ref.lower().endswith(".gguf")
+
+
 def problem_with(ref: str) -> str | None:
     """None if the model reference resolves, else one sentence."""
     from lqmf.tools.models import resolve
@@ -47,7 +52,7 @@ def is_unknown(ref: str) -> bool:
     from lqmf.tools.errors import ModelNotFound
     from lqmf.tools.models import resolve
 
-    if "/" in ref or "\\" in ref or ref.endswith(".gguf") or catalog_entry(ref):
+    if is_reference(ref) or catalog_entry(ref):
         return False
     try:
         resolve(ref)

@@ -58,7 +58,7 @@ def named_choice(answer: str, choices: list[str], labels: list[str]) -> str | No
 def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     """Slot updates from an answer to a slot question, or None if it does not answer it."""
     choices = question.get("choices") or []
-    if not answer.strip() or words.is_yes(answer):
+    if not answer.strip() or words.is_yes(answer) or words.defers(answer):
         return {slot: question["default"]} if question.get("default") else None
     n = words.ordinal(answer)
     if n is not None and choices and -len(choices) <= (n - 1 if n > 0 else n) < len(choices):
@@ -78,10 +78,10 @@ def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     if slot == "model":
         if slots.get("model"):
             return {"model": slots["model"]}
-        from lqmf.copilot.app.models import catalog_entry
+        from lqmf.copilot.app.models import catalog_entry, is_reference
 
         raw = answer.strip()
-        if catalog_entry(raw) or "/" in raw or raw.endswith(".gguf"):
+        if catalog_entry(raw) or is_reference(raw):
             return {"model": raw.lower() if catalog_entry(raw) else raw}
         return None
     if slots.get(slot):
@@ -101,7 +101,7 @@ def ask(state: ChatState) -> dict:
     if words.is_no(answer) or (intent == Intent.CANCEL and not slots.get("job_id")):
         return {"ask_result": AskResult.DROPPED.value, "request": None, "plan": [], "question": None,
                 "out": [RESET, render.text("OK, dropped that; nothing was started.")],
-                "history": said}
+                "history": said, **_talked_about(state, req)}
     base = {"history": said, "out": [RESET]}
     if slot == "confirm" and (not answer.strip() or words.is_yes(answer)) and question.get("replan"):
         # a confirmed reading: plan it for real now (its problem, if any, is told)
@@ -146,7 +146,7 @@ def ask(state: ChatState) -> dict:
     if intent != "unknown" and (intent in NEW_REQUEST or intent != req.get("intent")):
         note = render.text(f"Leaving the {req.get('intent', 'last')} request aside.")
         # "actually just benchmark the q4_k_m one instead": the model talked about is still the one meant
-        focus = {"focus": {"model": req["model"]}} if req.get("model") and not slots.get("model") else {}
+        focus = _talked_about(state, req) if not slots.get("model") else {}
         return {**base, "out": [RESET, note], "ask_result": AskResult.REDIRECT.value, "text": answer,
                 "request": None, "question": None, "history": said[:1], **focus}
     if intent == "unknown" and slots.get("chitchat"):   # "cool, thanks" while a question waits: answer in kind, ask again
@@ -159,6 +159,18 @@ def ask(state: ChatState) -> dict:
         "one of " + ", ".join(question.get("choices") or []) if question.get("choices") else f"a {slot}")
     return {**base, "ask_result": AskResult.ANSWERED.value,
             "out": [RESET, render.text(f"I didn't get that; please answer {hint} (or 'cancel').")]}
+
+
+def _talked_about(state: ChatState, req: dict) -> dict:
+    """The model of a request set aside or declined, as what "it" means next ("no" ... "quantize it
+    to q4_k_m instead"); what the focus said about another model is let go."""
+    model = req.get("model")
+    if not model:
+        return {}
+    focus = state.get("focus") or {}
+    if focus.get("model") == model:
+        return {}
+    return {"focus": {"model": str(model), "quant_type": None, "artifact": None, "job_id": None}}
 
 
 def unpark(state: ChatState) -> dict:

@@ -235,7 +235,7 @@ def plan_inline(tool: ToolName, args_from):
 def plan_explain(req: dict, state: ChatState) -> dict:
     """The parser's topic slot and the whole question: retrieval reads the question."""
     args = {"topic": req.get("topic") or (req.get("quant_type") or "").lower() or req.get("method") or None,
-            "question": state.get("text") or None}
+            "question": req.get("question") or state.get("text") or None}
     return {"plan": [step(state, 0, ToolName.EXPLAIN, {k: v for k, v in args.items() if v}, "explain")]}
 
 

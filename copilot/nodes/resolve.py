@@ -27,6 +27,8 @@ _FOLLOW_UP = re.compile(r"^\s*(?:actually|what about|how about|and|make it|make 
                         r"now|same|but|rather|then|no,?|with|under|over|below|above|less than|more than|at most|"
                         r"at least|change it to|what if|which one|which of (?:them|those|these)|of (?:them|those|these)|"
                         r"among (?:them|those|these))\b")
+# "which one ...?" about the two things a comparison just named
+_WHICH_ONE = re.compile(r"\bwhich(?:'s| one| of (?:them|those|these|the two)| is| would| should)\b")
 _OTHER_MODEL = re.compile(r"\bother (?:model|llm|one of the models)\b")
 # how a question about one more topic starts, after an explanation ("and top-1?", "what about imatrix")
 _ALSO = re.compile(r"^\s*(?:and|also|plus|what about|how about|and what about|and how about|same for|same with)\b")
@@ -38,9 +40,10 @@ SIZES = {"vram_gb": re.compile(r"\b(?:vram|gpu|card|graphics)\b"),
          "max_size_gb": re.compile(r"\b(?:under|below|less|smaller|at most|max(?:imum)?|size|fits?|within)\b")}
 
 
-def follow_up(intent: str, slots: dict, text: str, focus: dict) -> tuple[str, dict] | None:
+def follow_up(intent: str, slots: dict, text: str, focus: dict, last_tool: str | None = None) -> tuple[str, dict] | None:
     """"actually make it 8GB" after a recommendation: the last query or recommendation again,
-    with what this utterance changes; None when it is no follow-up of one."""
+    with what this utterance changes; None when it is no follow-up of one. ``last_tool``: the
+    tool the last turn called (a "which one" or "the other one" reads only the turn just before)."""
     last = dict(focus.get("last_question") or {})
     if not last.get("intent") or slots.get("model") or not text.strip():
         return None
@@ -49,7 +52,19 @@ def follow_up(intent: str, slots: dict, text: str, focus: dict) -> tuple[str, di
         lead = _ALSO.match(text.lower())
         rest = text[lead.end():].strip(" ?.!,") if lead and intent == Intent.UNKNOWN and not slots.get("chitchat") \
             else ""
-        return (Intent.EXPLAIN.value, {"topic": rest}) if rest else None
+        if rest:
+            return Intent.EXPLAIN.value, {"topic": rest}
+        topic = str(last.get("topic") or "")
+        if intent == Intent.COMPARE and last_tool == "explain" and topic and _WHICH_ONE.search(text.lower()) \
+                and not any(slots.get(k) for k in (*QUANT_SLOTS, "quant_types", "methods")):
+            # "gguf vs gptq?" ... "which one is faster on a gpu?": the things just explained, not results
+            return Intent.EXPLAIN.value, {"topic": topic, "question": f"{topic}: {text}"}
+        return None
+    if slots.get("ref") == "other" and last.get("model") and last_tool == kind.value and \
+            kind in (Intent.QUERY, Intent.COMPARE) and not any(slots.get(k) for k in QUANT_SLOTS):
+        other = other_model(str(last["model"]))
+        if other:   # "what runs do I have for smollm2?" ... "and the other one?"
+            return kind.value, {**{k: v for k, v in last.items() if k != "intent"}, "model": other}
     if intent not in (Intent.UNKNOWN, kind) or (intent == kind and not _FOLLOW_UP.search(text.lower())):
         return None
     new = {k: v for k, v in slots.items() if k not in EXTRAS and v is not None}
@@ -78,7 +93,8 @@ def resolve(state: ChatState) -> dict:
     intent = state.get("intent") or Intent.UNKNOWN.value
     slots = dict(state.get("slots") or {})
     focus = state.get("focus") or {}
-    again = follow_up(intent, slots, state.get("text") or "", dict(focus))
+    calls = state.get("calls") or []
+    again = follow_up(intent, slots, state.get("text") or "", dict(focus), calls[-1]["tool"] if calls else None)
     if again:
         intent, slots = again
     last = dict(focus.get("last_request") or {})
@@ -131,6 +147,8 @@ def resolve(state: ChatState) -> dict:
     elif intent == Intent.UNKNOWN and slots.get("ref") and last.get("intent"):
         intent = Intent.UNKNOWN.value  # "do it again"? too vague: fall through to unknown
 
+    if intent == Intent.QUANTIZE and slots.get("ref") and not has_quant and calls and calls[-1]["tool"] == "explain":
+        slots.update(explained_quant(focus))   # "what is Q4_K_M?" ... "ok quantize gemma to that"
     if intent in TASK_INTENTS and slots.get("pick") and not slots.get("model"):
         slots = {**slots, **picked_recommendation(state, int(slots["pick"]))}
     if intent in TASK_INTENTS and not slots.get("model"):
@@ -142,6 +160,20 @@ def resolve(state: ChatState) -> dict:
     if slots.get("model"):
         slots["model"] = canonical_model(str(slots["model"]))
     return {"intent": str(intent), **slots}
+
+
+def explained_quant(focus: Mapping) -> dict:
+    """The one quant type (else the one method) the last explanation was about, or {}."""
+    from lqmf.copilot.parser.quants import find_methods, find_quant_types
+    from lqmf.copilot.parser.text import normalize
+
+    last = focus.get("last_question") or {}
+    topic = normalize(str(last.get("topic") or "")) if last.get("intent") == Intent.EXPLAIN else ""
+    types = {str(h.value) for h in find_quant_types(topic)}
+    if len(types) == 1:
+        return {"quant_type": types.pop()}
+    methods = {str(h.value) for h in find_methods(topic)}
+    return {"method": methods.pop()} if not types and len(methods) == 1 else {}
 
 
 def other_model(model: str) -> str | None:
@@ -171,9 +203,9 @@ def other_items(focus: Mapping) -> list[dict]:
 def canonical_model(model: str) -> str:
     """A catalog alias as the catalog's name ("gemma3" -> "gemma3-270m"), so that plans, jobs and
     follow-ups name one model one way; hub ids, paths and unknown names stay as written."""
-    from lqmf.copilot.app.models import bundled, catalog_entry
+    from lqmf.copilot.app.models import bundled, catalog_entry, is_reference
 
-    if "/" in model or "\\" in model or model.endswith(".gguf"):
+    if is_reference(model):
         return model
     here = [b for b in bundled() if len(model) >= 4 and b.startswith(model.lower())]
     if len(here) == 1:   # "gemma" on a machine that has gemma3-270m: that one, not the catalog's first gemma

@@ -46,6 +46,26 @@ _LOST = re.compile(r"\b(?:(?:don'?t|do not|dunno|no idea|not sure)\b.*\b(?:what|
                    r"(?:type|say|ask|do)(?: here| now)?\s*$|(?:i'?m|i am) (?:lost|stuck|confused)|help me out)\b")
 
 
+# an answer that leaves the choice to the copilot ("whatever you think is best", "you pick", "no idea"):
+# the question's default, which it named and gave its reason for
+_DEFER = re.compile(r"^(?:(?:um+|hmm+|uh+|well|ok(?:ay)?|oh|honestly|i guess|idk)[, ]+)*(?:"
+                    r"whatever(?: (?:you|u) (?:think|suggest|recommend|say|want|like|prefer))?(?: is)?(?: (?:best|fine|good|right))?|"
+                    r"(?:you|u) (?:pick|choose|decide|tell me)(?: for me)?|(?:it'?s )?(?:your|ur) (?:call|choice|pick)|"
+                    r"(?:it'?s )?up to (?:you|u)|dealer'?s choice|surprise me|"
+                    r"(?:i )?(?:don'?t|do not) (?:know|care|mind)|idk|dunno|no idea|not sure|doesn'?t matter|any(?: of them| one)?(?: is fine)?|"
+                    r"whichever(?: (?:one|you (?:think|suggest|recommend|like)))?(?: is best)?|"
+                    r"(?:the |your )?(?:default|suggested|recommended|usual|standard|normal) ?(?:one|option|choice|type)?|"
+                    r"(?:go with |use |take )?(?:the one |what )?(?:you|u) (?:suggested|suggest|recommended|recommend|said)|"
+                    r"what(?:ever)? do (?:you|u) (?:suggest|recommend|think)|what(?:'s| is) (?:best|the best one)|"
+                    r"the best one|the best|best one|you know best)"
+                    r"(?: (?:is )?(?:fine|ok|okay|good))?(?: (?:then|i guess|really|honestly))?(?: (?:please|pls|thanks))?$")
+
+
+def defers(text: str) -> bool:
+    clauses = [c for c in re.split(r"[,;.!?]+\s*|\s+(?:so|just|and)\s+", norm(text)) if c.strip()]
+    return bool(clauses) and all(_DEFER.match(c.strip()) for c in clauses)
+
+
 def is_lost(text: str) -> bool:
     return bool(_LOST.search(norm(text)))
 
@@ -106,13 +126,22 @@ def _yes_typo(w: str) -> str:
     return w
 
 
+# the thanks and praise a yes comes wrapped in ("yes that would be great, thanks so much"): read only
+# after a yes word that opens the answer
+_POLITE = {"would", "be", "much", "so", "lovely", "wonderful", "awesome", "brilliant", "amazing", "appreciated",
+           "appreciate", "a", "lot", "super", "really", "very", "helpful", "nice", "excellent", "kind", "ta",
+           "cheers", "exactly", "what", "want", "wanted", "need", "needed", "love", "yes", "do", "go", "please"}
+
+
 def is_yes(text: str) -> bool:
     if norm(text) in YES:
         return True
     w = [_yes_typo(x) for x in _words(text)]
-    if not w or len(w) > 6 or any(x in _NEGATING for x in w) and not {"why", "not"} <= set(w):
+    if not w or len(w) > 12 or any(x in _NEGATING for x in w) and not {"why", "not"} <= set(w):
         return False
-    return all(x in _YES_STRONG or x in _YES_FILLER for x in w) and any(x in _YES_STRONG for x in w)
+    if w[0] in _YES_STRONG and all(x in _YES_STRONG or x in _YES_FILLER or x in _POLITE for x in w):
+        return True
+    return len(w) <= 6 and all(x in _YES_STRONG or x in _YES_FILLER for x in w) and any(x in _YES_STRONG for x in w)
 
 
 def is_no(text: str) -> bool:
