@@ -8,7 +8,7 @@ import pytest
 
 from lqmf.copilot.nodes import words
 from lqmf.copilot.parser import parse
-from lqmf.copilot.parser.spelled import join_spelled
+from lqmf.tools.spelled import join_spelled
 from lqmf.copilot.parser.text import normalize
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from lqmf.tools.docs import Doc
+from lqmf.tools.spelled import join_spelled
 
 _NUM = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
         "seven": "7", "eight": "8", "sixteen": "16", "thirty two": "32"}
@@ -53,6 +54,7 @@ def normalize(text: str) -> str:
     t = re.sub(r"[^\w\s.%/'+-]", " ", t)
     for word, digit in _NUM.items():
         t = re.sub(rf"\b{word}\b", digit, t)
+    t = f" {join_spelled(' '.join(t.split()))} "   # "ay double you cue" -> awq, "cue six kay" -> q6_k
     for pat, rep in _SPOKEN:
         t = re.sub(pat, rep, t)
     for rx, rep in _QUANT:

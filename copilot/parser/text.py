@@ -8,7 +8,7 @@ import re
 import unicodedata
 
 from lqmf.copilot.parser.numbers import words_to_digits
-from lqmf.copilot.parser.spelled import join_spelled
+from lqmf.tools.spelled import join_spelled
 
 MAX_CHARS = 2000  # longer input is cut: nobody asks a request in more
 

@@ -21,7 +21,7 @@ _NAMES = {
     "you": "u", "vee": "v", "ex": "x", "why": "y", "zee": "z", "zed": "z", "oh": "0",
 }
 # what a joined run may spell besides the quant types and methods (the lexicon's words)
-_ACRONYMS = frozenset("kl kld kv ppl cpu gpu rtn fp16 bf16 fp32 fp8 int8 int4 nf4 fp4 bnb llm".split())
+_ACRONYMS = frozenset("kl kld kv ppl bpw rss ngl cpu gpu rtn fp16 bf16 fp32 fp8 int8 int4 nf4 fp4 bnb llm".split())
 _DIGITS = re.compile(r"^\d{1,3}$")
 _Q_DIGIT = re.compile(r"^q\d$")   # "q4 kay em"
 
