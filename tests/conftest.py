@@ -76,3 +76,27 @@ def chat_env(tmp_path, monkeypatch):
     with testing.install(testing.app("noop", worker=False)):
         yield home
     stop_workers(home)
+
+
+# the recipe of the suite's one real GPTQ build: every option a user can give, so that one build checks
+# the options' path (group size, activation order, a calibration text) and the artifact's reload alike
+GPTQ_RECIPE = {"group_size": "32", "desc_act": "true", "calibration": "chat"}
+
+
+@pytest.fixture(scope="session")
+def gptq_built(tmp_path_factory):
+    """(data dir, result): GPTQ 4-bit of smollm2 with GPTQ_RECIPE, 32 calibration samples of 64 tokens,
+    built once for tests/test_gptq.py and tests/test_gptq_options.py. GPTQModel's per-module work takes
+    minutes on 2 cores whatever the sample count, so the suite pays for one build; the declared defaults
+    (group size 64, no activation order, the eval text's tail) are checked without one."""
+    from lqmf.tools.quantize import gptq_build, quantize
+
+    home = tmp_path_factory.mktemp("gptq-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LQMF_HOME", str(home))
+    mp.setattr(gptq_build, "CALIBRATION", 32)
+    mp.setattr(gptq_build, "SAMPLE_TOKENS", 64)
+    try:
+        return home, quantize("smollm2", "GPTQ_4BIT", method="gptq", recipe=dict(GPTQ_RECIPE))
+    finally:
+        mp.undo()

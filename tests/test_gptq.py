@@ -6,9 +6,10 @@ declared by the backends; and the bad inputs (not installed, an architecture
 or a matrix width it cannot take, too big for RAM, --force on a folder that
 lqmf did not make), each one sentence with nothing left behind.
 
-The slow builds use 32 calibration samples of 64 tokens (the default is 128 of
-128): on 2 busy cores a build still takes minutes, most of it GPTQ's
-per-module work, which does not depend on the sample count."""
+The real build is the suite's one (tests/conftest.gptq_built, shared with
+test_gptq_options): 32 calibration samples of 64 tokens (the default is 128 of
+128), with every option; on 2 busy cores a build still takes minutes, most of
+it GPTQ's per-module work, which does not depend on the sample count."""
 from __future__ import annotations
 
 import importlib.util
@@ -163,9 +164,9 @@ def test_force_never_replaces_a_folder_lqmf_did_not_make(tmp_path):
 
 # ---- real builds (slow) ------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def gptq_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("gptq-home")
+@pytest.fixture
+def gptq_home(gptq_built) -> Path:
+    return gptq_built[0]
 
 
 @pytest.fixture
@@ -174,19 +175,10 @@ def home(gptq_home, monkeypatch) -> Path:
     return gptq_home
 
 
-@pytest.fixture(scope="module")
-def built(gptq_home):
-    """GPTQ 4-bit of smollm2, built once through ``quantize`` (32 samples of 64 tokens)."""
-    from lqmf.tools.quantize import gptq_build, quantize
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LQMF_HOME", str(gptq_home))
-    mp.setattr(gptq_build, "CALIBRATION", 32)
-    mp.setattr(gptq_build, "SAMPLE_TOKENS", 64)
-    try:
-        return quantize("smollm2", "gptq-4bit", method="gptq")
-    finally:
-        mp.undo()
+@pytest.fixture
+def built(gptq_built):
+    """The suite's GPTQ 4-bit of smollm2 (tests/conftest.gptq_built: group size 32, act order, chat text)."""
+    return gptq_built[1]
 
 
 def probe(folder: Path):
@@ -203,16 +195,15 @@ def test_gptq_4bit_artifact_loads_through_transformers_and_gptqmodel_alike(home,
     import torch
     from safetensors import safe_open
 
-    from lqmf.tools.benchmark.quality import DEFAULT_CHUNKS, DEFAULT_CTX
     from lqmf.tools.quantize import manifest, ours, read_sidecar
     from lqmf.tools.quantize.gptq_build import load_hf, probe_logits
 
     art = built.artifact
     assert built.quant_type == "GPTQ_4BIT" and built.method == "gptq" and built.record.bits == 4
-    assert art.name == "smollm2.GPTQ_4BIT" and art.is_dir() and not list(art.glob("*.bin"))
+    assert art.name == "smollm2.GPTQ_4BIT.g32-act-cal-chat" and art.is_dir() and not list(art.glob("*.bin"))
     cfg = json.loads((art / "config.json").read_text())["quantization_config"]
-    assert cfg["quant_method"] == "gptq" and cfg["bits"] == 4 and cfg["group_size"] == 64
-    assert cfg["desc_act"] is False
+    assert cfg["quant_method"] == "gptq" and cfg["bits"] == 4 and cfg["group_size"] == 32
+    assert cfg["desc_act"] is True
     with safe_open(art / "model.safetensors", "pt") as f:
         keys = set(f.keys())
         qweight = f.get_tensor("model.layers.0.self_attn.q_proj.qweight")
@@ -221,9 +212,9 @@ def test_gptq_4bit_artifact_loads_through_transformers_and_gptqmodel_alike(home,
     assert qweight.dtype == torch.int32 and tuple(qweight.shape) == (576 // 8, 576)   # 8 weights an int32
     assert emb.dtype == torch.bfloat16        # the declared dense_bits: 16 (GPTQModel loads in bfloat16 on CPU)
     side = read_sidecar(art)
-    assert side["gptqmodel"] == "7.6.0" and side["optimum"] == "2.3.0" and side["group_size"] == 64 and side["algorithm"] == "gptq"
+    assert side["gptqmodel"] == "7.6.0" and side["optimum"] == "2.3.0" and side["group_size"] == 32 and side["algorithm"] == "gptq"
     cal = side["calibration"]
-    assert cal["first_token"] == DEFAULT_CHUNKS * DEFAULT_CTX and cal["samples"] == 32 and cal["tokens_each"] == 64
+    assert cal["text"] == "chat" and cal["samples"] == 32 and cal["tokens_each"] == 64
     check = side["reload_check"]
     assert check["max_abs_logit_diff"] <= check["tolerance"] and check["top10_vs_dense"] >= check["min_top10"]
     assert side["artifact_files"] == manifest(art) and ours(art)
@@ -274,8 +265,8 @@ def test_force_rebuilds_a_folder_artifact_we_made(home, tmp_path):
 @pytest.mark.slow
 def test_cli_quantize_gptq_json_stays_clean(home, built, tmp_path):
     """GPTQModel's progress bars go to its log: stdout holds only the JSON (the artifact is reused)."""
-    r = run_lqmf("quantize", "smollm2", "--method", "gptq", "--bits", "4", "--json",
-                 env={"LQMF_HOME": str(home)}, timeout=600)
+    r = run_lqmf("quantize", "smollm2", "--method", "gptq", "--bits", "4", "--group-size", "32", "--desc-act",
+                 "--calibration", "chat", "--json", env={"LQMF_HOME": str(home)}, timeout=600)
     assert r.returncode == 0, r.stderr
     (row,) = json.loads(r.stdout)
     assert row["quant_type"] == "GPTQ_4BIT" and row["method"] == "gptq" and Path(row["artifact"]) == built.artifact
