@@ -38,29 +38,22 @@ def is_reference(ref: str) -> bool:
 
 def problem_with(ref: str) -> str | None:
     """None if the model reference resolves, else one sentence."""
-    from lqmf.tools.models import resolve
-
-    try:
-        resolve(ref)
-    except LqmfError as e:
-        return str(e)
-    return None
+    return examine(ref)[0]
 
 
-def is_unknown(ref: str) -> bool:
-    """A plain name that is no model here and none of the catalog's (not a path, file or hub id)."""
+def examine(ref: str) -> tuple[str | None, bool]:
+    """(None if the reference resolves, else one sentence; whether it is a plain name that is no
+    model here and none of the catalog's: not a path, file or hub id), from one resolve."""
     from lqmf.tools.errors import ModelNotFound
     from lqmf.tools.models import resolve
 
-    if is_reference(ref) or catalog_entry(ref):
-        return False
     try:
         resolve(ref)
-    except ModelNotFound:
-        return True
-    except LqmfError:
-        return False
-    return False
+    except ModelNotFound as e:
+        return str(e), not (is_reference(ref) or catalog_entry(ref))
+    except LqmfError as e:
+        return str(e), False
+    return None, False
 
 
 def stand_in(ref: str) -> "StandIn | None":

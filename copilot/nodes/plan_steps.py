@@ -51,8 +51,8 @@ def model_or_question(req: dict, prompt: str) -> tuple[str, dict | None]:
     model = req.get("model")
     if not model:
         return "", {"question": ask("model", prompt, app_models.bundled() or [DEFAULT_MODEL], DEFAULT_MODEL)}
-    problem = check_model(model)
-    if problem and app_models.is_unknown(model):
+    problem, unknown = app_models.examine(model)
+    if unknown:
         # a name this machine does not have and the catalog does not know: ask for one that is here
         here = app_models.bundled() or [DEFAULT_MODEL]
         return model, {"question": ask("model", f"Unknown model '{model}': it is not bundled, not a folder or file "
