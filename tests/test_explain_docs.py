@@ -203,7 +203,7 @@ def test_phrasing_cues_point_past_the_named_topic_and_every_cue_names_a_doc():
                            ("compare my q4 and q8 runs", "queries"),
                            ("what text do you measure quality on", "eval-text")]:
         assert stem in c.hits(question), question
-    assert c.hits("what text should I feed gptq for calibration") == {}   # calibration text, not the eval text
+    assert c.hits("what text should I feed gptq for calibration") == {"calibration": 1.0}   # not the eval text
     assert search("convert my q8 gguf to q4 gguf", k=1)[0].doc == "requantization"
 
 
