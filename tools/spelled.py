@@ -3,7 +3,7 @@ writes them: "cue eight oh" (Q8_0), "gee pee tee queue" (GPTQ), "en eff four" (N
 "eye queue four ex ess" (IQ4_XS), "kay el divergence" (KL divergence).
 
 A run of letter names, single letters and digits is joined only when the joined letters are
-a term the parser knows: a declared quant type, a method, or one of the acronyms below. Every
+a term the parser knows: a declared quant type, a method (QuantMethod), or one of the acronyms below. Every
 other run is left as it was, so the words among the letter names ("see", "you", "queue",
 "oh", "why") keep their meaning everywhere else ("what's in the queue", "see you")."""
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from lqmf.tools.quantize.registry import Registry, current
+from lqmf.tools.quantize.types import QuantMethod
 
 # the name of each letter as it is said or heard; single letters stand for themselves
 _NAMES = {
@@ -21,15 +22,14 @@ _NAMES = {
     "you": "u", "vee": "v", "ex": "x", "why": "y", "zee": "z", "zed": "z", "oh": "0",
 }
 # what a joined run may spell besides the quant types and methods (the lexicon's words)
-_ACRONYMS = frozenset("kl kld kv ppl bpw rss ngl cpu gpu rtn fp16 bf16 fp32 fp8 int8 int4 nf4 fp4 bnb llm".split())
+_ACRONYMS = frozenset("kl kld kv ppl bpw rss ngl cpu gpu rtn fp16 bf16 fp32 fp8 int8 int4 nf4 fp4 llm".split())
 _DIGITS = re.compile(r"^\d{1,3}$")
 _Q_DIGIT = re.compile(r"^q\d$")   # "q4 kay em"
 
 
 def _terms(reg: Registry) -> dict[str, str]:
     """joined letters -> the word the parser reads ("q4km" -> "q4_k_m")."""
-    out = {a: a for a in _ACRONYMS}
-    out.update({m: m for m in ("gguf", "gptq", "awq")})
+    out = {a: a for a in (*_ACRONYMS, *(m.value for m in QuantMethod))}
     for t in reg.types():
         name = str(t).lower()
         out.setdefault(name.replace("_", ""), name)

@@ -94,7 +94,8 @@ def resolve(state: ChatState) -> dict:
     slots = dict(state.get("slots") or {})
     focus = state.get("focus") or {}
     calls = state.get("calls") or []
-    again = follow_up(intent, slots, state.get("text") or "", dict(focus), calls[-1]["tool"] if calls else None)
+    last_tool = calls[-1]["tool"] if calls else None
+    again = follow_up(intent, slots, state.get("text") or "", dict(focus), last_tool)
     if again:
         intent, slots = again
     last = dict(focus.get("last_request") or {})
@@ -147,7 +148,7 @@ def resolve(state: ChatState) -> dict:
     elif intent == Intent.UNKNOWN and slots.get("ref") and last.get("intent"):
         intent = Intent.UNKNOWN.value  # "do it again"? too vague: fall through to unknown
 
-    if intent == Intent.QUANTIZE and slots.get("ref") and not has_quant and calls and calls[-1]["tool"] == "explain":
+    if intent == Intent.QUANTIZE and slots.get("ref") and not has_quant and last_tool == "explain":
         slots.update(explained_quant(focus))   # "what is Q4_K_M?" ... "ok quantize gemma to that"
     if intent in TASK_INTENTS and slots.get("pick") and not slots.get("model"):
         slots = {**slots, **picked_recommendation(state, int(slots["pick"]))}

@@ -128,9 +128,9 @@ def _yes_typo(w: str) -> str:
 
 # the thanks and praise a yes comes wrapped in ("yes that would be great, thanks so much"): read only
 # after a yes word that opens the answer
-_POLITE = {"would", "be", "much", "so", "lovely", "wonderful", "awesome", "brilliant", "amazing", "appreciated",
+_POLITE = {"would", "be", "much", "lovely", "wonderful", "awesome", "brilliant", "amazing", "appreciated",
            "appreciate", "a", "lot", "super", "really", "very", "helpful", "nice", "excellent", "kind", "ta",
-           "cheers", "exactly", "what", "want", "wanted", "need", "needed", "love", "yes", "do", "go", "please"}
+           "cheers", "what", "want", "wanted", "need", "needed", "love"}
 
 
 def is_yes(text: str) -> bool:
