@@ -19,17 +19,16 @@ from lqmf.tools.spelled import join_spelled
 
 _NUM = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
         "seven": "7", "eight": "8", "sixteen": "16", "thirty two": "32"}
-_SPOKEN = [  # voice transcripts and loose typing
-    (r"\bkay el\b|\bk l\b|\bkl\b", "kl"), (r"\bk l d\b", "kld"), (r"\bp p l\b", "ppl"),
-    (r"\bg g u f\b|\bgee guf\b|\bgguff?\b", "gguf"), (r"\bi matrix\b", "imatrix"),
-    (r"\bn f 4\b|\bnf four\b", "nf4"), (r"\bfp four\b|\bf p 4\b", "fp4"), (r"\bint eight\b", "int8"),
-    (r"\bbf 16\b|\bb f 16\b|\bbrain float\b", "bf16"), (r"\bfp16\b|\bf p 16\b|\bhalf precision\b", "f16"),
-    (r"\bfp32\b|\bf p 32\b", "f32"), (r"\bq\s?(\d)\s?o\b", r"q\1_0"),
+_SPOKEN = [  # voice transcripts and loose typing; letters said one by one ("k l d", "gee pee tee queue",
+    # "kay vee") are joined before these, by tools/spelled.py
+    (r"\bgee guf\b|\bgguff?\b", "gguf"), (r"\bi matrix\b", "imatrix"),
+    (r"\bnf four\b", "nf4"), (r"\bfp four\b", "fp4"), (r"\bint eight\b", "int8"),
+    (r"\bbf 16\b|\bbrain float\b", "bf16"), (r"\bfp16\b|\bhalf precision\b", "f16"),
+    (r"\bfp32\b", "f32"), (r"\bq\s?(\d)\s?o\b", r"q\1_0"),
     (r"\btok/s\b|\btokens/s\b|\bt/s\b", "tokens per second"), (r"\bllama\.cpp\b|\bllama cpp\b", "llamacpp"),
     (r"\bsafe tensors\b", "safetensors"), (r"\bbits? (?:and|n) (?:bytes|bites)\b", "bitsandbytes"),
-    (r"\bper ?plexity\b|\bperplexety\b|\bperplexit\b", "perplexity"), (r"\b(?:dash )?n g l\b|\b-ngl\b", "ngl"),
-    (r"\ba w q\b", "awq"), (r"\bg p t q\b|\bgee pee tee queue\b", "gptq"), (r"\bb p w\b", "bpw"),
-    (r"\bk v\b|\bkay vee\b", "kv"), (r"\bkay\b", "k"), (r"\b[ck]wanti[sz]", "quantiz"), (r"\bquantis", "quantiz"),
+    (r"\bper ?plexity\b|\bperplexety\b|\bperplexit\b", "perplexity"), (r"\b-ngl\b", "ngl"),
+    (r"\bkay\b", "k"), (r"\b[ck]wanti[sz]", "quantiz"), (r"\bquantis", "quantiz"),
     (r"\b(?:eye|i)[\s-]?(?:queue|cue|q)[\s-]?(\d)\b", r"iq\1"), (r"\b(?:queue|cue)[\s-]?(\d)\b", r"q\1"),
     (r"(\d)[\s_-]*x[\s-]?x[\s-]?s\b", r"\1 xxs"), (r"(\d)[\s_-]*x[\s-]?s\b", r"\1 xs"),
     (r"(\d+)\s?-?\s?bits?\b", r"\1 bit"), (r"\bgigs?\b|\bgigabytes?\b|\bgib\b", "gb"),
