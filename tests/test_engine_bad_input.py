@@ -168,6 +168,22 @@ def test_ctrl_c_during_quantization_and_concurrent_writer(warm_home, tmp_path):
     assert not (out / "smollm2.Q5_K_M.gguf").exists()
 
 
+@pytest.mark.slow
+def test_sigterm_during_quantization_cleans_up_like_ctrl_c(warm_home, tmp_path):
+    """`kill` or `timeout` sends SIGTERM, whose default ends Python at once: the
+    half-written artifact must still be removed, with one sentence."""
+    out = tmp_path / "out"
+    p = _spawn(["quantize", "smollm2", "--type", "Q6_K", "--out", str(out)], warm_home)
+    assert _wait_for(lambda: any(".partial-" in x.name for x in out.glob("*")) if out.exists() else False,
+                     120, p), "quantization never started"
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    assert "Traceback" not in err and "stopped by SIGTERM" in err
+    assert partial_files(out) == []
+    assert not (out / "smollm2.Q6_K.gguf").exists()
+
+
 def test_records_a_failed_run(tmp_path):
     from lqmf.tools.errors import LqmfError
     from lqmf.tools.quantize import quantize

@@ -5,9 +5,13 @@ libraries inside their handlers only, to keep start-up fast."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from lqmf.tools.errors import Interrupted, LqmfError, escape_controls, from_os_error
 
@@ -39,6 +43,29 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+class Terminated(SystemExit):
+    """SIGTERM (``kill``, ``timeout``, a container stopping): raised in the main
+    thread so that every ``finally`` and temp-file cleanup runs, as for Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated(143)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Python's default SIGTERM ends the process at once, leaving a half-written
+    artifact's hidden work folder behind; turn it into an exception instead."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def main(argv: list[str] | None = None, app=None) -> int:
     """Run one command. ``app``: the application layer's dependencies
     (``lqmf.copilot.app.App``; the default one unless a test passes its own)."""
@@ -48,14 +75,17 @@ def main(argv: list[str] | None = None, app=None) -> int:
         parser.print_help()
         return 0
     try:
-        if app is None:
-            from lqmf.copilot.app import App
+        with _stop_on_sigterm():
+            if app is None:
+                from lqmf.copilot.app import App
 
-            app = App.default()
-        args.app = app
-        code = int(args.func(args) or 0)
+                app = App.default()
+            args.app = app
+            code = int(args.func(args) or 0)
         _notify(args, code)
         return code
+    except Terminated:
+        return fail(str(Interrupted("stopped by SIGTERM", "temporary files were removed; run it again to start clean")), 143)
     except KeyboardInterrupt:
         return fail(str(Interrupted("interrupted", "temporary files were removed; run it again to start clean")), 130)
     except LqmfError as e:
