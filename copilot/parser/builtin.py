@@ -180,6 +180,12 @@ _SOCIAL_LEAD = re.compile(r"^(?:(?:ok(?:ay)?|cool|nice|neat|great|awesome|perfec
                           r"and|now|then|also)[,.!]?\s+)+")
 
 
+def _as_written(job_id: str, text: str) -> str:
+    """The id in the case the user wrote it (the rules read lower-case text)."""
+    m = re.search(rf"(?<![\w-]){re.escape(job_id)}(?![\w-])", text, re.IGNORECASE)
+    return m.group(0) if m else job_id
+
+
 def parse(text: str) -> dict:
     """``{"intent", "slots", "confidence", "parser"}`` for one utterance; for an unknown one
     also ``chitchat`` (greeting, thanks, ...) or ``alternative`` (a guess worth confirming)."""
@@ -203,6 +209,8 @@ def parse(text: str) -> dict:
             if sub and sub[1] > confidence:
                 intent, confidence = sub
     slots = _fit(intent, found, norm, canon)
+    if slots.get("job_id"):
+        slots["job_id"] = _as_written(str(slots["job_id"]), text)
     out = {"intent": intent.value, "slots": slots, "confidence": confidence, "parser": "builtin"}
     if intent is Intent.UNKNOWN:
         lead = _SOCIAL_LEAD.match(norm)

@@ -190,6 +190,8 @@ CUES: list[tuple[Intent, float, str]] = [
     (I.EXPLAIN, 2.5, r"^(?!.*<m>).*(?:<q>|\b(?:double[ -]?quant\w*|imatrix|act[ -]?order|gptq|awq|nf4|fp4|bnb|"
                      r"bitsandbytes|k-?quants?|i-?quants?|quantization|gguf|group size|calibration)\b)"
                      r".{0,25}\bworth (?:it|using|trying|the)\b"),
+    # training is out of scope: a question about it is answered from the notes (which say they have none)
+    (I.EXPLAIN, 4.0, r"^(?!.*\b(?:quanti[sz]e|benchmark|bench)\b).*\b(?:finetun\w*|q?lora|peft|rlhf|dpo)\b"),
     # tutorial
     (I.TUTORIAL, 4.0, r"\bwhere (?:should|do|can|would) i (?:begin|start)\b|\bthe ropes\b|\blearn\b"),
     (I.TUTORIAL, 4.0, r"\b(?:teach me|tutorial|tutorials|walk me through|walkthrough|walk-through|guide me|"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +40,7 @@ def squash(text: str) -> str:
 @dataclass(frozen=True)
 class ModelLexicon:
     keys: dict[str, str]       # squashed name -> spelling to report
+    sizes: dict[str, str] = field(default_factory=dict)   # "270m" -> "gemma3-270m": a bundled model's size, no other's
     max_words: int = 6
 
 
@@ -94,7 +95,14 @@ def _build(known_path: str | None, mtime: float) -> ModelLexicon:
                 add(alias, e["name"])
     for name in _read_known(Path(known_path) if known_path else None):
         add(name, name)
-    return ModelLexicon(keys)
+    by_size: dict[str, list[str]] = {}
+    for e in entries:
+        m = _SIZE_SUFFIX.search(e["name"])
+        if m:
+            by_size.setdefault(m.group(0).lstrip("-_ "), []).append(e["name"])
+    bundled = {e["name"] for e in entries if e.get("bundled")}
+    return ModelLexicon(keys, {size: names[0] for size, names in by_size.items()
+                               if len(names) == 1 and names[0] in bundled})
 
 
 def lexicon() -> ModelLexicon:
@@ -102,8 +110,13 @@ def lexicon() -> ModelLexicon:
     return _build(str(path) if path else None, path.stat().st_mtime if path else 0.0)
 
 
+# a word, without the punctuation that ends a clause or quotes it ("gemma?", "(smollm2)", "tinyllama,");
+# dots and dashes inside a name stay ("qwen2.5", "phi-3")
+_WORD = re.compile(r"[^\s\"'(\[{]*[^\s\"'()\[\]{},;:!?.…]|[^\s\"'()\[\]{},;:!?.…]+")
+
+
 def _tokens(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"\S+", text)]
+    return [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(text)]
 
 
 def _fuzzy(cand: str, lex: ModelLexicon) -> str | None:
@@ -157,6 +170,12 @@ def find_models(text: str) -> list[Hit]:
                 i += n - 1
                 break
         i += 1
+    # "the 270m": a bundled model named by its size, when no other catalog model has it
+    for i in range(1, len(toks)):
+        w = toks[i][2]
+        if not used[i] and w in lex.sizes and toks[i - 1][2] in ("the", "that", "this"):
+            hits.append(Hit("model", lex.sizes[w], toks[i][0], toks[i][1]))
+            used[i] = True
     # fuzzy: typos and mangled transcripts; a candidate must carry a non-common word
     for n in (3, 2, 1):
         for i in range(len(toks) - n + 1):

@@ -51,6 +51,8 @@ _SPOKEN = [(re.compile(p), r) for p, r in [
     (r"\bquanti[sz]ation\b|\bquantisation\b|\bquantiz?ation\b", "quantization"),
 ]]
 # Typed or heard variants of the verb -> "quantize" ("quantization" is a noun and stays).
+# "fine-tune", "fine tuning": one word, so that it never reads as the tune command
+_FINE_TUNE = re.compile(r"\bfine[\s-]+(?=tun(?:e|es|ed|ing|er)\b)")
 _QUANTIZE = re.compile(r"\b(?:quanti[sz]e|qu?a?nti?[sz]e|quanit[sz]e|quantie|quantzie|cuantize|"
                        r"kwantize|kwantise|quantize)s?\b")
 
@@ -66,7 +68,7 @@ def normalize(text: str) -> str:
     t = _QUOTE_EDGE.sub(" ", t)
     t = _SPACES.sub(" ", t).strip()
     t = words_to_digits(t)
-    t = join_spelled(_QUANTIZE.sub("quantize", t))
+    t = join_spelled(_QUANTIZE.sub("quantize", _FINE_TUNE.sub("fine", t)))
     for pat, rep in _SPOKEN:
         t = pat.sub(rep, t)
     return fix_verbs(t)

@@ -9,6 +9,9 @@ import re
 _EXPLAIN = [re.compile(p) for p in (
     r"\bdifference (?:between|of|betwen) (?P<t>.+?) and (?P<u>.+)$",
     r"\btell me what (?P<t>.+?) (?:does|do|is|means|measures)\b",
+    # "anyone know what iq2_m actually does", "wondering what imatrix really is"
+    r"\b(?:know|knows|wonder|wondering|curious|sure|idea|understand|explain) what (?P<t>.+?) "
+    r"(?:actually |really |exactly )?(?:is|are|does|do|means|stands for)\b",
     r"\b(?:understand|get my head around|wrap my head around) (?P<t>.+)$",
     r"\bwhat (?:does|do|did) (?P<t>.+?) (?:mean|stand for|do|refer to|measure|represent|indicate|control|"
     r"affect|tell (?:me|us|you)|say|show)\b",
