@@ -109,9 +109,10 @@ class Repl:
 
     def cancel_active(self) -> None:
         from lqmf.copilot.app import jobs as app_jobs
+        from lqmf.copilot.nodes import job_refs
 
         for t in self.session.active_jobs():
-            what = " ".join(x for x in (t.get("tool"), t.get("model"), t.get("quant_type")) if x)
+            what = job_refs.label(dict(t))
             try:
                 view = app_jobs.cancel(self.session.app, t["job_id"])
                 self.io.output(f"Cancelled job {t['job_id']} ({what}): {view.status.value}.")

@@ -201,6 +201,7 @@ def jobs(ctx: ToolContext, status: str | None = None, job_id: str | None = None)
 def cancel(ctx: ToolContext, job_id: str) -> ToolOutcome:
     """Cancel a queued or running job."""
     from lqmf.copilot.app import jobs as app_jobs
+    from lqmf.copilot.nodes import job_refs
 
     view = app_jobs.get(ctx.app, job_id)
     if view is None:
@@ -208,8 +209,10 @@ def cancel(ctx: ToolContext, job_id: str) -> ToolOutcome:
     if view.done:
         return ToolOutcome([render.text(f"Job {job_id} already {view.status.value}.")], {"job": view.row()})
     view = app_jobs.cancel(ctx.app, job_id)
-    ours = any(t.get("job_id") == job_id for t in ctx.tracked)
-    return ToolOutcome([render.text(f"Cancelled job {job_id} ({view.kind}).")], {"job": view.row()},
+    mine = [t for t in ctx.tracked if t.get("job_id") == job_id]
+    ours = bool(mine)
+    what = job_refs.label(dict(mine[0])) if mine else view.what
+    return ToolOutcome([render.text(f"Cancelled job {job_id} ({what}).")], {"job": view.row()},
                        tracked=[{"job_id": job_id, "status": Status.CANCELLED.value, "announced": True}] if ours else [])
 
 

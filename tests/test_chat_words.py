@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lqmf.copilot.nodes import words
 from lqmf.tools.errors import LqmfError
 
 
@@ -83,3 +84,22 @@ def test_again_but_smaller_steps_along_the_declared_ladder(qt, smaller, want):
     from lqmf.copilot.app.quants import step_type
 
     assert step_type(qt, smaller) == want
+
+
+@pytest.mark.parametrize("text,here", [
+    ("what's on this laptop?", True), ("ok what do i have on my pc", True), ("whats installed here", True),
+    ("anything downloaded already", True),
+    ("what runs fastest on this machine", False), ("what quant fits on my laptop", False),
+    ("what is on the leaderboard", False),
+])
+def test_the_inventory_asked_without_the_word_models(text, here):
+    assert words.asks_whats_here(text) is here
+
+
+@pytest.mark.parametrize("text,another", [
+    ("and for tinyllama?", True), ("ok, what about the 270m", True), ("now on qwen2.5-0.5b please", True),
+    ("and for the rest of the day i'm off", False), ("what about speed", True),
+])
+def test_a_line_that_only_names_another_subject_for_the_last_task(text, another):
+    """``FOR_ANOTHER`` marks the shape; the model slot decides (``what about speed`` names none)."""
+    assert bool(words.FOR_ANOTHER.match(words.norm(text))) is another

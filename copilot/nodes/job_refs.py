@@ -36,7 +36,8 @@ def number_said(req: dict, text: str) -> int | None:
     return ORDINALS_IN[m.group(1)] if m and not said else None
 
 
-def _what(job: dict) -> str:
+def label(job: dict) -> str:
+    """A job in a few words ("quantize gemma3-270m Q4_0"): a tracked job of the chat or a jobs-table row."""
     args = job.get("args") or {}
     return " ".join(str(x) for x in (job.get("tool") or job.get("kind"), job.get("model") or args.get("model"),
                                      job.get("quant_type") or args.get("quant_type")) if x)
@@ -54,7 +55,7 @@ def by_number(state: ChatState, n: int) -> tuple[str | None, str]:
     if not jobs:
         return None, (f"This conversation has not started job {n} or any other; say 'jobs' to see the queue "
                       "with the job ids.")
-    listed = "; ".join(f"{i}: {j['job_id']} ({_what(j)})" for i, j in enumerate(jobs[:5], 1))
+    listed = "; ".join(f"{i}: {j['job_id']} ({label(j)})" for i, j in enumerate(jobs[:5], 1))
     more = f" and {len(jobs) - 5} more" if len(jobs) > 5 else ""
     count = f"{len(jobs)} job" + ("s" if len(jobs) != 1 else "")
     return None, (f"There is no job {n} in {where}, which has {count} ({listed}{more}); "

@@ -10,9 +10,16 @@ from lqmf.copilot.nodes.plan_steps import ask, quant_types, step
 from lqmf.copilot.state import ChatState, ToolName
 
 
+# the words of a cancel that name no job ("actually cancel the benchmark one": "benchmark" does)
+_CANCEL_WORDS = frozenset("cancel stop kill abort halt drop scrap remove delete terminate actually please pls "
+                          "now wait no oh hmm".split())
+
+
 def which_job(active: list, req: dict, text: str) -> str | None:
-    """The one of several active jobs a cancel names without its id: "the second one", "the Q8_0 one"."""
+    """The one of several active jobs a cancel names without its id: "the second one", "the Q8_0 one",
+    "the benchmark one", "the gemma one"."""
     from lqmf.copilot.nodes import words
+    from lqmf.copilot.nodes.ask import named_choice
 
     n = words.ordinal_in(text)
     if n is not None and len(active) > 1 and -len(active) <= (n - 1 if n > 0 else n) < len(active):
@@ -22,7 +29,12 @@ def which_job(active: list, req: dict, text: str) -> str | None:
     # the parser keeps no quant slots for a cancel: the types are read from the words
     types = set(quant_types(req)) or {q for q in (canonical_type(w) for w in re.findall(r"[\w]+", text.lower())) if q}
     same = [t for t in active if types and str(t.get("quant_type") or "").upper() in types]
-    return str(same[0]["job_id"]) if len(same) == 1 and len(types) == 1 else None
+    if len(same) == 1 and len(types) == 1:
+        return str(same[0]["job_id"])
+    if types or len(active) < 2:
+        return None
+    said = " ".join(w for w in re.findall(r"[\w.-]+", text.lower()) if w not in _CANCEL_WORDS)
+    return named_choice(said, [str(t["job_id"]) for t in active], [job_refs.label(t) for t in active])
 
 
 def numbered_job(req: dict, state: ChatState) -> tuple[str | None, dict | None]:
@@ -56,7 +68,7 @@ def plan_cancel(req: dict, state: ChatState) -> dict:
             job_id = active[0]["job_id"]
         elif len(active) > 1:
             ids = [t["job_id"] for t in active]
-            labels = [" ".join(x for x in (t["tool"], t.get("model"), t.get("quant_type")) if x) for t in active]
+            labels = [job_refs.label(t) for t in active]
             return {"question": {**ask("job_id", "Cancel which job? " + ", ".join(
                 f"{i} ({label})" for i, label in zip(ids, labels)), ids, None), "labels": labels}}
         else:

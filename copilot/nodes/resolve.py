@@ -45,9 +45,14 @@ def follow_up(intent: str, slots: dict, text: str, focus: dict, last_tool: str |
     with what this utterance changes; None when it is no follow-up of one. ``last_tool``: the
     tool the last turn called (a "which one" or "the other one" reads only the turn just before)."""
     last = dict(focus.get("last_question") or {})
-    if not last.get("intent") or slots.get("model") or not text.strip():
+    if not last.get("intent") or not text.strip():
         return None
     kind = Intent(last["intent"])
+    if slots.get("model"):
+        if slots.get("same") and intent == Intent.UNKNOWN and last_tool == kind.value and \
+                kind in (Intent.QUERY, Intent.COMPARE):   # "what runs do I have for smollm2?" ... "and for gemma?"
+            return kind.value, {**{k: v for k, v in last.items() if k != "intent"}, "model": slots["model"]}
+        return None
     if kind == Intent.EXPLAIN:   # "and top-1 agreement?" right after an explanation: explain that too
         lead = _ALSO.match(text.lower())
         rest = text[lead.end():].strip(" ?.!,") if lead and intent == Intent.UNKNOWN and not slots.get("chitchat") \

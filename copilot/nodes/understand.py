@@ -105,7 +105,8 @@ def interpret(text: str) -> tuple[str, dict]:
         except Exception:
             probe = {}
         t = words.norm(text)
-        keep = (*FRAGMENT_SLOTS, "model") if words.SAME.search(t) or words.CORRECTION.search(t) else FRAGMENT_SLOTS
+        keep = (*FRAGMENT_SLOTS, "model") if words.SAME.search(t) or words.CORRECTION.search(t) \
+            or words.FOR_ANOTHER.match(t) else FRAGMENT_SLOTS
         slots.update({k: v for k, v in probe.items() if k in keep})
     slots.update(words.extras(text, intent))
     if intent in ("compare", "explain", "unknown") and len(slots.get("quant_types") or []) > 1:
@@ -123,7 +124,7 @@ def interpret(text: str) -> tuple[str, dict]:
         recipe = read_recipe(text)   # "gptq with group size 64", "with an imatrix": the copilot's extra, not a slot
         if recipe:
             slots["recipe"] = recipe
-    if words.asks_inventory(text, intent, slots):
+    if words.asks_inventory(text, intent, slots) or (intent in ("unknown", "help", "query") and words.asks_whats_here(text)):
         return Intent.MODELS.value, {}
     if intent in ("unknown", "help") and words.is_lost(text):
         return Intent.HELP.value, {}

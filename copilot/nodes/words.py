@@ -30,11 +30,18 @@ _RESIZE = re.compile(r"\b(?:again|redo|re-do|repeat|one more|another|same|try|th
 _ALSO_BENCH = re.compile(r"\b(benchmark|bench|measure)\b")
 # "the same for gemma3", "gemma3 too": the last task again, on another model
 SAME = re.compile(r"\b(?:(?:the )?same|too|as well|also)\b")
+# a line that is only another model for what was just done: "and for gemma?", "what about tinyllama",
+# "now on the 270m please" (``same`` then needs the model slot to be set)
+FOR_ANOTHER = re.compile(r"^(?:(?:and|ok|okay|now|then|so|also|right|cool|great)[,]?\s+)*"
+                         r"(?:(?:what|how) about|for|on|with)\s+(?:the\s+)?[\w.\-]+(?:\s+[\w.\-]+){0,3}?"
+                         r"(?:\s+(?:too|as well|please|then|now|next|instead|model))*$")
 # "oops i meant gemma3-270m", "sorry, gemma3 not smollm2": a correction of what was just said
 CORRECTION = re.compile(r"\b(?:i meant|i mean|meant to say|sorry|oops|whoops|my bad|no wait|wait no|wait,? no|"
                         r"correction|make (?:it|that)|switch (?:it |that )?to|change (?:it |that )?to|rather|instead)\b")
 # what a question about past work asks for: "models" (one row per artifact) or "runs"
-_MODEL_WORDS = re.compile(r"\b(models?|quants?|artifacts?|files?|ggufs?|versions?|quantizations?|quantized ones)\b")
+_MODEL_WORDS = re.compile(r"\b(models?|quants?|artifacts?|files?|ggufs?|versions?|quantizations?|quantized ones|"
+                          r"installed|downloaded|locally|(?:on|in) (?:this|my|the) (?:machine|computer|box|pc|laptop|"
+                          r"disk|drive|system))\b")
 _RUN_WORDS = re.compile(r"\b(runs?|experiments?|jobs?|benchmarks?|results?|attempts?|history|tries)\b")
 # a calendar year ("experiments from the year 1850"): the contract has no slot for it, so the copilot keeps it
 _YEAR = re.compile(r"\b(?:in|from|during|of|since|for)\s+(?:the\s+year\s+|year\s+)?(1[0-9]{3}|2[0-9]{3})\b(?!\s*(?:mb|gb|tok|tokens))")
@@ -68,6 +75,20 @@ def defers(text: str) -> bool:
 
 def is_lost(text: str) -> bool:
     return bool(_LOST.search(norm(text)))
+
+
+# "what's on this machine", "what do I have on this computer", "what's installed": the inventory, asked
+# without the word "models"
+_WHATS_HERE = re.compile(
+    r"^(?:(?:hi|hey|hello|ok|okay|so|and)[,!.]*\s+)?(?:what(?:'s|s| is| are)?|what (?:do|did) i (?:have|get)|"
+    r"what have i(?: got)?|what i have|anything|show me what(?:'s| is)?|list what(?:'s| is)?)"
+    r"(?:\s+(?:got|have|downloaded|installed|available|stored|there))*"
+    r"\s+(?:(?:on|in)\s+(?:this|my|the)\s+(?:machine|computer|box|pc|laptop|disk|drive|system|server)|"
+    r"installed|downloaded|here|locally)(?:\s+(?:here|already|right now|now|locally))*$")
+
+
+def asks_whats_here(text: str) -> bool:
+    return bool(_WHATS_HERE.match(norm(text)))
 
 
 def asks_inventory(text: str, intent: str, slots: dict) -> bool:
@@ -201,7 +222,7 @@ def extras(text: str, intent: str) -> dict:
         out["ref"] = "them"
     elif _IT.search(t):
         out["ref"] = "it"
-    if intent == "unknown" and SAME.search(t):
+    if intent == "unknown" and (SAME.search(t) or FOR_ANOTHER.match(t)):
         out["same"] = True
     r = _RESIZE.search(t) if intent in ("unknown", "quantize", "recommend") else None
     if r:
