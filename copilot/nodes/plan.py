@@ -99,8 +99,9 @@ def plan_tune(req: dict, state: ChatState) -> dict:
     methods = req.get("methods") or ([req["method"]] if req.get("method") else None)   # "... with bitsandbytes"
     args = {"model": model, "gate": gate, "goal": goal, "use": use if use in ("chat", "code", "math", "creative") else None,
             "methods": list(methods) if methods else None}
+    across = f" across {', '.join(methods)}" if methods and len(methods) > 1 else ""
     return {"plan": [step(state, 0, ToolName.TUNE, {k: v for k, v in args.items() if v},
-                          f"tune {model}: the smallest quant that passes {gate} (quantize + benchmark trials)")]}
+                          f"tune {model}{across}: the smallest quant that passes {gate} (quantize + benchmark trials)")]}
 
 
 def goal_label(goal: GoalLimits) -> str:

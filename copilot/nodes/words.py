@@ -210,6 +210,24 @@ _START_WITH = re.compile(r"\b(?:start|begin|go|kick off|lead|open)\s+with\s+(?:t
                          r"\b(?:do|try|make)\s+(?:the\s+)?([\w-]+)\s+first\b")
 
 
+_EVERY_METHOD = re.compile(r"\b(?:every|all|each|any)(?: (?:the|of the|available|three))? (?:methods?|backends?)\b")
+
+
+def tune_methods(text: str) -> list[str] | None:
+    """The methods a tune names when it names several ("across gguf and bnb"; "every method": all that
+    build here); the parser's contract keeps one method for a tune."""
+    from lqmf.copilot.parser.quants import find_methods
+    from lqmf.copilot.parser.text import normalize
+
+    norm_text = normalize(text)
+    if _EVERY_METHOD.search(norm_text):
+        from lqmf.tools.quantize.registry import current
+
+        return list(dict.fromkeys(b.method.value for b in current().backends if b.build is not None))
+    said = list(dict.fromkeys(str(h.value) for h in find_methods(norm_text)))
+    return said if len(said) > 1 else None
+
+
 def extras(text: str, intent: str) -> dict:
     """Copilot-only slots found in the text."""
     t = norm(text)
@@ -227,6 +245,10 @@ def extras(text: str, intent: str) -> dict:
     r = _RESIZE.search(t) if intent in ("unknown", "quantize", "recommend") else None
     if r:
         out["resize"] = "smaller" if r.group(1) in ("smaller", "tinier", "lighter", "more compact") else "bigger"
+    if intent == "tune":
+        methods = tune_methods(text)
+        if methods:   # "tune smollm2 across gguf and bitsandbytes": one search per method's runtime
+            out["methods"] = methods
     if intent in ("quantize", "tune") and _ALSO_BENCH.search(t):
         out["and_benchmark"] = True
     first = _START_WITH.search(t) if intent in ("quantize", "benchmark") else None
