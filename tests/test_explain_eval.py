@@ -6,8 +6,10 @@ off-topic, scored twice) top-1 88.4%, top-3 97.8%, no-note 66.7%, below the
 issue's numbers. heldout.jsonl 99.1% / 99.1% / 100%, heldout2.jsonl 94.8% /
 98.3% / 87.5% and questions.jsonl 99.0% / 100% / 100%, but those three were
 tuned on in the third round (the phrasing cues), so they are no longer
-held out. The gates guard what was reached, so a regression fails; the
-issue's numbers are not claimed for the fresh set."""
+held out. The gates guard what was reached, so a regression fails.
+heldout8.jsonl (seventh round: written blind by another session, scored clean
+once before the round) reached the issue's numbers: top-1 91.2%, top-3 98.0%
+(no-note 79.2% then; 100% after the round, its second scoring)."""
 from __future__ import annotations
 
 import json
@@ -25,6 +27,7 @@ REACHED = {  # file: (top-1, top-3, no-note), each a floor one question under wh
     "heldout.jsonl": (0.98, 0.98, 0.91),      # 105/106, 105/106, 12/12
     "heldout2.jsonl": (0.93, 0.96, 0.75),     # 55/58, 57/58, 7/8
     "questions.jsonl": (0.97, 0.98, 0.91),    # 96/97, 97/97, 12/12
+    "heldout8.jsonl": (0.90, 0.97, 0.95),     # 134/147, 144/147, 24/24
 }
 
 

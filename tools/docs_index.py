@@ -17,7 +17,8 @@ on the held-out sets):
              + W_NEAR · how far that closest question's cosine is over NEAR_AT (a near
                paraphrase of a known question), scaled to 0..1
              + W_CUE · a phrasing cue of knowledge/explain/cues.toml) / (W_EMBED + W_ABOUT + W_BM25 + W_ALIAS)
-            × (1 − OOV_PENALTY · share of the question's words no doc uses)
+            × (1 − OOV_PENALTY · share of the question's words no doc uses
+                 − FOREIGN_PENALTY · share of its words only a not-covered subject uses)
             × (1 − OFF_PENALTY · how much closer the question is to a subject
                of knowledge/explain/not-covered.toml than to any doc passage)
 
@@ -25,6 +26,12 @@ so exact domain words ("q5_1", "kay el divergence") count as much as meaning,
 and a question about what the docs never mention falls under the threshold.
 ``NO_NOTE`` is the score under which the best hit is not an answer: callers
 say "I don't have a note on X" and list the nearest topics instead.
+
+The not-covered subjects are also scored as one pseudo-doc, like a doc
+(closest subject cosine, BM25 over the subjects; tools/docs_offscope.py): a
+question whose pseudo-doc scores within OFF_MARGIN of the best doc is "no
+note" too. It catches questions that name a doc's topic while asking about
+something else ("peft rank and alpha for an nf4 base model").
 """
 from __future__ import annotations
 
@@ -40,6 +47,7 @@ from lqmf.tools import docs as docs_mod
 from lqmf.tools.config import data_dir
 from lqmf.tools.docs import Doc, DocKind
 from lqmf.tools.docs_lexical import Aliases, Bm25, Cues, expand, normalize, saturate, tokens
+from lqmf.tools.docs_offscope import OFF_SCOPE, OffScope
 
 COLLECTION = "explain_docs"
 W_EMBED, W_ABOUT, W_BM25, W_ALIAS, W_LINK = 0.55, 0.30, 0.40, 0.10, 0.20
@@ -55,9 +63,9 @@ W_NEAR, NEAR_AT = 0.8, 0.65   # a question this close to a known question of a d
                          # nearly a paraphrase of it: that doc gains W_NEAR times the excess, scaled to 0..1
 W_CUE = 0.6             # a phrasing cue of knowledge/explain/cues.toml
 OOV_PENALTY = 0.4        # a question's score shrinks by this times the share of its words no doc uses
-OFF_SCOPE = "_off_scope"  # the doc name of the passages of knowledge/explain/not-covered.toml
-OFF_MARGIN = 0.05        # a question this much closer to a subject the docs do not cover than to any doc passage
-                         # or known question is "no note" (on-topic questions of the older lists: at most 0.02)
+FOREIGN_PENALTY = 0.4    # and by this more times the share of its words only a not-covered subject uses
+OFF_MARGIN = 0.06        # a question whose not-covered pseudo-doc scores within this of the best doc is "no note"
+                         # (tuning lists: on-topic questions 0.12 or more under their doc, off-topic ones within 0.05)
 OFF_PENALTY = 2.0        # scores shrink by this times how much closer the question is to a subject
                          # the docs do not cover than to the best doc passage
 _MAX_WORDS = 70          # MiniLM reads 128 tokens per text (tools/store/embeddings.MAX_SEQ_TOKENS)
@@ -124,6 +132,9 @@ class DocsIndex:
         self.hash = _content_key(self.docs, self.off_scope, self.asks, docs_mod.cues(folder))
         self.path = Path(path or data_dir() / "docs_index")
         self.bm25 = Bm25(self.docs)
+        self.off_lex = OffScope(self.docs, self.off_scope,
+                                known=[q for d in self.docs.values() for q in d.questions]
+                                + [q for qs in self.asks.values() for q in qs])
         self.aliases = Aliases(self.docs)
         self.cues = Cues({k: v for k, v in docs_mod.cues(folder).items() if k in self.docs})  # no passages: lexical only
         self._collection = None
@@ -202,6 +213,13 @@ class DocsIndex:
         return {stem: len(named & set(d.related)) / len(named) for stem, d in self.docs.items()
                 if stem not in named}
 
+    def _off_score(self, question: str, off: float) -> float:
+        """The not-covered subjects scored like a doc: the closest subject's cosine (as its best
+        passage and as its "about"), their BM25, the penalty for words neither uses."""
+        lex = saturate(self.off_lex.lexical(question), BM25_HALF)
+        return ((W_EMBED + W_ABOUT) * off + W_BM25 * lex) / _W_SUM * (
+            1.0 - OOV_PENALTY * self.off_lex.unknown_share(question))
+
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k docs that best answer the question, best first."""
         question = (question or "").strip()
@@ -212,7 +230,8 @@ class DocsIndex:
         ali = self.aliases.hits(question)
         link = self._links(ali)
         cue = self.cues.hits(question)
-        pen = 1.0 - OOV_PENALTY * self.bm25.unknown_share(question)
+        pen = (1.0 - OOV_PENALTY * self.bm25.unknown_share(question)
+               - FOREIGN_PENALTY * self.off_lex.foreign_share(question))
         top_sim = max((v[0] for v in emb.values()), default=0.0)
         pen *= 1.0 - min(1.0, OFF_PENALTY * max(0.0, off - top_sim))
         scored = []
@@ -223,8 +242,8 @@ class DocsIndex:
                  + W_NEAR * max(0.0, about.get(stem, 0.0) - NEAR_AT) / (1.0 - NEAR_AT)) / _W_SUM * pen
             scored.append((s, stem))
         scored.sort(reverse=True)
-        if scored and off - max(top_sim, *about.values(), 0.0) > OFF_MARGIN and scored[0][0] >= NO_NOTE:
-            # closer to what the docs leave out than to anything they say: "no note", the nearest topics kept in order
+        if scored and scored[0][0] >= NO_NOTE and self._off_score(question, off) > scored[0][0] - OFF_MARGIN:
+            # about what the docs leave out as much as about any doc: "no note", the nearest topics kept in order
             f = 0.9 * NO_NOTE / scored[0][0]
             scored = [(s * f, stem) for s, stem in scored]
         hits = []

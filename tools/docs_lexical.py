@@ -12,18 +12,20 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from lqmf.tools.docs import Doc
 from lqmf.tools.spelled import join_spelled
 
-_NUM = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-        "seven": "7", "eight": "8", "sixteen": "16", "thirty two": "32"}
+_NUM = {"thirty two": "32", "sixteen": "16", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+        "five": "5", "six": "6", "seven": "7", "eight": "8"}     # "thirty two" before "two"
 _SPOKEN = [  # voice transcripts and loose typing; letters said one by one ("k l d", "gee pee tee queue",
     # "kay vee") are joined before these, by tools/spelled.py
     (r"\bgee guf\b|\bgguff?\b", "gguf"), (r"\bi matrix\b", "imatrix"),
+    (r"\bfine[\s-]+tun", "finetun"),   # training, not the tune command (the parser joins it too)
     (r"\bnf four\b", "nf4"), (r"\bfp four\b", "fp4"), (r"\bint eight\b", "int8"),
-    (r"\bbf 16\b|\bbrain float\b", "bf16"), (r"\bfp16\b|\bhalf precision\b", "f16"),
+    (r"\bbf 16\b|\bbrain float(?: 16)?\b", "bf16"), (r"\bfp? (16|32)\b", r"f\1"), (r"\bfp16\b|\bhalf precision\b", "f16"),
     (r"\bfp32\b", "f32"), (r"\bq\s?(\d)\s?o\b", r"q\1_0"),
     (r"\btok/s\b|\btokens/s\b|\bt/s\b", "tokens per second"), (r"\bllama\.cpp\b|\bllama cpp\b", "llamacpp"),
     (r"\bsafe tensors\b", "safetensors"), (r"\bbits? (?:and|n) (?:bytes|bites)\b", "bitsandbytes"),
@@ -69,6 +71,10 @@ _GLOSSARY = {  # abbreviations the sentence embedder does not know, spelled out 
     "ngl": "gpu layers", "ctx": "context length", "hf": "hugging face", "llamacpp": "llama.cpp",
     "f16": "16-bit float", "bf16": "bfloat16", "f32": "32-bit float", "awq": "awq activation-aware",
     "gptq": "gptq", "nf4": "nf4 4-bit normalfloat", "tts": "speech", "stt": "speech to text",
+    # subjects the docs do not cover (knowledge/explain/not-covered.toml), so a question about them embeds near them
+    "lora": "low-rank adapter fine-tuning", "peft": "parameter-efficient fine-tuning", "sft": "supervised fine-tuning",
+    "rlhf": "reinforcement learning from human feedback", "dpo": "direct preference optimization",
+    "rag": "retrieval-augmented generation", "bpe": "byte pair encoding", "moe": "mixture of experts",
 }
 _QTYPE = re.compile(r"\b(i?q)(\d)(_k)?(?:_([a-z]+))?\b|\bq(\d)_([01])\b")
 
@@ -117,12 +123,15 @@ def _doc_text(d: Doc) -> str:
 
 @dataclass
 class Bm25:
-    """Okapi BM25 over whole docs (k1 1.2, b 0.75)."""
+    """Okapi BM25 over whole docs (k1 1.2, b 0.75), and over ``extra`` pseudo-docs
+    (name -> text) scored and counted like docs."""
 
     docs: dict[str, Doc]
+    extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tf = {stem: Counter(tokens(_doc_text(d))) for stem, d in self.docs.items()}
+        self.tf.update({name: Counter(tokens(text)) for name, text in self.extra.items()})
         self.len = {s: sum(c.values()) for s, c in self.tf.items()}
         self.avg = sum(self.len.values()) / max(len(self.len), 1)
         df = Counter(w for c in self.tf.values() for w in c)
@@ -132,21 +141,30 @@ class Bm25:
     def unknown_share(self, query: str) -> float:
         """The share of the question's words (letters only, not stop words) that
         no doc uses: a question about something the docs never mention."""
-        words = [w for w in dict.fromkeys(tokens(query)) if w.isalpha()]
-        return sum(w not in self.idf for w in words) / len(words) if words else 0.0
+        return share(query, lambda w: w not in self.idf)
 
     def scores(self, query: str) -> dict[str, float]:
+        """stem -> BM25 score, for the docs (and pseudo-docs) that share a word with the question."""
         q = set(tokens(query))
-        out: dict[str, float] = {}
-        for stem, tf in self.tf.items():
-            s = 0.0
-            for w in q:
-                f = tf.get(w)
-                if f:
-                    s += self.idf[w] * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * self.len[stem] / self.avg))
-            if s:
-                out[stem] = s
-        return out
+        return {stem: s for stem in self.tf if (s := self._score(q, stem))}
+
+    def score(self, query: str, stem: str) -> float:
+        """One doc's (or pseudo-doc's) BM25 score."""
+        return self._score(set(tokens(query)), stem)
+
+    def _score(self, q: set[str], stem: str) -> float:
+        tf, s = self.tf[stem], 0.0
+        for w in q:
+            f = tf.get(w)
+            if f:
+                s += self.idf[w] * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * self.len[stem] / self.avg))
+        return s
+
+
+def share(query: str, pick: Callable[[str], bool]) -> float:
+    """The share of the question's words (letters only, not stop words, each once) that ``pick`` picks."""
+    words = [w for w in dict.fromkeys(tokens(query)) if w.isalpha()]
+    return sum(map(pick, words)) / len(words) if words else 0.0
 
 
 def saturate(x: float, half: float) -> float:
