@@ -112,7 +112,7 @@ class Repl:
         from lqmf.copilot.nodes import job_refs
 
         for t in self.session.active_jobs():
-            what = job_refs.label(dict(t))
+            what = job_refs.label(t)
             try:
                 view = app_jobs.cancel(self.session.app, t["job_id"])
                 self.io.output(f"Cancelled job {t['job_id']} ({what}): {view.status.value}.")

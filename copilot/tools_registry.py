@@ -211,7 +211,7 @@ def cancel(ctx: ToolContext, job_id: str) -> ToolOutcome:
     view = app_jobs.cancel(ctx.app, job_id)
     mine = [t for t in ctx.tracked if t.get("job_id") == job_id]
     ours = bool(mine)
-    what = job_refs.label(dict(mine[0])) if mine else view.what
+    what = job_refs.label(mine[0]) if mine else view.what
     return ToolOutcome([render.text(f"Cancelled job {job_id} ({what}).")], {"job": view.row()},
                        tracked=[{"job_id": job_id, "status": Status.CANCELLED.value, "announced": True}] if ours else [])
 

@@ -7,6 +7,8 @@ list shown was one, else the Nth job this conversation submitted. The reply then
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from lqmf.copilot.nodes.words import ORDINALS_IN, norm
 from lqmf.copilot.state import ChatState, Tracked
@@ -36,7 +38,7 @@ def number_said(req: dict, text: str) -> int | None:
     return ORDINALS_IN[m.group(1)] if m and not said else None
 
 
-def label(job: dict) -> str:
+def label(job: Mapping[str, Any]) -> str:
     """A job in a few words ("quantize gemma3-270m Q4_0"): a tracked job of the chat or a jobs-table row."""
     args = job.get("args") or {}
     return " ".join(str(x) for x in (job.get("tool") or job.get("kind"), job.get("model") or args.get("model"),

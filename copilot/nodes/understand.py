@@ -66,6 +66,7 @@ def requested_types(text: str, types: list[str]) -> str | None:
 
 def interpret(text: str) -> tuple[str, dict]:
     """(intent, slots) for one utterance; never raises for odd text."""
+    from lqmf.copilot.parser.topics import names_a_term
     if not text.strip():
         return Intent.TICK.value, {}
     from lqmf.copilot.parser import parse
@@ -126,7 +127,7 @@ def interpret(text: str) -> tuple[str, dict]:
             slots["recipe"] = recipe
     if words.asks_inventory(text, intent, slots) or (intent in ("unknown", "help", "query") and words.asks_whats_here(text)):
         return Intent.MODELS.value, {}
-    if intent in ("unknown", "help") and words.is_lost(text):
+    if intent in ("unknown", "help", "explain") and words.is_lost(text) and not (intent == "explain" and names_a_term(text)):
         return Intent.HELP.value, {}
     n = words.ordinal(text)
     if n is not None and intent in ("unknown", "query", "jobs"):

@@ -81,6 +81,11 @@ _KNOWN = re.compile(rf"\b{_TERM}(?![\w-])")
 _WHY_VS = re.compile(rf"\b(?:why|how come)\b.*?\b(?P<t>{_TERM})\b.*?\b(?:better|worse|faster|"
                      rf"slower|bigger|smaller|larger|more|less|beats?|outperforms?|than|over|compared to|vs|"
                      rf"versus)\b.*?\b(?P<u>{_TERM})(?![\w-])")
+def names_a_term(text: str) -> bool:
+    """Whether the text names a quant type, method or metric of the domain."""
+    return bool(_KNOWN.search(text.lower()))
+
+
 _PRONOUNS = frozenset("it this that them these those they".split())
 LONG_TOPIC_WORDS = 4
 _QUALIFIED = re.compile(rf"^((?:[\w\-]+ ){{0,2}}[\w\-]+) (?:in|for|with|of|used by|inside) (?:a |an |the )?{_TERM}$")   # a topic this long that names a known term is that term ("perplexity not enough to ...")
