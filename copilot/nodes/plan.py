@@ -188,7 +188,8 @@ def plan_compare(req: dict, state: ChatState, app: App | None = None) -> dict:
         types = list(dict.fromkeys(seen))
     args = {"model": req.get("model") or focus.get("model"), "quant_types": types or None,
             "methods": req.get("methods")}
-    if app is not None and len(types) >= 2 and _ASKS_WHICH.search((state.get("text") or "").lower()):
+    said = (state.get("text") or "").lower()
+    if app is not None and len(types) >= 2 and _ASKS_WHICH.search(said) and not _COMPARE_COMMAND.search(said):
         from lqmf.copilot.app.compare import compare_latest
 
         if compare_latest(app, req.get("model") or focus.get("model"), types, req.get("methods")).comparison is None:
@@ -198,6 +199,10 @@ def plan_compare(req: dict, state: ChatState, app: App | None = None) -> dict:
     return {"plan": [step(state, 0, ToolName.COMPARE, {k: v for k, v in args.items() if v}, "compare")]}
 
 
+# "can you compare smollm2's Q4_K_M and Q8_0?": a command, even with a question mark (the compare tool says
+# what is not measured yet)
+_COMPARE_COMMAND = re.compile(r"^\s*(?:(?:hey|ok|okay|so|now|then|please|pls|can you|could you|would you|will you|"
+                              r"i want to|i'd like to|let's|lets)[,\s]+)*(?:compare|put\b.*\bside by side)\b")
 # a comparison asked as a question ("which one keeps more quality?", "is it worth it?"), not a command
 _ASKS_WHICH = re.compile(r"\?\s*$|\b(?:which|is (?:it|the|there|that)|are (?:they|there)|does|do i|should|worth|better|"
                          r"difference|noticeable|keeps? more|how much)\b")

@@ -110,7 +110,26 @@ def find_quant_types(text: str) -> list[Hit]:
             worded = re.sub(r"[\s_\-]", "", text[s:e]) != value.lower().replace("_", "")
             hits.append(Hit("quant_type", value, s, e, worded))
     hits.sort(key=lambda h: h.start)
-    return hits
+    return _refined(hits, text)
+
+
+def _refined(hits: list[Hit], text: str) -> list[Hit]:
+    """A setting said apart from its type ("nf4, and turn on double quantization"; "fp4 with dq
+    enabled later"): one type, the named type's variant with that setting (declared ``refines``)."""
+    specs = current().specs
+    variant_of = {str(sp.refines): str(t) for t, sp in specs.items() if sp.refines}   # NF4 -> NF4_DQ
+    bases = [h for h in hits if str(h.value) in variant_of]
+    out = list(hits)
+    for h in hits:
+        base = specs[h.value].refines if h.value in specs else None   # type: ignore[index]
+        if not base or base.lower() in text[h.start:h.end] or not bases:
+            continue   # "nf4 with double quant" is one hit already
+        named = bases[0]
+        out = [x for x in out if x is not named and x is not h]
+        out.append(Hit("quant_type", variant_of[str(named.value)], min(named.start, h.start), max(named.end, h.end),
+                       True))
+        bases = bases[1:]
+    return sorted(out, key=lambda x: x.start)
 
 
 def find_methods(text: str) -> list[Hit]:

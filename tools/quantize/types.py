@@ -66,6 +66,7 @@ class QuantSpec:
     pick: bool = False            # the type meant by "N bits" with this method
     choice: int = 0               # > 0: offered, in this order, when the copilot asks for a type
     tune: bool = False            # a candidate when tuning toward a quality limit
+    refines: str | None = None    # the type this one is a setting of (NF4_DQ: NF4): "nf4, with double quant"
     method: QuantMethod | None = None   # filled in by the backend that declares it
 
     @property

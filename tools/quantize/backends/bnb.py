@@ -46,9 +46,9 @@ BACKEND = Backend(
     types=(
         _S("NF4", 4, 4.5, "bitsandbytes 4-bit NormalFloat", "nf4", words=(r"normal ?float(?: ?4)?",), pick=True),
         _S("NF4_DQ", 4, 4.13, "bitsandbytes 4-bit NormalFloat, double-quantized scales", "nf4+dq",
-           words=(rf"nf4{_WITH_DQ}", rf"{_DQ}(?: nf4)?")),
+           words=(rf"nf4{_WITH_DQ}", rf"{_DQ}(?: nf4)?"), refines="NF4"),
         _S("FP4", 4, 4.5, "bitsandbytes 4-bit float", "fp4"),
         _S("FP4_DQ", 4, 4.13, "bitsandbytes 4-bit float, double-quantized scales", "fp4+dq",
-           words=(rf"fp4{_WITH_DQ}", rf"{_DQ} fp4")),
+           words=(rf"fp4{_WITH_DQ}", rf"{_DQ} fp4"), refines="FP4"),
         _S("INT8", 8, 8.5, "bitsandbytes LLM.int8()", "int8", words=(r"llm\.int8",), pick=True),
     ))

@@ -59,8 +59,9 @@ BACKEND = Backend(
     types=(
         _S("GPTQ_4BIT", 4, 4.16, "GPTQ 4-bit (GPTQModel, calibrated)", "4", words=(r"gptq ?4 ?-?bits?",), pick=True),
         _S("GPTQ_8BIT", 8, 8.19, "GPTQ 8-bit (GPTQModel, calibrated)", "8", words=(r"gptq ?8 ?-?bits?",), pick=True),
-        _S("GPTQ_3BIT", 3, 3.15, "GPTQ 3-bit (GPTQModel, calibrated)", "3"),
-        _S("GPTQ_2BIT", 2, 2.14, "GPTQ 2-bit (GPTQModel, calibrated; expect a large quality loss)", "2"),
+        _S("GPTQ_3BIT", 3, 3.15, "GPTQ 3-bit (GPTQModel, calibrated)", "3", words=(r"gptq ?3 ?-?bits?",), pick=True),
+        _S("GPTQ_2BIT", 2, 2.14, "GPTQ 2-bit (GPTQModel, calibrated; expect a large quality loss)", "2",
+           words=(r"gptq ?2 ?-?bits?",), pick=True),
         _S("RTN_4BIT", 4, 4.16, "round-to-nearest 4-bit in the GPTQ format (no calibration)", "4+rtn",
            words=(rf"{_RTN}{_AT}4 ?-?bits?", rf"4 ?-?bits? {_RTN}")),
         _S("RTN_8BIT", 8, 8.19, "round-to-nearest 8-bit in the GPTQ format (no calibration)", "8+rtn",
