@@ -121,7 +121,7 @@ def _refined(hits: list[Hit], text: str) -> list[Hit]:
     bases = [h for h in hits if str(h.value) in variant_of]
     out = list(hits)
     for h in hits:
-        base = specs[h.value].refines if h.value in specs else None   # type: ignore[index]
+        base = specs[h.value].refines if h.value in specs else None
         if not base or base.lower() in text[h.start:h.end] or not bases:
             continue   # "nf4 with double quant" is one hit already
         named = bases[0]
