@@ -35,6 +35,18 @@ CHITCHAT = {
 }
 
 
+def only_type(method: str | None, req: dict) -> list[str]:
+    """The one type of a method that declares one ("quantize smollm2 with awq": AWQ_4BIT), unless
+    the user named bits or a type it does not have."""
+    if not method or req.get("bits") or req.get("bad_types"):
+        return []
+    from lqmf.tools.quantize.registry import current
+
+    reg = current()
+    types = reg.types(reg.parse_method(method))
+    return [str(types[0])] if len(types) == 1 else []
+
+
 def plan_quantize(req: dict, state: ChatState) -> dict:
     if req.get("fetch_first"):
         return {"out": [render.text(req["fetch_first"])], "request": None}
@@ -43,7 +55,7 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
         return missing
     recipe = dict(req.get("recipe") or {})
     method = req.get("method") or app_quantize.implied_method(recipe)
-    types = quant_types({**req, "method": method})
+    types = quant_types({**req, "method": method}) or only_type(method, req)
     later: list[str] = []
     if req.get("start_with") in types and len(types) > 1:   # "... let's start with q4_k_s": one now, the rest later
         later, types = [t for t in types if t != req["start_with"]], [req["start_with"]]

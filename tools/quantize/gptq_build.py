@@ -150,16 +150,23 @@ def last_line(log: Path) -> str:
 
 
 def algorithm(spec: QuantSpec) -> str:
-    """The spec's code is "BITS" (GPTQ) or "BITS+rtn" (round-to-nearest)."""
+    """The spec's code is "BITS" (GPTQ), "BITS+rtn" (round-to-nearest) or "BITS+awq" (AWQ)."""
     return (spec.code or "").partition("+")[2] or "gptq"
 
 
 def recipe(spec: QuantSpec, group: int, desc_act: bool = DESC_ACT) -> tuple[Any, dict]:
     """GPTQModel's quantize config for ``spec``, and the arguments of its ``quantize``.
-    (AWQ would be ``AWQConfig`` with ``backend=BACKEND.AWQ_TORCH``: its default kernel
-    choice is CUDA's GEMM, "AWQ: CUDA is not available"; not finished on CPU here.)"""
+    AWQ names its kernel: left to choose, GPTQModel picks CUDA's GEMM ("AWQ: CUDA is not
+    available"); its torch kernel runs on CPU."""
     bits = int((spec.code or str(spec.bits)).partition("+")[0])
     kind = algorithm(spec)
+    if kind == "awq":
+        import torch
+        from gptqmodel import BACKEND
+        from gptqmodel.quantization.config import AWQConfig
+
+        kernel = BACKEND.AUTO if torch.cuda.is_available() else BACKEND.AWQ_TORCH
+        return AWQConfig(bits=bits, group_size=group, offload_to_disk=False), {"backend": kernel}
     from gptqmodel import QuantizeConfig
 
     kw: dict[str, Any] = {"weight_only": "rtn"} if kind == "rtn" else {}

@@ -8,8 +8,9 @@ of the cached F16 weights.
   these errors are the library's, not a re-implementation.
 - GPTQ's format: round-to-nearest, asymmetric, per group along the input width
   (the backend's declared group size for this model), exact for the RTN types;
-  for the calibrated GPTQ types that error times ``GPTQ_FACTOR`` (GPTQ's error
-  feedback removes part of it; a rough factor, said so in the report).
+  for the calibrated GPTQ and AWQ types that error times ``GPTQ_FACTOR`` (GPTQ's
+  error feedback, AWQ's scale search remove part of it; a rough factor, said so
+  in the report).
 
 Both leave the embeddings and the output head dense (``Compat.dense_bits``):
 those tensors count with no error, so the mean is over the same tensors as the
@@ -70,12 +71,12 @@ def hf_error(f16: Path, quant_type: str) -> float:
             continue
         if backend.method is QuantMethod.BNB:
             y = _bnb(x, spec.code or spec.name.lower())
-        elif backend.method is QuantMethod.GPTQ:
+        elif backend.method in (QuantMethod.GPTQ, QuantMethod.AWQ):
             if group is None:
-                raise ValueError(f"no GPTQ group size divides the widths of {f16.name}")
-            bits, _, rtn = (spec.code or "").partition("+")
+                raise ValueError(f"no {backend.method.value} group size divides the widths of {f16.name}")
+            bits, _, kind = (spec.code or "").partition("+")
             y = _rtn(x, int(bits), group)
-            if not rtn:
+            if kind != "rtn":   # GPTQ's error feedback, AWQ's scale search: part of the rounding error removed
                 y = x + (y - x) * np.sqrt(GPTQ_FACTOR)
         else:
             raise ValueError(f"no simulation for {quant_type}")
