@@ -42,6 +42,11 @@ class ModelFacts:
     def n_params(self) -> int:
         return int(self.params_b * 1e9)
 
+    @property
+    def dense_params(self) -> int:
+        """The embeddings and an untied output head: what transformers-path backends keep unquantized."""
+        return self.vocab * self.hidden * (1 if self.tied else 2)
+
     def kv_bytes_per_token(self, bytes_per_value: float = 2.0) -> float:
         """K and V of every layer for one token (F16 cache by default)."""
         return 2 * self.layers * self.kv_heads * self.head_dim * bytes_per_value
@@ -61,8 +66,7 @@ def implied_params(f: ModelFacts) -> int:
     attn = f.hidden * f.heads * f.head_dim * 2 + f.hidden * f.kv_heads * f.head_dim * 2
     mlp = f.hidden * f.intermediate * (3 if f.mlp == "gated" else 2)
     per_layer = attn + mlp + 2 * f.hidden
-    emb = f.vocab * f.hidden * (1 if f.tied else 2)
-    return emb + f.layers * per_layer + f.hidden
+    return f.dense_params + f.layers * per_layer + f.hidden
 
 
 _FIELDS = ("layers", "hidden", "heads", "kv_heads", "head_dim", "intermediate", "vocab")

@@ -144,14 +144,21 @@ def canonical_type(text: str) -> str | None:
 
 
 def estimated_gb(model: str, qt: str) -> float | None:
-    """The quantized size of a catalogued model at a type, in GB (None: unknown)."""
+    """The quantized size of a catalogued model at a type, in GB (None: unknown): the type's
+    backend's own estimate (the embeddings kept dense where it keeps them)."""
+    from lqmf.tools.catalog import from_entry
     from lqmf.tools.models import catalog_entry
     from lqmf.tools.quantize.registry import current
 
     entry = catalog_entry(model)
-    if not entry or not current().has(qt):
+    reg = current()
+    if not entry or not reg.has(qt):
         return None
-    return float(entry["params_b"] * 1e9 * current().spec(qt).bpw / 8 / 1e9)
+    try:
+        facts = from_entry(entry)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return reg.backend_of(qt).expected_bytes(facts.n_params, reg.spec(qt), facts.dense_params) / 1e9
 
 
 def consult(app: "App", model: str, types: list[str], method: str | None = None) -> list[str]:

@@ -107,12 +107,16 @@ class Backend:
     def __post_init__(self) -> None:
         object.__setattr__(self, "types", tuple(replace(s, method=self.method) for s in self.types))
 
-    def estimate_bytes(self, n_params: int, spec: QuantSpec, dense_params: int = 0) -> int:
-        """Output size estimate, for the free-disk check: ``dense_params`` (the embeddings and
-        output head, ``model_shapes.Shapes.dense_params``) at ``compat.dense_bits`` when it
-        leaves them unquantized, the rest at the type's bits per weight."""
+    def expected_bytes(self, n_params: int, spec: QuantSpec, dense_params: int = 0) -> int:
+        """The artifact's expected size: ``dense_params`` (the embeddings and output head,
+        ``model_shapes.Shapes.dense_params``) at ``compat.dense_bits`` when it leaves them
+        unquantized, the rest at the type's bits per weight."""
         dense = min(dense_params, n_params) if self.compat.dense_bits else 0
-        return int((n_params - dense) * spec.bpw / 8 + dense * self.compat.dense_bits / 8) + self.size_slack
+        return int((n_params - dense) * spec.bpw / 8 + dense * self.compat.dense_bits / 8)
+
+    def estimate_bytes(self, n_params: int, spec: QuantSpec, dense_params: int = 0) -> int:
+        """Output size estimate for the free-disk check: the expected size plus the slack."""
+        return self.expected_bytes(n_params, spec, dense_params) + self.size_slack
 
     def group_size(self, in_features: Iterable[int]) -> int | None:
         """The first declared block size that divides every input width (None: none does,

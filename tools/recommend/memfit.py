@@ -62,7 +62,7 @@ def weight_bytes(facts: ModelFacts, spec: QuantSpec, engine: BenchEngine) -> int
     """Weights as the runtime holds them: llama.cpp quantizes every tensor at about
     the type's bits per weight; transformers keeps embeddings (and an untied head) in F16."""
     if engine is BenchEngine.TRANSFORMERS:
-        emb = facts.vocab * facts.hidden * (1 if facts.tied else 2)
+        emb = facts.dense_params
         return int(emb * 2 + max(0, facts.n_params - emb) * spec.bpw / 8)
     return int(facts.n_params * spec.bpw / 8)
 
