@@ -57,6 +57,13 @@ def types_of(method: str) -> list[str]:
     return [str(q) for q in current().types(QuantMethod(method))]
 
 
+def buildable_methods() -> list[str]:
+    """The methods whose backend can quantize in this install, in declaration order."""
+    from lqmf.tools.quantize.registry import current
+
+    return list(dict.fromkeys(b.method.value for b in current().backends if b.build is not None))
+
+
 def double_quant(types: list[str]) -> list[str]:
     """``--double-quant``: each bitsandbytes 4-bit type becomes its double-quantized one."""
     from lqmf.tools.errors import InvalidInput

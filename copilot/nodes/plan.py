@@ -40,11 +40,13 @@ def only_type(method: str | None, req: dict) -> list[str]:
     the user named bits or a type it does not have."""
     if not method or req.get("bits") or req.get("bad_types"):
         return []
-    from lqmf.tools.quantize.registry import current
+    from lqmf.copilot.app.quants import types_of
 
-    reg = current()
-    types = reg.types(reg.parse_method(method))
-    return [str(types[0])] if len(types) == 1 else []
+    try:
+        types = types_of(method)
+    except ValueError:   # a method name no backend declares: the type question says what there is
+        return []
+    return types if len(types) == 1 else []
 
 
 def plan_quantize(req: dict, state: ChatState) -> dict:

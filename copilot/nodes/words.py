@@ -221,9 +221,9 @@ def tune_methods(text: str) -> list[str] | None:
 
     norm_text = normalize(text)
     if _EVERY_METHOD.search(norm_text):
-        from lqmf.tools.quantize.registry import current
+        from lqmf.copilot.app.quants import buildable_methods
 
-        return list(dict.fromkeys(b.method.value for b in current().backends if b.build is not None))
+        return buildable_methods()
     said = list(dict.fromkeys(str(h.value) for h in find_methods(norm_text)))
     return said if len(said) > 1 else None
 
