@@ -1,8 +1,8 @@
 """Can GPTQModel make an AWQ model on this CPU? Quantizes the bundled model with AWQ
 (4 bits, group size 32, the GPTQ path's calibration set), saves it, reloads it with
 GPTQModel's two CPU kernels and with transformers, and prints the time, the size and
-how well each reload follows the dense model on the probe tokens. lqmf does not offer
-AWQ as a backend yet; this script is the measurement behind the README's AWQ line.
+how well each reload follows the dense model on the probe tokens: the measurement behind
+the README's AWQ line and the AWQ backend's choice of kernel (tools/quantize/backends/awq.py).
 
     LQMF_HOME=/tmp/awq-home python bench/awq_cpu_probe.py [--out /tmp/awq-out]
 
@@ -19,12 +19,10 @@ from pathlib import Path
 
 
 def follows(dense, other) -> tuple[float, float]:
-    """(top-1 agreement, share of tokens whose next token is in the dense model's top 10)."""
-    import torch
+    """(top-1 agreement, share of tokens whose next token is in the dense model's top 10: the build's check)."""
+    from lqmf.tools.quantize.gptq_build import top10_share
 
-    top1 = float((dense[0].argmax(-1) == other[0].argmax(-1)).float().mean())
-    top10 = float((torch.topk(dense[0], 10).indices == other[0].argmax(-1)[:, None]).any(-1).float().mean())
-    return top1, top10
+    return float((dense[0].argmax(-1) == other[0].argmax(-1)).float().mean()), top10_share(dense, other)
 
 
 def main(argv: list[str]) -> int:

@@ -89,14 +89,20 @@ def gptq_built(tmp_path_factory):
     built once for tests/test_gptq.py and tests/test_gptq_options.py. GPTQModel's per-module work takes
     minutes on 2 cores whatever the sample count, so the suite pays for one build; the declared defaults
     (group size 64, no activation order, the eval text's tail) are checked without one."""
+    return gptqmodel_build(tmp_path_factory.mktemp("gptq-home"), "GPTQ_4BIT", "gptq", 32, 64, dict(GPTQ_RECIPE))
+
+
+def gptqmodel_build(home: Path, quant_type: str, method: str, samples: int, tokens: int,
+                    recipe: dict | None = None):
+    """(home, result): a real GPTQModel build (GPTQ or AWQ) of smollm2 in data dir ``home``, with a
+    calibration set of ``samples`` x ``tokens`` instead of the default (set only for this build)."""
     from lqmf.tools.quantize import gptq_build, quantize
 
-    home = tmp_path_factory.mktemp("gptq-home")
     mp = pytest.MonkeyPatch()
     mp.setenv("LQMF_HOME", str(home))
-    mp.setattr(gptq_build, "CALIBRATION", 32)
-    mp.setattr(gptq_build, "SAMPLE_TOKENS", 64)
+    mp.setattr(gptq_build, "CALIBRATION", samples)
+    mp.setattr(gptq_build, "SAMPLE_TOKENS", tokens)
     try:
-        return home, quantize("smollm2", "GPTQ_4BIT", method="gptq", recipe=dict(GPTQ_RECIPE))
+        return home, quantize("smollm2", quant_type, method=method, recipe=recipe)
     finally:
         mp.undo()

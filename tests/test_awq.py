@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import partial_files
+from tests.conftest import gptqmodel_build, partial_files
 
 HAVE_GPTQ = importlib.util.find_spec("gptqmodel") is not None and importlib.util.find_spec("optimum") is not None
 needs_gptq = pytest.mark.skipif(not HAVE_GPTQ, reason="the gptq extra (gptqmodel, optimum) is not installed")
@@ -33,17 +33,7 @@ def test_awq_is_declared_once_and_read_everywhere_from_it():
 
 @pytest.fixture(scope="module")
 def awq_built(tmp_path_factory):
-    from lqmf.tools.quantize import gptq_build, quantize
-
-    home = tmp_path_factory.mktemp("awq-home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LQMF_HOME", str(home))
-    mp.setattr(gptq_build, "CALIBRATION", 16)
-    mp.setattr(gptq_build, "SAMPLE_TOKENS", 32)
-    try:
-        yield home, quantize("smollm2", "AWQ_4BIT", method="awq")
-    finally:
-        mp.undo()
+    return gptqmodel_build(tmp_path_factory.mktemp("awq-home"), "AWQ_4BIT", "awq", 16, 32)
 
 
 @needs_gptq

@@ -132,7 +132,7 @@ class DocsIndex:
         self.hash = _content_key(self.docs, self.off_scope, self.asks, docs_mod.cues(folder))
         self.path = Path(path or data_dir() / "docs_index")
         self.bm25 = Bm25(self.docs)
-        self.off_lex = OffScope(self.docs, self.off_scope,
+        self.off_lex = OffScope(self.docs, self.off_scope, self.bm25.idf,
                                 known=[q for d in self.docs.values() for q in d.questions]
                                 + [q for qs in self.asks.values() for q in qs])
         self.aliases = Aliases(self.docs)

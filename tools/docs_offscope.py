@@ -25,11 +25,12 @@ class OffScope:
 
     docs: dict[str, Doc]
     subjects: tuple[str, ...]
+    doc_words: Iterable[str]                             # the docs' own vocabulary (their BM25's words)
     known: Iterable[str] = field(default_factory=tuple)  # more text in the docs' words: FAQ questions, asks.toml
 
     def __post_init__(self) -> None:
         self.bm25 = Bm25(self.docs, {OFF_SCOPE: "\n".join(self.subjects)})
-        doc_words = set(Bm25(self.docs).idf) | {w for text in self.known for w in tokens(text)}
+        doc_words = set(self.doc_words) | {w for text in self.known for w in tokens(text)}
         self.foreign = set(self.bm25.tf[OFF_SCOPE]) - doc_words   # words only the subjects use
 
     def lexical(self, question: str) -> float:

@@ -149,17 +149,28 @@ def last_line(log: Path) -> str:
     return (errors or lines or [""])[-1][-300:]
 
 
+def code_parts(spec: QuantSpec) -> tuple[int, str]:
+    """(bits, algorithm) of the spec's code: "BITS" (GPTQ), "BITS+rtn" (round-to-nearest) or "BITS+awq" (AWQ)."""
+    bits, _, kind = (spec.code or str(spec.bits)).partition("+")
+    return int(bits), kind or "gptq"
+
+
 def algorithm(spec: QuantSpec) -> str:
-    """The spec's code is "BITS" (GPTQ), "BITS+rtn" (round-to-nearest) or "BITS+awq" (AWQ)."""
-    return (spec.code or "").partition("+")[2] or "gptq"
+    return code_parts(spec)[1]
+
+
+def top10_share(dense: Any, other: Any) -> float:
+    """The share of probe tokens whose next token (by ``other``'s logits) is in the dense model's top 10."""
+    import torch
+
+    return float((torch.topk(dense[0], 10).indices == other[0].argmax(-1)[:, None]).any(-1).float().mean())
 
 
 def recipe(spec: QuantSpec, group: int, desc_act: bool = DESC_ACT) -> tuple[Any, dict]:
     """GPTQModel's quantize config for ``spec``, and the arguments of its ``quantize``.
     AWQ names its kernel: left to choose, GPTQModel picks CUDA's GEMM ("AWQ: CUDA is not
     available"); its torch kernel runs on CPU."""
-    bits = int((spec.code or str(spec.bits)).partition("+")[0])
-    kind = algorithm(spec)
+    bits, kind = code_parts(spec)
     if kind == "awq":
         import torch
         from gptqmodel import BACKEND
@@ -261,7 +272,7 @@ def build_gptq(source: ModelSource, spec: QuantSpec, out: Path, progress: Progre
         shutil.rmtree(work, ignore_errors=True)
     diff = float((hf - ref).abs().max())
 
-    top10 = float((torch.topk(dense_logits[0], 10).indices == hf[0].argmax(-1)[:, None]).any(-1).float().mean())
+    top10 = top10_share(dense_logits, hf)
     if not diff <= RELOAD_TOLERANCE:  # also NaN
         raise CorruptFile(f"the saved {spec.name} model loads differently through transformers and GPTQModel "
                           f"(logits differ by {diff:.4g}, more than {RELOAD_TOLERANCE:g}), so it was not kept",

@@ -56,6 +56,7 @@ def hf_error(f16: Path, quant_type: str) -> float:
     (ValueError: a type this module cannot simulate, or no group size fits)."""
     import numpy as np
 
+    from lqmf.tools.quantize.gptq_build import code_parts
     from lqmf.tools.quantize.registry import current
     from lqmf.tools.quantize.types import QuantMethod
     from lqmf.tools.tune.weights import _samples
@@ -74,8 +75,8 @@ def hf_error(f16: Path, quant_type: str) -> float:
         elif backend.method in (QuantMethod.GPTQ, QuantMethod.AWQ):
             if group is None:
                 raise ValueError(f"no {backend.method.value} group size divides the widths of {f16.name}")
-            bits, _, kind = (spec.code or "").partition("+")
-            y = _rtn(x, int(bits), group)
+            bits, kind = code_parts(spec)
+            y = _rtn(x, bits, group)
             if kind != "rtn":   # GPTQ's error feedback, AWQ's scale search: part of the rounding error removed
                 y = x + (y - x) * np.sqrt(GPTQ_FACTOR)
         else:

@@ -8,11 +8,12 @@ Slow on CPU: the scale search runs each layer's modules on the calibration token
 every candidate ratio (bench/awq_cpu_probe.py)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from lqmf.tools.quantize.backends import gptq
 from lqmf.tools.quantize.backends.bnb import read_hf_folder
-from lqmf.tools.quantize.backends.gptq import ARCHITECTURES, GPTQMODEL
-from lqmf.tools.quantize.registry import MB, ArtifactSpec, Backend, Compat, RamFactor, Requires
+from lqmf.tools.quantize.registry import ArtifactSpec, Backend
 from lqmf.tools.quantize.types import ArtifactFormat, BenchEngine, Layout, QuantMethod, QuantSpec
 
 if TYPE_CHECKING:
@@ -33,12 +34,10 @@ def build(source: ModelSource, spec: QuantSpec, out: Path, progress: Progress,
 # code: the bit width and "+awq"; bpw: 4 bits plus, per group, a float16 scale and a packed zero point
 BACKEND = Backend(
     name="GPTQModel AWQ", method=QuantMethod.AWQ, build=build, bench=BenchEngine.TRANSFORMERS, rank=25,
-    requires=Requires(ram=RamFactor(8.0, 1500 * MB), extras=("gptqmodel", "optimum"), extra="gptq", in_ram=True,
-                      install=f"pip install 'lqmf[gptq]' && pip install --no-deps {GPTQMODEL}"),
-    # the same kernels' rule as GPTQ: the group size divides every matrix's input width (smollm2's 576: 64)
-    compat=Compat(architectures=ARCHITECTURES, group_sizes=(128, 64, 32), dense_bits=16,
-                  expect="quantizing is very slow on CPU: AWQ 4-bit of the 135M smollm2 took 22 min on 2 cores "
-                         "(128 x 128 calibration tokens); on a CUDA GPU it takes minutes"),
+    # GPTQ's needs and kernels' rule (the group size divides every matrix's input width), its own speed
+    requires=gptq.REQUIRES,
+    compat=replace(gptq.COMPAT, expect="quantizing is very slow on CPU: AWQ 4-bit of the 135M smollm2 took 22 min "
+                                       "on 2 cores (128 x 128 calibration tokens); on a CUDA GPU it takes minutes"),
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
     types=(
         QuantSpec("AWQ_4BIT", 4, 4.16, "AWQ 4-bit (GPTQModel, activation-aware, calibrated)", "4+awq",

@@ -43,18 +43,20 @@ _RTN = r"(?:rtn|round(?:ed|ing)?[ -]to[ -]nearest)"
 _AT = r"(?: (?:at|with|in|to))? ?"
 # code: the bit width, "+rtn" for round-to-nearest (GPTQModel's weight-only path, no calibration).
 # bpw: the bits plus, per group of 128 weights, a float16 scale and a packed zero point.
+# what GPTQModel needs, for each method it makes (GPTQ here, AWQ in backends/awq.py): the dense float32
+# model, the per-layer statistics and the calibration activations in RAM; gptqmodel itself without its
+# dependencies: 7.6.0 (the last release for torch 2.13) pins numpy==2.2.6, which would downgrade numpy
+# under everything else; it runs on the numpy installed
+REQUIRES = Requires(ram=RamFactor(8.0, 1500 * MB), extras=("gptqmodel", "optimum"), extra="gptq", in_ram=True,
+                    install=f"pip install 'lqmf[gptq]' && pip install --no-deps {GPTQMODEL}")
+# GPTQModel's CPU kernels (torch's int4pack matmul) need the group size to divide every matrix's
+# input width: smollm2's 576 takes 64, not 128. Embeddings and the tied head stay 16-bit (bfloat16).
+COMPAT = Compat(architectures=ARCHITECTURES, group_sizes=(128, 64, 32), dense_bits=16,
+                expect="quantizing is slow on CPU: GPTQ 4-bit of the 135M smollm2 took 12 min on 2 busy cores "
+                       "(128 x 128 calibration tokens), round-to-nearest 40 s")
 BACKEND = Backend(
     name="GPTQModel", method=QuantMethod.GPTQ, build=build, bench=BenchEngine.TRANSFORMERS, rank=20,
-    # the dense float32 model, GPTQ's per-layer Hessians and the calibration activations
-    # gptqmodel itself without its dependencies: 7.6.0 (the last release for torch 2.13) pins numpy==2.2.6,
-    # which would downgrade numpy under everything else; it runs on the numpy installed
-    requires=Requires(ram=RamFactor(8.0, 1500 * MB), extras=("gptqmodel", "optimum"), extra="gptq", in_ram=True,
-                      install=f"pip install 'lqmf[gptq]' && pip install --no-deps {GPTQMODEL}"),
-    # GPTQModel's CPU kernel (torch's int4pack matmul) needs the group size to divide every matrix's
-    # input width: smollm2's 576 takes 64, not 128. Embeddings and the tied head stay 16-bit (bfloat16).
-    compat=Compat(architectures=ARCHITECTURES, group_sizes=(128, 64, 32), dense_bits=16,
-                  expect="quantizing is slow on CPU: GPTQ 4-bit of the 135M smollm2 took 12 min on 2 busy cores "
-                         "(128 x 128 calibration tokens), round-to-nearest 40 s"),
+    requires=REQUIRES, compat=COMPAT,
     artifact=ArtifactSpec(ArtifactFormat.SAFETENSORS, Layout.FOLDER, "", read_hf_folder),
     types=(
         _S("GPTQ_4BIT", 4, 4.16, "GPTQ 4-bit (GPTQModel, calibrated)", "4", words=(r"gptq ?4 ?-?bits?",), pick=True),
