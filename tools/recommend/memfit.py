@@ -59,11 +59,13 @@ class MemoryEstimate:
 
 
 def weight_bytes(facts: ModelFacts, spec: QuantSpec, engine: BenchEngine) -> int:
-    """Weights as the runtime holds them: llama.cpp quantizes every tensor at about
-    the type's bits per weight; transformers keeps embeddings (and an untied head) in F16."""
+    """Weights as the runtime holds them: llama.cpp quantizes every tensor at about the
+    type's bits per weight; transformers holds what the backend stored (its artifact's
+    expected size, ``Backend.expected_bytes``: embeddings and an untied head kept dense)."""
     if engine is BenchEngine.TRANSFORMERS:
-        emb = facts.dense_params
-        return int(emb * 2 + max(0, facts.n_params - emb) * spec.bpw / 8)
+        from lqmf.tools.quantize.registry import current
+
+        return current().backend_of(spec.name).expected_bytes(facts.n_params, spec, facts.dense_params)
     return int(facts.n_params * spec.bpw / 8)
 
 

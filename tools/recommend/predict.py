@@ -91,11 +91,10 @@ def prior_size(facts: ModelFacts, qtype: str) -> float:
     type's bits per weight (or its legacy fallback when its rows are not a multiple of
     256), the output tensor (a tied embedding is one) at Q6_K, or Q8_0 at 8 bits and up."""
     from lqmf.tools.quantize.types import ArtifactFormat
-    from lqmf.tools.recommend.memfit import weight_bytes
 
     spec, backend = current().spec(qtype), current().backend_of(qtype)
-    if backend.artifact.format is not ArtifactFormat.GGUF:  # a folder: embeddings stay F16
-        return weight_bytes(facts, spec, backend.bench or BenchEngine.TRANSFORMERS) + backend.size_slack
+    if backend.artifact.format is not ArtifactFormat.GGUF:  # a folder: embeddings stay dense
+        return backend.estimate_bytes(facts.n_params, spec, facts.dense_params)
     if spec.bits >= 16:
         return facts.n_params * spec.bpw / 8 + backend.size_slack
     h, q = facts.hidden, facts.heads * facts.head_dim
