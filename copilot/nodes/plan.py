@@ -36,9 +36,10 @@ CHITCHAT = {
 
 
 def only_type(method: str | None, req: dict) -> list[str]:
-    """The one type of a method that declares one ("quantize smollm2 with awq": AWQ_4BIT), unless
-    the user named bits or a type it does not have."""
-    if not method or req.get("bits") or req.get("bad_types"):
+    """The one type of a method that declares one ("quantize smollm2 with awq": AWQ_4BIT, and
+    "use awq instead" of a 3-bit GPTQ plan, which the plan then says), unless the user named a
+    type that is not one."""
+    if not method or req.get("bad_types"):
         return []
     from lqmf.copilot.app.quants import types_of
 
@@ -57,7 +58,9 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
         return missing
     recipe = dict(req.get("recipe") or {})
     method = req.get("method") or app_quantize.implied_method(recipe)
-    types = quant_types({**req, "method": method}) or only_type(method, req)
+    types = quant_types({**req, "method": method})
+    only = "" if types else _only_note(method, req)
+    types = types or only_type(method, req)
     later: list[str] = []
     if req.get("start_with") in types and len(types) > 1:   # "... let's start with q4_k_s": one now, the rest later
         later, types = [t for t in types if t != req["start_with"]], [req["start_with"]]
@@ -84,7 +87,7 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
         args = {"model": model, "quant_type": qt, "method": method, "priority": req.get("priority"),
                 "recipe": recipe}
         q = step(state, len(steps), ToolName.QUANTIZE, {k: v for k, v in args.items() if v},
-                 f"quantize {model} to {qt}{how}{size_note(model, qt)}")
+                 f"quantize {model} to {qt}{how}{size_note(model, qt)}{only}")
         steps.append(q)
         if bench:
             steps.append(step(state, len(steps), ToolName.BENCHMARK, {"model": model, "quant_type": qt},
@@ -94,6 +97,16 @@ def plan_quantize(req: dict, state: ChatState) -> dict:
         return {"plan": steps, "request": {**req, "quant_type": types[0], "quant_types": None, "bits": None,
                                            "start_with": None, "deferred": later}}
     return {"plan": steps}
+
+
+def _only_note(method: str | None, req: dict) -> str:
+    """What the plan says when the one type of a method is not the bits asked for."""
+    from lqmf.copilot.app.quants import type_for_bits
+
+    bits = req.get("bits")
+    if not bits or not method or not only_type(method, req) or type_for_bits(bits, method) is not None:
+        return ""
+    return f"; {method.upper()} has no {bits}-bit type, this is its one type"
 
 
 GOAL_LIMITS = ("max_kld", "max_ppl_delta_pct", "max_size_gb")

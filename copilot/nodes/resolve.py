@@ -70,7 +70,8 @@ def follow_up(intent: str, slots: dict, text: str, focus: dict, last_tool: str |
         other = other_model(str(last["model"]))
         if other:   # "what runs do I have for smollm2?" ... "and the other one?"
             return kind.value, {**{k: v for k, v in last.items() if k != "intent"}, "model": other}
-    if intent not in (Intent.UNKNOWN, kind) or (intent == kind and not _FOLLOW_UP.search(text.lower())):
+    if intent not in (Intent.UNKNOWN, kind) or (intent == kind and not _FOLLOW_UP.search(text.lower())) \
+            or kind not in _PROBE:   # a compare is followed up only on another model (above)
         return None
     new = {k: v for k, v in slots.items() if k not in EXTRAS and v is not None}
     if not new:
@@ -211,8 +212,12 @@ def canonical_model(model: str) -> str:
     follow-ups name one model one way; hub ids, paths and unknown names stay as written."""
     from lqmf.copilot.app.models import bundled, catalog_entry, is_reference
 
+    from lqmf.copilot.parser.models import lexicon
+
     if is_reference(model):
         return model
+    if model.lower() in lexicon().sizes:   # "the 135m": the bundled model of that size
+        return lexicon().sizes[model.lower()]
     here = [b for b in bundled() if len(model) >= 4 and b.startswith(model.lower())]
     if len(here) == 1:   # "gemma" on a machine that has gemma3-270m: that one, not the catalog's first gemma
         return here[0]

@@ -92,6 +92,8 @@ def interpret(text: str) -> tuple[str, dict]:
         slots["unsure"] = True
     if res.get("chitchat"):
         slots["chitchat"] = str(res["chitchat"])
+    if intent == "explain" and words.revises_to(text):
+        intent, slots = "unknown", {}   # "actually use nf4 instead": the fragment's slots are read below
     bad = unknown_types(text)
     if bad:
         slots["bad_types"] = bad

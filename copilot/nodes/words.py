@@ -202,6 +202,13 @@ def ordinal_in(text: str) -> int | None:
     return int(m.group(2)) if m.group(2) else ORDINALS_IN[m.group(1)]
 
 
+def revises_to(text: str) -> bool:
+    """A change of mind said as an order, not asked ("actually use bitsandbytes nf4 instead"),
+    which a parser may read as a question about the thing it names."""
+    t = norm(text)
+    return bool(_REVISE.search(t)) and not re.search(r"\?|^(?:what|why|how|which|is|are|does|do|can|could|should)\b", t)
+
+
 def resizes(text: str) -> bool:
     return bool(_RESIZE.search(norm(text)))
 

@@ -56,7 +56,9 @@ def extract(norm: str) -> tuple[dict, str, str]:
     t = norm[:at] + " " * len(job["job_id"]) + norm[at + len(job["job_id"]):] if job else norm
     refs = models.find_refs(t)
     t = models.mask(t, refs)
-    qhits = quants.find_quant_types(t)
+    # "awq 4 bit", "gptq 4-bit": a method and a width, as the contract has them (not a type named)
+    qhits = [h for h in quants.find_quant_types(t)
+             if t[h.start:h.end] == str(h.value).lower() or not quants.method_and_bits(t[h.start:h.end])]
     t = models.mask(t, qhits)
     mhits = quants.find_methods(t)
     t = models.mask(t, mhits)

@@ -27,6 +27,8 @@ _AFTER_VERB = re.compile(r"\b(?:quantize|benchmark|bench|compress|convert|shrink
                          r"(?:(?:my|the|a|this|that|our)\s+)?([a-z][\w.\-]{2,})\b")
 _SQUASH = re.compile(r"[\s\-_./]")
 _SIZE_SUFFIX = re.compile(r"[-_ ]?\d+(?:\.\d+)?[bm]$")
+_LIMIT_WORDS = frozenset({"under", "below", "over", "above", "than", "within", "max", "maximum", "about",
+                          "around", "to", "<", ">", "<=", ">=", "upto"})
 _DIGITS = re.compile(r"\d+")
 # Never parts of a multi-word model name.
 _FUNCTION = frozenset("the a an to of in on at for with and or my is are it this that by from into "
@@ -96,10 +98,10 @@ def _build(known_path: str | None, mtime: float) -> ModelLexicon:
     for name in _read_known(Path(known_path) if known_path else None):
         add(name, name)
     by_size: dict[str, list[str]] = {}
-    for e in entries:
-        m = _SIZE_SUFFIX.search(e["name"])
-        if m:
-            by_size.setdefault(m.group(0).lstrip("-_ "), []).append(e["name"])
+    for e in entries:   # the size a name, an alias or the hub id ends with ("smollm2-135m": 135m)
+        names = [e["name"], *e.get("aliases", []), str(e.get("hub_id", "")).split("/")[-1]]
+        for size in {m.group(0).lstrip("-_ ").lower() for n in names if (m := _SIZE_SUFFIX.search(n))}:
+            by_size.setdefault(size, []).append(e["name"])
     bundled = {e["name"] for e in entries if e.get("bundled")}
     return ModelLexicon(keys, {size: names[0] for size, names in by_size.items()
                                if len(names) == 1 and names[0] in bundled})
@@ -170,11 +172,12 @@ def find_models(text: str) -> list[Hit]:
                 i += n - 1
                 break
         i += 1
-    # "the 270m": a bundled model named by its size, when no other catalog model has it
-    for i in range(1, len(toks)):
+    # "the 270m", "quantize 135m": a bundled model named by its size, when no other catalog
+    # model has it and no limit is meant ("under 270m")
+    for i in range(len(toks)):
         w = toks[i][2]
-        if not used[i] and w in lex.sizes and toks[i - 1][2] in ("the", "that", "this"):
-            hits.append(Hit("model", lex.sizes[w], toks[i][0], toks[i][1]))
+        if not used[i] and w in lex.sizes and (i == 0 or toks[i - 1][2] not in _LIMIT_WORDS):
+            hits.append(Hit("model", w, toks[i][0], toks[i][1]))   # as named; the chat resolves it
             used[i] = True
     # fuzzy: typos and mangled transcripts; a candidate must carry a non-common word
     for n in (3, 2, 1):

@@ -132,6 +132,17 @@ def _refined(hits: list[Hit], text: str) -> list[Hit]:
     return sorted(out, key=lambda x: x.start)
 
 
+def method_and_bits(span: str) -> bool:
+    """Whether ``span`` is only a method and a bit width ("awq 4 bit", "4-bit gptq")."""
+    methods, bits = find_methods(span), find_bits(span)
+    if not methods or not bits:
+        return False
+    rest = list(span)
+    for h in methods + bits:
+        rest[h.start:h.end] = " " * (h.end - h.start)
+    return not re.sub(r"[\s\-_]+", "", "".join(rest))
+
+
 def find_methods(text: str) -> list[Hit]:
     hits = [Hit("method", value, m.start(), m.end())
             for pat, value in _METHODS for m in pat.finditer(text)]

@@ -138,7 +138,14 @@ def _limit(text: str) -> int | None:
         m = re.search(pat, text)
         if m and 0 < int(m.group(1)) < 1000:
             return int(m.group(1))
+    if _JUST_ONE.search(text):
+        return 1
     return None
+
+
+# "just one please", "only the single best run": one row
+_JUST_ONE = re.compile(r"\b(?:just|only) (?:the )?(?:single )?(?:one|1)\b(?! (?:of|more|bit|gb))|"
+                       r"\bsingle (?:best|fastest|smallest|newest|top|run|result|one)\b")
 
 
 _ONE_ASKED = re.compile(r"\bwhich of (?:my|our|the) \w+ (?:has|had|is|was|got|took|gets|gave)\b|"
@@ -191,6 +198,8 @@ def ranking(text: str) -> dict:
         named = _first(L.ORDER_WORDS, text)
         if named:
             out["order"] = named
+        elif out["sort"] != "size" and re.search(r"\b(?:top|best|highest)\b", text):
+            out["order"] = "desc"   # "the top two by speed": the fastest first (a size has no "top")
     limit = _limit(text)
     if limit is not None:
         out["limit"] = limit

@@ -100,10 +100,12 @@ def _parts(text: str) -> list[str]:
 _METHOD = r"(?:gguf|gptq|awq|bnb|bitsandbytes|llama\.cpp)"
 # "is gptq or gguf better on a cpu", "awq vs bitsandbytes for a small gpu": a choice of method
 _CHOICE = re.compile(rf"\b(?P<t>{_METHOD})\s+(?:or|vs\.?|versus|and)\s+(?P<u>{_METHOD})(?![\w-])")
+# "q4_k_m vs q5_k_m what's the actual difference?": the two terms set against each other, wherever they are
+_VS = re.compile(rf"\b(?P<t>{_TERM})\s+(?:vs\.?|versus)\s+(?P<u>{_TERM})(?![\w-])")
 
 
 def explain_topic(text: str) -> str | None:
-    m = _WHY_VS.search(text) or _CHOICE.search(text)
+    m = _WHY_VS.search(text) or _CHOICE.search(text) or _VS.search(text)
     if m and m.group("t") != m.group("u"):
         return f"{m.group('t')} vs {m.group('u')}"
     # the first clause that asks names the subject, not the story before it or the tail after it
