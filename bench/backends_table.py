@@ -1,16 +1,16 @@
-"""One table of GGUF, bitsandbytes and GPTQ types of one model, every metric,
+"""One table of GGUF, bitsandbytes, GPTQ and AWQ types of one model, every metric,
 all scored against the same F16 baseline on the same tokens (the transformers
 path through tools/benchmark/hf_engine.py, the llama.cpp path as usual), plus
 the unquantized model through transformers against the F16 through llama.cpp
 (the two paths must agree: perplexity within 1 %).
 
     .venv/bin/python bench/backends_table.py [--model smollm2] [--chunks 40] [--no-speed]
-        [--types Q4_K_M,Q8_0,NF4,INT8,GPTQ_4BIT,RTN_4BIT,GPTQ_8BIT]
+        [--types Q4_K_M,Q8_0,NF4,INT8,GPTQ_4BIT,RTN_4BIT,GPTQ_8BIT,AWQ_4BIT]
 
 Uses the data dir in effect (LQMF_HOME); artifacts already built are reused.
 A type whose backend is not installed is left out with its one sentence.
-Exit 1 when INT8's mean KLD is not below NF4's, GPTQ 4-bit's not below
-round-to-nearest 4-bit's, the GPTQ bit widths in the table do not order by
+Exit 1 when INT8's mean KLD is not below NF4's, GPTQ 4-bit's or AWQ 4-bit's not
+below round-to-nearest 4-bit's (the same group size), the GPTQ bit widths in the table do not order by
 KLD (8 < 4 < 3 < 2), or the two paths disagree.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ def reused(artifact: str, chunks: int, speed: bool):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2")
-    ap.add_argument("--types", default="Q4_K_M,Q8_0,NF4,INT8,GPTQ_4BIT,RTN_4BIT,GPTQ_8BIT")
+    ap.add_argument("--types", default="Q4_K_M,Q8_0,NF4,INT8,GPTQ_4BIT,RTN_4BIT,GPTQ_8BIT,AWQ_4BIT")
     ap.add_argument("--chunks", type=int, default=40)
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--reuse", action="store_true",
@@ -84,11 +84,12 @@ def main() -> int:
         better = by["INT8"].kld_mean < by["NF4"].kld_mean
         print(f"\nINT8 mean KLD {by['INT8'].kld_mean:.4f} {'<' if better else '>='} NF4 {by['NF4'].kld_mean:.4f}")
         ok &= better
-    if "GPTQ_4BIT" in by and "RTN_4BIT" in by:
-        better = by["GPTQ_4BIT"].kld_mean < by["RTN_4BIT"].kld_mean
-        print(f"GPTQ 4-bit mean KLD {by['GPTQ_4BIT'].kld_mean:.4f} {'<' if better else '>='} "
-              f"round-to-nearest 4-bit {by['RTN_4BIT'].kld_mean:.4f} (same format, group size, kernel)")
-        ok &= better
+    for calibrated, name in (("GPTQ_4BIT", "GPTQ"), ("AWQ_4BIT", "AWQ")):
+        if calibrated in by and "RTN_4BIT" in by:
+            better = by[calibrated].kld_mean < by["RTN_4BIT"].kld_mean
+            print(f"{name} 4-bit mean KLD {by[calibrated].kld_mean:.4f} {'<' if better else '>='} "
+                  f"round-to-nearest 4-bit {by['RTN_4BIT'].kld_mean:.4f} (same group size)")
+            ok &= better
     widths = [qt for qt in ("GPTQ_8BIT", "GPTQ_4BIT", "GPTQ_3BIT", "GPTQ_2BIT") if qt in by]
     if len(widths) > 1:
         klds = [by[qt].kld_mean for qt in widths]
@@ -96,7 +97,7 @@ def main() -> int:
         print("GPTQ mean KLD by bits: " + " < ".join(f"{qt} {k:.4f}" for qt, k in zip(widths, klds))
               + ("" if ordered else "  (NOT in order)"))
         ok &= ordered
-    bnb = next((qt for qt, m, _, _ in rows if m in ("bnb", "gptq")), None)
+    bnb = next((qt for qt, m, _, _ in rows if m in ("bnb", "gptq", "awq")), None)
     if bnb:
         facts = read_sidecar(Path(by[bnb].artifact or ""))
         if facts and facts.get("dense_path"):
