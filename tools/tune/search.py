@@ -28,6 +28,7 @@ from lqmf.tools.tune.candidates import Candidate
 
 MARGIN = 2.0    # a calibrated prediction this many times over the limit counts as a failure
 QUALITY = (Metric.KLD_MEAN, Metric.KLD_P99, Metric.PPL_DELTA_PCT)
+SIZE_TIE = 0.001  # sizes closer than this share of the smallest tie (metadata); the lower mean KLD wins
 
 
 class Goal(StrEnum):
@@ -193,7 +194,12 @@ def _best(res: SearchResult, goal: Goal) -> Trial | None:
     if goal is Goal.FASTEST:
         fast = [t for t in ok if t.record.get("gen_tok_s")]
         return max(fast, key=lambda t: t.record["gen_tok_s"]) if fast else None
-    return min(ok, key=lambda t: t.size_bytes)
+    smallest = min(t.size_bytes for t in ok)
+    # sizes within SIZE_TIE of the smallest differ by metadata, not weights (GPTQ and RTN 8-bit of
+    # one model: 264 bytes of 172 MB): the better quality of those is the answer
+    tied = [t for t in ok if t.size_bytes <= smallest * (1 + SIZE_TIE)]
+    return min(tied, key=lambda t: (t.record.get("kld_mean") if t.record.get("kld_mean") is not None else math.inf,
+                                    t.size_bytes))
 
 
 def _reason(res: SearchResult, gate: Gate) -> str:
