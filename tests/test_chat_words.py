@@ -103,3 +103,16 @@ def test_the_inventory_asked_without_the_word_models(text, here):
 def test_a_line_that_only_names_another_subject_for_the_last_task(text, another):
     """``FOR_ANOTHER`` marks the shape; the model slot decides (``what about speed`` names none)."""
     assert bool(words.FOR_ANOTHER.match(words.norm(text))) is another
+
+
+# a yes or a no in more words (round 11, heldout12's classes; new sentences): said first, then words that
+# neither ask, change nor take it back
+@pytest.mark.parametrize("text, yes, no", [
+    ("yes, let's give it a go", True, False), ("ok sure use that one", True, False),
+    ("got it. yes start it", True, False), ("yep that one too", True, False),
+    ("yes, but at 8 bit", False, False), ("ok, which one is smaller?", False, False),
+    ("no thanks, maybe later", False, True), ("nah skip it for today", False, True),
+    ("no, use the gemma one", False, False), ("no problem, go on", False, False),
+])
+def test_a_yes_or_no_in_more_words(text, yes, no):
+    assert words.opens_with_yes(text) is yes and words.opens_with_no(text) is no

@@ -190,7 +190,8 @@ DIALOGUE_GATES = {"dialogues.toml": (39, 40), "heldout.toml": (31, 34), "heldout
                   "heldout3.toml": (32, 33), "heldout4.toml": (38, 41), "tune4.toml": (19, 20), "heldout5.toml": (45, 47),
                   "heldout6.toml": (56, 59), "tune5.toml": (21, 22), "heldout7.toml": (58, 60), "tune6.toml": (11, 12),
                   "heldout8.toml": (57, 60), "tune7.toml": (15, 16), "heldout9.toml": (56, 60), "tune8.toml": (25, 26),
-                  "heldout11.toml": (59, 60), "tune9.toml": (12, 13)}
+                  "heldout11.toml": (59, 60), "tune9.toml": (12, 13), "heldout12.toml": (59, 60),
+                  "heldout13.toml": (59, 60), "tune10.toml": (9, 10), "tune11.toml": (47, 50), "tune12.toml": (4, 5)}
 
 
 @pytest.fixture(scope="module")

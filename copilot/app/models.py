@@ -31,6 +31,15 @@ def bundled() -> list[str]:
     return list(bundled_models())
 
 
+def by_size(names: list[str]) -> list[str]:
+    """``names`` smallest first, by the catalog's parameter count (unknown ones last)."""
+    def params(n: str) -> float:
+        e = catalog_entry(n)
+        return float(e.get("params_b") or 1e9) if e else 1e9
+
+    return sorted(names, key=params)
+
+
 def is_reference(ref: str) -> bool:
     """A path, a .gguf file or a hub id ("org/name"): taken as written, never matched to a name."""
     return "/" in ref or "\\" in ref or ref.lower().endswith(".gguf")

@@ -95,6 +95,10 @@ def act(state: ChatState, config: RunnableConfig, runtime: Runtime[App]) -> dict
     if req.get("intent") in QUESTION_INTENTS and calls and not req.get("feedback"):
         focus["last_question"] = {k: v for k, v in req.items()  # type: ignore[typeddict-item]
                                   if k not in EXTRAS and k != "hint"}
+        if req.get("intent") == "compare" and calls[-1].get("tool") == "explain":
+            # "gptq vs awq, which is better?" answered from the notes: an explanation is what follows up
+            unmeasured = (calls[-1].get("args") or {}).get("unmeasured") or []
+            focus["last_question"] = {"intent": "explain", "topic": " vs ".join(map(str, unmeasured))}
     update["focus"] = focus
     if listing is not None:
         update["listing"] = listing

@@ -19,13 +19,13 @@ CHANGE_SLOTS = ("model", "quant_type", "quant_types", "bits", "method", "priorit
 _TASK_VERB = re.compile(r"\b(?:quanti[sz]e|quanti[sz]ing|bench(?:mark)?|measure|test|tune|compare|convert|"
                         r"explain|recommend|cancel|query|search|find|show|list)\b")
 # a quick question while another waits: answered, then the waiting question is asked again
-ASIDE = {Intent.EXPLAIN, Intent.MODELS, Intent.HELP, Intent.JOBS}
+ASIDE = {Intent.EXPLAIN, Intent.MODELS, Intent.HELP, Intent.JOBS, Intent.QUERY}   # answered; the question waits
 NEW_REQUEST = {Intent.QUERY, Intent.MODELS, Intent.JOBS, Intent.EXPLAIN, Intent.HELP, Intent.RECOMMEND, Intent.COMPARE,
                Intent.TUTORIAL, Intent.TUNE, Intent.BENCHMARK}
 
 
 # a question about the plan that waits for a yes ("how big will it be?", "how long will that take?")
-ABOUT_PLAN = re.compile(r"^(?:(?:and|so|ok|but|wait|hmm|sorry)[, ]+)?(?:how (?:big|large|long|much (?:disk|space|room|time))|"
+ABOUT_PLAN = re.compile(r"^(?:(?:and|so|ok|but|wait|hmm|sorry)[, ]+)?(?:how (?:big|large|long|small|much (?:disk|space|room|time|smaller|bigger|larger))|"
                         r"what size|will (?:it|that|this) fit|how many (?:mb|gb|minutes|seconds)|"
                         r"(?:which|what) (?:model|type|quant(?: type)?) (?:was|is) (?:this|that|it)(?: for)?|"
                         r"what (?:was|is) (?:this|that|the plan)(?: for)?(?: again)?$|remind me what)\b"
@@ -55,6 +55,10 @@ def named_choice(answer: str, choices: list[str], labels: list[str]) -> str | No
     return hits[0] if len(hits) == 1 else None
 
 
+_BY_SIZE = re.compile(r"^(?:the |that |a )?(?:(small|smaller|smallest|tiny|tinier|tiniest|little|lighter|lightest)|"
+                      r"big|bigger|biggest|large|larger|largest|heavier)(?: one| model)?(?: please)?$")
+
+
 def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
     """Slot updates from an answer to a slot question, or None if it does not answer it."""
     choices = question.get("choices") or []
@@ -82,6 +86,12 @@ def fill(slot: str, answer: str, question: dict, req: dict) -> dict | None:
         from lqmf.copilot.nodes.resolve import canonical_model
         from lqmf.copilot.parser.models import find_models
 
+        size = _BY_SIZE.search(words.norm(answer))
+        if size and len(choices) > 1 and not find_models(answer):   # "the small one", "the bigger one"
+            from lqmf.copilot.app.models import by_size
+
+            ordered = by_size(list(choices))
+            return {"model": ordered[0] if size.group(1) else ordered[-1]}
         found = {str(h.value) for h in find_models(answer)}
         if len(found) == 1:   # "the 135m one": a model the parser knows, in a fragment it cannot place
             return {"model": canonical_model(found.pop())}
@@ -104,30 +114,33 @@ def ask(state: ChatState) -> dict:
     intent, slots = interpret(answer) if answer.strip() else ("unknown", {})
     said = [{"role": "copilot", "text": question.get("prompt", "")}, {"role": "user", "text": answer}]
 
-    if words.is_no(answer) or (intent == Intent.CANCEL and not slots.get("job_id")):
+    changes = {k: v for k, v in slots.items() if k in CHANGE_SLOTS}
+    # a yes (or no) in more words: "yes, let's see how it goes", "ok fine use that", "no thanks, not worth it"
+    plain = not changes and not slots.get("revise")
+    yes = not answer.strip() or words.is_yes(answer) or (plain and words.opens_with_yes(answer))
+    if words.is_no(answer) or (not changes and words.opens_with_no(answer)) or \
+            (intent == Intent.CANCEL and not slots.get("job_id")):
         return {"ask_result": AskResult.DROPPED.value, "request": None, "plan": [], "question": None,
                 "out": [RESET, render.text("OK, dropped that; nothing was started.")],
                 "history": said, **_talked_about(state, req)}
     base = {"history": said, "out": [RESET]}
-    if slot == "confirm" and (not answer.strip() or words.is_yes(answer)) and question.get("replan"):
+    if slot == "confirm" and yes and question.get("replan"):
         # a confirmed reading: plan it for real now (its problem, if any, is told)
         return {**base, "ask_result": AskResult.ANSWERED.value, "request": {"unsure": None}, "question": None,
                 "confirmed": False}
-    if slot == "confirm" and (not answer.strip() or words.is_yes(answer) or
-                              (intent == "unknown" and words.ends_in_yes(answer))):
+    if slot == "confirm" and (yes or (intent == "unknown" and words.ends_in_yes(answer))):
         return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
     if slot != "confirm":
         filled = fill(slot, answer, question, req)
         if filled:
             return {**base, "ask_result": AskResult.ANSWERED.value, "request": filled, "question": None}
     # a change to the pending request: "actually use 5 bits", "make it Q8_0", "use qwen instead"
-    changes = {k: v for k, v in slots.items() if k in CHANGE_SLOTS}
     if slot == "confirm" and intent == req.get("intent") and not changes and not slots.get("revise"):
         # "yeah test it" while the benchmark plan waits: the same request again is a yes
         return {**base, "ask_result": AskResult.CONFIRMED.value, "confirmed": True, "question": None}
     same_task = intent in ("unknown", req.get("intent")) and not (slots.get("model") and intent != "unknown"
                                                                   and slots.get("model") != req.get("model"))
-    if changes and not same_task and not _TASK_VERB.search(answer.lower()):
+    if changes and not same_task and intent not in ASIDE and not _TASK_VERB.search(answer.lower()):
         same_task = True   # "hmm no, use gemma3-270m at q4_k_m": names no task, so it changes this one
     if changes and same_task:
         if "bits" in changes and not ({"quant_type", "quant_types"} & set(changes)):

@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 
 from lqmf.copilot import render
 from lqmf.copilot.app import quantize as app_quantize
+from lqmf.copilot.app import models as app_models
 from lqmf.copilot.app.quants import type_choices
 from lqmf.copilot.app import App
 from lqmf.copilot.nodes import job_refs, stand_in, words
@@ -151,7 +152,9 @@ def plan_benchmark(req: dict, state: ChatState) -> dict:
         for qt in types or [None]:  # type: ignore[list-item]  # None: the model itself, no type
             targets.append({"model": req["model"], "quant_type": qt})
     if not targets:
-        return {"question": ask("model", "Benchmark which model?", [DEFAULT_MODEL], DEFAULT_MODEL)}
+        here = app_models.bundled() or [DEFAULT_MODEL]
+        return {"question": ask("model", f"Benchmark which model? {here[0]} is bundled and takes about a minute.",
+                                here, here[0])}
     steps: list[Step] = []
     for t in targets:
         if not t.get("artifact"):
@@ -216,13 +219,18 @@ def plan_compare(req: dict, state: ChatState, app: App | None = None) -> dict:
     args = {"model": req.get("model") or focus.get("model"), "quant_types": types or None,
             "methods": req.get("methods")}
     said = (state.get("text") or "").lower()
-    if app is not None and len(types) >= 2 and _ASKS_WHICH.search(said) and not _COMPARE_COMMAND.search(said):
+    calls = state.get("calls") or []
+    again = bool(calls) and calls[-1].get("tool") == ToolName.COMPARE.value   # "and gemma?" after a compare
+    methods = list(req.get("methods") or [])
+    if app is not None and (len(types) >= 2 or len(methods) >= 2 and not types) and _ASKS_WHICH.search(said) \
+            and not _COMPARE_COMMAND.search(said) and not again \
+            and not (req.get("model") and not req.get("model_from_focus")):   # "... on smollm2?": its results
         from lqmf.copilot.app.compare import compare_latest
 
         if compare_latest(app, req.get("model") or focus.get("model"), types, req.get("methods")).comparison is None:
             # "q4_k_m vs q5_k_m, is the difference noticeable?" with nothing measured: the notes answer it
             return {"plan": [step(state, 0, ToolName.EXPLAIN, {"question": state.get("text") or "",
-                                                                "unmeasured": types}, "explain")]}
+                                                                "unmeasured": types or methods}, "explain")]}
     return {"plan": [step(state, 0, ToolName.COMPARE, {k: v for k, v in args.items() if v}, "compare")]}
 
 

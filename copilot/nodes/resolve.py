@@ -31,8 +31,11 @@ _FOLLOW_UP = re.compile(r"^\s*(?:actually|what about|how about|and|make it|make 
 _WHICH_ONE = re.compile(r"\bwhich(?:'s| one| of (?:them|those|these|the two)| is| would| should)\b")
 _OTHER_MODEL = re.compile(r"\bother (?:model|llm|one of the models)\b")
 # how a question about one more topic starts, after an explanation ("and top-1?", "what about imatrix")
-_ALSO = re.compile(r"^\s*(?:and|also|plus|what about|how about|and what about|and how about|same for|same with)\b")
+_ALSO = re.compile(r"^\s*(?:(?:ok|okay|right|cool|great|nice|thanks|i see|got it)[.,!]?\s+)?"
+                   r"(?:and|also|plus|what about|how about|and what about|and how about|same for|same with)\b")
 # a probe that reads a fragment's slots as a whole question of that kind would
+_AGAIN_WITH = re.compile(r"^\s*(?:(?:ok|okay|now|and|then|so)[,]?\s+)*(?:what|how) about\b|\binstead\b|"
+                         r"^\s*(?:and|now|then)\b")
 _PROBE = {Intent.QUERY: "show my models ", Intent.RECOMMEND: "recommend a model "}
 # the sizes a question can name, and the words that say which one a number is
 SIZES = {"vram_gb": re.compile(r"\b(?:vram|gpu|card|graphics)\b"),
@@ -53,6 +56,16 @@ def follow_up(intent: str, slots: dict, text: str, focus: dict, last_tool: str |
                 kind in (Intent.QUERY, Intent.COMPARE):   # "what runs do I have for smollm2?" ... "and for gemma?"
             return kind.value, {**{k: v for k, v in last.items() if k != "intent"}, "model": slots["model"]}
         return None
+    if kind == Intent.COMPARE and last_tool == kind.value and intent in (Intent.UNKNOWN, Intent.EXPLAIN, Intent.COMPARE) \
+            and _AGAIN_WITH.search(text.lower()):
+        # "compare q5_k_m and q6_k" ... "what about q3_k_m vs q2_k instead": the same comparison, other types
+        from lqmf.copilot.parser import parse
+
+        probe = dict(parse("compare " + text).get("slots") or {}) if intent != Intent.COMPARE else slots
+        new = {k: probe[k] for k in ("quant_types", "methods") if probe.get(k)}
+        if new:
+            return kind.value, {**{k: v for k, v in last.items() if k not in ("intent", "quant_types", "methods")},
+                                **new}
     if kind == Intent.EXPLAIN:   # "and top-1 agreement?" right after an explanation: explain that too
         lead = _ALSO.match(text.lower())
         rest = text[lead.end():].strip(" ?.!,") if lead and intent == Intent.UNKNOWN and not slots.get("chitchat") \
@@ -119,7 +132,8 @@ def resolve(state: ChatState) -> dict:
             return {"intent": str(last["intent"]), **base, "quant_type": rest[0],
                     **({"deferred": rest[1:]} if rest[1:] else {})}
     if slots.get("ref") == "other" and not slots.get("model") and last.get("intent") in TASK_INTENTS \
-            and _OTHER_MODEL.search((state.get("text") or "").lower()) \
+            and (_OTHER_MODEL.search((state.get("text") or "").lower())
+                 or not other_items(focus) and not last.get("deferred")) \
             and (intent in (Intent.UNKNOWN, last["intent"]) or slots.get("unsure")):
         other = other_model(str(last.get("model") or focus.get("model") or ""))
         if other:   # "and for the other model?": the same task on the one other model on this machine
@@ -164,6 +178,7 @@ def resolve(state: ChatState) -> dict:
             slots["model_from_focus"] = True
     if intent == Intent.COMPARE and not slots.get("model") and focus.get("model"):
         slots["model"] = focus["model"]
+        slots["model_from_focus"] = True
     if slots.get("model"):
         slots["model"] = canonical_model(str(slots["model"]))
     return {"intent": str(intent), **slots}
@@ -222,7 +237,12 @@ def canonical_model(model: str) -> str:
     if len(here) == 1:   # "gemma" on a machine that has gemma3-270m: that one, not the catalog's first gemma
         return here[0]
     entry = catalog_entry(model)
-    return str(entry["name"]) if entry else model
+    if entry:
+        return str(entry["name"])
+    from lqmf.copilot.app.models import by_size, catalog
+
+    family = [str(e["name"]) for e in catalog() if len(model) >= 4 and str(e["name"]).startswith(model.lower() + "-")]
+    return by_size(family)[0] if family else model   # "qwen2.5": the family's smallest, which the catalog knows
 
 
 def picked_recommendation(state: ChatState, n: int) -> dict:

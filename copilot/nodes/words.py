@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 YES = {"y", "yes", "yeah", "yep", "ok", "okay", "sure", "go", "go ahead", "do it", "please", "confirm",
        "fine", "sounds good", "yes please", "ok go", "let's go", "proceed", "run it", "start", "why not"}
-NO = {"n", "no", "nope", "stop", "cancel", "never mind", "nevermind", "forget it", "abort", "don't",
+NO = {"not right now", "not today", "not yet", "not at the moment", "maybe later", "not now thanks",
+      "n", "no", "nope", "stop", "cancel", "never mind", "nevermind", "forget it", "abort", "don't",
       "no thanks", "not now", "cancel that", "skip", "skip it", "nah", "quit that", "drop it"}
 ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3,
             "three": 3, "fourth": 4, "4th": 4, "four": 4, "fifth": 5, "5th": 5, "five": 5, "last": -1}
@@ -34,7 +36,9 @@ SAME = re.compile(r"\b(?:(?:the )?same|too|as well|also)\b")
 # "now on the 270m please" (``same`` then needs the model slot to be set)
 FOR_ANOTHER = re.compile(r"^(?:(?:and|ok|okay|now|then|so|also|right|cool|great)[,]?\s+)*"
                          r"(?:(?:what|how) about|for|on|with)\s+(?:the\s+)?[\w.\-]+(?:\s+[\w.\-]+){0,3}?"
-                         r"(?:\s+(?:too|as well|please|then|now|next|instead|model))*$")
+                         r"(?:\s+(?:too|as well|please|then|now|next|instead|model))*$|"
+                         r"^(?:and|now|then|ok now|okay now|and now)[,]?\s+(?:the\s+)?[\w.\-]+(?:\s+(?:one|model))?"
+                         r"(?:\s+(?:too|as well|please|then|now|next|instead))*\s*[?.!]?$")
 # "oops i meant gemma3-270m", "sorry, gemma3 not smollm2": a correction of what was just said
 CORRECTION = re.compile(r"\b(?:i meant|i mean|meant to say|sorry|oops|whoops|my bad|no wait|wait no|wait,? no|"
                         r"correction|make (?:it|that)|switch (?:it |that )?to|change (?:it |that )?to|rather|instead)\b")
@@ -64,7 +68,7 @@ _DEFER = re.compile(r"^(?:(?:um+|hmm+|uh+|well|ok(?:ay)?|oh|honestly|i guess|idk
                     r"(?:the |your )?(?:default|suggested|recommended|usual|standard|normal) ?(?:one|option|choice|type)?|"
                     r"(?:go with |use |take )?(?:the one |what )?(?:you|u) (?:suggested|suggest|recommended|recommend|said)|"
                     r"what(?:ever)? do (?:you|u) (?:suggest|recommend|think)|what(?:'s| is) (?:best|the best one)|"
-                    r"the best one|the best|best one|you know best)"
+                    r"the best one|the best|best one|you know best|(?:i )?trust (?:you|u|your (?:call|pick|judgement|judgment)))"
                     r"(?: (?:is )?(?:fine|ok|okay|good))?(?: (?:then|i guess|really|honestly))?(?: (?:please|pls|thanks))?$")
 
 
@@ -178,6 +182,48 @@ def ends_in_yes(text: str) -> bool:
     """ "ok got it, go", "ok im back. yes": small talk, then a yes as the last clause."""
     parts = [p for p in re.split(r"[.,;!?]+|\s+(?:so|then|and)\s+", text.strip().lower()) if p.strip()]
     return len(parts) > 1 and is_yes(parts[-1])
+
+
+# what an answer may open with before its yes or no ("makes sense. yes run it", "i see, no")
+_ACK = re.compile(r"^(?:makes sense|got it|i see|understood|fair enough|cool|nice|great|thanks|thank you|"
+                  r"alright then|hm+|ah+|oh|right|actually|well|um+|uh+)$")
+
+
+def _opens_with(text: str, said: Callable[[str], bool], changing: frozenset[str]) -> bool:
+    """A yes (or no) first, after an acknowledgment or two, then words that neither ask, change
+    nor take it back ("yes, let's see", "ok fine use that", "no thanks, not worth it then")."""
+    if "?" in text:
+        return False
+    parts = [p.strip() for p in re.split(r"[.,;!]+", text.strip().lower()) if p.strip()]
+    while len(parts) > 1 and _ACK.match(parts[0]):
+        parts = parts[1:]
+    if not parts:
+        return False
+    head, rest = parts[0], " ".join(parts[1:])
+    head = re.sub(r"^(?:(?:hmm+|um+|uh+|well|actually|honestly|oh|sorry)\s+)+", "", head)
+    if not said(head):   # no clause break: the longest opening words that say it ("ok fine" + "use that")
+        w = head.split()
+        k = next((k for k in range(len(w) - 1, 0, -1) if said(" ".join(w[:k]))), 0)
+        if not k:
+            return False
+        rest = " ".join([*w[k:], rest])
+    return not re.match(r"\s*(?:what|why|how|which|when|where|who|is|are|does|do|can|could|should|will)\b", rest) \
+        and not any(x in changing for x in _words(rest))
+
+
+_UNDOING = frozenset(_NEGATING | {"rather", "change", "switch", "only", "except", "without", "make", "smaller",
+                                  "bigger"})
+_REDOING = frozenset({"use", "make", "switch", "instead", "rather", "but", "change", "try", "do", "run", "go"})
+
+
+def opens_with_yes(text: str) -> bool:
+    return _opens_with(text, is_yes, _UNDOING) and not is_no(text)
+
+
+def opens_with_no(text: str) -> bool:
+    t = text.strip().lower()
+    return _opens_with(t, is_no, _REDOING) and not is_yes(t) and not defers(t) \
+        and not re.match(r"^(?:no (?:problem|worries|idea|clue|preference)|not (?:bad|sure))\b", t)
 
 
 def ordinal(text: str) -> int | None:

@@ -119,6 +119,8 @@ def _fit(intent: Intent, found: dict, norm: str, canon: str) -> dict:
             if key in s:
                 s["max_size_gb"] = s.pop(key)
                 break
+    if intent is Intent.JOBS and "job_id" in s:
+        s.pop("status", None)   # "did job 88 fail": a question about that job, not a filter
     if intent is Intent.EXPLAIN:
         topic = topics.explain_topic(canon)
         s = {"topic": topic} if topic else {}

@@ -93,7 +93,8 @@ def canonical(norm: str) -> str:
 # "thank you very much, you are very kind", "ok thats all for today, bye", "gotcha thx".
 SOCIAL: tuple[tuple[Chitchat, frozenset[str]], ...] = (
     (Chitchat.BYE, frozenset("bye goodbye cya later goodnight night ciao".split())),
-    (Chitchat.THANKS, frozenset("thanks thank thx ty cheers appreciate appreciated grateful kind kindly helpful obliged".split())),
+    (Chitchat.THANKS, frozenset("thanks thank thx ty cheers appreciate appreciated grateful kind kindly helpful helps "
+                                "helped obliged".split())),
     (Chitchat.GREETING, frozenset("hi hello hey yo hiya howdy morning afternoon evening greetings hola".split())),
     (Chitchat.AWAY, frozenset("coffee tea lunch dinner break brb afk wait waiting".split())),
     (Chitchat.BACK, frozenset("back".split())),

@@ -152,7 +152,8 @@ PRIORITIES = [
     ("normal", rx(r"\b(?:normal|medium|regular|default|standard)[- ]priority\b|\bpriority "
                   r"(?:is )?normal\b")),
 ]
-JOB_ID = rx(r"\bjobs?\s?(?:#|number|no|id|nr|num)?\s?[:#]?\s?([a-z0-9][\w\-]*\d[\w\-]*|\d+)\b")
+JOB_ID = rx(r"\b(?:jobs?|tasks?)[\s\-]?(?:#|number|no|id|nr|num)?\s?[:#]?\s?([a-z0-9][\w\-]*\d[\w\-]*|\d+)\b")
+ID_WORD = rx(r"\b(?:id|identifier)\s?[:#=]?\s?([a-z0-9][\w\-]*\d[\w\-]*|\d+)\b")
 HASH_ID = rx(r"#\s?([a-z0-9][\w\-]*)")
 CANCEL_ID = rx(r"\b(?:cancel|stop|kill|abort|terminate|remove|delete|drop|halt)\s+(?:number\s)?"
                r"(\d+|[a-f0-9]{6,}|[a-z]+-\d+)\b(?!\s?(?:bits?|gb|mb|%|tok))")

@@ -20,7 +20,7 @@ from lqmf.copilot.parser.quants import Hit
 _PATH = re.compile(r"(?:(?<=\s)|^)((?:~|\.{1,2})?/[^\s]+|[^\s/]*[^\s]*\.(?:gguf|safetensors|bin))(?=\s|$)")
 _HUB = re.compile(r"(?:(?<=\s)|^)([a-z0-9][\w.\-]{1,}/[\w.\-]*[a-z][\w.\-]*)(?=\s|$)")
 _NOT_HUB = re.compile(r"^(?:tok|tokens?|t|gb|mb|and|either|kb|w|i|s|q\d\w*|\w+/(?:s|sec|second|o|or))(?:/|$)")
-_MODELISH = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$")
+_MODELISH = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*(?::[a-z0-9][\w.\-]*)?$")   # ":3b": an Ollama tag
 _NOT_MODELISH = re.compile(r"^(?:q\d|iq\d|int\d|fp\d|nf\d|f\d|bf\d|v\d|rtx|gtx|pi\d|m\d|top\d|x\d|"
                            r"a100|h100|t4|\d|k\d|q$|[a-z]\d?$|jetson)")
 _AFTER_VERB = re.compile(r"\b(?:quantize|benchmark|bench|compress|convert|shrink|load|profile|tune)\s+"
@@ -208,7 +208,13 @@ def find_models(text: str) -> list[Hit]:
         m = _AFTER_VERB.search(masked)
         if m and m.group(1) not in COMMON and not m.group(1).endswith(("ing", "ly")):
             hits.append(Hit("model", m.group(1).strip(".-_"), m.start(1), m.end(1)))
+    # an Ollama tag stays part of the name ("llama3.2:1b", "qwen3:8b")
+    tagged = [(h, _TAG.match(masked, h.end)) for h in hits]
+    hits = [Hit("model", f"{h.value}{t.group(0)}", h.start, t.end()) if t else h for h, t in tagged]
     return sorted(hits, key=lambda h: h.start)
+
+
+_TAG = re.compile(r":[a-z0-9][\w.\-]*[a-z0-9]")
 
 
 def mask(text: str, hits: list[Hit]) -> str:

@@ -39,7 +39,10 @@ def sizes(text: str) -> dict:
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 30]
         near_after = " ".join(after.split()[:3])
         near_before = " ".join(before.split()[-4:])
-        if L.VRAM_WORDS.search(near_after):
+        first = " ".join(after.split()[:2])   # "32 gb ram and a gpu with 8 gb vram": memory said right after
+        if re.match(r"(?:of )?(?:ram|memory|ddr\d?)\b", first):
+            slot = "ram_gb"
+        elif L.VRAM_WORDS.search(near_after):
             slot = "vram_gb"
         elif L.RAM_WORDS.search(near_after) and not re.match(r"\s*(?:model|file|quant)", after):
             slot = "ram_gb"
@@ -71,10 +74,17 @@ def _number_after(text: str, start: int, window: int = 60) -> float | None:
     return to_number(m.group(1)) if m else None
 
 
+_NUMBER_BEFORE = re.compile(r"\b(?:within|under|below|past|over|above|than|of|max(?:imum)?|at most|to)\s+"
+                            r"(\d*\.\d+|\d+)\s*(?:of\s+)?(?:mean\s+)?$")
+
+
 def quality_limits(text: str) -> dict:
     out: dict = {}
     for m in L.KLD_TERM.finditer(text):
         num = _number_after(text, m.end())
+        before = _NUMBER_BEFORE.search(text, max(0, m.start() - 24), m.start())
+        if num is None and before:   # "within 0.04 kld", "without going past 0.06 kl"
+            num = float(before.group(1))
         if num is not None and num < 10:
             out["max_kld"] = clean_number(num)
             break
@@ -134,7 +144,10 @@ def _limit(text: str) -> int | None:
                 r"\b(\d+)\s(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest|"
                 r"most recent|cheapest|top|highest|lowest)\b",
                 r"\b(?:show|list|give|get|display)(?: me)?(?: the| my)? (\d+)\b(?!\s?(?:bits?|gb|mb))",
-                r"^(?:the )?(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest) (\d+)$"):
+                r"^(?:the )?(?:fastest|smallest|best|largest|biggest|newest|latest|slowest|oldest) (\d+)$",
+                r"\b(?:only|just|at most|no more than|limit(?: it)? to|up to|max(?:imum)? of)\s(\d+)\b"
+                r"(?!\s?(?:bits?|gb|mb|tok|t/s|%|percent|days?|weeks?|months?|hours?|k\b|b\b))",
+                r"\b(\d+)\s(?:runs|results|rows|entries|items|experiments)\b"):
         m = re.search(pat, text)
         if m and 0 < int(m.group(1)) < 1000:
             return int(m.group(1))
@@ -212,7 +225,7 @@ def priority(text: str) -> dict:
 
 
 def job_id(text: str) -> dict:
-    for pat in (L.JOB_ID, L.HASH_ID, L.CANCEL_ID):
+    for pat in (L.JOB_ID, L.HASH_ID, L.CANCEL_ID, L.ID_WORD):
         m = pat.search(text)
         if m:
             return {"job_id": m.group(1)}

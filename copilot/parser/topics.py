@@ -45,6 +45,7 @@ _FIRST = re.compile(r"\bfirst (?:\w+ )?(?:model|quantization|quant|time|run)\b|\
                     r"\bi'm new\b|\bi am new\b|\bintro(?:duction)?\b|\bnever (?:\w+ )?(?:quantized|done|"
                     r"used|tried)\b|\bfirst time\b|\bthe ropes\b")
 _TUTORIAL = [re.compile(p) for p in (
+    r"\b(?:tutorial|lesson|guide|walkthrough|course|tour)s?\s*:\s*(?P<t>.+)$",   # "guided lesson: benchmarking"
     r"\b(?:tutorial|lesson|guide|walkthrough|course|tour)s? (?:on|about|for|of|covering|to) (?P<t>.+)$",
     r"\b(?:walk me through|guide me through|teach me|show me how to|learn how to|learn about|"
     r"learn|teach me about|help me learn) (?:how (?:to|do i) )?(?P<t>.+)$",
@@ -135,7 +136,8 @@ def explain_topic(text: str) -> str | None:
 
 
 _NO_TOPIC = frozenset("next previous last part parts step steps chapter section bit rest of the a an this like "
-                      "i'd i want would give me some new".split())
+                      "i'd i want would give me some new where we left off in guided interactive quick short "
+                      "full little".split())
 
 
 def tutorial_topic(text: str) -> str | None:
@@ -150,10 +152,9 @@ def tutorial_topic(text: str) -> str | None:
         t = re.sub(r"\b(?:please|step by step|step-by-step|again)\b", "", t).strip()
         t = re.sub(r"^(?:(?:start|continue|resume|begin|open|next|the|a|an|my|this|that)\b\s*)+", "", t)
         t = re.sub(r"\s(?:a|my|your|the|some)? ?(?:model|models|llm|llms)$", "", t).strip()
-        if not t or t in ("tutorial", "it", "this", "me", "something", "things", "lqmf", "stuff"):
-            return None
-        if set(t.split()) <= _NO_TOPIC:
-            return None
+        if not t or t in ("tutorial", "it", "this", "me", "something", "things", "lqmf", "stuff") \
+                or set(t.split()) <= _NO_TOPIC:
+            continue   # no subject in this reading ("a guided lesson", "where we left off"): try the next
         for pat_g, value in _GERUND:   # "how do i quantize with llama.cpp": the act is the topic
             if pat_g.match(t):
                 return value

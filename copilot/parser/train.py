@@ -16,7 +16,7 @@ from lqmf.copilot.parser.schema import Intent
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = [ROOT / "evals" / "parse" / name for name in ("dev.jsonl", "tune.jsonl", "tune2.jsonl", "tune3.jsonl",
-                                                                 "tune4.jsonl", "tune5.jsonl", "tune6.jsonl", "tune7.jsonl")]
+                                                                 "tune4.jsonl", "tune5.jsonl", "tune6.jsonl", "tune7.jsonl", "tune8.jsonl", "tune9.jsonl")]
 FORBIDDEN = "heldout"
 CLASSES = [i.value for i in Intent]
 PRUNE_BELOW = 1e-2   # a feature whose largest weight is smaller is dropped from the artifact
