@@ -22,11 +22,20 @@ from lqmf.copilot.parser.text import normalize
     ("quantize smollm2 to eye cue three ex ex ess", "IQ3_XXS"),
     ("load smollm2 in en eff four", "NF4"),
     ("quantize smollm2 to ef pee four", "FP4"),
-    ("quantize smollm2 with gee pee tee queue eight bit", "GPTQ_8BIT"),
     ("convert smollm2 to ef sixteen", "F16"),
 ])
 def test_a_quant_type_said_letter_by_letter(said, quant_type):
     assert parse(said)["slots"].get("quant_type") == quant_type
+
+
+@pytest.mark.parametrize("said, method, bits", [
+    ("quantize smollm2 with gee pee tee queue eight bit", "gptq", 8),
+    ("quantize smollm2 with ay double you queue at four bit", "awq", 4),
+])
+def test_a_method_said_letter_by_letter_with_a_bit_width(said, method, bits):
+    # a method and a width, not an exact type: the contract's form (CONTRACT.md, '4-bit gguf')
+    slots = parse(said)["slots"]
+    assert (slots.get("method"), slots.get("bits"), slots.get("quant_type")) == (method, bits, None)
 
 
 @pytest.mark.parametrize("text", [
